@@ -1,0 +1,11 @@
+/* libnativeroute: routing control plane for native-routed container and VM
+ * networks. Include this umbrella header; the others are parts of it. */
+#ifndef NATIVEROUTE_NATIVEROUTE_H
+#define NATIVEROUTE_NATIVEROUTE_H
+
+#include "common.h"
+#include "version.h"
+#include "error.h"
+#include "opts.h"
+
+#endif

@@ -1,0 +1,27 @@
+# Sourced by scripts/test and scripts/demo: install every Debian package the
+# build, the tests and the demo need. Idempotent and quiet when all is there.
+NR_DEBIAN_PACKAGES=(
+	build-essential cmake pkg-config g++
+	libuv1-dev libmnl-dev libmsgpack-dev libbpf-dev bpftool clang llvm
+	libcriterion-dev libyaml-dev libcurl4-openssl-dev libjson-c-dev
+	libclang-rt-14-dev abigail-tools
+	iproute2 iputils-ping tcpdump etcd-server iperf3 sockperf procps
+)
+
+nr_install_deps() {
+	local missing=()
+	local p
+	for p in "${NR_DEBIAN_PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing packages: ${missing[*]} (run as root to install them)" >&2
+		return 1
+	fi
+	echo "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
