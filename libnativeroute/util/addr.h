@@ -49,4 +49,29 @@ bool nr_prefix_contains_addr(const struct nr_prefix *p, const struct nr_addr *a)
 bool nr_prefix_contains(const struct nr_prefix *outer, const struct nr_prefix *inner);
 bool nr_prefix_overlaps(const struct nr_prefix *a, const struct nr_prefix *b);
 
+/* ---- helpers added for IPAM and the planner (pure arithmetic) ---------- */
+
+/* `a` truncated to `len` bits (host bits cleared). `len` must be <= the
+ * family maximum. */
+void nr_prefix_make(const struct nr_addr *a, uint8_t len, struct nr_prefix *out);
+
+/* The n-th sub-prefix of length `sublen` inside `p` (n = 0 is the network
+ * address); with sublen == nr_addr_bits() this is the n-th address.
+ * Errors: -ERANGE when n does not fit, -EINVAL when sublen < p->len. */
+int nr_prefix_nth(const struct nr_prefix *p, uint8_t sublen, uint64_t n,
+		  struct nr_prefix *out);
+
+/* Inverse of nr_prefix_nth: which sub-prefix of length `sublen` of `p` holds
+ * address `a`. Errors: -EINVAL when `a` is outside `p` or sublen < p->len,
+ * -ERANGE when the index does not fit 64 bits. */
+int nr_prefix_sub_index(const struct nr_prefix *p, const struct nr_addr *a,
+			uint8_t sublen, uint64_t *idx);
+
+/* log2 of the number of sub-prefixes of length `sublen` in `p`, i.e.
+ * sublen - p->len (0 when sublen <= p->len). */
+unsigned nr_prefix_sub_bits(const struct nr_prefix *p, uint8_t sublen);
+
+/* Hash of an address, for hash tables (not cryptographic). */
+uint32_t nr_addr_hash(const struct nr_addr *a);
+
 #endif
