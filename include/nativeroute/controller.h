@@ -1,0 +1,261 @@
+/* The controller: one node's routing control plane, on the caller's libuv loop.
+ *
+ * A controller holds the cluster model (nodes, their pod CIDRs, the pods on
+ * this node, the routing mode) and keeps the kernel of one network namespace
+ * in line with it: a nexthop object per remote node, a route per remote pod
+ * CIDR (native: via the node IP; tunnel: over the nr_vxlan device), a route
+ * per local endpoint. Everything it programs carries its route protocol
+ * (default 201), so it never touches anything it did not make.
+ *
+ * Life cycle:
+ *   nr_ctl_new()    validate options, open netlink in the namespace; no kernel
+ *                   change yet.
+ *   node/endpoint calls before start only fill the model (a restarting
+ *                   orchestrator replays its nodes here).
+ *   nr_ctl_start()  first reconcile: adopt what already matches (no flush, no
+ *                   flap), add what is missing, prune only our own stale
+ *                   entries; from then on kernel events repair drift.
+ *   nr_ctl_close()  stop; routes stay in place (a restart must not flap
+ *                   traffic).
+ *
+ * Conventions (libuv's): the controller never runs the loop. A call that
+ * returns < 0 (a negative errno) changed nothing and its callback never runs;
+ * nr_last_errmsg() then says what was wrong, naming the value. A call that
+ * returns 0 runs its callback exactly once, from the loop (never from inside
+ * the call), with status 0, a negative errno, or -ECANCELED when the
+ * controller is closed first. Not thread-safe: use one controller from the
+ * loop's thread. Strings handed to callbacks are valid during the callback.
+ */
+#ifndef NATIVEROUTE_CONTROLLER_H
+#define NATIVEROUTE_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "common.h"
+
+NR_BEGIN_DECLS
+
+struct nr_ctl;
+
+enum nr_routing_mode {
+	NR_MODE_NATIVE = 1, /* <cidr> via <node IP>; nodes must be directly reachable */
+	NR_MODE_TUNNEL = 2, /* every remote CIDR over VXLAN (nr_vxlan, UDP 8472) */
+	NR_MODE_HYBRID = 3, /* native where directly reachable, VXLAN elsewhere */
+};
+
+enum nr_ipam_mode {
+	NR_IPAM_CLUSTER_POOL = 1, /* the library allocates node CIDRs from the cluster CIDRs */
+	NR_IPAM_KUBERNETES = 2,   /* the caller gives every node its CIDRs */
+};
+
+enum nr_event_type {
+	NR_EVENT_NODE_ADDED = 1,
+	NR_EVENT_NODE_UPDATED,
+	NR_EVENT_NODE_REMOVED,
+	NR_EVENT_NODE_UNREACHABLE,  /* skipped: not directly reachable (skip_unreachable) */
+	NR_EVENT_ROUTE_PROGRAMMED,
+	NR_EVENT_ROUTE_REMOVED,
+	NR_EVENT_DRIFT_REPAIRED,    /* someone changed or deleted our object; we put it back */
+	NR_EVENT_ENDPOINT_ADDED,
+	NR_EVENT_ENDPOINT_REMOVED,
+	NR_EVENT_MODE_CHANGED,
+	NR_EVENT_RESYNC,            /* full resync (periodic, or the event socket overflowed) */
+	NR_EVENT_ERROR,             /* programming failed; message says what */
+};
+
+struct nr_event {
+	size_t sz;                  /* sizeof(struct nr_event) of the library */
+	enum nr_event_type type;
+	const char *node;           /* node name, or NULL */
+	const char *object;         /* e.g. "10.0.1.0/24 via 192.168.1.11", or NULL */
+	const char *message;        /* human text, never NULL */
+};
+
+typedef void (*nr_ctl_event_cb)(struct nr_ctl *ctl, const struct nr_event *ev, void *data);
+typedef void (*nr_ctl_done_cb)(struct nr_ctl *ctl, int status, const char *errmsg, void *data);
+typedef void (*nr_ctl_close_cb)(struct nr_ctl *ctl, void *data);
+
+/* Options of nr_ctl_new(); declare with NR_OPTS(nr_ctl_opts, name, ...).
+ * Text fields are copied; string arrays are NULL-terminated. */
+struct nr_ctl_opts {
+	size_t sz;
+	const char *netns;              /* named namespace (/run/netns/NAME); NULL = caller's */
+	const char *node_name;          /* required: this node's name in the cluster */
+	const char *node_ipv4;          /* this node's underlay address(es); at least one */
+	const char *node_ipv6;
+	enum nr_routing_mode routing_mode;  /* 0 = native */
+	enum nr_ipam_mode ipam_mode;        /* 0 = cluster-pool */
+	const char *const *cluster_cidrs;   /* pools, v4 and/or v6; cluster-pool needs one */
+	unsigned int mask_size_v4;      /* node CIDR size, 0 = 24 */
+	unsigned int mask_size_v6;      /* 0 = 112 */
+	const char *const *pod_cidrs;   /* this node's CIDRs (kubernetes IPAM) */
+	const char *native_routing_cidr;   /* IPv4 CIDR reachable without masquerade */
+	const char *native_routing_cidr6;
+	bool auto_direct_node_routes;   /* install <cidr> via <node IP> (native/hybrid) */
+	bool direct_routing_skip_unreachable; /* skip, don't refuse, unreachable nodes */
+	bool classic_routes;            /* never use nexthop objects */
+	uint8_t route_protocol;         /* rtm_protocol of our routes, 0 = 201 */
+	uint32_t route_table;           /* 0 = main (254) */
+	unsigned int resync_interval_ms;   /* periodic full resync, 0 = 30000 */
+	uint32_t vxlan_vni;             /* 0 = 1 */
+	uint16_t vxlan_port;            /* 0 = 8472 */
+	unsigned int vxlan_mtu;         /* 0 = underlay device MTU - 50 */
+	nr_ctl_event_cb event_cb;       /* optional */
+	void *event_data;
+	size_t :0;
+};
+#define nr_ctl_opts__last_field event_data
+
+/* A node of the cluster (this one or a remote one). */
+struct nr_node_spec {
+	size_t sz;
+	const char *name;               /* DNS-1123 subdomain, <= 253 chars */
+	const char *ipv4;               /* underlay address(es), at least one */
+	const char *ipv6;
+	const char *const *pod_cidrs;   /* NULL = allocate (cluster-pool) */
+	size_t :0;
+};
+#define nr_node_spec__last_field pod_cidrs
+
+/* A pod on this node. */
+struct nr_endpoint_spec {
+	size_t sz;
+	const char *id;                 /* caller's unique id (container id, pod uid) */
+	const char *ifname;             /* host-side interface (veth peer), or ... */
+	uint32_t ifindex;               /* ... its index */
+	const char *ipv4;               /* requested address, NULL = allocate */
+	const char *ipv6;
+	size_t :0;
+};
+#define nr_endpoint_spec__last_field ipv6
+
+/* What an endpoint got. The pod configures `ipv4`/`ipv6` on its interface
+ * and a default route via `gateway4`/`gateway6`. */
+struct nr_endpoint_info {
+	size_t sz;
+	const char *id;
+	const char *ifname;
+	uint32_t ifindex;
+	const char *ipv4;               /* "" when the family is not in use */
+	const char *ipv6;
+	const char *gateway4;
+	const char *gateway6;
+};
+
+typedef void (*nr_ctl_endpoint_cb)(struct nr_ctl *ctl, int status, const char *errmsg,
+				   const struct nr_endpoint_info *ep, void *data);
+
+struct nr_node_info {
+	size_t sz;
+	const char *name;
+	const char *ipv4;               /* "" when none */
+	const char *ipv6;
+	const char *const *pod_cidrs;   /* n_pod_cidrs entries */
+	size_t n_pod_cidrs;
+	const char *state;              /* "local", "native", "tunnel", "unreachable", "pending" */
+	bool local;
+};
+
+struct nr_route_info {
+	size_t sz;
+	const char *dst;                /* "10.0.1.0/24" */
+	const char *kind;               /* "native", "tunnel", "endpoint" */
+	const char *via;                /* gateway, "" for device routes */
+	const char *dev;                /* output device name */
+	const char *node;               /* node or endpoint it belongs to */
+	uint32_t mtu;                   /* 0 = none */
+	bool programmed;                /* the kernel has it as planned */
+};
+
+struct nr_status {
+	size_t sz;                      /* caller sets sizeof(struct nr_status) */
+	enum nr_routing_mode routing_mode;
+	enum nr_ipam_mode ipam_mode;
+	bool auto_direct_node_routes;
+	bool nexthop_objects;           /* false: classic routes (old kernel or opted out) */
+	bool started;
+	size_t nodes;                   /* including this one */
+	size_t nodes_unreachable;
+	size_t endpoints;
+	size_t routes_planned;
+	size_t routes_programmed;
+	size_t ipam_used;               /* node CIDR blocks allocated */
+	size_t ipam_total;              /* blocks in the pools (saturates at SIZE_MAX) */
+	uint64_t resyncs;
+	uint64_t drift_repairs;
+	uint64_t netlink_errors;
+	size_t :0;
+};
+
+/* Thread-local text of the last failed call on this thread ("" if none),
+ * naming the offending value. Valid until the next call on this thread. */
+NR_API const char *nr_last_errmsg(void);
+
+/* Create a controller on `loop`. Validates every option (-EINVAL with the
+ * reason in nr_last_errmsg()), opens netlink in the namespace (-ENOENT for an
+ * unknown netns, -EPERM without CAP_NET_ADMIN). Does not change the kernel. */
+NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr_ctl **ret);
+
+/* First reconcile (see above); cb runs when it is done. -EALREADY if started. */
+NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
+
+/* Stop: pending callbacks get -ECANCELED, handles close, kernel state stays.
+ * The controller is freed after close_cb (may be NULL) returns. */
+NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data);
+
+/* Add a remote node (or describe the local one again). Refused at once:
+ * invalid name or address, duplicate name or IP, CIDR overlap, pool
+ * exhausted (-ENOSPC), and, with auto_direct_node_routes in native mode, a
+ * node IP that is not directly reachable (-ENETUNREACH) unless
+ * direct_routing_skip_unreachable is set. cb runs when the kernel has it. */
+NR_API int nr_ctl_node_add(struct nr_ctl *ctl, const struct nr_node_spec *spec,
+			   nr_ctl_done_cb cb, void *data);
+/* Change a node's IPs or CIDRs; the routes move without a gap. */
+NR_API int nr_ctl_node_update(struct nr_ctl *ctl, const struct nr_node_spec *spec,
+			      nr_ctl_done_cb cb, void *data);
+/* Remove a node: its routes and nexthops go, its CIDRs return to the pool. */
+NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name,
+			      nr_ctl_done_cb cb, void *data);
+
+/* Add a pod on this node: allocates (or validates) its address from the local
+ * CIDR, routes it to its host-side interface, makes the gateway address answer
+ * ARP/NDP there and enables forwarding. */
+NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec *spec,
+			       nr_ctl_endpoint_cb cb, void *data);
+NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id,
+				  nr_ctl_done_cb cb, void *data);
+
+/* Switch routing mode at run time. Routes are replaced in place: no moment
+ * where a remote CIDR has no route. */
+NR_API int nr_ctl_mode_set(struct nr_ctl *ctl, enum nr_routing_mode mode,
+			   nr_ctl_done_cb cb, void *data);
+
+/* Snapshot; the caller sets st->sz. */
+NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st);
+
+/* Iterators: fn is called once per item in a stable order; a non-zero
+ * return stops the walk and is returned. Do not call mutating functions from
+ * fn. */
+NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl,
+			       int (*fn)(const struct nr_node_info *node, void *data), void *data);
+NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl,
+				   int (*fn)(const struct nr_endpoint_info *ep, void *data),
+				   void *data);
+NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl,
+				int (*fn)(const struct nr_route_info *route, void *data), void *data);
+
+/* Text forms: "native"/"tunnel"/"hybrid", "cluster-pool"/"kubernetes",
+ * "node.added", ... Unknown values give "unknown". Parsers return -EINVAL. */
+NR_API const char *nr_routing_mode_str(enum nr_routing_mode mode);
+NR_API int nr_routing_mode_parse(const char *text, enum nr_routing_mode *out);
+NR_API const char *nr_ipam_mode_str(enum nr_ipam_mode mode);
+NR_API int nr_ipam_mode_parse(const char *text, enum nr_ipam_mode *out);
+NR_API const char *nr_event_type_str(enum nr_event_type type);
+
+NR_END_DECLS
+
+#endif
