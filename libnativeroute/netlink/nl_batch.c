@@ -1,0 +1,277 @@
+#include "netlink/nl_batch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nativeroute/error.h"
+#include "netlink/nl_ack.h"
+#include "netlink/nl_request.h"
+
+/* Bytes per sendmsg. Must stay below the socket's sndbuf (default ~208 KiB)
+ * or the kernel answers EMSGSIZE; 64 KiB holds ~600 routes. mnl's batch
+ * wants a buffer twice the limit (the overflowing message lands in the
+ * second half and is moved to the front on reset). */
+#define BATCH_LIMIT (64 * 1024)
+/* What one ACK costs in the receive buffer (skb truesize, error ACKs carry
+ * text). In-flight messages are capped so their ACKs always fit: a dropped
+ * ACK would leave an operation's fate unknown. */
+#define ACK_COST 2048
+#define OP_PENDING 1
+
+struct nr_nl_batch {
+	struct nr_nl *nl;
+	struct nr_nl_owner owner;
+	struct nr_nl_batch_op *ops;
+	size_t n_ops, cap_ops;
+};
+
+struct commit_state {
+	struct nr_nl_batch *b;
+	uint32_t base_seq;   /* seq of ops[0] */
+	size_t inflight;     /* sent, ACK not yet read */
+	size_t max_inflight;
+	int failures;
+	nr_nl_batch_fail_cb cb;
+	void *data;
+	struct nr_err *err;
+};
+
+int nr_nl_batch_new(struct nr_nl *nl, const struct nr_nl_owner *owner,
+		    struct nr_nl_batch **ret)
+{
+	struct nr_nl_batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	b->nl = nl;
+	b->owner = *owner;
+	*ret = b;
+	return 0;
+}
+
+void nr_nl_batch_free(struct nr_nl_batch *b)
+{
+	if (!b)
+		return;
+	free(b->ops);
+	free(b);
+}
+
+static int batch_grow(struct nr_nl_batch *b)
+{
+	size_t cap = b->cap_ops ? b->cap_ops * 2 : 64;
+	struct nr_nl_batch_op *ops = realloc(b->ops, cap * sizeof(*ops));
+
+	if (!ops)
+		return -ENOMEM;
+	b->ops = ops;
+	b->cap_ops = cap;
+	return 0;
+}
+
+int nr_nl_batch_add(struct nr_nl_batch *b, enum nr_nl_op op,
+		    const struct nr_nl_object *obj, struct nr_err *err)
+{
+	int r = nr_nl_object_check(obj, op, err);
+
+	if (r < 0)
+		return r;
+	if (b->n_ops == b->cap_ops && batch_grow(b) < 0)
+		return nr_err_set(err, -ENOMEM, "netlink batch: out of memory");
+	if (b->n_ops >= (size_t)INT32_MAX)
+		return nr_err_set(err, -E2BIG, "netlink batch: too many operations");
+	b->ops[b->n_ops] = (struct nr_nl_batch_op){ .obj = *obj, .op = op, .error = OP_PENDING };
+	return (int)b->n_ops++;
+}
+
+int nr_nl_batch_nexthop(struct nr_nl_batch *b, enum nr_nl_op op,
+			const struct nr_knexthop *nh, struct nr_err *err)
+{
+	struct nr_nl_object o = { .kind = NR_NL_NEXTHOP, .u.nh = *nh };
+
+	return nr_nl_batch_add(b, op, &o, err);
+}
+
+int nr_nl_batch_route(struct nr_nl_batch *b, enum nr_nl_op op,
+		      const struct nr_kroute *r, struct nr_err *err)
+{
+	struct nr_nl_object o = { .kind = NR_NL_ROUTE, .u.route = *r };
+
+	return nr_nl_batch_add(b, op, &o, err);
+}
+
+int nr_nl_batch_neigh(struct nr_nl_batch *b, enum nr_nl_op op,
+		      const struct nr_kneigh *n, struct nr_err *err)
+{
+	struct nr_nl_object o = { .kind = NR_NL_NEIGH, .u.neigh = *n };
+
+	return nr_nl_batch_add(b, op, &o, err);
+}
+
+int nr_nl_batch_fdb(struct nr_nl_batch *b, enum nr_nl_op op,
+		    const struct nr_kfdb *f, struct nr_err *err)
+{
+	struct nr_nl_object o = { .kind = NR_NL_FDB, .u.fdb = *f };
+
+	return nr_nl_batch_add(b, op, &o, err);
+}
+
+size_t nr_nl_batch_count(const struct nr_nl_batch *b)
+{
+	return b->n_ops;
+}
+
+const struct nr_nl_batch_op *nr_nl_batch_op(const struct nr_nl_batch *b, size_t index)
+{
+	return index < b->n_ops ? &b->ops[index] : NULL;
+}
+
+void nr_nl_batch_reset(struct nr_nl_batch *b)
+{
+	b->n_ops = 0;
+}
+
+/* The nexthop a failed route points at, if this batch programs it, so the
+ * error can name the gateway. Searched backwards: the planner queues a
+ * node's nexthop just before its routes. Error path only. */
+static const struct nr_knexthop *batch_find_nexthop(const struct nr_nl_batch *b,
+						    size_t from, uint32_t id)
+{
+	for (size_t i = from; i-- > 0;) {
+		const struct nr_nl_batch_op *o = &b->ops[i];
+
+		if (o->obj.kind == NR_NL_NEXTHOP && o->obj.u.nh.id == id)
+			return &o->obj.u.nh;
+	}
+	return NULL;
+}
+
+static void commit_fail(struct commit_state *st, size_t idx, const char *kmsg)
+{
+	struct nr_nl_batch_op *op = &st->b->ops[idx];
+	const struct nr_knexthop *nh = NULL;
+	char what[200];
+	struct nr_err e;
+
+	if (op->obj.kind == NR_NL_ROUTE && op->obj.u.route.nh_id)
+		nh = batch_find_nexthop(st->b, idx, op->obj.u.route.nh_id);
+	nr_nl_object_str(&op->obj, op->op, nh, what, sizeof(what));
+	nr_nl_err_set(&e, op->error, what, kmsg);
+	if (st->failures++ == 0 && st->err)
+		*st->err = e;
+	if (st->cb)
+		st->cb(idx, op, e.msg, st->data);
+}
+
+static void commit_ack(struct commit_state *st, const struct nlmsghdr *nlh)
+{
+	size_t idx = nlh->nlmsg_seq - st->base_seq; /* u32 wrap-safe */
+	const char *kmsg;
+
+	if (nlh->nlmsg_type != NLMSG_ERROR || idx >= st->b->n_ops ||
+	    st->b->ops[idx].error != OP_PENDING)
+		return; /* not ours: a stale reply of an earlier request */
+	st->b->ops[idx].error = nr_nl_ack_parse(nlh, &kmsg);
+	st->inflight--;
+	if (st->b->ops[idx].error < 0)
+		commit_fail(st, idx, kmsg);
+}
+
+static int commit_read_acks(struct commit_state *st)
+{
+	char buf[NR_NL_RECV_SIZE];
+
+	while (st->inflight) {
+		int n = nr_nl_recv(st->b->nl, buf, sizeof(buf), NR_NL_TIMEOUT_MS);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+		if (n < 0)
+			return n;
+		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
+			commit_ack(st, nlh);
+	}
+	return 0;
+}
+
+/* Send the filled part of the batch, read its ACKs, and make room. */
+static int commit_flush(struct commit_state *st, struct mnl_nlmsg_batch *mb,
+			size_t n_msgs)
+{
+	int r = 0;
+
+	if (n_msgs) {
+		r = nr_nl_send(st->b->nl, mnl_nlmsg_batch_head(mb),
+			       mnl_nlmsg_batch_size(mb));
+		st->inflight = n_msgs;
+		if (r == 0)
+			r = commit_read_acks(st);
+	}
+	mnl_nlmsg_batch_reset(mb);
+	return r;
+}
+
+static int commit_all(struct commit_state *st, struct mnl_nlmsg_batch *mb)
+{
+	struct nr_nl_batch *b = st->b;
+	size_t queued = 0;
+	int r;
+
+	for (size_t i = 0; i < b->n_ops; i++) {
+		struct nlmsghdr *nlh = nr_nl_encode(mnl_nlmsg_batch_current(mb),
+						    &b->ops[i].obj, b->ops[i].op, &b->owner);
+
+		nlh->nlmsg_seq = st->base_seq + (uint32_t)i;
+		if (mnl_nlmsg_batch_next(mb)) {
+			if (++queued < st->max_inflight)
+				continue;
+			r = commit_flush(st, mb, queued);
+			queued = 0;
+		} else {
+			/* Message i overflowed: send the others; reset moves
+			 * i to the front of the next buffer. */
+			r = commit_flush(st, mb, queued);
+			queued = 1;
+		}
+		if (r < 0)
+			return r;
+	}
+	return commit_flush(st, mb, queued);
+}
+
+static size_t commit_max_inflight(struct nr_nl *nl)
+{
+	int rcvbuf = nr_nl_rcvbuf(nl);
+	size_t n = rcvbuf > 0 ? (size_t)rcvbuf / ACK_COST : 0;
+
+	return n < 16 ? 16 : n;
+}
+
+int nr_nl_batch_commit(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb,
+		       void *data, struct nr_err *err)
+{
+	struct commit_state st = { .b = b, .cb = fail_cb, .data = data, .err = err };
+	struct mnl_nlmsg_batch *mb;
+	void *buf;
+	int r;
+
+	if (!b->n_ops)
+		return 0;
+	buf = malloc(2 * BATCH_LIMIT);
+	mb = buf ? mnl_nlmsg_batch_start(buf, BATCH_LIMIT) : NULL;
+	if (!mb) {
+		free(buf);
+		return nr_err_set(err, -ENOMEM, "netlink batch: out of memory");
+	}
+	st.max_inflight = commit_max_inflight(b->nl);
+	/* Reserve one seq per operation so an ACK's seq is its index. */
+	st.base_seq = nr_nl_next_seq(b->nl);
+	b->nl->seq = st.base_seq + (uint32_t)(b->n_ops - 1);
+	r = commit_all(&st, mb);
+	mnl_nlmsg_batch_stop(mb);
+	free(buf);
+	if (r < 0)
+		return nr_err_set(err, r, "netlink batch of %zu operations: %s (%s)",
+				  b->n_ops, nr_strerror(r), nr_err_name(r));
+	return st.failures;
+}

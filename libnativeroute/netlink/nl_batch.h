@@ -1,0 +1,74 @@
+/* Many kernel changes in few syscalls: operations are queued, then commit
+ * packs them into large buffers (mnl_nlmsg_batch), one sendmsg per buffer,
+ * every message with its own seq and NLM_F_ACK, and reads every ACK back so
+ * each operation ends with its own result. The kernel carries on after a
+ * failed message, so one bad route does not stop the others.
+ *
+ * Synchronous: commit returns when every ACK has been read. Use a command
+ * socket (not the event socket); a non-blocking one is fine. */
+#ifndef NR_NETLINK_NL_BATCH_H
+#define NR_NETLINK_NL_BATCH_H
+
+#include <stddef.h>
+
+#include "netlink/nl_encode.h"
+#include "netlink/nl_socket.h"
+
+struct nr_nl_batch;
+
+/* One queued operation and, after commit, its result. */
+struct nr_nl_batch_op {
+	struct nr_nl_object obj;
+	enum nr_nl_op op;
+	int error; /* after commit: 0 or -errno; 1 while not yet acknowledged */
+};
+
+/* Called from inside nr_nl_batch_commit once per failed operation, in ACK
+ * order. `text` names the object and carries the kernel's extended-ACK
+ * message: "route 10.0.1.0/24 via 192.168.1.11 nhid 268435458: Nexthop id
+ * does not exist (EINVAL)". `text` is valid during the call only. */
+typedef void (*nr_nl_batch_fail_cb)(size_t index, const struct nr_nl_batch_op *op,
+				    const char *text, void *data);
+
+/* A batch that sends through `nl` (borrowed; must outlive the batch) and
+ * stamps routes/nexthops with owner->table and owner->protocol. */
+int nr_nl_batch_new(struct nr_nl *nl, const struct nr_nl_owner *owner,
+		    struct nr_nl_batch **ret);
+
+/* Free the batch and its queued operations. NULL is fine. */
+void nr_nl_batch_free(struct nr_nl_batch *b);
+
+/* Queue `op` on a copy of `obj`. Returns the operation's index (>= 0), or
+ * -EINVAL/-EAFNOSUPPORT (text in err) when the object cannot be sent, or
+ * -ENOMEM. Nothing is sent until commit. */
+int nr_nl_batch_add(struct nr_nl_batch *b, enum nr_nl_op op,
+		    const struct nr_nl_object *obj, struct nr_err *err);
+
+/* Typed shorthands for nr_nl_batch_add. */
+int nr_nl_batch_nexthop(struct nr_nl_batch *b, enum nr_nl_op op,
+			const struct nr_knexthop *nh, struct nr_err *err);
+int nr_nl_batch_route(struct nr_nl_batch *b, enum nr_nl_op op,
+		      const struct nr_kroute *r, struct nr_err *err);
+int nr_nl_batch_neigh(struct nr_nl_batch *b, enum nr_nl_op op,
+		      const struct nr_kneigh *n, struct nr_err *err);
+int nr_nl_batch_fdb(struct nr_nl_batch *b, enum nr_nl_op op,
+		    const struct nr_kfdb *f, struct nr_err *err);
+
+/* Number of queued operations. */
+size_t nr_nl_batch_count(const struct nr_nl_batch *b);
+
+/* Operation `index` and its result (valid until reset/free). */
+const struct nr_nl_batch_op *nr_nl_batch_op(const struct nr_nl_batch *b, size_t index);
+
+/* Send everything queued, in order, and collect every ACK. Returns the
+ * number of failed operations (0 = all applied); on failures err holds the
+ * first one's text and fail_cb (may be NULL) runs for each. Returns -errno
+ * when the socket itself fails (send error, ENOBUFS, timeout): operations
+ * not acknowledged by then keep error == 1 (unknown: dump to find out). */
+int nr_nl_batch_commit(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb,
+		       void *data, struct nr_err *err);
+
+/* Forget all queued operations and results; the batch can be refilled. */
+void nr_nl_batch_reset(struct nr_nl_batch *b);
+
+#endif

@@ -1,0 +1,60 @@
+/* A NETLINK_ROUTE socket (libmnl) opened in a chosen network namespace.
+ * Two uses: a command socket (requests, dumps, batches; replies come back
+ * to it) and an event socket (bound to the rtnetlink groups we react to).
+ * Keep them separate: events interleaved with ACKs would complicate both. */
+#ifndef NR_NETLINK_NL_SOCKET_H
+#define NR_NETLINK_NL_SOCKET_H
+
+#include <stdint.h>
+
+#include <libmnl/libmnl.h>
+
+#include "util/err.h"
+
+/* Receive buffer size for one recvmsg: the kernel fills dump replies up to
+ * 32 KiB per skb (libmnl's later MNL_SOCKET_DUMP_SIZE). */
+#define NR_NL_RECV_SIZE 32768
+
+enum nr_nl_flags {
+	NR_NL_NONBLOCK = 1u << 0, /* O_NONBLOCK; for a caller's poll loop */
+	NR_NL_EVENTS = 1u << 1,   /* join the route/nexthop/link/addr/neigh groups */
+};
+
+struct nr_nl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq; /* last sequence number handed out */
+};
+
+/* Open a socket in network namespace `netns` (see nr_nl_netns_run; NULL =
+ * the current one). The socket stays bound to that namespace. Always sets
+ * NETLINK_EXT_ACK (kernel error text), NETLINK_CAP_ACK (ACKs without the
+ * echoed request) and a large receive buffer, so thousands of ACKs or a
+ * burst of events do not overflow it. Command sockets also get
+ * NETLINK_GET_STRICT_CHK so dump filters (table, protocol) apply in the
+ * kernel. On success *ret owns the socket; free with nr_nl_close. */
+int nr_nl_open(const char *netns, unsigned int flags, struct nr_nl **ret,
+	       struct nr_err *err);
+
+/* Close and free. NULL is fine. */
+void nr_nl_close(struct nr_nl *nl);
+
+/* The file descriptor, for a poll loop (uv_poll_t). */
+int nr_nl_fd(const struct nr_nl *nl);
+
+/* A fresh sequence number for the next request. Never 0: 0 marks events. */
+uint32_t nr_nl_next_seq(struct nr_nl *nl);
+
+/* The receive buffer the kernel actually granted, in bytes. */
+int nr_nl_rcvbuf(const struct nr_nl *nl);
+
+/* Send `len` bytes (one or more messages). -errno on failure. */
+int nr_nl_send(struct nr_nl *nl, const void *buf, size_t len);
+
+/* Receive one datagram into buf. On a non-blocking socket, waits up to
+ * timeout_ms for data (poll) so synchronous callers work on both kinds;
+ * -ETIMEDOUT when nothing arrives. Returns the byte count or -errno
+ * (-ENOBUFS: the kernel dropped messages for us). */
+int nr_nl_recv(struct nr_nl *nl, void *buf, size_t len, int timeout_ms);
+
+#endif
