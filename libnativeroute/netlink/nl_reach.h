@@ -1,0 +1,34 @@
+/* How the kernel would reach an address right now (RTM_GETROUTE): the
+ * input of auto-direct-node-routes, which may install `<pod CIDR> via
+ * <node IP>` only when the node IP is on a directly connected link. */
+#ifndef NR_NETLINK_NL_REACH_H
+#define NR_NETLINK_NL_REACH_H
+
+#include <stdint.h>
+
+#include "netlink/nl_socket.h"
+#include "util/addr.h"
+
+enum nr_nl_reach_kind {
+	NR_NL_REACH_DIRECT = 1,  /* on a connected link: no gateway */
+	NR_NL_REACH_GATEWAY = 2, /* only through a router */
+	NR_NL_REACH_LOCAL = 3,   /* it is one of our own addresses */
+};
+
+struct nr_nl_reach {
+	enum nr_nl_reach_kind kind;
+	uint32_t ifindex;   /* output device */
+	struct nr_addr gw;  /* the router, for NR_NL_REACH_GATEWAY */
+	struct nr_addr src; /* the source address the kernel would pick */
+};
+
+/* Ask the kernel's full lookup (policy rules included) for `ip`. Returns 0
+ * with *out filled, or -errno: -ENETUNREACH (no route, or an unreachable/
+ * blackhole/prohibit route; text "node 10.1.2.3: Network is unreachable
+ * (ENETUNREACH)"). The answer reflects the routing state at call time:
+ * re-ask when links or addresses change. Our own routes never match a
+ * node IP (node IPs are outside pod CIDRs), so they cannot distort it. */
+int nr_nl_reach(struct nr_nl *nl, const struct nr_addr *ip,
+		struct nr_nl_reach *out, struct nr_err *err);
+
+#endif
