@@ -1,0 +1,297 @@
+#include "core/planner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define SCOPE_LINK 253 /* RT_SCOPE_LINK, without pulling in rtnetlink.h */
+
+struct plan {
+	const struct nr_plan_input *in;
+	const struct nr_model *m;
+	const struct nr_cluster_config *cfg;
+	const struct nr_node *local;
+	struct nr_reach *reach; /* sorted copy */
+	struct nr_kstate *ks;
+	struct nr_plan_report *rep;
+	size_t cap_skipped;
+	struct nr_err *err;
+};
+
+static int reach_cmp(const void *a, const void *b)
+{
+	return nr_addr_cmp(&((const struct nr_reach *)a)->ip, &((const struct nr_reach *)b)->ip);
+}
+
+static const struct nr_reach *reach_find(const struct plan *p, const struct nr_addr *ip)
+{
+	struct nr_reach key = { .ip = *ip };
+
+	return p->in->n_reach ? bsearch(&key, p->reach, p->in->n_reach, sizeof(key), reach_cmp) : NULL;
+}
+
+static int skip(struct plan *p, const char *name, uint8_t family, uint8_t reason,
+		const struct nr_addr *ip)
+{
+	struct nr_plan_skip *s;
+
+	if (p->rep->n_skipped == p->cap_skipped) {
+		size_t cap = p->cap_skipped ? p->cap_skipped * 2 : 16;
+
+		s = realloc(p->rep->skipped, cap * sizeof(*s));
+		if (!s)
+			return nr_err_set(p->err, -ENOMEM, "planner: out of memory");
+		p->rep->skipped = s;
+		p->cap_skipped = cap;
+	}
+	s = &p->rep->skipped[p->rep->n_skipped++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->family = family;
+	s->reason = reason;
+	if (ip)
+		s->ip = *ip;
+	return 0;
+}
+
+static void add_native(struct plan *p, const struct nr_node *n, const struct nr_prefix *cidr,
+		       const struct nr_addr *gw, uint32_t ifindex)
+{
+	struct nr_kroute *r = &p->ks->routes[p->ks->n_routes++];
+	const struct nr_addr *src = p->local ? nr_node_ip(p->local, cidr->addr.family) : NULL;
+
+	memset(r, 0, sizeof(*r));
+	r->dst = *cidr;
+	r->kind = NR_ROUTE_NATIVE;
+	if (src)
+		r->src = *src;
+	if (p->in->flags & NR_PLAN_CLASSIC_ROUTES) {
+		r->gw = *gw;
+		r->ifindex = ifindex;
+	} else {
+		struct nr_knexthop *nh = &p->ks->nexthops[p->ks->n_nexthops++];
+
+		memset(nh, 0, sizeof(*nh));
+		nh->id = NR_NH_ID_BASE + n->index * 2 + (cidr->addr.family == AF_INET6);
+		nh->gw = *gw;
+		nh->ifindex = ifindex;
+		r->nh_id = nh->id;
+	}
+	p->rep->n_native++;
+}
+
+/* The node IP that carries VXLAN packets to `n`, or NULL. */
+static const struct nr_addr *underlay_ip(const struct plan *p, const struct nr_node *n)
+{
+	uint8_t fam = p->in->tunnel.underlay_family;
+
+	if (!fam)
+		fam = n->ip4.family && (!p->local || p->local->ip4.family) ? AF_INET : AF_INET6;
+	return nr_node_ip(n, fam);
+}
+
+static int add_tunnel(struct plan *p, const struct nr_node *n, const struct nr_prefix *cidr,
+		      bool *fdb_done)
+{
+	const struct nr_tunnel_info *t = &p->in->tunnel;
+	const struct nr_addr *under = underlay_ip(p, n);
+	struct nr_kroute *r;
+	struct nr_kneigh *ng;
+	uint8_t mac[6];
+
+	if (!t->ifindex)
+		return skip(p, n->name, cidr->addr.family, NR_SKIP_NO_TUNNEL, NULL);
+	if (!under)
+		return skip(p, n->name, cidr->addr.family, NR_SKIP_NO_NODE_IP, NULL);
+	nr_vtep_mac(under, mac);
+	r = &p->ks->routes[p->ks->n_routes++];
+	memset(r, 0, sizeof(*r));
+	r->dst = *cidr;
+	r->kind = NR_ROUTE_TUNNEL;
+	r->onlink = true;
+	r->gw = cidr->addr; /* the VTEP: network address of the remote CIDR */
+	r->ifindex = t->ifindex;
+	r->mtu = t->mtu;
+	ng = &p->ks->neighs[p->ks->n_neighs++];
+	memset(ng, 0, sizeof(*ng));
+	ng->ip = cidr->addr;
+	memcpy(ng->mac, mac, 6);
+	ng->ifindex = t->ifindex;
+	if (!*fdb_done) {
+		struct nr_kfdb *f = &p->ks->fdbs[p->ks->n_fdbs++];
+
+		memset(f, 0, sizeof(*f));
+		memcpy(f->mac, mac, 6);
+		f->dst = *under;
+		f->ifindex = t->ifindex;
+		*fdb_done = true;
+	}
+	p->rep->n_tunnel++;
+	return 0;
+}
+
+static int plan_family(struct plan *p, const struct nr_node *n, uint8_t family, bool *fdb_done)
+{
+	const struct nr_prefix *cidr = nr_node_cidr(n, family);
+	const struct nr_addr *ip = nr_node_ip(n, family);
+	enum nr_routing_mode mode = p->cfg->routing_mode;
+	const struct nr_reach *rc;
+
+	if (!cidr)
+		return 0;
+	if (mode == NR_ROUTING_TUNNEL)
+		return add_tunnel(p, n, cidr, fdb_done);
+	rc = ip ? reach_find(p, ip) : NULL;
+	if (mode == NR_ROUTING_HYBRID) {
+		if (rc && rc->kind == NR_REACH_DIRECT) {
+			add_native(p, n, cidr, ip, rc->ifindex);
+			return 0;
+		}
+		return add_tunnel(p, n, cidr, fdb_done);
+	}
+	if (!p->cfg->auto_direct_node_routes) {
+		p->rep->remote_routes_unmanaged = true;
+		return 0;
+	}
+	if (!ip)
+		return skip(p, n->name, family, NR_SKIP_NO_NODE_IP, NULL);
+	if (!rc || rc->kind == NR_REACH_UNKNOWN)
+		return skip(p, n->name, family, NR_SKIP_REACH_UNKNOWN, ip);
+	if (rc->kind == NR_REACH_GATEWAY) {
+		char a[NR_ADDR_STRLEN], g[NR_ADDR_STRLEN];
+
+		if (p->cfg->direct_routing_skip_unreachable)
+			return skip(p, n->name, family, NR_SKIP_UNREACHABLE, ip);
+		return nr_err_set(p->err, -EHOSTUNREACH,
+				  "node %s: %s is not directly reachable (the route goes via %s); "
+				  "set direct_routing_skip_unreachable to skip such nodes",
+				  n->name, nr_addr_str(ip, a, sizeof(a)),
+				  rc->gw.family ? nr_addr_str(&rc->gw, g, sizeof(g)) : "a gateway");
+	}
+	add_native(p, n, cidr, ip, rc->ifindex);
+	return 0;
+}
+
+static int plan_endpoints(struct plan *p)
+{
+	for (const struct nr_endpoint *e = nr_model_endpoint_next(p->m, NULL); e;
+	     e = nr_model_endpoint_next(p->m, e)) {
+		const struct nr_addr *ips[2] = { &e->ip4, &e->ip6 };
+
+		if (!e->ifindex) {
+			int r = skip(p, e->id, 0, NR_SKIP_NO_IFINDEX, NULL);
+
+			if (r < 0)
+				return r;
+			continue;
+		}
+		for (int i = 0; i < 2; i++) {
+			struct nr_kroute *r;
+
+			if (!ips[i]->family)
+				continue;
+			r = &p->ks->routes[p->ks->n_routes++];
+			memset(r, 0, sizeof(*r));
+			nr_prefix_make(ips[i], nr_addr_bits(ips[i]->family), &r->dst);
+			r->kind = NR_ROUTE_ENDPOINT;
+			r->scope = SCOPE_LINK;
+			r->ifindex = e->ifindex;
+			p->rep->n_endpoint++;
+		}
+	}
+	return 0;
+}
+
+static int plan_all(struct plan *p)
+{
+	size_t nn = nr_model_node_count(p->m), ne = nr_model_endpoint_count(p->m);
+	int r;
+
+	if (p->in->n_reach) {
+		p->reach = malloc(p->in->n_reach * sizeof(*p->reach));
+		if (!p->reach)
+			return nr_err_set(p->err, -ENOMEM, "planner: out of memory");
+		memcpy(p->reach, p->in->reach, p->in->n_reach * sizeof(*p->reach));
+		qsort(p->reach, p->in->n_reach, sizeof(*p->reach), reach_cmp);
+	}
+	/* Upper bounds, so the loops below never reallocate. */
+	p->ks->routes = calloc(2 * nn + 2 * ne + 1, sizeof(*p->ks->routes));
+	p->ks->nexthops = calloc(2 * nn + 1, sizeof(*p->ks->nexthops));
+	p->ks->neighs = calloc(2 * nn + 1, sizeof(*p->ks->neighs));
+	p->ks->fdbs = calloc(nn + 1, sizeof(*p->ks->fdbs));
+	if (!p->ks->routes || !p->ks->nexthops || !p->ks->neighs || !p->ks->fdbs)
+		return nr_err_set(p->err, -ENOMEM, "planner: out of memory");
+	for (const struct nr_node *n = nr_model_node_next(p->m, NULL); n;
+	     n = nr_model_node_next(p->m, n)) {
+		bool fdb_done = false;
+
+		if (n == p->local)
+			continue; /* its CIDR is delivered locally */
+		if (!n->cidr4.addr.family && !n->cidr6.addr.family) {
+			r = skip(p, n->name, 0, NR_SKIP_NO_CIDR, NULL);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if ((r = plan_family(p, n, AF_INET, &fdb_done)) < 0 ||
+		    (r = plan_family(p, n, AF_INET6, &fdb_done)) < 0)
+			return r;
+	}
+	r = plan_endpoints(p);
+	if (r < 0)
+		return r;
+	nr_kstate_sort(p->ks);
+	return 0;
+}
+
+int nr_plan(const struct nr_plan_input *in, struct nr_kstate *out,
+	    struct nr_plan_report *report, struct nr_err *err)
+{
+	struct nr_plan_report scratch;
+	struct plan p = { 0 };
+	int r;
+
+	if (!out)
+		return nr_err_set(err, -EINVAL, "planner: no output state");
+	memset(out, 0, sizeof(*out));
+	if (!report)
+		report = &scratch;
+	memset(report, 0, sizeof(*report));
+	if (!in || !in->model || (in->n_reach && !in->reach))
+		return nr_err_set(err, -EINVAL, "planner: missing model or reachability array");
+	p.in = in;
+	p.m = in->model;
+	p.cfg = nr_model_config(in->model);
+	p.local = nr_model_local_node(in->model);
+	p.ks = out;
+	p.rep = report;
+	p.err = err;
+	r = plan_all(&p);
+	free(p.reach);
+	if (report == &scratch)
+		nr_plan_report_free(&scratch);
+	return r;
+}
+
+void nr_plan_report_free(struct nr_plan_report *r)
+{
+	if (!r)
+		return;
+	free(r->skipped);
+	memset(r, 0, sizeof(*r));
+}
+
+const char *nr_plan_skip_reason_str(uint8_t reason)
+{
+	switch (reason) {
+	case NR_SKIP_UNREACHABLE: return "not directly reachable";
+	case NR_SKIP_REACH_UNKNOWN: return "reachability not known yet";
+	case NR_SKIP_NO_CIDR: return "no pod CIDR";
+	case NR_SKIP_NO_NODE_IP: return "no node IP of the needed family";
+	case NR_SKIP_NO_TUNNEL: return "needs the tunnel, no tunnel device";
+	case NR_SKIP_NO_IFINDEX: return "host device not known yet";
+	default: return "unknown";
+	}
+}
