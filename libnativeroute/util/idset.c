@@ -107,10 +107,10 @@ static int range_set(struct nr_idset_node *node, unsigned level, uint64_t lo,
 		node->n += a;
 		*added += a;
 		if (c->n == cs || c->n == 0) {
-			free_tree(c, level - 1);
-			node->u.child[i] = NULL;
 			if (c->n == cs)
 				node->full |= bit;
+			free_tree(c, level - 1);
+			node->u.child[i] = NULL;
 		}
 		if (r < 0)
 			return r;
