@@ -5,9 +5,9 @@
 #include <sys/socket.h>
 
 static const char *const routing_names[] = {
-	[NR_ROUTING_NATIVE] = "native",
-	[NR_ROUTING_TUNNEL] = "tunnel",
-	[NR_ROUTING_HYBRID] = "hybrid",
+	[NR_MODE_NATIVE] = "native",
+	[NR_MODE_TUNNEL] = "tunnel",
+	[NR_MODE_HYBRID] = "hybrid",
 };
 
 static const char *const ipam_names[] = {
@@ -18,7 +18,7 @@ static const char *const ipam_names[] = {
 void nr_config_init(struct nr_cluster_config *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->routing_mode = NR_ROUTING_NATIVE;
+	c->routing_mode = NR_MODE_NATIVE;
 	c->ipam_mode = NR_IPAM_CLUSTER_POOL;
 }
 
@@ -106,7 +106,7 @@ static int check_native_cidr(const struct nr_cluster_config *c, const struct nr_
 	if (!nr_prefix_eq(&clean, p))
 		return nr_err_set(err, -EINVAL, "native routing CIDR %s: host bits set",
 				  nr_prefix_str(p, a, sizeof(a)));
-	if (c->routing_mode == NR_ROUTING_TUNNEL)
+	if (c->routing_mode == NR_MODE_TUNNEL)
 		return nr_err_set(err, -EINVAL,
 				  "native routing CIDR %s needs routing mode native or hybrid, not tunnel",
 				  nr_prefix_str(p, a, sizeof(a)));
@@ -117,13 +117,13 @@ int nr_config_validate(const struct nr_cluster_config *c, struct nr_err *err)
 {
 	int r;
 
-	if (!nr_routing_mode_str(c->routing_mode))
+	if (!nr_config_routing_mode_str(c->routing_mode))
 		return nr_err_set(err, -EINVAL, "routing mode %d: not native, tunnel or hybrid",
 				  (int)c->routing_mode);
-	if (!nr_ipam_mode_str(c->ipam_mode))
+	if (!nr_config_ipam_mode_str(c->ipam_mode))
 		return nr_err_set(err, -EINVAL, "ipam mode %d: not cluster-pool or kubernetes",
 				  (int)c->ipam_mode);
-	if (c->auto_direct_node_routes && c->routing_mode == NR_ROUTING_TUNNEL)
+	if (c->auto_direct_node_routes && c->routing_mode == NR_MODE_TUNNEL)
 		return nr_err_set(err, -EINVAL,
 				  "auto_direct_node_routes needs routing mode native or hybrid, not tunnel");
 	if (c->direct_routing_skip_unreachable && !c->auto_direct_node_routes)
@@ -174,7 +174,7 @@ static int parse_name(const char *s, const char *const *names, int n, int *out)
 	return -EINVAL;
 }
 
-int nr_routing_mode_parse(const char *s, enum nr_routing_mode *out, struct nr_err *err)
+int nr_config_routing_mode_parse(const char *s, enum nr_routing_mode *out, struct nr_err *err)
 {
 	int v;
 
@@ -185,12 +185,12 @@ int nr_routing_mode_parse(const char *s, enum nr_routing_mode *out, struct nr_er
 	return 0;
 }
 
-const char *nr_routing_mode_str(enum nr_routing_mode m)
+const char *nr_config_routing_mode_str(enum nr_routing_mode m)
 {
-	return m >= NR_ROUTING_NATIVE && m <= NR_ROUTING_HYBRID ? routing_names[m] : NULL;
+	return m >= NR_MODE_NATIVE && m <= NR_MODE_HYBRID ? routing_names[m] : NULL;
 }
 
-int nr_ipam_mode_parse(const char *s, enum nr_ipam_mode *out, struct nr_err *err)
+int nr_config_ipam_mode_parse(const char *s, enum nr_ipam_mode *out, struct nr_err *err)
 {
 	int v;
 
@@ -201,7 +201,7 @@ int nr_ipam_mode_parse(const char *s, enum nr_ipam_mode *out, struct nr_err *err
 	return 0;
 }
 
-const char *nr_ipam_mode_str(enum nr_ipam_mode m)
+const char *nr_config_ipam_mode_str(enum nr_ipam_mode m)
 {
 	return m >= NR_IPAM_CLUSTER_POOL && m <= NR_IPAM_KUBERNETES ? ipam_names[m] : NULL;
 }

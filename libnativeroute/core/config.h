@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "nativeroute/types.h"
 #include "util/addr.h"
 #include "util/err.h"
 
@@ -14,16 +15,7 @@
 #define NR_DEFAULT_MASK_SIZE4 24
 #define NR_DEFAULT_MASK_SIZE6 112
 
-enum nr_routing_mode {
-	NR_ROUTING_NATIVE = 1, /* "native": plain routes to every remote pod CIDR */
-	NR_ROUTING_TUNNEL = 2, /* "tunnel": VXLAN to every remote node */
-	NR_ROUTING_HYBRID = 3, /* "hybrid": native when directly reachable, else tunnel */
-};
-
-enum nr_ipam_mode {
-	NR_IPAM_CLUSTER_POOL = 1, /* "cluster-pool": the library allocates node CIDRs */
-	NR_IPAM_KUBERNETES = 2,   /* "kubernetes": the caller supplies them */
-};
+/* enum nr_routing_mode and enum nr_ipam_mode are the public ones. */
 
 struct nr_cluster_config {
 	enum nr_routing_mode routing_mode;
@@ -60,11 +52,11 @@ int nr_config_check_node_ip(const struct nr_cluster_config *c, const struct nr_a
 			    struct nr_err *err);
 
 /* "native" / "tunnel" / "hybrid". Errors: -EINVAL naming the text. */
-int nr_routing_mode_parse(const char *s, enum nr_routing_mode *out, struct nr_err *err);
+int nr_config_routing_mode_parse(const char *s, enum nr_routing_mode *out, struct nr_err *err);
 /* Returns NULL for an unknown value. */
-const char *nr_routing_mode_str(enum nr_routing_mode m);
+const char *nr_config_routing_mode_str(enum nr_routing_mode m);
 /* "cluster-pool" / "kubernetes". Errors: -EINVAL naming the text. */
-int nr_ipam_mode_parse(const char *s, enum nr_ipam_mode *out, struct nr_err *err);
-const char *nr_ipam_mode_str(enum nr_ipam_mode m);
+int nr_config_ipam_mode_parse(const char *s, enum nr_ipam_mode *out, struct nr_err *err);
+const char *nr_config_ipam_mode_str(enum nr_ipam_mode m);
 
 #endif

@@ -136,7 +136,7 @@ const struct nr_endpoint *nr_endpoints_next(const struct nr_endpoints *e,
 	return prev ? prev->next : e->first;
 }
 
-static int check_spec(const struct nr_endpoints *e, const struct nr_endpoint_spec *spec,
+static int check_spec(const struct nr_endpoints *e, const struct nr_endpoint_req *spec,
 		      struct nr_err *err)
 {
 	size_t len;
@@ -242,7 +242,7 @@ static void give_back(struct nr_endpoints *e, const struct nr_addr *a)
 		nr_idset_del(&e->addrs[s], idx);
 }
 
-int nr_endpoints_add(struct nr_endpoints *e, const struct nr_endpoint_spec *spec,
+int nr_endpoints_add(struct nr_endpoints *e, const struct nr_endpoint_req *spec,
 		     const struct nr_endpoint **ret, struct nr_err *err)
 {
 	const struct nr_addr *want[2] = { &spec->ip4, &spec->ip6 };

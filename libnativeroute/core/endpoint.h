@@ -27,7 +27,7 @@ struct nr_endpoint {
 	char id[];
 };
 
-struct nr_endpoint_spec {
+struct nr_endpoint_req {
 	const char *id;     /* required: printable, no spaces, <= 255 chars */
 	const char *ifname; /* and/or ifindex: at least one */
 	uint32_t ifindex;
@@ -58,7 +58,7 @@ int nr_endpoints_set_cidr(struct nr_endpoints *e, uint8_t family,
  * Errors: -EEXIST (id, ifname or ifindex, or a requested address in use),
  * -EINVAL (bad id/ifname, address outside the CIDR, the network, gateway or
  * broadcast address, no CIDR to allocate from), -ENOSPC, -ENOMEM. */
-int nr_endpoints_add(struct nr_endpoints *e, const struct nr_endpoint_spec *spec,
+int nr_endpoints_add(struct nr_endpoints *e, const struct nr_endpoint_req *spec,
 		     const struct nr_endpoint **ret, struct nr_err *err);
 /* Errors: -ENOENT. */
 int nr_endpoints_remove(struct nr_endpoints *e, const char *id, struct nr_err *err);

@@ -143,7 +143,7 @@ const struct nr_node *nr_model_node_next(const struct nr_model *m, const struct 
 	return NULL;
 }
 
-static int check_ips(const struct nr_model *m, const struct nr_node_spec *spec,
+static int check_ips(const struct nr_model *m, const struct nr_node_req *spec,
 		     const struct nr_node *self, struct nr_err *err)
 {
 	const struct nr_addr *ips[2] = { &spec->ip4, &spec->ip6 };
@@ -173,7 +173,7 @@ static int check_ips(const struct nr_model *m, const struct nr_node_spec *spec,
 	return 0;
 }
 
-static int check_cidr_families(const struct nr_node_spec *spec, struct nr_err *err)
+static int check_cidr_families(const struct nr_node_req *spec, struct nr_err *err)
 {
 	char a[NR_ADDR_STRLEN];
 
@@ -189,7 +189,7 @@ static int check_cidr_families(const struct nr_node_spec *spec, struct nr_err *e
 /* Work out and take the node's CIDRs. cur: what the node holds now (zeroed
  * for a new node). On success out[] holds the new CIDRs and the old ones
  * that changed are released; on failure nothing changed. */
-static int take_cidrs(struct nr_model *m, const char *owner, const struct nr_node_spec *spec,
+static int take_cidrs(struct nr_model *m, const char *owner, const struct nr_node_req *spec,
 		      const struct nr_prefix cur[2], bool is_local, struct nr_prefix out[2],
 		      struct nr_err *err)
 {
@@ -283,7 +283,7 @@ static int sync_local_cidrs(struct nr_model *m, const struct nr_node *n)
 	return r < 0 ? r : nr_endpoints_set_cidr(&m->eps, AF_INET6, n ? &n->cidr6 : NULL, NULL);
 }
 
-static int node_add(struct nr_model *m, const struct nr_node_spec *spec, bool fixed,
+static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fixed,
 		    uint32_t index, const struct nr_node **ret, struct nr_err *err)
 {
 	const struct nr_prefix none[2] = { { .len = 0 }, { .len = 0 } };
@@ -346,19 +346,19 @@ static int node_add(struct nr_model *m, const struct nr_node_spec *spec, bool fi
 	return 0;
 }
 
-int nr_model_node_add(struct nr_model *m, const struct nr_node_spec *spec,
+int nr_model_node_add(struct nr_model *m, const struct nr_node_req *spec,
 		      const struct nr_node **ret, struct nr_err *err)
 {
 	return node_add(m, spec, false, 0, ret, err);
 }
 
-int nr_model_node_restore(struct nr_model *m, const struct nr_node_spec *spec,
+int nr_model_node_restore(struct nr_model *m, const struct nr_node_req *spec,
 			  uint32_t index, const struct nr_node **ret, struct nr_err *err)
 {
 	return node_add(m, spec, true, index, ret, err);
 }
 
-int nr_model_node_update(struct nr_model *m, const struct nr_node_spec *spec,
+int nr_model_node_update(struct nr_model *m, const struct nr_node_req *spec,
 			 const struct nr_node **ret, struct nr_err *err)
 {
 	struct nr_node *n = spec && spec->name ? find_name(m, spec->name) : NULL;
@@ -421,7 +421,7 @@ int nr_model_node_remove(struct nr_model *m, const char *name, struct nr_err *er
 	return 0;
 }
 
-int nr_model_endpoint_add(struct nr_model *m, const struct nr_endpoint_spec *spec,
+int nr_model_endpoint_add(struct nr_model *m, const struct nr_endpoint_req *spec,
 			  const struct nr_endpoint **ret, struct nr_err *err)
 {
 	int r;

@@ -41,18 +41,18 @@ int nr_model_set_config(struct nr_model *m, const struct nr_cluster_config *cfg,
  * used by another node; CIDRs as given (claimed) or, in cluster-pool mode,
  * allocated for every family that has a pool; the lowest free index.
  * Errors: -EEXIST, -EINVAL, -ENOSPC, -ENOMEM. */
-int nr_model_node_add(struct nr_model *m, const struct nr_node_spec *spec,
+int nr_model_node_add(struct nr_model *m, const struct nr_node_req *spec,
 		      const struct nr_node **ret, struct nr_err *err);
 /* Re-create a node from saved state with exactly this index and the spec's
  * CIDRs (which must be free). Errors as nr_model_node_add, plus -EEXIST for
  * a taken index and -ERANGE for an index > NR_NODE_INDEX_MAX. */
-int nr_model_node_restore(struct nr_model *m, const struct nr_node_spec *spec,
+int nr_model_node_restore(struct nr_model *m, const struct nr_node_req *spec,
 			  uint32_t index, const struct nr_node **ret, struct nr_err *err);
 /* Replace a node's IPs with the spec's; a CIDR with family 0 keeps the
  * current one (or allocates when there is none), another value moves the
  * node to it. The local node's CIDR cannot change while endpoints use it
  * (-EBUSY). Errors: -ENOENT, and as nr_model_node_add. */
-int nr_model_node_update(struct nr_model *m, const struct nr_node_spec *spec,
+int nr_model_node_update(struct nr_model *m, const struct nr_node_req *spec,
 			 const struct nr_node **ret, struct nr_err *err);
 /* Remove a node, free its index and CIDRs (remembered for a sticky return).
  * The local node cannot go while it has endpoints (-EBUSY). Errors: -ENOENT. */
@@ -71,7 +71,7 @@ const struct nr_node *nr_model_node_next(const struct nr_model *m, const struct 
 /* Local endpoints: addresses come from the local node's CIDRs (see
  * core/endpoint.h). Errors: as nr_endpoints_add, plus -ENOENT when the local
  * node is not in the model yet. */
-int nr_model_endpoint_add(struct nr_model *m, const struct nr_endpoint_spec *spec,
+int nr_model_endpoint_add(struct nr_model *m, const struct nr_endpoint_req *spec,
 			  const struct nr_endpoint **ret, struct nr_err *err);
 int nr_model_endpoint_remove(struct nr_model *m, const char *id, struct nr_err *err);
 int nr_model_endpoint_set_ifindex(struct nr_model *m, const char *id, uint32_t ifindex,

@@ -27,7 +27,7 @@ struct nr_node {
 /* What a caller asks for. name is required; at least one IP; CIDRs with
  * family 0 mean "allocate" (cluster-pool) or "none" (kubernetes), and on
  * update "keep the current one". */
-struct nr_node_spec {
+struct nr_node_req {
 	const char *name;
 	struct nr_addr ip4, ip6;
 	struct nr_prefix cidr4, cidr6;

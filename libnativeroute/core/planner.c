@@ -141,10 +141,10 @@ static int plan_family(struct plan *p, const struct nr_node *n, uint8_t family, 
 
 	if (!cidr)
 		return 0;
-	if (mode == NR_ROUTING_TUNNEL)
+	if (mode == NR_MODE_TUNNEL)
 		return add_tunnel(p, n, cidr, fdb_done);
 	rc = ip ? reach_find(p, ip) : NULL;
-	if (mode == NR_ROUTING_HYBRID) {
+	if (mode == NR_MODE_HYBRID) {
 		if (rc && rc->kind == NR_REACH_DIRECT) {
 			add_native(p, n, cidr, ip, rc->ifindex);
 			return 0;

@@ -38,8 +38,8 @@ Test(config, routing_mode_strings_round_trip)
 	for (int i = 0; i < 3; i++) {
 		enum nr_routing_mode m;
 
-		cr_assert_eq(nr_routing_mode_parse(names[i], &m, NULL), 0);
-		cr_assert_str_eq(nr_routing_mode_str(m), names[i]);
+		cr_assert_eq(nr_config_routing_mode_parse(names[i], &m, NULL), 0);
+		cr_assert_str_eq(nr_config_routing_mode_str(m), names[i]);
 	}
 }
 
@@ -50,8 +50,8 @@ Test(config, ipam_mode_strings_round_trip)
 	for (int i = 0; i < 2; i++) {
 		enum nr_ipam_mode m;
 
-		cr_assert_eq(nr_ipam_mode_parse(names[i], &m, NULL), 0);
-		cr_assert_str_eq(nr_ipam_mode_str(m), names[i]);
+		cr_assert_eq(nr_config_ipam_mode_parse(names[i], &m, NULL), 0);
+		cr_assert_str_eq(nr_config_ipam_mode_str(m), names[i]);
 	}
 }
 
@@ -61,11 +61,11 @@ Test(config, unknown_mode_string_is_refused_naming_it)
 	enum nr_routing_mode m;
 	enum nr_ipam_mode im;
 
-	cr_assert_eq(nr_routing_mode_parse("vxlan", &m, &err), -EINVAL);
+	cr_assert_eq(nr_config_routing_mode_parse("vxlan", &m, &err), -EINVAL);
 	cr_assert(strstr(err.msg, "vxlan"), "%s", err.msg);
-	cr_assert_eq(nr_ipam_mode_parse("Kubernetes", &im, &err), -EINVAL);
+	cr_assert_eq(nr_config_ipam_mode_parse("Kubernetes", &im, &err), -EINVAL);
 	cr_assert(strstr(err.msg, "Kubernetes"), "%s", err.msg);
-	cr_assert_null(nr_routing_mode_str((enum nr_routing_mode)9));
+	cr_assert_null(nr_config_routing_mode_str((enum nr_routing_mode)9));
 }
 
 Test(config, defaults_are_native_cluster_pool_24_and_112)
@@ -73,7 +73,7 @@ Test(config, defaults_are_native_cluster_pool_24_and_112)
 	struct nr_cluster_config c;
 
 	nr_config_init(&c);
-	cr_assert_eq(c.routing_mode, NR_ROUTING_NATIVE);
+	cr_assert_eq(c.routing_mode, NR_MODE_NATIVE);
 	cr_assert_eq(c.ipam_mode, NR_IPAM_CLUSTER_POOL);
 	cr_assert_eq(nr_config_mask_size(&c, AF_INET), 24);
 	cr_assert_eq(nr_config_mask_size(&c, AF_INET6), 112);
@@ -110,7 +110,7 @@ Test(config, auto_direct_routes_with_tunnel_is_refused)
 {
 	struct nr_cluster_config c = base();
 
-	c.routing_mode = NR_ROUTING_TUNNEL;
+	c.routing_mode = NR_MODE_TUNNEL;
 	c.auto_direct_node_routes = true;
 	refused(&c, "auto_direct_node_routes needs routing mode native or hybrid");
 }
@@ -174,7 +174,7 @@ Test(config, native_routing_cidr_with_tunnel_is_refused)
 {
 	struct nr_cluster_config c = base();
 
-	c.routing_mode = NR_ROUTING_TUNNEL;
+	c.routing_mode = NR_MODE_TUNNEL;
 	c.native_routing_cidr4 = P("10.0.0.0/8");
 	refused(&c, "native routing CIDR 10.0.0.0/8 needs routing mode native or hybrid");
 }
