@@ -1,0 +1,62 @@
+/* nativerouted's configuration: command-line flags (DESIGN.md §7) and the
+ * YAML file of --config, which takes our flag names and, for people coming
+ * from the seed's Helm command, the Cilium option names mapped onto ours. */
+#ifndef NRD_CONFIG_H
+#define NRD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <nativeroute/controller.h>
+
+#define NRD_MAX_CIDRS 16
+
+struct nrd_config {
+	char *socket;
+	char *state_dir;
+	char *node_name;
+	char *node_ip;
+	char *node_ip6;
+	char *netns;
+	enum nr_routing_mode mode;
+	bool auto_direct_node_routes;
+	bool skip_unreachable;
+	enum nr_ipam_mode ipam;
+	char *cluster_cidrs[NRD_MAX_CIDRS + 1]; /* NULL-terminated */
+	size_t n_cluster_cidrs;
+	unsigned int mask_size;
+	unsigned int mask_size6;
+	char *pod_cidrs[NRD_MAX_CIDRS + 1];
+	size_t n_pod_cidrs;
+	char *native_routing_cidr;
+	char *native_routing_cidr6;
+	char *socket_group;
+	char *store;
+	int log_level;          /* LOG_ERR .. LOG_DEBUG */
+	bool ipv4_disabled;     /* ipv4.enabled: false in the file */
+	bool purge;
+	bool check_config;
+	char *config_file;
+};
+
+void nrd_config_init(struct nrd_config *cfg);
+void nrd_config_free(struct nrd_config *cfg);
+
+/* Apply one setting by OUR name (a long flag without "--"). `origin` names
+ * where it came from for messages ("--mode", "file.yaml:3"). Returns 0 or -1
+ * with a message in err. */
+int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
+		   const char *origin, char *err, size_t errlen);
+
+/* Load a YAML file. Unknown keys and contradictions are errors naming the
+ * key, the file and the line. */
+int nrd_config_load_file(struct nrd_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Final checks once every source is applied (required fields, families). */
+int nrd_config_validate(const struct nrd_config *cfg, char *err, size_t errlen);
+
+/* Print the effective configuration as YAML that --config accepts. */
+void nrd_config_print(const struct nrd_config *cfg, FILE *out);
+
+#endif

@@ -1,0 +1,425 @@
+/* nativerouted: hosts one controller for a node (or a network namespace) and
+ * shares it with every local process over MessagePack-RPC (DESIGN.md §6-§7). */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include <nativeroute/controller.h>
+#include <nativeroute/error.h>
+#include <nativeroute/opts.h>
+#include <nativeroute/version.h>
+
+#include "ipc/rpc_server.h"
+
+#include "config.h"
+#include "log.h"
+
+struct daemon {
+	uv_loop_t *loop;
+	struct nrd_config cfg;
+	struct nr_ctl *ctl;
+	struct nr_rpc_server *srv;
+	uv_signal_t sigterm, sigint;
+	bool stopping;
+	int exit_code;
+};
+
+static const char usage[] =
+	"Usage: nativerouted --node-name NAME --node-ip IP [OPTION]...\n"
+	"Run the native-routing control plane of this node and serve it on a Unix socket.\n"
+	"\n"
+	"  --socket PATH                      RPC socket (default /run/nativeroute/nativeroute.sock)\n"
+	"  --socket-group GROUP               members may change state (others: read-only)\n"
+	"  --state-dir DIR                    state directory (default /var/lib/nativeroute)\n"
+	"  --node-name NAME                   this node's name in the cluster\n"
+	"  --node-ip IP, --node-ip6 IP        this node's underlay address(es)\n"
+	"  --netns NAME                       manage the named network namespace (/run/netns/NAME)\n"
+	"  --mode native|tunnel|hybrid        routing mode (default native)\n"
+	"  --auto-direct-node-routes          route remote pod CIDRs via the node IPs\n"
+	"  --direct-routing-skip-unreachable  skip (not refuse) nodes behind a gateway\n"
+	"  --ipam cluster-pool|kubernetes     who assigns node CIDRs (default cluster-pool)\n"
+	"  --cluster-cidr CIDR                pod address pool, v4 or v6 (repeatable)\n"
+	"  --mask-size N, --mask-size6 N      node CIDR size (default 24, 112)\n"
+	"  --pod-cidr CIDR                    this node's pod CIDR(s) (repeatable)\n"
+	"  --native-routing-cidr CIDR         reachable without masquerading\n"
+	"  --store file                       where the cluster state is kept (state dir)\n"
+	"  --config FILE                      YAML file of these options (or Cilium's names);\n"
+	"                                     flags given on the command line win\n"
+	"  --log-level error|warn|info|debug  (default info)\n"
+	"  --check-config                     print the effective configuration and exit\n"
+	"  --purge                            remove every route and nexthop this daemon made\n"
+	"                                     in the namespace, then exit\n"
+	"  --help, --version\n"
+	"\n"
+	"SIGTERM stops the daemon and leaves the routes in place. See nativerouted(8).\n";
+
+enum { OPT_HELP = 1000, OPT_VERSION, OPT_CONFIG, OPT_PURGE, OPT_CHECK };
+
+static const struct option long_opts[] = {
+	{ "socket", required_argument, NULL, 0 },
+	{ "socket-group", required_argument, NULL, 0 },
+	{ "state-dir", required_argument, NULL, 0 },
+	{ "node-name", required_argument, NULL, 0 },
+	{ "node-ip", required_argument, NULL, 0 },
+	{ "node-ip6", required_argument, NULL, 0 },
+	{ "netns", required_argument, NULL, 0 },
+	{ "mode", required_argument, NULL, 0 },
+	{ "auto-direct-node-routes", no_argument, NULL, 0 },
+	{ "direct-routing-skip-unreachable", no_argument, NULL, 0 },
+	{ "ipam", required_argument, NULL, 0 },
+	{ "cluster-cidr", required_argument, NULL, 0 },
+	{ "mask-size", required_argument, NULL, 0 },
+	{ "mask-size6", required_argument, NULL, 0 },
+	{ "pod-cidr", required_argument, NULL, 0 },
+	{ "native-routing-cidr", required_argument, NULL, 0 },
+	{ "store", required_argument, NULL, 0 },
+	{ "log-level", required_argument, NULL, 0 },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "purge", no_argument, NULL, OPT_PURGE },
+	{ "check-config", no_argument, NULL, OPT_CHECK },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Two passes: --config first (the file is the base), then every other flag
+ * on top of it. Returns 0, 1 (done: help/version) or -1 (usage error). */
+static int parse_args(struct nrd_config *cfg, int argc, char **argv)
+{
+	char err[512];
+	int c, idx;
+
+	opterr = 1;
+	for (int pass = 0; pass < 2; pass++) {
+		optind = 0; /* GNU: re-initialise */
+		while ((c = getopt_long(argc, argv, "", long_opts, &idx)) != -1) {
+			char origin[64];
+
+			switch (c) {
+			case 0:
+				if (pass == 0)
+					break;
+				snprintf(origin, sizeof(origin), "--%s", long_opts[idx].name);
+				if (nrd_config_set(cfg, long_opts[idx].name, optarg, origin, err,
+						   sizeof(err)) < 0) {
+					fprintf(stderr, "nativerouted: %s\n", err);
+					return -1;
+				}
+				break;
+			case OPT_CONFIG:
+				if (pass == 1)
+					break;
+				free(cfg->config_file);
+				cfg->config_file = strdup(optarg);
+				if (nrd_config_load_file(cfg, optarg, err, sizeof(err)) < 0) {
+					fprintf(stderr, "nativerouted: %s\n", err);
+					return -1;
+				}
+				break;
+			case OPT_PURGE:
+				cfg->purge = true;
+				break;
+			case OPT_CHECK:
+				cfg->check_config = true;
+				break;
+			case OPT_HELP:
+				fputs(usage, stdout);
+				return 1;
+			case OPT_VERSION:
+				printf("nativerouted %s\n", nr_version_string());
+				return 1;
+			default:
+				fputs("Try 'nativerouted --help'.\n", stderr);
+				return -1;
+			}
+			opterr = pass; /* report unknown flags once */
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nativerouted: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	if (nrd_config_validate(cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nativerouted: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- systemd readiness (sd_notify without libsystemd) ----------------------- */
+
+static void sd_notify_msg(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	len = strlen(path);
+	memcpy(sa.sun_path, path, len);
+	if (sa.sun_path[0] == '@')
+		sa.sun_path[0] = '\0';
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sa,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		nrd_log(LOG_DEBUG, "sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+/* ---- events and RPC log ----------------------------------------------------- */
+
+static void on_event(struct nr_ctl *ctl, const struct nr_event *ev, void *data)
+{
+	struct daemon *d = data;
+	int level = LOG_INFO;
+
+	(void)ctl;
+	switch (ev->type) {
+	case NR_EVENT_ERROR:
+		level = LOG_ERR;
+		break;
+	case NR_EVENT_NODE_UNREACHABLE:
+	case NR_EVENT_DRIFT_REPAIRED:
+		level = LOG_WARNING;
+		break;
+	case NR_EVENT_ROUTE_PROGRAMMED:
+	case NR_EVENT_ROUTE_REMOVED:
+	case NR_EVENT_RESYNC:
+		level = LOG_DEBUG;
+		break;
+	default:
+		break;
+	}
+	nrd_log(level, "%s: %s", nr_event_type_str(ev->type), ev->message);
+	nr_rpc_server_event(d->srv, ev);
+}
+
+static void on_rpc_log(enum nr_rpc_log_level level, const char *msg, void *data)
+{
+	static const int map[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+
+	(void)data;
+	nrd_log(map[level], "rpc: %s", msg);
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+static void on_ctl_closed(struct nr_ctl *ctl, void *data)
+{
+	struct daemon *d = data;
+
+	(void)ctl;
+	d->ctl = NULL;
+}
+
+static void stop(struct daemon *d, int exit_code)
+{
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	d->exit_code = exit_code;
+	if (d->srv) {
+		nr_rpc_server_close(d->srv, NULL, NULL);
+		d->srv = NULL;
+	}
+	if (d->ctl)
+		nr_ctl_close(d->ctl, on_ctl_closed, d);
+	uv_close((uv_handle_t *)&d->sigterm, NULL);
+	uv_close((uv_handle_t *)&d->sigint, NULL);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct daemon *d = s->data;
+
+	nrd_log(LOG_INFO, "%s: stopping; routes stay in place", strsignal(signum));
+	sd_notify_msg("STOPPING=1");
+	stop(d, 0);
+}
+
+static void on_started(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
+{
+	struct daemon *d = data;
+	struct nr_status st = { .sz = sizeof(st) };
+
+	if (status == -ECANCELED)
+		return;
+	if (status < 0) {
+		nrd_log(LOG_ERR, "first reconcile failed: %s (%s)", errmsg ? errmsg : "",
+			nr_err_name(status));
+		stop(d, 1);
+		return;
+	}
+	nr_ctl_status(ctl, &st);
+	if (d->cfg.purge) {
+		nrd_log(LOG_INFO, "purged: no routes or nexthops of ours remain in %s",
+			d->cfg.netns ? d->cfg.netns : "this namespace");
+		stop(d, 0);
+		return;
+	}
+	nrd_log(LOG_INFO, "ready: %s routing, %zu node(s), %zu route(s) programmed, socket %s",
+		nr_routing_mode_str(st.routing_mode), st.nodes, st.routes_programmed, d->cfg.socket);
+	sd_notify_msg("READY=1");
+}
+
+static int make_dirs(const char *dir)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", dir);
+	for (char *p = buf + 1;; p++) {
+		char saved;
+
+		p = strchr(p, '/');
+		saved = p ? *p : '\0';
+		if (p)
+			*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		if (!p)
+			return 0;
+		*p = saved;
+	}
+}
+
+/* A daemon already answering on the socket must not be purged under. */
+static bool socket_is_live(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return false;
+	memcpy(sa.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return rc == 0;
+}
+
+static int create_controller(struct daemon *d)
+{
+	struct nrd_config *cfg = &d->cfg;
+	/* --purge: an empty model, so the first reconcile prunes all that is ours. */
+	NR_OPTS(nr_ctl_opts, opts,
+		.netns = cfg->netns,
+		.node_name = cfg->node_name,
+		.node_ipv4 = cfg->node_ip,
+		.node_ipv6 = cfg->node_ip6,
+		.routing_mode = cfg->mode,
+		.ipam_mode = cfg->ipam,
+		.cluster_cidrs = cfg->n_cluster_cidrs ? (const char *const *)cfg->cluster_cidrs : NULL,
+		.mask_size_v4 = cfg->mask_size,
+		.mask_size_v6 = cfg->mask_size6,
+		.pod_cidrs = cfg->n_pod_cidrs ? (const char *const *)cfg->pod_cidrs : NULL,
+		.native_routing_cidr = cfg->native_routing_cidr,
+		.native_routing_cidr6 = cfg->native_routing_cidr6,
+		.auto_direct_node_routes = cfg->auto_direct_node_routes,
+		.direct_routing_skip_unreachable = cfg->skip_unreachable,
+		.event_cb = on_event,
+		.event_data = d);
+	int rc = nr_ctl_new(d->loop, &opts, &d->ctl);
+
+	if (rc < 0)
+		nrd_log(LOG_ERR, "cannot create the controller: %s (%s)", nr_last_errmsg(),
+			nr_err_name(rc));
+	return rc;
+}
+
+static int start_server(struct daemon *d)
+{
+	struct nr_rpc_server_opts so = {
+		.path = d->cfg.socket,
+		.log = on_rpc_log,
+		.log_data = d,
+	};
+	struct nr_err err = { 0 };
+	int rc;
+
+	if (d->cfg.socket_group) {
+		struct group *g = getgrnam(d->cfg.socket_group);
+
+		if (!g) {
+			nrd_log(LOG_ERR, "--socket-group %s: no such group", d->cfg.socket_group);
+			return -ENOENT;
+		}
+		so.has_group = true;
+		so.group = g->gr_gid;
+	}
+	rc = nr_rpc_server_new(d->loop, d->ctl, &so, &d->srv, &err);
+	if (rc < 0)
+		nrd_log(LOG_ERR, "cannot serve on %s: %s", d->cfg.socket, err.msg);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .loop = uv_default_loop() };
+	int rc;
+
+	nrd_config_init(&d.cfg);
+	rc = parse_args(&d.cfg, argc, argv);
+	if (rc != 0) {
+		nrd_config_free(&d.cfg);
+		return rc > 0 ? 0 : 2;
+	}
+	if (d.cfg.check_config) {
+		nrd_config_print(&d.cfg, stdout);
+		nrd_config_free(&d.cfg);
+		return 0;
+	}
+	nrd_log_init(d.cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+	if (d.cfg.purge && socket_is_live(d.cfg.socket)) {
+		nrd_log(LOG_ERR, "--purge: a daemon is running on %s; stop it first", d.cfg.socket);
+		nrd_config_free(&d.cfg);
+		return 1;
+	}
+	if (!d.cfg.purge && (rc = make_dirs(d.cfg.state_dir)) < 0) {
+		nrd_log(LOG_ERR, "--state-dir %s: %s", d.cfg.state_dir, strerror(-rc));
+		nrd_config_free(&d.cfg);
+		return 1;
+	}
+	uv_signal_init(d.loop, &d.sigterm);
+	uv_signal_init(d.loop, &d.sigint);
+	d.sigterm.data = d.sigint.data = &d;
+	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&d.sigint, on_signal, SIGINT);
+
+	if (create_controller(&d) < 0 || (!d.cfg.purge && start_server(&d) < 0)) {
+		stop(&d, 1);
+	} else {
+		nrd_log(LOG_INFO, "nativerouted %s: node %s (%s%s%s), %s routing, %s IPAM%s%s",
+			nr_version_string(), d.cfg.node_name, d.cfg.node_ip ? d.cfg.node_ip : "",
+			d.cfg.node_ip && d.cfg.node_ip6 ? " " : "", d.cfg.node_ip6 ? d.cfg.node_ip6 : "",
+			nr_routing_mode_str(d.cfg.mode), nr_ipam_mode_str(d.cfg.ipam),
+			d.cfg.netns ? ", netns " : "", d.cfg.netns ? d.cfg.netns : "");
+		rc = nr_ctl_start(d.ctl, on_started, &d);
+		if (rc < 0) {
+			nrd_log(LOG_ERR, "cannot start: %s (%s)", nr_last_errmsg(), nr_err_name(rc));
+			stop(&d, 1);
+		}
+	}
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	rc = d.exit_code;
+	if (uv_loop_close(d.loop) == UV_EBUSY)
+		nrd_log(LOG_WARNING, "handles still open at exit");
+	nrd_config_free(&d.cfg);
+	return rc;
+}
