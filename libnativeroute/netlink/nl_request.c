@@ -96,7 +96,9 @@ int nr_nl_request(struct nr_nl *nl, struct nlmsghdr *nlh, nr_nl_reply_cb cb,
 	int r;
 
 	st.seq = nlh->nlmsg_seq = nr_nl_next_seq(nl);
-	if (!(nlh->nlmsg_flags & NLM_F_DUMP))
+	/* NLM_F_DUMP is two bits, and one of them (NLM_F_ROOT) is also
+	 * NLM_F_REPLACE on a NEW request: only both bits make a dump. */
+	if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	r = nr_nl_send(nl, nlh, nlh->nlmsg_len);
 	if (r == 0)

@@ -1,0 +1,107 @@
+/* The host side of the node: forwarding, the address pods use as their
+ * gateway, and the VXLAN device of tunnel and hybrid mode.
+ *
+ * Gateway: the first host address of the local pod CIDR (10.0.0.1 for
+ * 10.0.0.0/24) is put, as a /32 (/128), on each endpoint's host-side
+ * interface. The pod's ARP/NDP request for its gateway is then answered by
+ * the kernel on that very link, with no proxy-ARP guessing, and the address
+ * is the same for every pod of the node, so a CNI plugin can configure the
+ * pod before it knows anything else. */
+#include <errno.h>
+#include <string.h>
+
+#include "ctl/ctl_internal.h"
+#include "netlink/nl_link.h"
+#include "netlink/nl_sysctl.h"
+#include "netlink/nl_vxlan.h"
+
+int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err)
+{
+	const struct nr_node *self = nr_model_local_node(ctl->model);
+	int rc = 0;
+
+	if (self->cidr4.addr.family || self->ip4.family)
+		rc = nr_nl_sysctl_forwarding(ctl->netns, AF_INET, err);
+	if (rc == 0 && (self->cidr6.addr.family || self->ip6.family))
+		rc = nr_nl_sysctl_forwarding(ctl->netns, AF_INET6, err);
+	return rc;
+}
+
+int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, struct nr_err *err)
+{
+	const uint8_t fams[2] = { AF_INET, AF_INET6 };
+	const struct nr_addr *ips[2] = { &ep->ip4, &ep->ip6 };
+	struct nr_nl_link link;
+	int rc;
+
+	rc = nr_nl_link_get(ctl->nl, NULL, ep->ifindex, &link, err);
+	if (rc == 0 && !link.up)
+		rc = nr_nl_link_set_up(ctl->nl, ep->ifindex, true, err);
+	for (int i = 0; rc == 0 && i < 2; i++) {
+		struct nr_addr gw;
+
+		if (!ips[i]->family || nr_model_gateway(ctl->model, fams[i], &gw) < 0)
+			continue;
+		rc = nr_nl_addr_add(ctl->nl, ep->ifindex, &gw, nr_addr_bits(fams[i]), err);
+	}
+	/* the per-interface forwarding switch of IPv6 follows "all" only at
+	 * creation; set it for links made before forwarding was on */
+	return rc;
+}
+
+void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep)
+{
+	/* The host-side interface normally disappears with the pod, taking the
+	 * gateway address with it; nothing else on the host refers to the
+	 * endpoint once its route is gone. */
+	(void)ctl;
+	(void)ep;
+}
+
+static bool tunnel_wanted(const struct nr_ctl *ctl)
+{
+	return nr_model_config(ctl->model)->routing_mode != NR_MODE_NATIVE;
+}
+
+int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err)
+{
+	const struct nr_node *self = nr_model_local_node(ctl->model);
+	struct nr_nl_vxlan want = { .vni = ctl->vxlan_vni, .port = ctl->vxlan_port,
+				    .mtu = ctl->vxlan_mtu_opt };
+	struct nr_nl_link link;
+	uint32_t ifindex;
+	int rc;
+
+	if (!tunnel_wanted(ctl))
+		return 0; /* kept until the pass moved routes off it (cleanup) */
+	snprintf(want.name, sizeof(want.name), "%s", NR_VXLAN_NAME);
+	want.local = self->ip4.family ? self->ip4 : self->ip6;
+	nr_vtep_mac(&want.local, want.mac);
+	rc = nr_nl_vxlan_ensure(ctl->nl, &want, &ifindex, err);
+	if (rc < 0)
+		return rc;
+	rc = nr_nl_link_get(ctl->nl, NULL, ifindex, &link, err);
+	if (rc < 0)
+		return rc;
+	if (ctl->vxlan_ifindex != ifindex)
+		ctl->need_dump = true; /* new device: learn what it holds */
+	ctl->vxlan_ifindex = ifindex;
+	ctl->vxlan_mtu = link.mtu;
+	return 0;
+}
+
+/* Native mode needs no tunnel: once no route uses the device, remove it, so
+ * nothing can silently send encapsulated traffic (a pain point of peers). */
+int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err)
+{
+	struct nr_nl_vxlan have;
+	uint32_t ifindex;
+
+	if (tunnel_wanted(ctl))
+		return 0;
+	if (nr_nl_vxlan_get(ctl->nl, NR_VXLAN_NAME, &have, &ifindex, NULL) < 0)
+		return 0; /* none (or not a VXLAN device: not ours) */
+	ctl->vxlan_ifindex = 0;
+	ctl->vxlan_mtu = 0;
+	return nr_nl_link_delete(ctl->nl, ifindex, err);
+}

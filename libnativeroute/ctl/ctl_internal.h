@@ -1,0 +1,144 @@
+/* The controller object and what its parts share. The parts:
+ *   ctl_life.c       new / start / close, libuv handles
+ *   ctl_ops.c        the async mutations: model change now, kernel later
+ *   ctl_reconcile.c  plan -> diff against the kernel -> one netlink batch
+ *   ctl_reach.c      reachability of node IPs (RTM_GETROUTE), cached
+ *   ctl_watch.c      kernel events: drift repair, resync on overflow
+ *   ctl_host.c       what a local endpoint needs on the host side
+ *   ctl_query.c      status and iterators
+ *   ctl_names.c      public enum <-> text
+ */
+#ifndef NR_CTL_INTERNAL_H
+#define NR_CTL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "nativeroute/controller.h"
+
+#include "core/kstate.h"
+#include "core/model.h"
+#include "core/planner.h"
+#include "netlink/nl_encode.h"
+#include "netlink/nl_socket.h"
+#include "util/err.h"
+
+#define NR_DEFAULT_ROUTE_PROTOCOL 201
+#define NR_DEFAULT_ROUTE_TABLE 254 /* RT_TABLE_MAIN */
+#define NR_DEFAULT_RESYNC_MS 30000
+/* Kernel events are coalesced for this long before a repair pass, so a
+ * burst (a link flap touches many routes) costs one pass, while a deleted
+ * route is still back well within 100 ms. */
+#define NR_DRIFT_DEBOUNCE_MS 5
+
+enum nr_op_kind { NR_OP_START, NR_OP_NODE, NR_OP_ENDPOINT, NR_OP_MODE, NR_OP_REMOVE_EP };
+
+/* A caller's async request waiting for the next reconcile to finish. */
+struct nr_pending {
+	struct nr_pending *next;
+	enum nr_op_kind kind;
+	nr_ctl_done_cb done_cb;
+	nr_ctl_endpoint_cb ep_cb;
+	void *data;
+	/* what the request touched, to tell whether a failed kernel operation
+	 * was its own: the node's nexthop ids and CIDRs, or the endpoint IPs */
+	struct nr_prefix dst[2];
+	uint32_t nh_id[2];
+	char *id; /* endpoint id (NR_OP_ENDPOINT) */
+	struct {  /* what the endpoint callback reports */
+		char ifname[16];
+		uint32_t ifindex;
+		char ipv4[NR_ADDR_STRLEN], ipv6[NR_ADDR_STRLEN];
+		char gw4[NR_ADDR_STRLEN], gw6[NR_ADDR_STRLEN];
+	} ep;
+};
+
+/* One kernel operation of a pass that failed, for the request it belongs to. */
+struct nr_ctl_failure {
+	struct nr_prefix dst; /* route destination, family 0 if not a route */
+	uint32_t nh_id;       /* nexthop id, 0 if not a nexthop */
+	int code;
+	char text[NR_ERR_MSG_MAX];
+};
+
+struct nr_ctl {
+	uv_loop_t *loop;
+	char *netns;
+	struct nr_model *model;
+	struct nr_nl *nl;        /* command socket: requests, dumps, batches */
+	struct nr_nl *events;    /* event socket */
+	struct nr_nl_owner owner;
+	bool classic_routes;     /* no nexthop objects (asked for, or unsupported) */
+	unsigned int resync_ms;
+
+	/* VXLAN (tunnel and hybrid) */
+	uint32_t vxlan_vni;
+	uint16_t vxlan_port;
+	unsigned int vxlan_mtu_opt;
+	uint32_t vxlan_ifindex;  /* 0 while there is none */
+	uint32_t vxlan_mtu;
+
+	uv_poll_t event_poll;
+	uv_timer_t kick_timer;   /* run a reconcile pass soon (coalesces calls) */
+	uv_timer_t resync_timer; /* periodic full resync */
+	int open_handles;        /* closing completes when this reaches 0 */
+
+	bool started;
+	bool closing;
+	bool need_dump;          /* next pass dumps the kernel (drift, overflow) */
+	bool reach_stale;        /* links/addresses changed: re-ask RTM_GETROUTE */
+	bool pass_queued;
+
+	struct nr_kstate desired;    /* the last plan, sorted */
+	struct nr_kstate observed;   /* what the kernel holds of ours, sorted */
+	struct nr_plan_report report;
+	struct nr_reach_cache *reach;
+
+	struct nr_pending *pending, **pending_tail;
+
+	nr_ctl_event_cb event_cb;
+	void *event_data;
+	nr_ctl_close_cb close_cb;
+	void *close_data;
+
+	uint64_t resyncs, drift_repairs, netlink_errors;
+	struct nr_err last_pass_err;
+};
+
+/* ctl_reconcile.c */
+void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms);
+int nr_ctl_reconcile(struct nr_ctl *ctl);
+
+/* ctl_ops.c: run queued callbacks; status from the failures that are theirs */
+void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg);
+void nr_ctl_pending_finish(struct nr_ctl *ctl, const struct nr_ctl_failure *fails, size_t n_fails,
+			   int pass_status, const char *pass_msg);
+
+/* ctl_watch.c */
+void nr_ctl_watch_cb(uv_poll_t *handle, int status, int events);
+
+/* ctl_reach.c: one answer per node IP, refreshed when stale. */
+struct nr_reach_cache;
+int nr_reach_cache_new(struct nr_reach_cache **ret);
+void nr_reach_cache_free(struct nr_reach_cache *c);
+void nr_reach_cache_clear(struct nr_reach_cache *c);
+/* The answer for ip: from the cache, or asked now and remembered. */
+const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_addr *ip);
+/* Answers for every remote node IP (the planner's input); see ctl_reach.c. */
+int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr_reach **out,
+		       size_t *n);
+
+/* ctl_host.c */
+int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err);
+int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, struct nr_err *err);
+void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep);
+int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err);
+int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err);
+
+/* Emit an event to the caller's callback (if any). */
+void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
+		 const char *object, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#endif

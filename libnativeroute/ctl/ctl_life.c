@@ -1,0 +1,301 @@
+/* Controller life cycle: nr_ctl_new (validate, open netlink, no kernel
+ * change), nr_ctl_start (first reconcile), nr_ctl_close (async, routes stay). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl_internal.h"
+#include "netlink/nl_dump.h"
+#include "netlink/nl_link.h"
+#include "util/last_error.h"
+#include "util/opts_internal.h"
+
+static int parse_prefix_list(const char *const *list, const char *what,
+			     struct nr_prefix *out, unsigned int max, unsigned int *n,
+			     struct nr_err *err)
+{
+	*n = 0;
+	for (size_t i = 0; list && list[i]; i++) {
+		if (*n == max)
+			return nr_err_set(err, -EINVAL, "%s: more than %u given", what, max);
+		if (nr_prefix_parse(list[i], &out[*n], err) < 0)
+			return nr_err_set(err, -EINVAL, "%s %s", what, err->msg);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int parse_opt_addr(const char *text, const char *what, uint8_t family,
+			  struct nr_addr *out, struct nr_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!text || !*text)
+		return 0;
+	if (nr_addr_parse(text, out, err) < 0)
+		return nr_err_set(err, -EINVAL, "%s: %s", what, err->msg);
+	if (out->family != family)
+		return nr_err_set(err, -EINVAL, "%s %s: expected an %s address", what, text,
+				  family == AF_INET ? "IPv4" : "IPv6");
+	return 0;
+}
+
+static int config_from_opts(const struct nr_ctl_opts *o, struct nr_cluster_config *cfg,
+			    struct nr_err *err)
+{
+	const char *rc4 = OPTS_GET(o, native_routing_cidr, NULL);
+	const char *rc6 = OPTS_GET(o, native_routing_cidr6, NULL);
+	unsigned int mask4 = OPTS_GET(o, mask_size_v4, 0), mask6 = OPTS_GET(o, mask_size_v6, 0);
+	int rc;
+
+	nr_config_init(cfg);
+	cfg->routing_mode = OPTS_GET(o, routing_mode, 0) ? o->routing_mode : NR_MODE_NATIVE;
+	cfg->ipam_mode = OPTS_GET(o, ipam_mode, 0) ? o->ipam_mode : NR_IPAM_CLUSTER_POOL;
+	if (!nr_config_routing_mode_str(cfg->routing_mode))
+		return nr_err_set(err, -EINVAL, "routing mode %d: expected native (1), tunnel (2) "
+				  "or hybrid (3)", (int)cfg->routing_mode);
+	if (!nr_config_ipam_mode_str(cfg->ipam_mode))
+		return nr_err_set(err, -EINVAL, "IPAM mode %d: expected cluster-pool (1) or "
+				  "kubernetes (2)", (int)cfg->ipam_mode);
+	cfg->auto_direct_node_routes = OPTS_GET(o, auto_direct_node_routes, false);
+	cfg->direct_routing_skip_unreachable = OPTS_GET(o, direct_routing_skip_unreachable, false);
+	if (mask4 > 32 || mask6 > 128)
+		return nr_err_set(err, -EINVAL, "mask size %u: longer than the address",
+				  mask4 > 32 ? mask4 : mask6);
+	cfg->mask_size4 = (uint8_t)mask4;
+	cfg->mask_size6 = (uint8_t)mask6;
+	rc = parse_prefix_list(OPTS_GET(o, cluster_cidrs, NULL), "cluster CIDR",
+			       cfg->cluster_cidrs, NR_MAX_CLUSTER_CIDRS, &cfg->n_cluster_cidrs, err);
+	if (rc < 0)
+		return rc;
+	if (rc4 && *rc4) {
+		if (nr_prefix_parse(rc4, &cfg->native_routing_cidr4, err) < 0 ||
+		    cfg->native_routing_cidr4.addr.family != AF_INET)
+			return nr_err_set(err, -EINVAL, "native routing CIDR %s: expected an IPv4 CIDR", rc4);
+	}
+	if (rc6 && *rc6) {
+		if (nr_prefix_parse(rc6, &cfg->native_routing_cidr6, err) < 0 ||
+		    cfg->native_routing_cidr6.addr.family != AF_INET6)
+			return nr_err_set(err, -EINVAL, "native routing CIDR %s: expected an IPv6 CIDR", rc6);
+	}
+	return nr_config_validate(cfg, err);
+}
+
+/* The local node enters the model at once: its CIDRs are needed for
+ * endpoints and must never be routed via itself. */
+static int add_local_node(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_err *err)
+{
+	struct nr_node_req req = { .name = o->node_name };
+	struct nr_prefix cidrs[4];
+	unsigned int n = 0;
+	int rc;
+
+	rc = parse_opt_addr(OPTS_GET(o, node_ipv4, NULL), "node IPv4", AF_INET, &req.ip4, err);
+	if (rc == 0)
+		rc = parse_opt_addr(OPTS_GET(o, node_ipv6, NULL), "node IPv6", AF_INET6, &req.ip6, err);
+	if (rc < 0)
+		return rc;
+	if (!req.ip4.family && !req.ip6.family)
+		return nr_err_set(err, -EINVAL, "node %s: give node_ipv4 and/or node_ipv6", o->node_name);
+	rc = parse_prefix_list(OPTS_GET(o, pod_cidrs, NULL), "pod CIDR", cidrs, 4, &n, err);
+	if (rc < 0)
+		return rc;
+	for (unsigned int i = 0; i < n; i++) {
+		struct nr_prefix *slot = cidrs[i].addr.family == AF_INET ? &req.cidr4 : &req.cidr6;
+
+		if (slot->addr.family)
+			return nr_err_set(err, -EINVAL, "pod CIDR: more than one of the same family");
+		*slot = cidrs[i];
+	}
+	return nr_model_node_add(ctl->model, &req, NULL, err);
+}
+
+/* The node IPs must be addresses of this namespace: routes carry them as
+ * preferred source, and the kernel refuses a foreign one late and vaguely. */
+static int check_node_ips(struct nr_ctl *ctl, struct nr_err *err)
+{
+	const struct nr_node *self = nr_model_local_node(ctl->model);
+	const uint8_t fams[2] = { AF_INET, AF_INET6 };
+	char buf[NR_ADDR_STRLEN];
+
+	for (int i = 0; i < 2; i++) {
+		const struct nr_addr *ip = nr_node_ip(self, fams[i]);
+		uint32_t ifindex;
+
+		if (!ip)
+			continue;
+		if (nr_nl_addr_find(ctl->nl, ip, &ifindex, err) < 0)
+			return nr_err_set(err, -EADDRNOTAVAIL,
+					  "node IP %s is not an address of any link in %s%s",
+					  nr_addr_str(ip, buf, sizeof(buf)),
+					  ctl->netns ? "network namespace " : "this network namespace",
+					  ctl->netns ? ctl->netns : "");
+	}
+	return 0;
+}
+
+/* Nexthop objects need Linux 5.3; a dump tells whether the kernel has them. */
+static bool kernel_has_nexthops(struct nr_ctl *ctl)
+{
+	struct nr_knexthop *nhs = NULL;
+	size_t n = 0;
+	struct nr_err err = { 0 };
+	int rc = nr_nl_dump_nexthops(ctl->nl, ctl->owner.protocol, NR_NH_ID_BASE, UINT32_MAX,
+				     &nhs, &n, &err);
+
+	free(nhs);
+	return rc != -EOPNOTSUPP && rc != -EINVAL && rc != -EAFNOSUPPORT;
+}
+
+static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_err *err)
+{
+	struct nr_cluster_config cfg;
+	const char *netns = OPTS_GET(o, netns, NULL);
+	int rc;
+
+	if (!OPTS_GET(o, node_name, NULL))
+		return nr_err_set(err, -EINVAL, "node_name is required");
+	rc = config_from_opts(o, &cfg, err);
+	if (rc < 0)
+		return rc;
+	rc = nr_model_new(&cfg, o->node_name, &ctl->model, err);
+	if (rc < 0)
+		return rc;
+	rc = add_local_node(ctl, o, err);
+	if (rc < 0)
+		return rc;
+	if (netns && !(ctl->netns = strdup(netns)))
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	ctl->owner.protocol = OPTS_GET(o, route_protocol, 0) ? o->route_protocol
+							      : NR_DEFAULT_ROUTE_PROTOCOL;
+	ctl->owner.table = OPTS_GET(o, route_table, 0) ? o->route_table : NR_DEFAULT_ROUTE_TABLE;
+	ctl->resync_ms = OPTS_GET(o, resync_interval_ms, 0) ? o->resync_interval_ms
+							      : NR_DEFAULT_RESYNC_MS;
+	ctl->vxlan_vni = OPTS_GET(o, vxlan_vni, 0) ? o->vxlan_vni : 1;
+	ctl->vxlan_port = OPTS_GET(o, vxlan_port, 0) ? o->vxlan_port : 8472;
+	ctl->vxlan_mtu_opt = OPTS_GET(o, vxlan_mtu, 0);
+	ctl->event_cb = OPTS_GET(o, event_cb, NULL);
+	ctl->event_data = OPTS_GET(o, event_data, NULL);
+	if (ctl->vxlan_vni > 0xffffff)
+		return nr_err_set(err, -EINVAL, "VXLAN VNI %u: larger than 16777215", ctl->vxlan_vni);
+
+	rc = nr_nl_open(ctl->netns, 0, &ctl->nl, err);
+	if (rc == 0)
+		rc = nr_nl_open(ctl->netns, NR_NL_NONBLOCK | NR_NL_EVENTS, &ctl->events, err);
+	if (rc == 0)
+		rc = check_node_ips(ctl, err);
+	if (rc < 0)
+		return rc;
+	ctl->classic_routes = OPTS_GET(o, classic_routes, false) || !kernel_has_nexthops(ctl);
+	return nr_reach_cache_new(&ctl->reach);
+}
+
+static void ctl_free(struct nr_ctl *ctl)
+{
+	nr_kstate_free(&ctl->desired);
+	nr_kstate_free(&ctl->observed);
+	nr_plan_report_free(&ctl->report);
+	nr_reach_cache_free(ctl->reach);
+	nr_nl_close(ctl->nl);
+	nr_nl_close(ctl->events);
+	nr_model_free(ctl->model);
+	free(ctl->netns);
+	free(ctl);
+}
+
+NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr_ctl **ret)
+{
+	struct nr_err err = { 0 };
+	struct nr_ctl *ctl;
+	int rc;
+
+	nr_last_error_clear();
+	if (!loop || !opts || !ret)
+		return nr_last_error_set(-EINVAL, "nr_ctl_new: loop, opts and ret are required");
+	if (!OPTS_VALID(opts, nr_ctl_opts, &err))
+		return nr_last_error_set_from(&err, -EINVAL);
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl)
+		return nr_last_error_set(-ENOMEM, "out of memory");
+	ctl->loop = loop;
+	ctl->pending_tail = &ctl->pending;
+	rc = ctl_setup(ctl, opts, &err);
+	if (rc < 0) {
+		ctl_free(ctl);
+		return nr_last_error_set_from(&err, rc);
+	}
+	uv_poll_init(loop, &ctl->event_poll, nr_nl_fd(ctl->events));
+	uv_timer_init(loop, &ctl->kick_timer);
+	uv_timer_init(loop, &ctl->resync_timer);
+	ctl->event_poll.data = ctl->kick_timer.data = ctl->resync_timer.data = ctl;
+	ctl->open_handles = 3;
+	uv_poll_start(&ctl->event_poll, UV_READABLE, nr_ctl_watch_cb);
+	*ret = ctl;
+	return 0;
+}
+
+static void resync_cb(uv_timer_t *t)
+{
+	struct nr_ctl *ctl = t->data;
+
+	ctl->need_dump = true;
+	ctl->reach_stale = true;
+	ctl->resyncs++;
+	nr_ctl_emit(ctl, NR_EVENT_RESYNC, NULL, NULL, "periodic resync");
+	nr_ctl_schedule(ctl, 0);
+}
+
+NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
+{
+	struct nr_err err = { 0 };
+	struct nr_pending *p;
+	int rc;
+
+	nr_last_error_clear();
+	if (!ctl || ctl->closing)
+		return nr_last_error_set(-EINVAL, "nr_ctl_start: no controller, or it is closing");
+	if (ctl->started)
+		return nr_last_error_set(-EALREADY, "controller already started");
+	rc = nr_ctl_host_prepare(ctl, &err);
+	if (rc < 0)
+		return nr_last_error_set_from(&err, rc);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return nr_last_error_set(-ENOMEM, "out of memory");
+	p->kind = NR_OP_START;
+	p->done_cb = cb;
+	p->data = data;
+	*ctl->pending_tail = p;
+	ctl->pending_tail = &p->next;
+	ctl->started = true;
+	ctl->need_dump = true; /* adopt what is there */
+	uv_timer_start(&ctl->resync_timer, resync_cb, ctl->resync_ms, ctl->resync_ms);
+	nr_ctl_schedule(ctl, 0);
+	return 0;
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	struct nr_ctl *ctl = h->data;
+
+	if (--ctl->open_handles > 0)
+		return;
+	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller closed");
+	if (ctl->close_cb)
+		ctl->close_cb(ctl, ctl->close_data);
+	ctl_free(ctl);
+}
+
+NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data)
+{
+	if (!ctl)
+		return nr_last_error_set(-EINVAL, "nr_ctl_close: no controller");
+	if (ctl->closing)
+		return nr_last_error_set(-EALREADY, "controller already closing");
+	ctl->closing = true;
+	ctl->close_cb = close_cb;
+	ctl->close_data = data;
+	uv_close((uv_handle_t *)&ctl->event_poll, handle_closed);
+	uv_close((uv_handle_t *)&ctl->kick_timer, handle_closed);
+	uv_close((uv_handle_t *)&ctl->resync_timer, handle_closed);
+	return 0;
+}

@@ -1,0 +1,439 @@
+/* The asynchronous mutations. Each one checks and applies its change to the
+ * model at once (a refusal returns < 0, changes nothing and never calls
+ * back), then queues the caller's callback for the end of the next
+ * reconcile pass, which programs the kernel. Calls made in one loop turn
+ * share one pass, so 10,000 node adds cost one plan and one batch. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl_internal.h"
+#include "netlink/nl_link.h"
+#include "netlink/nl_reach.h"
+#include "util/last_error.h"
+#include "util/opts_internal.h"
+
+void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
+		 const char *object, const char *fmt, ...)
+{
+	struct nr_event ev = { .sz = sizeof(ev), .type = type, .node = node, .object = object };
+	char msg[NR_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!ctl->event_cb)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ev.message = msg;
+	ctl->event_cb(ctl, &ev, ctl->event_data);
+}
+
+static struct nr_pending *pending_new(struct nr_ctl *ctl, enum nr_op_kind kind,
+				      nr_ctl_done_cb cb, void *data)
+{
+	struct nr_pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->kind = kind;
+	p->done_cb = cb;
+	p->data = data;
+	return p;
+}
+
+static void pending_queue(struct nr_ctl *ctl, struct nr_pending *p)
+{
+	*ctl->pending_tail = p;
+	ctl->pending_tail = &p->next;
+	if (ctl->started)
+		nr_ctl_schedule(ctl, 0);
+}
+
+/* Remember what a node request touches, so a failed kernel operation can be
+ * reported to the request it belongs to. */
+static void pending_track_node(struct nr_pending *p, const struct nr_node *n)
+{
+	if (n->cidr4.addr.family)
+		p->dst[0] = n->cidr4;
+	if (n->cidr6.addr.family)
+		p->dst[1] = n->cidr6;
+	p->nh_id[0] = NR_NH_ID_BASE + n->index * 2;
+	p->nh_id[1] = NR_NH_ID_BASE + n->index * 2 + 1;
+}
+
+static void pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg)
+{
+	if (p->kind == NR_OP_ENDPOINT && p->ep_cb) {
+		struct nr_endpoint_info info = {
+			.sz = sizeof(info), .id = p->id, .ifname = p->ep.ifname,
+			.ifindex = p->ep.ifindex, .ipv4 = p->ep.ipv4, .ipv6 = p->ep.ipv6,
+			.gateway4 = p->ep.gw4, .gateway6 = p->ep.gw6,
+		};
+		p->ep_cb(ctl, status, status < 0 ? msg : NULL, &info, p->data);
+	} else if (p->done_cb) {
+		p->done_cb(ctl, status, status < 0 ? msg : NULL, p->data);
+	}
+	free(p->id);
+	free(p);
+}
+
+void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg)
+{
+	struct nr_pending *p = ctl->pending;
+
+	ctl->pending = NULL;
+	ctl->pending_tail = &ctl->pending;
+	while (p) {
+		struct nr_pending *next = p->next;
+
+		pending_run(ctl, p, status, msg);
+		p = next;
+	}
+}
+
+static bool failure_is_mine(const struct nr_pending *p, const struct nr_ctl_failure *f)
+{
+	for (int i = 0; i < 2; i++) {
+		if (p->dst[i].addr.family && f->dst.addr.family &&
+		    nr_prefix_overlaps(&p->dst[i], &f->dst))
+			return true;
+		if (p->nh_id[i] && p->nh_id[i] == f->nh_id)
+			return true;
+	}
+	return false;
+}
+
+void nr_ctl_pending_finish(struct nr_ctl *ctl, const struct nr_ctl_failure *fails, size_t n_fails,
+			   int pass_status, const char *pass_msg)
+{
+	struct nr_pending *p = ctl->pending;
+
+	ctl->pending = NULL;
+	ctl->pending_tail = &ctl->pending;
+	while (p) {
+		struct nr_pending *next = p->next;
+		int status = pass_status;
+		const char *msg = pass_msg;
+
+		for (size_t i = 0; status == 0 && i < n_fails; i++) {
+			if (p->kind == NR_OP_START || p->kind == NR_OP_MODE || failure_is_mine(p, &fails[i])) {
+				status = fails[i].code;
+				msg = fails[i].text;
+			}
+		}
+		pending_run(ctl, p, status, msg);
+		p = next;
+	}
+}
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+static int node_req_from_spec(const struct nr_node_spec *spec, struct nr_node_req *req,
+			      struct nr_err *err)
+{
+	const char *const *cidrs = OPTS_GET(spec, pod_cidrs, NULL);
+	const char *ip4 = OPTS_GET(spec, ipv4, NULL), *ip6 = OPTS_GET(spec, ipv6, NULL);
+
+	memset(req, 0, sizeof(*req));
+	req->name = OPTS_GET(spec, name, NULL);
+	if (!req->name)
+		return nr_err_set(err, -EINVAL, "node name is required");
+	if (ip4 && *ip4 && nr_addr_parse(ip4, &req->ip4, err) < 0)
+		return nr_err_set(err, -EINVAL, "node %s: IPv4 %s", req->name, err->msg);
+	if (ip6 && *ip6 && nr_addr_parse(ip6, &req->ip6, err) < 0)
+		return nr_err_set(err, -EINVAL, "node %s: IPv6 %s", req->name, err->msg);
+	if (req->ip4.family && req->ip4.family != AF_INET)
+		return nr_err_set(err, -EINVAL, "node %s: ipv4 %s is not an IPv4 address", req->name, ip4);
+	if (req->ip6.family && req->ip6.family != AF_INET6)
+		return nr_err_set(err, -EINVAL, "node %s: ipv6 %s is not an IPv6 address", req->name, ip6);
+	for (size_t i = 0; cidrs && cidrs[i]; i++) {
+		struct nr_prefix p;
+		struct nr_prefix *slot;
+
+		if (nr_prefix_parse(cidrs[i], &p, err) < 0)
+			return nr_err_set(err, -EINVAL, "node %s: pod CIDR %s", req->name, err->msg);
+		slot = p.addr.family == AF_INET ? &req->cidr4 : &req->cidr6;
+		if (slot->addr.family)
+			return nr_err_set(err, -EINVAL, "node %s: two pod CIDRs of one family (%s)",
+					  req->name, cidrs[i]);
+		*slot = p;
+	}
+	return 0;
+}
+
+/* auto-direct-node-routes in native mode installs `<cidr> via <node IP>`,
+ * which only works for an L2 neighbour: refuse the others up front (hybrid
+ * tunnels them; skip_unreachable lets the planner report them instead). */
+static int check_direct(struct nr_ctl *ctl, const struct nr_node_req *req, struct nr_err *err)
+{
+	const struct nr_cluster_config *cfg = nr_model_config(ctl->model);
+	const struct nr_addr *ips[2] = { &req->ip4, &req->ip6 };
+	char ipb[NR_ADDR_STRLEN], gwb[NR_ADDR_STRLEN];
+
+	if (cfg->routing_mode != NR_MODE_NATIVE || !cfg->auto_direct_node_routes ||
+	    cfg->direct_routing_skip_unreachable || !strcmp(req->name, nr_model_local_name(ctl->model)))
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		const struct nr_reach *r;
+
+		if (!ips[i]->family)
+			continue;
+		r = nr_reach_cache_get(ctl, ips[i]);
+		if (r->kind == NR_REACH_DIRECT)
+			continue;
+		nr_addr_str(ips[i], ipb, sizeof(ipb));
+		if (r->kind == NR_REACH_GATEWAY)
+			return nr_err_set(err, -ENETUNREACH,
+					  "node %s: %s is not directly reachable (only via gateway %s); "
+					  "auto-direct-node-routes needs every node on a connected link: "
+					  "use hybrid mode or direct_routing_skip_unreachable",
+					  req->name, ipb, nr_addr_str(&r->gw, gwb, sizeof(gwb)));
+		return nr_err_set(err, -ENETUNREACH, "node %s: %s is unreachable (no route)",
+				  req->name, ipb);
+	}
+	return 0;
+}
+
+static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool update,
+		       nr_ctl_done_cb cb, void *data)
+{
+	struct nr_err err = { 0 };
+	struct nr_node_req req;
+	const struct nr_node *n;
+	struct nr_pending *p;
+	int rc;
+
+	nr_last_error_clear();
+	if (!ctl || ctl->closing || !spec)
+		return nr_last_error_set(-EINVAL, "node: no controller (or closing), or no spec");
+	if (!OPTS_VALID(spec, nr_node_spec, &err))
+		return nr_last_error_set_from(&err, -EINVAL);
+	rc = node_req_from_spec(spec, &req, &err);
+	if (rc == 0)
+		rc = check_direct(ctl, &req, &err);
+	if (rc < 0)
+		return nr_last_error_set_from(&err, rc);
+	p = pending_new(ctl, NR_OP_NODE, cb, data);
+	if (!p)
+		return nr_last_error_set(-ENOMEM, "out of memory");
+	if (update) {
+		/* failures of the old CIDRs' removal count as this request's too */
+		n = nr_model_node_get(ctl->model, req.name);
+		if (n)
+			pending_track_node(p, n);
+		rc = nr_model_node_update(ctl->model, &req, &n, &err);
+	} else {
+		rc = nr_model_node_add(ctl->model, &req, &n, &err);
+	}
+	if (rc < 0) {
+		free(p);
+		return nr_last_error_set_from(&err, rc);
+	}
+	pending_track_node(p, n);
+	nr_ctl_emit(ctl, update ? NR_EVENT_NODE_UPDATED : NR_EVENT_NODE_ADDED, n->name, NULL,
+		    "node %s %s", n->name, update ? "updated" : "added");
+	pending_queue(ctl, p);
+	return 0;
+}
+
+NR_API int nr_ctl_node_add(struct nr_ctl *ctl, const struct nr_node_spec *spec,
+			   nr_ctl_done_cb cb, void *data)
+{
+	return node_change(ctl, spec, false, cb, data);
+}
+
+NR_API int nr_ctl_node_update(struct nr_ctl *ctl, const struct nr_node_spec *spec,
+			      nr_ctl_done_cb cb, void *data)
+{
+	return node_change(ctl, spec, true, cb, data);
+}
+
+NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name, nr_ctl_done_cb cb, void *data)
+{
+	struct nr_err err = { 0 };
+	const struct nr_node *n;
+	struct nr_pending *p;
+	int rc;
+
+	nr_last_error_clear();
+	if (!ctl || ctl->closing || !name)
+		return nr_last_error_set(-EINVAL, "node remove: no controller (or closing), or no name");
+	n = nr_model_node_get(ctl->model, name);
+	if (!n)
+		return nr_last_error_set(-ENOENT, "node %s: no such node", name);
+	if (!strcmp(name, nr_model_local_name(ctl->model)))
+		return nr_last_error_set(-EBUSY, "node %s is this node; it cannot be removed", name);
+	p = pending_new(ctl, NR_OP_NODE, cb, data);
+	if (!p)
+		return nr_last_error_set(-ENOMEM, "out of memory");
+	pending_track_node(p, n);
+	rc = nr_model_node_remove(ctl->model, name, &err);
+	if (rc < 0) {
+		free(p);
+		return nr_last_error_set_from(&err, rc);
+	}
+	nr_ctl_emit(ctl, NR_EVENT_NODE_REMOVED, name, NULL, "node %s removed", name);
+	pending_queue(ctl, p);
+	return 0;
+}
+
+/* ---- endpoints ------------------------------------------------------------ */
+
+static void endpoint_snapshot(struct nr_ctl *ctl, struct nr_pending *p, const struct nr_endpoint *ep)
+{
+	struct nr_addr gw;
+
+	snprintf(p->ep.ifname, sizeof(p->ep.ifname), "%s", ep->ifname);
+	p->ep.ifindex = ep->ifindex;
+	nr_addr_str(&ep->ip4, p->ep.ipv4, sizeof(p->ep.ipv4));
+	nr_addr_str(&ep->ip6, p->ep.ipv6, sizeof(p->ep.ipv6));
+	if (ep->ip4.family && nr_model_gateway(ctl->model, AF_INET, &gw) == 0)
+		nr_addr_str(&gw, p->ep.gw4, sizeof(p->ep.gw4));
+	if (ep->ip6.family && nr_model_gateway(ctl->model, AF_INET6, &gw) == 0)
+		nr_addr_str(&gw, p->ep.gw6, sizeof(p->ep.gw6));
+	p->dst[0] = (struct nr_prefix){ .addr = ep->ip4, .len = 32 };
+	p->dst[1] = (struct nr_prefix){ .addr = ep->ip6, .len = 128 };
+}
+
+static int endpoint_req_from_spec(struct nr_ctl *ctl, const struct nr_endpoint_spec *spec,
+				  struct nr_endpoint_req *req, struct nr_err *err)
+{
+	const char *ip4 = OPTS_GET(spec, ipv4, NULL), *ip6 = OPTS_GET(spec, ipv6, NULL);
+
+	memset(req, 0, sizeof(*req));
+	req->id = OPTS_GET(spec, id, NULL);
+	req->ifname = OPTS_GET(spec, ifname, NULL);
+	req->ifindex = OPTS_GET(spec, ifindex, 0);
+	if (!req->id)
+		return nr_err_set(err, -EINVAL, "endpoint id is required");
+	if (ip4 && *ip4 && (nr_addr_parse(ip4, &req->ip4, err) < 0 || req->ip4.family != AF_INET))
+		return nr_err_set(err, -EINVAL, "endpoint %s: ipv4 %s is not an IPv4 address", req->id, ip4);
+	if (ip6 && *ip6 && (nr_addr_parse(ip6, &req->ip6, err) < 0 || req->ip6.family != AF_INET6))
+		return nr_err_set(err, -EINVAL, "endpoint %s: ipv6 %s is not an IPv6 address", req->id, ip6);
+	if (!req->ifname && !req->ifindex)
+		return nr_err_set(err, -EINVAL, "endpoint %s: give ifname or ifindex", req->id);
+	/* The host-side device must exist: its index is what the route uses. */
+	if (req->ifname) {
+		uint32_t ifindex;
+
+		if (nr_nl_link_index(ctl->nl, req->ifname, &ifindex, err) < 0)
+			return nr_err_set(err, -ENODEV, "endpoint %s: interface %s does not exist%s%s",
+					  req->id, req->ifname, ctl->netns ? " in " : "",
+					  ctl->netns ? ctl->netns : "");
+		if (req->ifindex && req->ifindex != ifindex)
+			return nr_err_set(err, -EINVAL, "endpoint %s: %s has index %u, not %u", req->id,
+					  req->ifname, ifindex, req->ifindex);
+		req->ifindex = ifindex;
+	} else {
+		struct nr_nl_link link;
+
+		if (nr_nl_link_get(ctl->nl, NULL, req->ifindex, &link, err) < 0)
+			return nr_err_set(err, -ENODEV, "endpoint %s: no interface with index %u",
+					  req->id, req->ifindex);
+	}
+	return 0;
+}
+
+NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec *spec,
+			       nr_ctl_endpoint_cb cb, void *data)
+{
+	struct nr_err err = { 0 };
+	struct nr_endpoint_req req;
+	const struct nr_endpoint *ep;
+	struct nr_pending *p;
+	int rc;
+
+	nr_last_error_clear();
+	if (!ctl || ctl->closing || !spec)
+		return nr_last_error_set(-EINVAL, "endpoint add: no controller (or closing), or no spec");
+	if (!OPTS_VALID(spec, nr_endpoint_spec, &err))
+		return nr_last_error_set_from(&err, -EINVAL);
+	rc = endpoint_req_from_spec(ctl, spec, &req, &err);
+	if (rc < 0)
+		return nr_last_error_set_from(&err, rc);
+	p = pending_new(ctl, NR_OP_ENDPOINT, NULL, data);
+	if (!p || !(p->id = strdup(req.id))) {
+		free(p);
+		return nr_last_error_set(-ENOMEM, "out of memory");
+	}
+	p->ep_cb = cb;
+	rc = nr_model_endpoint_add(ctl->model, &req, &ep, &err);
+	if (rc == 0) {
+		rc = nr_ctl_host_endpoint_up(ctl, ep, &err);
+		if (rc < 0) /* undo: a refused call changes nothing */
+			nr_model_endpoint_remove(ctl->model, req.id, NULL);
+	}
+	if (rc < 0) {
+		free(p->id);
+		free(p);
+		return nr_last_error_set_from(&err, rc);
+	}
+	endpoint_snapshot(ctl, p, ep);
+	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_ADDED, nr_model_local_name(ctl->model), p->ep.ipv4[0] ? p->ep.ipv4 : p->ep.ipv6,
+		    "endpoint %s added on %s", req.id, p->ep.ifname);
+	pending_queue(ctl, p);
+	return 0;
+}
+
+NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id, nr_ctl_done_cb cb, void *data)
+{
+	struct nr_err err = { 0 };
+	const struct nr_endpoint *ep;
+	struct nr_pending *p;
+	int rc;
+
+	nr_last_error_clear();
+	if (!ctl || ctl->closing || !id)
+		return nr_last_error_set(-EINVAL, "endpoint remove: no controller (or closing), or no id");
+	ep = nr_model_endpoint_get(ctl->model, id);
+	if (!ep)
+		return nr_last_error_set(-ENOENT, "endpoint %s: no such endpoint", id);
+	p = pending_new(ctl, NR_OP_REMOVE_EP, cb, data);
+	if (!p)
+		return nr_last_error_set(-ENOMEM, "out of memory");
+	endpoint_snapshot(ctl, p, ep);
+	nr_ctl_host_endpoint_down(ctl, ep);
+	rc = nr_model_endpoint_remove(ctl->model, id, &err);
+	if (rc < 0) {
+		free(p);
+		return nr_last_error_set_from(&err, rc);
+	}
+	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_REMOVED, nr_model_local_name(ctl->model), NULL,
+		    "endpoint %s removed", id);
+	pending_queue(ctl, p);
+	return 0;
+}
+
+/* ---- mode ----------------------------------------------------------------- */
+
+NR_API int nr_ctl_mode_set(struct nr_ctl *ctl, enum nr_routing_mode mode, nr_ctl_done_cb cb, void *data)
+{
+	struct nr_err err = { 0 };
+	struct nr_cluster_config cfg;
+	struct nr_pending *p;
+	int rc;
+
+	nr_last_error_clear();
+	if (!ctl || ctl->closing)
+		return nr_last_error_set(-EINVAL, "mode set: no controller, or it is closing");
+	if (!nr_config_routing_mode_str(mode))
+		return nr_last_error_set(-EINVAL, "routing mode %d: expected native, tunnel or hybrid",
+					 (int)mode);
+	cfg = *nr_model_config(ctl->model);
+	cfg.routing_mode = mode;
+	p = pending_new(ctl, NR_OP_MODE, cb, data);
+	if (!p)
+		return nr_last_error_set(-ENOMEM, "out of memory");
+	rc = nr_model_set_config(ctl->model, &cfg, &err);
+	if (rc < 0) {
+		free(p);
+		return nr_last_error_set_from(&err, rc);
+	}
+	nr_ctl_emit(ctl, NR_EVENT_MODE_CHANGED, NULL, nr_routing_mode_str(mode),
+		    "routing mode is now %s", nr_routing_mode_str(mode));
+	pending_queue(ctl, p);
+	return 0;
+}

@@ -1,0 +1,240 @@
+/* Read-only views: the status snapshot and the node, endpoint and route
+ * iterators. Text is formatted into stack buffers valid during the callback. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl_internal.h"
+#include "netlink/nl_link.h"
+
+typedef int (*cmp_fn)(const void *, const void *);
+
+static const struct nr_kroute *find_route(const struct nr_kstate *s, const struct nr_prefix *dst)
+{
+	struct nr_kroute key = { .dst = *dst };
+
+	return bsearch(&key, s->routes, s->n_routes, sizeof(key), (cmp_fn)nr_kroute_cmp_key);
+}
+
+static bool route_programmed(const struct nr_ctl *ctl, const struct nr_kroute *want)
+{
+	const struct nr_kroute *have = find_route(&ctl->observed, &want->dst);
+
+	return have && nr_kroute_same(want, have);
+}
+
+NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
+{
+	const struct nr_cluster_config *cfg;
+	struct nr_status s = { .sz = sizeof(s) };
+	const struct nr_ipam *ipam;
+
+	if (!ctl || !st || st->sz < sizeof(size_t))
+		return -EINVAL;
+	cfg = nr_model_config(ctl->model);
+	ipam = nr_model_ipam(ctl->model);
+	s.routing_mode = cfg->routing_mode;
+	s.ipam_mode = cfg->ipam_mode;
+	s.auto_direct_node_routes = cfg->auto_direct_node_routes;
+	s.nexthop_objects = !ctl->classic_routes;
+	s.started = ctl->started;
+	s.nodes = nr_model_node_count(ctl->model);
+	for (size_t i = 0; i < ctl->report.n_skipped; i++)
+		if (ctl->report.skipped[i].reason == NR_SKIP_UNREACHABLE ||
+		    ctl->report.skipped[i].reason == NR_SKIP_REACH_UNKNOWN)
+			s.nodes_unreachable++;
+	s.endpoints = nr_model_endpoint_count(ctl->model);
+	s.routes_planned = ctl->desired.n_routes;
+	for (size_t i = 0; i < ctl->desired.n_routes; i++)
+		s.routes_programmed += route_programmed(ctl, &ctl->desired.routes[i]);
+	for (size_t i = 0; i < nr_ipam_pool_count(ipam); i++) {
+		struct nr_ipam_pool_info pi;
+
+		if (nr_ipam_pool_info(ipam, i, &pi) < 0)
+			continue;
+		s.ipam_used += pi.used;
+		s.ipam_total = s.ipam_total + pi.total < s.ipam_total ? SIZE_MAX : s.ipam_total + pi.total;
+	}
+	if (cfg->ipam_mode == NR_IPAM_KUBERNETES)
+		s.ipam_used = nr_ipam_claim_count(ipam);
+	s.resyncs = ctl->resyncs;
+	s.drift_repairs = ctl->drift_repairs;
+	s.netlink_errors = ctl->netlink_errors;
+	/* copy only what the caller's struct has room for */
+	memcpy((char *)st + sizeof(size_t), (char *)&s + sizeof(size_t),
+	       (st->sz < sizeof(s) ? st->sz : sizeof(s)) - sizeof(size_t));
+	return 0;
+}
+
+static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n)
+{
+	const struct nr_prefix *cidrs[2] = { &n->cidr4, &n->cidr6 };
+
+	if (n == nr_model_local_node(ctl->model))
+		return "local";
+	for (size_t i = 0; i < ctl->report.n_skipped; i++)
+		if (!strcmp(ctl->report.skipped[i].name, n->name))
+			return "unreachable";
+	for (int i = 0; i < 2; i++) {
+		const struct nr_kroute *r;
+
+		if (!cidrs[i]->addr.family || !(r = find_route(&ctl->desired, cidrs[i])))
+			continue;
+		if (!route_programmed(ctl, r))
+			return "pending";
+		return r->kind == NR_ROUTE_TUNNEL ? "tunnel" : "native";
+	}
+	return ctl->started ? "unrouted" : "pending";
+}
+
+NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, int (*fn)(const struct nr_node_info *, void *),
+			       void *data)
+{
+	if (!ctl || !fn)
+		return -EINVAL;
+	for (const struct nr_node *n = nr_model_node_next(ctl->model, NULL); n;
+	     n = nr_model_node_next(ctl->model, n)) {
+		char ip4[NR_ADDR_STRLEN], ip6[NR_ADDR_STRLEN], c4[NR_ADDR_STRLEN], c6[NR_ADDR_STRLEN];
+		const char *cidrs[2];
+		struct nr_node_info info = { .sz = sizeof(info), .name = n->name, .pod_cidrs = cidrs };
+		int rc;
+
+		info.ipv4 = nr_addr_str(&n->ip4, ip4, sizeof(ip4));
+		info.ipv6 = nr_addr_str(&n->ip6, ip6, sizeof(ip6));
+		if (n->cidr4.addr.family)
+			cidrs[info.n_pod_cidrs++] = nr_prefix_str(&n->cidr4, c4, sizeof(c4));
+		if (n->cidr6.addr.family)
+			cidrs[info.n_pod_cidrs++] = nr_prefix_str(&n->cidr6, c6, sizeof(c6));
+		info.state = node_state(ctl, n);
+		info.local = n == nr_model_local_node(ctl->model);
+		rc = fn(&info, data);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl,
+				   int (*fn)(const struct nr_endpoint_info *, void *), void *data)
+{
+	struct nr_addr gw4 = { 0 }, gw6 = { 0 };
+	char g4[NR_ADDR_STRLEN], g6[NR_ADDR_STRLEN];
+
+	if (!ctl || !fn)
+		return -EINVAL;
+	nr_model_gateway(ctl->model, AF_INET, &gw4);
+	nr_model_gateway(ctl->model, AF_INET6, &gw6);
+	nr_addr_str(&gw4, g4, sizeof(g4));
+	nr_addr_str(&gw6, g6, sizeof(g6));
+	for (const struct nr_endpoint *ep = nr_model_endpoint_next(ctl->model, NULL); ep;
+	     ep = nr_model_endpoint_next(ctl->model, ep)) {
+		char ip4[NR_ADDR_STRLEN], ip6[NR_ADDR_STRLEN];
+		struct nr_endpoint_info info = {
+			.sz = sizeof(info), .id = ep->id, .ifname = ep->ifname, .ifindex = ep->ifindex,
+			.ipv4 = nr_addr_str(&ep->ip4, ip4, sizeof(ip4)),
+			.ipv6 = nr_addr_str(&ep->ip6, ip6, sizeof(ip6)),
+			.gateway4 = ep->ip4.family ? g4 : "", .gateway6 = ep->ip6.family ? g6 : "",
+		};
+		int rc = fn(&info, data);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Device names for the route view: a handful of distinct devices, looked up
+ * once per walk. */
+struct dev_names {
+	uint32_t ifindex[16];
+	char name[16][IFNAMSIZ];
+	int n;
+};
+
+static const char *dev_name(struct nr_ctl *ctl, struct dev_names *d, uint32_t ifindex)
+{
+	struct nr_nl_link link;
+
+	for (int i = 0; i < d->n; i++)
+		if (d->ifindex[i] == ifindex)
+			return d->name[i];
+	if (nr_nl_link_get(ctl->nl, NULL, ifindex, &link, NULL) < 0)
+		snprintf(link.name, sizeof(link.name), "#%u", ifindex);
+	if (d->n == 16)
+		d->n = 0;
+	d->ifindex[d->n] = ifindex;
+	snprintf(d->name[d->n], IFNAMSIZ, "%s", link.name);
+	return d->name[d->n++];
+}
+
+static const char *route_owner(const struct nr_ctl *ctl, const struct nr_kroute *r)
+{
+	const struct nr_node *n = NULL;
+
+	if (r->kind == NR_ROUTE_NATIVE && r->nh_id >= NR_NH_ID_BASE) {
+		n = nr_model_node_by_index(ctl->model, (r->nh_id - NR_NH_ID_BASE) / 2);
+	} else if (r->kind == NR_ROUTE_NATIVE) {
+		n = nr_model_node_by_ip(ctl->model, &r->gw);
+	} else if (r->kind == NR_ROUTE_TUNNEL) {
+		struct nr_kneigh nk = { .ip = r->gw, .ifindex = r->ifindex };
+		const struct nr_kneigh *ne = bsearch(&nk, ctl->desired.neighs, ctl->desired.n_neighs,
+						     sizeof(nk), (cmp_fn)nr_kneigh_cmp_key);
+		struct nr_kfdb fk = { .ifindex = r->ifindex };
+		const struct nr_kfdb *fe;
+
+		if (ne) {
+			memcpy(fk.mac, ne->mac, 6);
+			fe = bsearch(&fk, ctl->desired.fdbs, ctl->desired.n_fdbs, sizeof(fk),
+				     (cmp_fn)nr_kfdb_cmp_key);
+			if (fe)
+				n = nr_model_node_by_ip(ctl->model, &fe->dst);
+		}
+	} else {
+		for (const struct nr_endpoint *ep = nr_model_endpoint_next(ctl->model, NULL); ep;
+		     ep = nr_model_endpoint_next(ctl->model, ep))
+			if (nr_addr_eq(&ep->ip4, &r->dst.addr) || nr_addr_eq(&ep->ip6, &r->dst.addr))
+				return ep->id;
+	}
+	return n ? n->name : "";
+}
+
+NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl, int (*fn)(const struct nr_route_info *, void *),
+				void *data)
+{
+	struct dev_names devs = { .n = 0 };
+
+	if (!ctl || !fn)
+		return -EINVAL;
+	for (size_t i = 0; i < ctl->desired.n_routes; i++) {
+		const struct nr_kroute *r = &ctl->desired.routes[i];
+		char dst[NR_ADDR_STRLEN], via[NR_ADDR_STRLEN] = "";
+		uint32_t ifindex = r->ifindex;
+		struct nr_route_info info = { .sz = sizeof(info), .mtu = r->mtu };
+		int rc;
+
+		if (r->nh_id) {
+			struct nr_knexthop key = { .id = r->nh_id };
+			const struct nr_knexthop *nh = bsearch(&key, ctl->desired.nexthops,
+							       ctl->desired.n_nexthops, sizeof(key),
+							       (cmp_fn)nr_knexthop_cmp_key);
+			if (nh) {
+				nr_addr_str(&nh->gw, via, sizeof(via));
+				ifindex = nh->ifindex;
+			}
+		} else {
+			nr_addr_str(&r->gw, via, sizeof(via));
+		}
+		info.dst = nr_prefix_str(&r->dst, dst, sizeof(dst));
+		info.kind = r->kind == NR_ROUTE_TUNNEL ? "tunnel"
+			    : r->kind == NR_ROUTE_ENDPOINT ? "endpoint" : "native";
+		info.via = via;
+		info.dev = dev_name(ctl, &devs, ifindex);
+		info.node = route_owner(ctl, r);
+		info.programmed = route_programmed(ctl, r);
+		rc = fn(&info, data);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,144 @@
+/* Reachability of node IPs, the planner's input for native and hybrid mode:
+ * one RTM_GETROUTE per node IP, remembered until links, addresses or the
+ * periodic resync make the answers stale. Asking is cheap (one round trip),
+ * but 10,000 nodes times every pass would not be. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl_internal.h"
+#include "netlink/nl_reach.h"
+#include "util/hmap.h"
+
+struct reach_entry {
+	struct nr_hnode node;
+	struct nr_reach answer;
+};
+
+struct nr_reach_cache {
+	struct nr_hmap map;
+	struct nr_reach *array; /* the planner's input, rebuilt per pass */
+	size_t n_array, cap_array;
+};
+
+int nr_reach_cache_new(struct nr_reach_cache **ret)
+{
+	*ret = calloc(1, sizeof(**ret));
+	return *ret ? 0 : -ENOMEM;
+}
+
+void nr_reach_cache_clear(struct nr_reach_cache *c)
+{
+	for (size_t b = 0; c->map.buckets && b <= c->map.mask; b++) {
+		struct nr_hnode *h = c->map.buckets[b];
+
+		while (h) {
+			struct nr_hnode *next = h->next;
+
+			free(nr_container_of(h, struct reach_entry, node));
+			h = next;
+		}
+	}
+	nr_hmap_destroy(&c->map);
+	memset(&c->map, 0, sizeof(c->map));
+}
+
+void nr_reach_cache_free(struct nr_reach_cache *c)
+{
+	if (!c)
+		return;
+	nr_reach_cache_clear(c);
+	free(c->array);
+	free(c);
+}
+
+static void ask_kernel(struct nr_ctl *ctl, const struct nr_addr *ip, struct nr_reach *out)
+{
+	struct nr_nl_reach r;
+	struct nr_err err = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	out->ip = *ip;
+	if (nr_nl_reach(ctl->nl, ip, &r, &err) < 0)
+		return; /* no route: unknown, the planner skips and reports it */
+	out->ifindex = r.ifindex;
+	if (r.kind == NR_NL_REACH_GATEWAY) {
+		out->kind = NR_REACH_GATEWAY;
+		out->gw = r.gw;
+	} else if (r.kind == NR_NL_REACH_DIRECT) {
+		out->kind = NR_REACH_DIRECT;
+	}
+	/* NR_NL_REACH_LOCAL: a remote node claiming one of our addresses is a
+	 * configuration error; leave it unknown so nothing is routed to it. */
+}
+
+const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_addr *ip)
+{
+	struct nr_reach_cache *c = ctl->reach;
+	uint32_t hash = nr_addr_hash(ip);
+	struct reach_entry *e;
+
+	for (struct nr_hnode *h = nr_hmap_first(&c->map, hash); h; h = nr_hmap_next(h)) {
+		e = nr_container_of(h, struct reach_entry, node);
+		if (nr_addr_eq(&e->answer.ip, ip))
+			return &e->answer;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		static struct nr_reach unknown;
+
+		return &unknown;
+	}
+	ask_kernel(ctl, ip, &e->answer);
+	if (nr_hmap_insert(&c->map, &e->node, hash) < 0) {
+		static _Thread_local struct nr_reach copy;
+
+		copy = e->answer;
+		free(e);
+		return &copy;
+	}
+	return &e->answer;
+}
+
+/* The answers for every remote node IP, as the planner wants them. Tunnel
+ * mode needs none. `demote_gateways` turns "behind a gateway" into
+ * "unknown": used after the planner refused a node that lost direct
+ * reachability, so one such node is reported instead of stopping every
+ * other node's routes. */
+int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr_reach **out,
+		       size_t *n)
+{
+	struct nr_reach_cache *c = ctl->reach;
+	const struct nr_node *self = nr_model_local_node(ctl->model);
+
+	c->n_array = 0;
+	if (nr_model_config(ctl->model)->routing_mode != NR_MODE_TUNNEL) {
+		for (const struct nr_node *nd = nr_model_node_next(ctl->model, NULL); nd;
+		     nd = nr_model_node_next(ctl->model, nd)) {
+			const struct nr_addr *ips[2] = { &nd->ip4, &nd->ip6 };
+
+			if (nd == self)
+				continue;
+			for (int i = 0; i < 2; i++) {
+				if (!ips[i]->family)
+					continue;
+				if (c->n_array == c->cap_array) {
+					size_t cap = c->cap_array ? c->cap_array * 2 : 64;
+					struct nr_reach *grown = realloc(c->array, cap * sizeof(*grown));
+
+					if (!grown)
+						return -ENOMEM;
+					c->array = grown;
+					c->cap_array = cap;
+				}
+				c->array[c->n_array] = *nr_reach_cache_get(ctl, ips[i]);
+				if (demote_gateways && c->array[c->n_array].kind == NR_REACH_GATEWAY)
+					c->array[c->n_array].kind = NR_REACH_UNKNOWN;
+				c->n_array++;
+			}
+		}
+	}
+	*out = c->array;
+	*n = c->n_array;
+	return 0;
+}

@@ -1,0 +1,345 @@
+/* One reconcile pass: plan (pure) -> observed state (a dump when we cannot
+ * trust our record of the kernel) -> diff -> one netlink batch that applies
+ * only the difference, in an order that never leaves a planned route
+ * without its nexthop nor a remote CIDR without a route:
+ *   1. nexthops, neighbours, FDB entries created or replaced
+ *   2. routes created or replaced in place (NLM_F_REPLACE: no gap)
+ *   3. stale routes deleted
+ *   4. stale nexthops, neighbours, FDB entries deleted
+ * Only objects with our protocol / id range / device are ever looked at. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl_internal.h"
+#include "netlink/nl_batch.h"
+#include "netlink/nl_dump.h"
+#include "netlink/nl_link.h"
+#include "netlink/nl_object.h"
+
+#define NR_RETRY_MS 1000 /* after a failed pass, try again this soon */
+
+struct pass {
+	struct nr_ctl *ctl;
+	struct nr_nl_batch *batch;
+	struct nr_ctl_failure *fails;
+	size_t n_fails, cap_fails;
+	size_t added, replaced, deleted;
+};
+
+/* ---- diff ----------------------------------------------------------------- */
+
+/* Merge-walk two sorted arrays of one kind; queue REPLACE for desired
+ * entries missing or different in observed, DELETE for observed entries not
+ * desired. Deletes go to a second batch list so they run after all adds. */
+#define DIFF_KIND(NAME, TYPE, CMP, SAME, BATCH_FN)                                        \
+	static int NAME(struct pass *ps, const TYPE *want, size_t nw, const TYPE *have,    \
+			size_t nh, bool deletes, struct nr_err *err)                         \
+	{                                                                                   \
+		size_t i = 0, j = 0;                                                        \
+		while (i < nw || j < nh) {                                                  \
+			int c = i == nw ? 1 : j == nh ? -1 : CMP(&want[i], &have[j]);         \
+			int rc = 0;                                                         \
+			if (c < 0) {                                                        \
+				if (!deletes) {                                             \
+					rc = BATCH_FN(ps->batch, NR_NL_REPLACE, &want[i], err); \
+					ps->added++;                                        \
+				}                                                           \
+				i++;                                                        \
+			} else if (c > 0) {                                                 \
+				if (deletes) {                                              \
+					rc = BATCH_FN(ps->batch, NR_NL_DELETE, &have[j], err);  \
+					ps->deleted++;                                      \
+				}                                                           \
+				j++;                                                        \
+			} else {                                                            \
+				if (!deletes && !SAME(&want[i], &have[j])) {                \
+					rc = BATCH_FN(ps->batch, NR_NL_REPLACE, &want[i], err); \
+					ps->replaced++;                                     \
+				}                                                           \
+				i++, j++;                                                   \
+			}                                                                   \
+			if (rc < 0)                                                         \
+				return rc;                                                  \
+		}                                                                           \
+		return 0;                                                                   \
+	}
+
+DIFF_KIND(diff_nexthops, struct nr_knexthop, nr_knexthop_cmp_key, nr_knexthop_same, nr_nl_batch_nexthop)
+DIFF_KIND(diff_routes, struct nr_kroute, nr_kroute_cmp_key, nr_kroute_same, nr_nl_batch_route)
+DIFF_KIND(diff_neighs, struct nr_kneigh, nr_kneigh_cmp_key, nr_kneigh_same, nr_nl_batch_neigh)
+DIFF_KIND(diff_fdbs, struct nr_kfdb, nr_kfdb_cmp_key, nr_kfdb_same, nr_nl_batch_fdb)
+
+static int queue_diff(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have,
+		      struct nr_err *err)
+{
+	int rc;
+
+	rc = diff_nexthops(ps, want->nexthops, want->n_nexthops, have->nexthops, have->n_nexthops, false, err);
+	if (rc == 0)
+		rc = diff_neighs(ps, want->neighs, want->n_neighs, have->neighs, have->n_neighs, false, err);
+	if (rc == 0)
+		rc = diff_fdbs(ps, want->fdbs, want->n_fdbs, have->fdbs, have->n_fdbs, false, err);
+	if (rc == 0)
+		rc = diff_routes(ps, want->routes, want->n_routes, have->routes, have->n_routes, false, err);
+	if (rc == 0)
+		rc = diff_routes(ps, want->routes, want->n_routes, have->routes, have->n_routes, true, err);
+	if (rc == 0)
+		rc = diff_nexthops(ps, want->nexthops, want->n_nexthops, have->nexthops, have->n_nexthops, true, err);
+	if (rc == 0)
+		rc = diff_neighs(ps, want->neighs, want->n_neighs, have->neighs, have->n_neighs, true, err);
+	if (rc == 0)
+		rc = diff_fdbs(ps, want->fdbs, want->n_fdbs, have->fdbs, have->n_fdbs, true, err);
+	return rc;
+}
+
+/* ---- results -------------------------------------------------------------- */
+
+static void record_failure(size_t index, const struct nr_nl_batch_op *op, const char *text, void *data)
+{
+	struct pass *ps = data;
+	struct nr_ctl_failure *f;
+
+	if (ps->n_fails == ps->cap_fails) {
+		size_t cap = ps->cap_fails ? ps->cap_fails * 2 : 8;
+		struct nr_ctl_failure *grown = realloc(ps->fails, cap * sizeof(*grown));
+
+		if (!grown)
+			return; /* the pass still fails as a whole below */
+		ps->fails = grown;
+		ps->cap_fails = cap;
+	}
+	f = &ps->fails[ps->n_fails++];
+	memset(f, 0, sizeof(*f));
+	f->code = op->error;
+	snprintf(f->text, sizeof(f->text), "%s", text);
+	if (op->obj.kind == NR_NL_ROUTE)
+		f->dst = op->obj.u.route.dst;
+	else if (op->obj.kind == NR_NL_NEXTHOP)
+		f->nh_id = op->obj.u.nh.id;
+	ps->ctl->netlink_errors++;
+	nr_ctl_emit(ps->ctl, NR_EVENT_ERROR, NULL, NULL, "%s", text);
+}
+
+/* Tell the caller about routes that appeared or went, in one walk. */
+static void emit_route_events(struct nr_ctl *ctl, const struct nr_kstate *want, const struct nr_kstate *have)
+{
+	size_t i = 0, j = 0;
+	char buf[NR_ADDR_STRLEN];
+
+	if (!ctl->event_cb)
+		return;
+	while (i < want->n_routes || j < have->n_routes) {
+		int c = i == want->n_routes ? 1 : j == have->n_routes ? -1
+			: nr_kroute_cmp_key(&want->routes[i], &have->routes[j]);
+
+		if (c < 0)
+			nr_ctl_emit(ctl, NR_EVENT_ROUTE_PROGRAMMED, NULL,
+				    nr_prefix_str(&want->routes[i].dst, buf, sizeof(buf)), "route added");
+		else if (c > 0)
+			nr_ctl_emit(ctl, NR_EVENT_ROUTE_REMOVED, NULL,
+				    nr_prefix_str(&have->routes[j].dst, buf, sizeof(buf)), "route removed");
+		i += c <= 0;
+		j += c >= 0;
+	}
+}
+
+/* ---- the pass ------------------------------------------------------------- */
+
+static int observe(struct nr_ctl *ctl, struct nr_err *err)
+{
+	struct nr_nl_dump_filter f = {
+		.owner = ctl->owner,
+		.nh_id_min = NR_NH_ID_BASE,
+		.nh_id_max = UINT32_MAX,
+		.neigh_ifindex = ctl->vxlan_ifindex,
+		.fdb_ifindex = ctl->vxlan_ifindex,
+	};
+	struct nr_kstate fresh = { 0 };
+	int rc;
+
+	for (int tries = 0; tries < 5; tries++) {
+		rc = nr_nl_dump_kstate(ctl->nl, &f, &fresh, err);
+		if (rc != -EINTR) /* the kernel changed the table mid-dump: again */
+			break;
+	}
+	if (rc < 0)
+		return rc;
+	if (ctl->classic_routes) { /* the kernel lacks nexthop objects */
+		free(fresh.nexthops);
+		fresh.nexthops = NULL;
+		fresh.n_nexthops = 0;
+	}
+	nr_kstate_free(&ctl->observed);
+	ctl->observed = fresh;
+	return 0;
+}
+
+static int plan_once(struct nr_ctl *ctl, bool demote, struct nr_kstate *next,
+		     struct nr_plan_report *rep, struct nr_err *err)
+{
+	struct nr_plan_input in = {
+		.model = ctl->model,
+		.tunnel = { .ifindex = ctl->vxlan_ifindex, .mtu = ctl->vxlan_mtu },
+		.flags = ctl->classic_routes ? NR_PLAN_CLASSIC_ROUTES : 0,
+	};
+	int rc = nr_ctl_reach_array(ctl, demote, &in.reach, &in.n_reach);
+
+	if (rc < 0)
+		return nr_err_set(err, rc, "out of memory");
+	nr_kstate_free(next);
+	nr_plan_report_free(rep);
+	return nr_plan(&in, next, rep, err);
+}
+
+static int plan(struct nr_ctl *ctl, struct nr_err *err)
+{
+	struct nr_kstate next = { 0 };
+	struct nr_plan_report rep = { 0 };
+	int rc = plan_once(ctl, false, &next, &rep, err);
+
+	/* A node added while directly reachable that now sits behind a
+	 * gateway: report it and keep routing everyone else. */
+	if (rc == -EHOSTUNREACH) {
+		nr_ctl_emit(ctl, NR_EVENT_NODE_UNREACHABLE, NULL, NULL, "%s", err->msg);
+		rc = plan_once(ctl, true, &next, &rep, err);
+	}
+	if (rc < 0) {
+		nr_kstate_free(&next);
+		nr_plan_report_free(&rep);
+		return rc;
+	}
+	nr_kstate_free(&ctl->desired);
+	ctl->desired = next;
+	nr_plan_report_free(&ctl->report);
+	ctl->report = rep;
+	return 0;
+}
+
+#define COPY_ARRAY(dst, src, field, n)                                              \
+	do {                                                                        \
+		(dst)->n = (src)->n;                                                \
+		if ((src)->n) {                                                     \
+			(dst)->field = malloc((src)->n * sizeof(*(src)->field));    \
+			if (!(dst)->field)                                          \
+				goto oom;                                           \
+			memcpy((dst)->field, (src)->field, (src)->n * sizeof(*(src)->field)); \
+		}                                                                   \
+	} while (0)
+
+static int kstate_copy(const struct nr_kstate *src, struct nr_kstate *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	COPY_ARRAY(dst, src, nexthops, n_nexthops);
+	COPY_ARRAY(dst, src, routes, n_routes);
+	COPY_ARRAY(dst, src, neighs, n_neighs);
+	COPY_ARRAY(dst, src, fdbs, n_fdbs);
+	return 0;
+oom:
+	nr_kstate_free(dst);
+	return -ENOMEM;
+}
+
+/* After a batch, the kernel holds what we asked for except what failed;
+ * when anything failed, the next pass dumps instead of guessing. */
+static void adopt_desired_as_observed(struct nr_ctl *ctl)
+{
+	struct nr_kstate copy = { 0 };
+
+	if (kstate_copy(&ctl->desired, &copy) < 0) {
+		ctl->need_dump = true;
+		return;
+	}
+	nr_kstate_free(&ctl->observed);
+	ctl->observed = copy;
+}
+
+static void report_unreachable(struct nr_ctl *ctl, const struct nr_plan_report *old)
+{
+	for (size_t i = 0; i < ctl->report.n_skipped; i++) {
+		const char *name = ctl->report.skipped[i].name;
+		bool known = false;
+
+		for (size_t j = 0; j < old->n_skipped && !known; j++)
+			known = !strcmp(old->skipped[j].name, name);
+		if (!known)
+			nr_ctl_emit(ctl, NR_EVENT_NODE_UNREACHABLE, name, NULL, "node %s skipped: %s",
+				    name, nr_plan_skip_reason_str(ctl->report.skipped[i].reason));
+	}
+}
+
+int nr_ctl_reconcile(struct nr_ctl *ctl)
+{
+	struct pass ps = { .ctl = ctl };
+	struct nr_err err = { 0 };
+	struct nr_plan_report old = ctl->report;
+	int rc;
+
+	ctl->report = (struct nr_plan_report){ 0 };
+	if (ctl->reach_stale) {
+		nr_reach_cache_clear(ctl->reach);
+		ctl->reach_stale = false;
+	}
+	rc = nr_ctl_vxlan_sync(ctl, &err);
+	if (rc == 0)
+		rc = plan(ctl, &err);
+	if (rc == 0 && ctl->need_dump) {
+		rc = observe(ctl, &err);
+		if (rc == 0)
+			ctl->need_dump = false;
+	}
+	if (rc == 0)
+		rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps.batch);
+	if (rc == 0)
+		rc = queue_diff(&ps, &ctl->desired, &ctl->observed, &err);
+	if (rc == 0 && nr_nl_batch_count(ps.batch) > 0) {
+		rc = nr_nl_batch_commit(ps.batch, record_failure, &ps, &err);
+		if (rc >= 0) {
+			emit_route_events(ctl, &ctl->desired, &ctl->observed);
+			if (rc > 0)
+				ctl->need_dump = true;
+			else
+				adopt_desired_as_observed(ctl);
+			rc = 0;
+		} else {
+			ctl->need_dump = true;
+		}
+	}
+	nr_nl_batch_free(ps.batch);
+	if (rc == 0)
+		rc = nr_ctl_vxlan_cleanup(ctl, &err);
+	if (rc == 0)
+		report_unreachable(ctl, &old);
+	nr_plan_report_free(&old);
+	if (rc < 0) {
+		ctl->netlink_errors++;
+		ctl->need_dump = true;
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", err.msg);
+	}
+	nr_ctl_pending_finish(ctl, ps.fails, ps.n_fails, rc < 0 ? rc : 0, err.msg);
+	if (rc < 0 || ps.n_fails)
+		nr_ctl_schedule(ctl, NR_RETRY_MS);
+	free(ps.fails);
+	return rc;
+}
+
+static void kick_cb(uv_timer_t *t)
+{
+	struct nr_ctl *ctl = t->data;
+
+	ctl->pass_queued = false;
+	if (!ctl->closing)
+		nr_ctl_reconcile(ctl);
+}
+
+void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms)
+{
+	if (ctl->closing || !ctl->started)
+		return;
+	/* an earlier pass already queued wins unless we need one sooner */
+	if (ctl->pass_queued && uv_timer_get_due_in(&ctl->kick_timer) <= delay_ms)
+		return;
+	ctl->pass_queued = true;
+	uv_timer_start(&ctl->kick_timer, kick_cb, delay_ms, 0);
+}
