@@ -354,11 +354,14 @@ int nr_rpc_get_u64(const msgpack_object *map, const char *key, bool required,
 int nr_rpc_get_u32(const msgpack_object *map, const char *key, bool required,
 		   uint32_t *out, struct nr_err *err)
 {
-	uint64_t v;
-	int rc = nr_rpc_get_u64(map, key, required, &v, err);
+	uint64_t v = 0;
+	int rc;
+	const msgpack_object *o = field(map, key, required, &rc, err);
 
-	if (rc < 0 || !nr_rpc_map_get(map, key) || nr_rpc_map_get(map, key)->type == MSGPACK_OBJECT_NIL)
+	if (!o)
 		return rc;
+	if (!as_u64(o, &v))
+		return nr_err_set(err, -EINVAL, "field \"%s\" must be a non-negative integer", key);
 	if (v > UINT32_MAX)
 		return nr_err_set(err, -EINVAL, "field \"%s\": %" PRIu64 " does not fit 32 bits", key, v);
 	*out = (uint32_t)v;
