@@ -158,6 +158,12 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 			return fail(err, errlen, "%s: store \"%s\": only \"file\" is supported", origin,
 				    value);
 		set_str(&cfg->store, value);
+	} else if (!strcmp(name, "max-clients")) {
+		if (parse_uint(value, 65536, &cfg->max_clients) < 0 || !cfg->max_clients)
+			return fail(err, errlen, "%s: \"%s\": expected 1..65536", origin, value);
+	} else if (!strcmp(name, "max-queue-kb")) {
+		if (parse_uint(value, 1u << 22, &cfg->max_queue_kb) < 0 || !cfg->max_queue_kb)
+			return fail(err, errlen, "%s: \"%s\": expected 1..4194304", origin, value);
 	} else if (!strcmp(name, "log-level")) {
 		for (int i = 0; i <= LOG_DEBUG; i++) {
 			if (log_levels[i] && !strcmp(log_levels[i], value)) {
@@ -368,7 +374,7 @@ static const char *const our_keys[] = {
 	"socket", "state-dir", "node-name", "node-ip", "node-ip6", "netns", "mode",
 	"auto-direct-node-routes", "direct-routing-skip-unreachable", "ipam", "cluster-cidr",
 	"mask-size", "mask-size6", "pod-cidr", "native-routing-cidr", "socket-group", "store",
-	"log-level", NULL,
+	"log-level", "max-clients", "max-queue-kb", NULL,
 };
 
 /* Resolve a file key to (our name, our value). Returns -1 for unknown keys
@@ -558,5 +564,9 @@ void nrd_config_print(const struct nrd_config *cfg, FILE *out)
 			nrc[n++] = cfg->native_routing_cidr6;
 		print_list(out, "native-routing-cidr", nrc, n);
 	}
+	if (cfg->max_clients)
+		fprintf(out, "max-clients: %u\n", cfg->max_clients);
+	if (cfg->max_queue_kb)
+		fprintf(out, "max-queue-kb: %u\n", cfg->max_queue_kb);
 	fprintf(out, "log-level: %s\n", log_levels[cfg->log_level]);
 }

@@ -33,6 +33,8 @@ struct nrd_config {
 	char *native_routing_cidr6;
 	char *socket_group;
 	char *store;
+	unsigned int max_clients;  /* 0 = server default */
+	unsigned int max_queue_kb;
 	int log_level;          /* LOG_ERR .. LOG_DEBUG */
 	bool ipv4_disabled;     /* ipv4.enabled: false in the file */
 	bool purge;

@@ -56,6 +56,9 @@ static const char usage[] =
 	"  --config FILE                      YAML file of these options (or Cilium's names);\n"
 	"                                     flags given on the command line win\n"
 	"  --log-level error|warn|info|debug  (default info)\n"
+	"  --max-clients N                    concurrent RPC clients (default 128)\n"
+	"  --max-queue-kb N                   unsent bytes per client before a subscriber\n"
+	"                                     is dropped (default 8192)\n"
 	"  --check-config                     print the effective configuration and exit\n"
 	"  --purge                            remove every route and nexthop this daemon made\n"
 	"                                     in the namespace, then exit\n"
@@ -84,6 +87,8 @@ static const struct option long_opts[] = {
 	{ "native-routing-cidr", required_argument, NULL, 0 },
 	{ "store", required_argument, NULL, 0 },
 	{ "log-level", required_argument, NULL, 0 },
+	{ "max-clients", required_argument, NULL, 0 },
+	{ "max-queue-kb", required_argument, NULL, 0 },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "purge", no_argument, NULL, OPT_PURGE },
 	{ "check-config", no_argument, NULL, OPT_CHECK },
@@ -346,6 +351,8 @@ static int start_server(struct daemon *d)
 {
 	struct nr_rpc_server_opts so = {
 		.path = d->cfg.socket,
+		.max_clients = d->cfg.max_clients,
+		.max_queue = (size_t)d->cfg.max_queue_kb * 1024,
 		.log = on_rpc_log,
 		.log_data = d,
 	};

@@ -420,10 +420,12 @@ static int run_node_add(struct app *a)
 		.pod_cidrs = a->n_pod_cidrs ? a->pod_cidrs : NULL);
 
 	if (!a->ip && !a->ip6) {
-		fprintf(stderr, "%s: node add: --ip or --ip6 is required\n", prog);
+		fprintf(stderr, "%s: %s: --ip or --ip6 is required\n", prog, a->cmd->name);
 		finish(a, EXIT_USAGE);
 		return -EINVAL;
 	}
+	if (!strcmp(a->cmd->name, "node update"))
+		return started(a, nr_client_node_update(a->client, &spec, on_node, a));
 	return started(a, nr_client_node_add(a->client, &spec, on_node, a));
 }
 
@@ -703,6 +705,8 @@ static const struct command commands[] = {
 	{ "node add", "NAME --ip IP [--ip6 IP] [--pod-cidr CIDR]...",
 	  "Add a remote node. Without --pod-cidr, cluster-pool IPAM allocates one.", run_node_add,
 	  1, 1 },
+	{ "node update", "NAME --ip IP [--ip6 IP] [--pod-cidr CIDR]...",
+	  "Change a node's addresses or CIDRs; its routes move without a gap.", run_node_add, 1, 1 },
 	{ "node del", "NAME", "Remove a node: its routes go, its CIDRs return to the pool.",
 	  run_node_del, 1, 1 },
 	{ "node get", "NAME", "Show one node.", run_node_get, 1, 1 },
@@ -774,7 +778,7 @@ static int parse_command_opts(struct app *a, int argc, char **argv)
 	};
 	/* Which options each command takes. */
 	const char *allowed = !strcmp(a->cmd->name, "status")         ? "v"
-			      : !strcmp(a->cmd->name, "node add")     ? "i6p"
+			      : !strncmp(a->cmd->name, "node ", 5)    ? "i6p"
 			      : !strcmp(a->cmd->name, "endpoint add") ? "fi"
 			      : !strcmp(a->cmd->name, "events")       ? "n"
 								      : "";

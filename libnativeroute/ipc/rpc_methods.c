@@ -1,0 +1,603 @@
+#include "ipc/rpc_methods.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nativeroute/controller.h>
+#include <nativeroute/opts.h>
+#include <nativeroute/version.h>
+
+#include "ipc/rpc_codec.h"
+
+/* ---- packing results ---------------------------------------------------- */
+
+/* "" from the controller means "none": nil on the wire. */
+static void pack_opt_str(msgpack_packer *pk, const char *key, const char *val)
+{
+	nr_rpc_pack_str(pk, key);
+	nr_rpc_pack_str(pk, val && *val ? val : NULL);
+}
+
+static void pack_node(msgpack_packer *pk, const struct nr_node_info *n)
+{
+	msgpack_pack_map(pk, 6);
+	nr_rpc_pack_kv_str(pk, "name", n->name);
+	pack_opt_str(pk, "ipv4", n->ipv4);
+	pack_opt_str(pk, "ipv6", n->ipv6);
+	nr_rpc_pack_str(pk, "pod_cidrs");
+	msgpack_pack_array(pk, n->n_pod_cidrs);
+	for (size_t i = 0; i < n->n_pod_cidrs; i++)
+		nr_rpc_pack_str(pk, n->pod_cidrs[i]);
+	nr_rpc_pack_kv_str(pk, "state", n->state);
+	nr_rpc_pack_kv_bool(pk, "local", n->local);
+}
+
+static void pack_endpoint(msgpack_packer *pk, const struct nr_endpoint_info *ep)
+{
+	const char *gw = ep->gateway4 && *ep->gateway4 ? ep->gateway4 : ep->gateway6;
+
+	msgpack_pack_map(pk, 7);
+	nr_rpc_pack_kv_str(pk, "id", ep->id);
+	pack_opt_str(pk, "ifname", ep->ifname);
+	nr_rpc_pack_kv_u64(pk, "ifindex", ep->ifindex);
+	pack_opt_str(pk, "ipv4", ep->ipv4);
+	pack_opt_str(pk, "ipv6", ep->ipv6);
+	pack_opt_str(pk, "gateway", gw);
+	pack_opt_str(pk, "gateway6", ep->gateway6);
+}
+
+static void pack_route(msgpack_packer *pk, const struct nr_route_info *r)
+{
+	msgpack_pack_map(pk, 7);
+	nr_rpc_pack_kv_str(pk, "dst", r->dst);
+	nr_rpc_pack_kv_str(pk, "kind", r->kind);
+	pack_opt_str(pk, "via", r->via);
+	pack_opt_str(pk, "dev", r->dev);
+	pack_opt_str(pk, "node", r->node);
+	nr_rpc_pack_kv_u64(pk, "mtu", r->mtu);
+	nr_rpc_pack_kv_bool(pk, "programmed", r->programmed);
+}
+
+void nr_rpc_pack_event(msgpack_packer *pk, const struct nr_event *ev, uint64_t seq)
+{
+	msgpack_pack_map(pk, 5);
+	nr_rpc_pack_kv_u64(pk, "seq", seq);
+	nr_rpc_pack_kv_str(pk, "type", nr_event_type_str(ev->type));
+	pack_opt_str(pk, "node", ev->node);
+	pack_opt_str(pk, "object", ev->object);
+	nr_rpc_pack_kv_str(pk, "message", ev->message ? ev->message : "");
+}
+
+static const char *tunnel_of(enum nr_routing_mode mode)
+{
+	return mode == NR_MODE_NATIVE ? "disabled" : "vxlan";
+}
+
+static int get_status(struct nr_ctl *ctl, struct nr_status *st, struct nr_err *err)
+{
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->sz = sizeof(*st);
+	rc = nr_ctl_status(ctl, st);
+	return rc < 0 ? nr_err_set(err, rc, "%s", nr_last_errmsg()) : 0;
+}
+
+/* ---- lookups by iteration ------------------------------------------------ */
+
+struct node_find {
+	const char *name;
+	msgpack_packer *pk;
+	bool found;
+};
+
+static int find_node_cb(const struct nr_node_info *n, void *data)
+{
+	struct node_find *f = data;
+
+	if (strcmp(n->name, f->name) != 0)
+		return 0;
+	f->found = true;
+	pack_node(f->pk, n);
+	return 1;
+}
+
+static int count_cb(const void *item, void *data)
+{
+	(void)item;
+	(*(size_t *)data)++;
+	return 0;
+}
+
+static int count_nodes(const struct nr_node_info *n, void *data) { return count_cb(n, data); }
+static int count_eps(const struct nr_endpoint_info *e, void *data) { return count_cb(e, data); }
+static int count_routes(const struct nr_route_info *r, void *data) { return count_cb(r, data); }
+static int pack_node_cb(const struct nr_node_info *n, void *pk) { pack_node(pk, n); return 0; }
+static int pack_ep_cb(const struct nr_endpoint_info *e, void *pk) { pack_endpoint(pk, e); return 0; }
+static int pack_route_cb(const struct nr_route_info *r, void *pk) { pack_route(pk, r); return 0; }
+
+/* Answer with the node called `name`, or nil if it has gone meanwhile. */
+static void reply_node(struct nr_rpc_call *call, const char *name)
+{
+	msgpack_packer *pk = nr_rpc_call_begin(call);
+	struct node_find f = { .name = name, .pk = pk };
+
+	nr_ctl_node_foreach(nr_rpc_call_ctl(call), find_node_cb, &f);
+	if (!f.found)
+		msgpack_pack_nil(pk);
+	nr_rpc_call_end(call);
+}
+
+/* ---- async completion ----------------------------------------------------- */
+
+/* What a mutation needs after the controller calls back: the request's zone
+ * (and so its strings) is gone by then. */
+struct pending {
+	struct nr_rpc_call *call;
+	bool reply_node; /* answer with the node, else with true */
+	char name[256];
+};
+
+static struct pending *pending_new(struct nr_rpc_call *call, const char *name, bool reply_node)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->call = call;
+	p->reply_node = reply_node;
+	snprintf(p->name, sizeof(p->name), "%s", name ? name : "");
+	return p;
+}
+
+static void on_done(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
+{
+	struct pending *p = data;
+
+	(void)ctl;
+	if (status < 0) {
+		nr_rpc_call_fail(p->call, status, errmsg);
+	} else if (p->reply_node) {
+		reply_node(p->call, p->name);
+	} else {
+		msgpack_pack_true(nr_rpc_call_begin(p->call));
+		nr_rpc_call_end(p->call);
+	}
+	free(p);
+}
+
+/* Hand a prepared pending op to the controller call's return code. */
+static int started(int rc, struct pending *p, struct nr_err *err)
+{
+	if (rc < 0) {
+		free(p);
+		return nr_err_set(err, rc, "%s", nr_last_errmsg());
+	}
+	return 0;
+}
+
+/* ---- methods ------------------------------------------------------------ */
+
+#define CHECK_KEYS(params, err, ...)                                        \
+	do {                                                                 \
+		static const char *const known_[] = { __VA_ARGS__, NULL };   \
+		int rc_ = nr_rpc_check_keys((params), known_, (err));        \
+		if (rc_ < 0)                                                 \
+			return rc_;                                          \
+	} while (0)
+
+static int local_name_cb(const struct nr_node_info *n, void *pk)
+{
+	if (!n->local)
+		return 0;
+	nr_rpc_pack_str(pk, n->name);
+	return 1;
+}
+
+static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
+		    struct nr_err *err)
+{
+	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
+	struct nr_status st;
+	msgpack_packer *pk;
+	int rc;
+
+	(void)zone;
+	CHECK_KEYS(params, err, "verbose");
+	rc = get_status(ctl, &st, err);
+	if (rc < 0)
+		return rc;
+	pk = nr_rpc_call_begin(call);
+	msgpack_pack_map(pk, 19);
+	nr_rpc_pack_kv_str(pk, "version", nr_version_string());
+	nr_rpc_pack_str(pk, "local_node");
+	if (nr_ctl_node_foreach(ctl, local_name_cb, pk) != 1)
+		msgpack_pack_nil(pk);
+	nr_rpc_pack_kv_str(pk, "routing_mode", nr_routing_mode_str(st.routing_mode));
+	nr_rpc_pack_kv_str(pk, "tunnel", tunnel_of(st.routing_mode));
+	nr_rpc_pack_kv_bool(pk, "native_routing", st.routing_mode != NR_MODE_TUNNEL);
+	nr_rpc_pack_kv_str(pk, "ipam_mode", nr_ipam_mode_str(st.ipam_mode));
+	nr_rpc_pack_kv_bool(pk, "auto_direct_node_routes", st.auto_direct_node_routes);
+	nr_rpc_pack_kv_bool(pk, "nexthop_objects", st.nexthop_objects);
+	nr_rpc_pack_kv_bool(pk, "started", st.started);
+	nr_rpc_pack_kv_u64(pk, "nodes", st.nodes);
+	nr_rpc_pack_kv_u64(pk, "nodes_unreachable", st.nodes_unreachable);
+	nr_rpc_pack_kv_u64(pk, "endpoints", st.endpoints);
+	nr_rpc_pack_kv_u64(pk, "routes_planned", st.routes_planned);
+	nr_rpc_pack_kv_u64(pk, "routes_programmed", st.routes_programmed);
+	nr_rpc_pack_kv_u64(pk, "ipam_used", st.ipam_used);
+	nr_rpc_pack_kv_u64(pk, "ipam_total", st.ipam_total);
+	nr_rpc_pack_kv_u64(pk, "resyncs", st.resyncs);
+	nr_rpc_pack_kv_u64(pk, "drift_repairs", st.drift_repairs);
+	nr_rpc_pack_kv_u64(pk, "netlink_errors", st.netlink_errors);
+	nr_rpc_call_end(call);
+	return 0;
+}
+
+/* Fields shared by node.add and node.update. */
+static int node_spec_from(const msgpack_object *params, msgpack_zone *zone,
+			  struct nr_node_spec *spec, struct nr_err *err)
+{
+	int rc;
+
+	CHECK_KEYS(params, err, "name", "ipv4", "ipv6", "pod_cidrs");
+	if ((rc = nr_rpc_get_str(zone, params, "name", true, &spec->name, err)) < 0 ||
+	    (rc = nr_rpc_get_str(zone, params, "ipv4", false, &spec->ipv4, err)) < 0 ||
+	    (rc = nr_rpc_get_str(zone, params, "ipv6", false, &spec->ipv6, err)) < 0 ||
+	    (rc = nr_rpc_get_str_array(zone, params, "pod_cidrs", false, &spec->pod_cidrs, NULL,
+				       err)) < 0)
+		return rc;
+	return 0;
+}
+
+static int node_change(struct nr_rpc_call *call, const msgpack_object *params,
+		       msgpack_zone *zone, struct nr_err *err, bool update)
+{
+	NR_OPTS(nr_node_spec, spec);
+	struct pending *p;
+	int rc;
+
+	rc = node_spec_from(params, zone, &spec, err);
+	if (rc < 0)
+		return rc;
+	p = pending_new(call, spec.name, true);
+	if (!p)
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	rc = update ? nr_ctl_node_update(nr_rpc_call_ctl(call), &spec, on_done, p)
+		    : nr_ctl_node_add(nr_rpc_call_ctl(call), &spec, on_done, p);
+	return started(rc, p, err);
+}
+
+static int m_node_add(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
+		      struct nr_err *err)
+{
+	return node_change(call, params, zone, err, false);
+}
+
+static int m_node_update(struct nr_rpc_call *call, const msgpack_object *params,
+			 msgpack_zone *zone, struct nr_err *err)
+{
+	return node_change(call, params, zone, err, true);
+}
+
+static int m_node_remove(struct nr_rpc_call *call, const msgpack_object *params,
+			 msgpack_zone *zone, struct nr_err *err)
+{
+	const char *name = NULL;
+	struct pending *p;
+	int rc;
+
+	CHECK_KEYS(params, err, "name");
+	rc = nr_rpc_get_str(zone, params, "name", true, &name, err);
+	if (rc < 0)
+		return rc;
+	p = pending_new(call, name, false);
+	if (!p)
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	return started(nr_ctl_node_remove(nr_rpc_call_ctl(call), name, on_done, p), p, err);
+}
+
+static int m_node_get(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
+		      struct nr_err *err)
+{
+	struct node_find f = { 0 };
+	msgpack_sbuffer sb;
+	msgpack_packer spk;
+	msgpack_packer *pk;
+	int rc;
+
+	CHECK_KEYS(params, err, "name");
+	rc = nr_rpc_get_str(zone, params, "name", true, &f.name, err);
+	if (rc < 0)
+		return rc;
+	/* Pack aside first, so that "not found" is an error, not half a reply. */
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer_init(&spk, &sb, msgpack_sbuffer_write);
+	f.pk = &spk;
+	nr_ctl_node_foreach(nr_rpc_call_ctl(call), find_node_cb, &f);
+	if (!f.found) {
+		msgpack_sbuffer_destroy(&sb);
+		return nr_err_set(err, -ENOENT, "no node named \"%s\"", f.name);
+	}
+	pk = nr_rpc_call_begin(call);
+	pk->callback(pk->data, sb.data, sb.size);
+	msgpack_sbuffer_destroy(&sb);
+	nr_rpc_call_end(call);
+	return 0;
+}
+
+static int m_node_list(struct nr_rpc_call *call, const msgpack_object *params,
+		       msgpack_zone *zone, struct nr_err *err)
+{
+	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
+	msgpack_packer *pk;
+	size_t n = 0;
+
+	(void)zone;
+	CHECK_KEYS(params, err, "verbose");
+	nr_ctl_node_foreach(ctl, count_nodes, &n);
+	pk = nr_rpc_call_begin(call);
+	msgpack_pack_array(pk, n);
+	nr_ctl_node_foreach(ctl, pack_node_cb, pk);
+	nr_rpc_call_end(call);
+	return 0;
+}
+
+struct ipam_walk {
+	msgpack_packer *pk;
+	size_t n;
+};
+
+static int ipam_count_cb(const struct nr_node_info *n, void *data)
+{
+	((struct ipam_walk *)data)->n += n->n_pod_cidrs;
+	return 0;
+}
+
+static int ipam_pack_cb(const struct nr_node_info *n, void *data)
+{
+	struct ipam_walk *w = data;
+
+	for (size_t i = 0; i < n->n_pod_cidrs; i++) {
+		msgpack_pack_map(w->pk, 2);
+		nr_rpc_pack_kv_str(w->pk, "node", n->name);
+		nr_rpc_pack_kv_str(w->pk, "cidr", n->pod_cidrs[i]);
+	}
+	return 0;
+}
+
+static int m_ipam_status(struct nr_rpc_call *call, const msgpack_object *params,
+			 msgpack_zone *zone, struct nr_err *err)
+{
+	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
+	struct ipam_walk w = { 0 };
+	struct nr_status st;
+	int rc;
+
+	(void)zone;
+	CHECK_KEYS(params, err, "verbose");
+	rc = get_status(ctl, &st, err);
+	if (rc < 0)
+		return rc;
+	nr_ctl_node_foreach(ctl, ipam_count_cb, &w);
+	w.pk = nr_rpc_call_begin(call);
+	msgpack_pack_map(w.pk, 4);
+	nr_rpc_pack_kv_str(w.pk, "mode", nr_ipam_mode_str(st.ipam_mode));
+	nr_rpc_pack_kv_u64(w.pk, "used", st.ipam_used);
+	nr_rpc_pack_kv_u64(w.pk, "total", st.ipam_total);
+	nr_rpc_pack_str(w.pk, "allocations");
+	msgpack_pack_array(w.pk, w.n);
+	nr_ctl_node_foreach(ctl, ipam_pack_cb, &w);
+	nr_rpc_call_end(call);
+	return 0;
+}
+
+static void on_endpoint(struct nr_ctl *ctl, int status, const char *errmsg,
+			const struct nr_endpoint_info *ep, void *data)
+{
+	struct pending *p = data;
+
+	(void)ctl;
+	if (status < 0 || !ep) {
+		nr_rpc_call_fail(p->call, status < 0 ? status : -EPROTO, errmsg);
+	} else {
+		pack_endpoint(nr_rpc_call_begin(p->call), ep);
+		nr_rpc_call_end(p->call);
+	}
+	free(p);
+}
+
+static int m_endpoint_add(struct nr_rpc_call *call, const msgpack_object *params,
+			  msgpack_zone *zone, struct nr_err *err)
+{
+	NR_OPTS(nr_endpoint_spec, spec);
+	const char *ip = NULL;
+	struct pending *p;
+	int rc;
+
+	CHECK_KEYS(params, err, "id", "ifname", "ifindex", "ip", "ipv4", "ipv6");
+	if ((rc = nr_rpc_get_str(zone, params, "id", true, &spec.id, err)) < 0 ||
+	    (rc = nr_rpc_get_str(zone, params, "ifname", false, &spec.ifname, err)) < 0 ||
+	    (rc = nr_rpc_get_u32(params, "ifindex", false, &spec.ifindex, err)) < 0 ||
+	    (rc = nr_rpc_get_str(zone, params, "ip", false, &ip, err)) < 0 ||
+	    (rc = nr_rpc_get_str(zone, params, "ipv4", false, &spec.ipv4, err)) < 0 ||
+	    (rc = nr_rpc_get_str(zone, params, "ipv6", false, &spec.ipv6, err)) < 0)
+		return rc;
+	if (!spec.ifname == !spec.ifindex)
+		return nr_err_set(err, -EINVAL, "endpoint \"%s\": give exactly one of ifname, ifindex",
+				  spec.id);
+	if (ip) {
+		/* "ip" is the family-agnostic spelling of DESIGN §6. */
+		const char **slot = strchr(ip, ':') ? &spec.ipv6 : &spec.ipv4;
+
+		if (*slot)
+			return nr_err_set(err, -EINVAL, "endpoint \"%s\": \"ip\" %s repeats \"%s\"",
+					  spec.id, ip, slot == &spec.ipv6 ? "ipv6" : "ipv4");
+		*slot = ip;
+	}
+	p = pending_new(call, spec.id, false);
+	if (!p)
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	return started(nr_ctl_endpoint_add(nr_rpc_call_ctl(call), &spec, on_endpoint, p), p, err);
+}
+
+static int m_endpoint_remove(struct nr_rpc_call *call, const msgpack_object *params,
+			     msgpack_zone *zone, struct nr_err *err)
+{
+	const char *id = NULL;
+	struct pending *p;
+	int rc;
+
+	CHECK_KEYS(params, err, "id");
+	rc = nr_rpc_get_str(zone, params, "id", true, &id, err);
+	if (rc < 0)
+		return rc;
+	p = pending_new(call, id, false);
+	if (!p)
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	return started(nr_ctl_endpoint_remove(nr_rpc_call_ctl(call), id, on_done, p), p, err);
+}
+
+static int m_endpoint_list(struct nr_rpc_call *call, const msgpack_object *params,
+			   msgpack_zone *zone, struct nr_err *err)
+{
+	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
+	msgpack_packer *pk;
+	size_t n = 0;
+
+	(void)zone;
+	CHECK_KEYS(params, err, "verbose");
+	nr_ctl_endpoint_foreach(ctl, count_eps, &n);
+	pk = nr_rpc_call_begin(call);
+	msgpack_pack_array(pk, n);
+	nr_ctl_endpoint_foreach(ctl, pack_ep_cb, pk);
+	nr_rpc_call_end(call);
+	return 0;
+}
+
+static int m_route_list(struct nr_rpc_call *call, const msgpack_object *params,
+			msgpack_zone *zone, struct nr_err *err)
+{
+	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
+	msgpack_packer *pk;
+	size_t n = 0;
+
+	(void)zone;
+	CHECK_KEYS(params, err, "verbose");
+	nr_ctl_route_foreach(ctl, count_routes, &n);
+	pk = nr_rpc_call_begin(call);
+	msgpack_pack_array(pk, n);
+	nr_ctl_route_foreach(ctl, pack_route_cb, pk);
+	nr_rpc_call_end(call);
+	return 0;
+}
+
+static void pack_mode(msgpack_packer *pk, const struct nr_status *st)
+{
+	msgpack_pack_map(pk, 3);
+	nr_rpc_pack_kv_str(pk, "mode", nr_routing_mode_str(st->routing_mode));
+	nr_rpc_pack_kv_bool(pk, "auto_direct_node_routes", st->auto_direct_node_routes);
+	nr_rpc_pack_kv_str(pk, "tunnel", tunnel_of(st->routing_mode));
+}
+
+static int m_mode_get(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
+		      struct nr_err *err)
+{
+	struct nr_status st;
+	int rc;
+
+	(void)zone;
+	CHECK_KEYS(params, err, "verbose");
+	rc = get_status(nr_rpc_call_ctl(call), &st, err);
+	if (rc < 0)
+		return rc;
+	pack_mode(nr_rpc_call_begin(call), &st);
+	nr_rpc_call_end(call);
+	return 0;
+}
+
+static void on_mode_set(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
+{
+	struct pending *p = data;
+	struct nr_status st;
+
+	if (status < 0) {
+		nr_rpc_call_fail(p->call, status, errmsg);
+	} else if (get_status(ctl, &st, NULL) < 0) {
+		msgpack_pack_true(nr_rpc_call_begin(p->call));
+		nr_rpc_call_end(p->call);
+	} else {
+		pack_mode(nr_rpc_call_begin(p->call), &st);
+		nr_rpc_call_end(p->call);
+	}
+	free(p);
+}
+
+static int m_mode_set(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
+		      struct nr_err *err)
+{
+	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
+	enum nr_routing_mode mode;
+	const char *text = NULL;
+	bool adnr = false;
+	struct nr_status st;
+	struct pending *p;
+	int rc;
+
+	CHECK_KEYS(params, err, "mode", "auto_direct_node_routes");
+	if ((rc = nr_rpc_get_str(zone, params, "mode", true, &text, err)) < 0)
+		return rc;
+	if (nr_routing_mode_parse(text, &mode) < 0)
+		return nr_err_set(err, -EINVAL, "mode \"%s\": expected native, tunnel or hybrid", text);
+	if ((rc = get_status(ctl, &st, err)) < 0)
+		return rc;
+	adnr = st.auto_direct_node_routes;
+	if ((rc = nr_rpc_get_bool(params, "auto_direct_node_routes", false, &adnr, err)) < 0)
+		return rc;
+	/* The controller switches the mode only; refuse rather than half-apply. */
+	if (adnr != st.auto_direct_node_routes)
+		return nr_err_set(err, -EOPNOTSUPP,
+				  "auto_direct_node_routes cannot change at run time (restart the daemon with or without --auto-direct-node-routes)");
+	p = pending_new(call, NULL, false);
+	if (!p)
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	return started(nr_ctl_mode_set(ctl, mode, on_mode_set, p), p, err);
+}
+
+static int m_events_subscribe(struct nr_rpc_call *call, const msgpack_object *params,
+			      msgpack_zone *zone, struct nr_err *err)
+{
+	(void)zone;
+	CHECK_KEYS(params, err, "verbose");
+	nr_rpc_call_subscribe(call);
+	msgpack_pack_true(nr_rpc_call_begin(call));
+	nr_rpc_call_end(call);
+	return 0;
+}
+
+static const struct nr_rpc_method methods[] = {
+	{ "status", false, m_status },
+	{ "node.add", true, m_node_add },
+	{ "node.update", true, m_node_update },
+	{ "node.remove", true, m_node_remove },
+	{ "node.get", false, m_node_get },
+	{ "node.list", false, m_node_list },
+	{ "ipam.status", false, m_ipam_status },
+	{ "endpoint.add", true, m_endpoint_add },
+	{ "endpoint.remove", true, m_endpoint_remove },
+	{ "endpoint.list", false, m_endpoint_list },
+	{ "route.list", false, m_route_list },
+	{ "mode.get", false, m_mode_get },
+	{ "mode.set", true, m_mode_set },
+	{ "events.subscribe", false, m_events_subscribe },
+};
+
+const struct nr_rpc_method *nr_rpc_method_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
+	return NULL;
+}
