@@ -9,7 +9,7 @@
  *   node del NAME
  *   endpoint add ID IFNAME [IP]      a pod on this node; prints its address
  *   endpoint del ID
- *   mode native|tunnel|hybrid
+ *   mode native|tunnel|hybrid [adnr|no-adnr]   (auto-direct-node-routes on/off)
  *   start                            first reconcile (after replaying nodes)
  *   status | nodes | routes | endpoints
  *   quit
@@ -176,12 +176,21 @@ static void run_command(struct app *app, char *line)
 	} else if (n == 3 && !strcmp(w[0], "endpoint") && !strcmp(w[1], "del")) {
 		char *what = strdup(w[2]);
 		answer_if_refused(nr_ctl_endpoint_remove(app->ctl, w[2], done_cb, what), what);
-	} else if (n == 2 && !strcmp(w[0], "mode")) {
-		enum nr_routing_mode mode;
+	} else if ((n == 2 || n == 3) && !strcmp(w[0], "mode")) {
+		/* mode MODE [adnr|no-adnr] */
+		NR_OPTS(nr_mode_opts, mo, .auto_direct_node_routes = NR_SWITCH_KEEP);
 		char *what = strdup(w[1]);
-		int rc = nr_routing_mode_parse(w[1], &mode);
+		int rc = nr_routing_mode_parse(w[1], &mo.mode);
+		if (rc == 0 && n == 3) {
+			if (!strcmp(w[2], "adnr"))
+				mo.auto_direct_node_routes = NR_SWITCH_ON;
+			else if (!strcmp(w[2], "no-adnr"))
+				mo.auto_direct_node_routes = NR_SWITCH_OFF;
+			else
+				rc = -EINVAL;
+		}
 		if (rc == 0)
-			rc = nr_ctl_mode_set(app->ctl, mode, done_cb, what);
+			rc = nr_ctl_mode_set_opts(app->ctl, &mo, done_cb, what);
 		answer_if_refused(rc, what);
 	} else if (!strcmp(w[0], "status")) {
 		print_status(app->ctl);

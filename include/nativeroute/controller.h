@@ -36,6 +36,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "opts.h"
 #include "types.h"
 
 NR_BEGIN_DECLS
@@ -220,9 +221,33 @@ NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id,
 				  nr_ctl_done_cb cb, void *data);
 
 /* Switch routing mode at run time. Routes are replaced in place: no moment
- * where a remote CIDR has no route. */
+ * where a remote CIDR has no route. Tunnel mode with auto_direct_node_routes
+ * on is refused (-EINVAL): turn it off in the same call with
+ * nr_ctl_mode_set_opts. */
 NR_API int nr_ctl_mode_set(struct nr_ctl *ctl, enum nr_routing_mode mode,
 			   nr_ctl_done_cb cb, void *data);
+
+/* Tri-state switches of nr_mode_opts: zero keeps the current setting. */
+enum nr_switch {
+	NR_SWITCH_KEEP = 0,
+	NR_SWITCH_ON = 1,
+	NR_SWITCH_OFF = 2,
+};
+
+/* Options of nr_ctl_mode_set_opts; declare with NR_OPTS(nr_mode_opts, ...). */
+struct nr_mode_opts {
+	size_t sz;
+	enum nr_routing_mode mode;                   /* 0 = keep the current mode */
+	enum nr_switch auto_direct_node_routes;
+	enum nr_switch direct_routing_skip_unreachable;
+	size_t :0;
+};
+#define nr_mode_opts__last_field direct_routing_skip_unreachable
+
+/* Change the routing mode and/or the direct-routing switches at once (the
+ * combination is checked as a whole, as at nr_ctl_new). */
+NR_API int nr_ctl_mode_set_opts(struct nr_ctl *ctl, const struct nr_mode_opts *opts,
+				nr_ctl_done_cb cb, void *data);
 
 /* Snapshot; the caller sets st->sz. */
 NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st);

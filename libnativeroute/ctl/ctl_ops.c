@@ -409,21 +409,42 @@ NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id, nr_ctl_don
 
 /* ---- mode ----------------------------------------------------------------- */
 
-NR_API int nr_ctl_mode_set(struct nr_ctl *ctl, enum nr_routing_mode mode, nr_ctl_done_cb cb, void *data)
+static void apply_switch(bool *field, enum nr_switch sw)
+{
+	if (sw == NR_SWITCH_ON)
+		*field = true;
+	else if (sw == NR_SWITCH_OFF)
+		*field = false;
+}
+
+NR_API int nr_ctl_mode_set_opts(struct nr_ctl *ctl, const struct nr_mode_opts *opts,
+				nr_ctl_done_cb cb, void *data)
 {
 	struct nr_err err = { 0 };
 	struct nr_cluster_config cfg;
+	enum nr_switch adnr, skip;
 	struct nr_pending *p;
 	int rc;
 
 	nr_last_error_clear();
-	if (!ctl || ctl->closing)
-		return nr_last_error_set(-EINVAL, "mode set: no controller, or it is closing");
-	if (!nr_config_routing_mode_str(mode))
-		return nr_last_error_set(-EINVAL, "routing mode %d: expected native, tunnel or hybrid",
-					 (int)mode);
+	if (!ctl || ctl->closing || !opts)
+		return nr_last_error_set(-EINVAL, "mode set: no controller (or closing), or no options");
+	if (!OPTS_VALID(opts, nr_mode_opts, &err))
+		return nr_last_error_set_from(&err, -EINVAL);
 	cfg = *nr_model_config(ctl->model);
-	cfg.routing_mode = mode;
+	if (OPTS_GET(opts, mode, 0)) {
+		if (!nr_config_routing_mode_str(opts->mode))
+			return nr_last_error_set(-EINVAL, "routing mode %d: expected native, tunnel "
+						 "or hybrid", (int)opts->mode);
+		cfg.routing_mode = opts->mode;
+	}
+	adnr = OPTS_GET(opts, auto_direct_node_routes, NR_SWITCH_KEEP);
+	skip = OPTS_GET(opts, direct_routing_skip_unreachable, NR_SWITCH_KEEP);
+	if (adnr > NR_SWITCH_OFF || skip > NR_SWITCH_OFF)
+		return nr_last_error_set(-EINVAL, "mode set: switch value %d: expected keep (0), "
+					 "on (1) or off (2)", adnr > NR_SWITCH_OFF ? (int)adnr : (int)skip);
+	apply_switch(&cfg.auto_direct_node_routes, adnr);
+	apply_switch(&cfg.direct_routing_skip_unreachable, skip);
 	p = pending_new(ctl, NR_OP_MODE, cb, data);
 	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");
@@ -432,8 +453,20 @@ NR_API int nr_ctl_mode_set(struct nr_ctl *ctl, enum nr_routing_mode mode, nr_ctl
 		free(p);
 		return nr_last_error_set_from(&err, rc);
 	}
-	nr_ctl_emit(ctl, NR_EVENT_MODE_CHANGED, NULL, nr_routing_mode_str(mode),
-		    "routing mode is now %s", nr_routing_mode_str(mode));
+	/* the new mode may need answers tunnel mode never asked for */
+	ctl->reach_stale = true;
+	nr_ctl_emit(ctl, NR_EVENT_MODE_CHANGED, NULL, nr_routing_mode_str(cfg.routing_mode),
+		    "routing mode is now %s, auto-direct-node-routes %s", nr_routing_mode_str(cfg.routing_mode),
+		    cfg.auto_direct_node_routes ? "on" : "off");
 	pending_queue(ctl, p);
 	return 0;
+}
+
+NR_API int nr_ctl_mode_set(struct nr_ctl *ctl, enum nr_routing_mode mode, nr_ctl_done_cb cb, void *data)
+{
+	NR_OPTS(nr_mode_opts, opts, .mode = mode);
+
+	if (!mode) /* 0 means "keep" only in the opts form */
+		return nr_last_error_set(-EINVAL, "routing mode 0: expected native, tunnel or hybrid");
+	return nr_ctl_mode_set_opts(ctl, &opts, cb, data);
 }

@@ -29,19 +29,19 @@ nr_embed_answers() { grep -cE '^(ok|error) ' "$NR_WORK/$1.out" || true; }
 nr_embed_answered() { [ "$(nr_embed_answers "$1")" -ge "$2" ]; }
 
 nr_embed() {
-	local id=$1 want
+	local id=$1 want from
 	shift
 	want=$((NR_EMBED_ANSWERS[$id] + 1))
+	from=$(($(wc -l <"$NR_WORK/$id.out") + 1))
 	echo "$*" >&"${NR_EMBED_FD[$id]}"
 	if ! nr_wait_for 20 nr_embed_answered "$id" "$want"; then
 		cat "$NR_WORK/$id.err"
 		nr_fail "nr-embed $id: no answer to '$*'"
 	fi
 	NR_EMBED_ANSWERS[$id]=$want
-	# everything printed since the previous answer, up to this answer
-	awk -v want="$want" '/^(ok|error) /{n++} n>=want-1 && !(n==want-1 && /^(ok|error) /) {print} n>=want{exit}' \
-		"$NR_WORK/$id.out"
-	tail -n +1 "$NR_WORK/$id.out" | grep -E '^(ok|error) ' | sed -n "${want}p" | grep -q '^ok'
+	# what was printed since the command was sent, up to its answer
+	tail -n +"$from" "$NR_WORK/$id.out" | awk '{print} /^(ok|error) /{exit}'
+	grep -E '^(ok|error) ' "$NR_WORK/$id.out" | sed -n "${want}p" | grep -q '^ok'
 }
 
 nr_embed_stop() {
