@@ -16,7 +16,7 @@ done
 
 # Short, unique per run: namespace names must stay readable, interface names
 # are kept inside the namespaces so they need no prefix.
-NR_P="nrt$$-"
+NR_P=${NR_P:-"nrt$$-"}
 NR_PIDS=()
 nr_cleanup_hooks=()
 
