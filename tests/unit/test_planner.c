@@ -322,7 +322,7 @@ static struct nr_model *big(size_t n, struct nr_reach **reach)
 	cr_assert_eq(nr_model_new(&c, "n0", &m, NULL), 0);
 	*reach = calloc(n, sizeof(**reach));
 	for (size_t i = 0; i < n; i++) {
-		char name[16];
+		char name[24]; /* "n" + up to 20 digits */
 		struct nr_node_req q = { .name = name, .ip4 = { .family = AF_INET,
 				.bytes = { 172, 16, (uint8_t)(i >> 8), (uint8_t)i } } };
 
