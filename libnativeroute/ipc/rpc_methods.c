@@ -535,35 +535,45 @@ static void on_mode_set(struct nr_ctl *ctl, int status, const char *errmsg, void
 	free(p);
 }
 
+static int get_switch(const msgpack_object *params, const char *key, enum nr_switch *out,
+		      struct nr_err *err)
+{
+	bool on = false;
+	int rc;
+
+	*out = NR_SWITCH_KEEP;
+	if (!nr_rpc_map_get(params, key) || nr_rpc_map_get(params, key)->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	rc = nr_rpc_get_bool(params, key, false, &on, err);
+	if (rc == 0)
+		*out = on ? NR_SWITCH_ON : NR_SWITCH_OFF;
+	return rc;
+}
+
 static int m_mode_set(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
 		      struct nr_err *err)
 {
-	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
-	enum nr_routing_mode mode;
+	NR_OPTS(nr_mode_opts, mo);
 	const char *text = NULL;
-	bool adnr = false;
-	struct nr_status st;
 	struct pending *p;
 	int rc;
 
-	CHECK_KEYS(params, err, "mode", "auto_direct_node_routes");
-	if ((rc = nr_rpc_get_str(zone, params, "mode", true, &text, err)) < 0)
+	CHECK_KEYS(params, err, "mode", "auto_direct_node_routes", "direct_routing_skip_unreachable");
+	if ((rc = nr_rpc_get_str(zone, params, "mode", false, &text, err)) < 0 ||
+	    (rc = get_switch(params, "auto_direct_node_routes", &mo.auto_direct_node_routes, err)) < 0 ||
+	    (rc = get_switch(params, "direct_routing_skip_unreachable",
+			     &mo.direct_routing_skip_unreachable, err)) < 0)
 		return rc;
-	if (nr_routing_mode_parse(text, &mode) < 0)
+	if (text && nr_routing_mode_parse(text, &mo.mode) < 0)
 		return nr_err_set(err, -EINVAL, "mode \"%s\": expected native, tunnel or hybrid", text);
-	if ((rc = get_status(ctl, &st, err)) < 0)
-		return rc;
-	adnr = st.auto_direct_node_routes;
-	if ((rc = nr_rpc_get_bool(params, "auto_direct_node_routes", false, &adnr, err)) < 0)
-		return rc;
-	/* The controller switches the mode only; refuse rather than half-apply. */
-	if (adnr != st.auto_direct_node_routes)
-		return nr_err_set(err, -EOPNOTSUPP,
-				  "auto_direct_node_routes cannot change at run time (restart the daemon with or without --auto-direct-node-routes)");
+	if (!text && mo.auto_direct_node_routes == NR_SWITCH_KEEP &&
+	    mo.direct_routing_skip_unreachable == NR_SWITCH_KEEP)
+		return nr_err_set(err, -EINVAL, "mode.set: nothing to change (give mode and/or a switch)");
 	p = pending_new(call, NULL, false);
 	if (!p)
 		return nr_err_set(err, -ENOMEM, "out of memory");
-	return started(nr_ctl_mode_set(ctl, mode, on_mode_set, p), p, err);
+	/* The controller checks the combination as a whole: all or nothing. */
+	return started(nr_ctl_mode_set_opts(nr_rpc_call_ctl(call), &mo, on_mode_set, p), p, err);
 }
 
 static int m_events_subscribe(struct nr_rpc_call *call, const msgpack_object *params,
