@@ -151,7 +151,7 @@ static void commit_fail(struct commit_state *st, size_t idx, const char *kmsg)
 {
 	struct nr_nl_batch_op *op = &st->b->ops[idx];
 	const struct nr_knexthop *nh = NULL;
-	char what[200];
+	char what[NR_NL_OBJECT_STRLEN];
 	struct nr_err e;
 
 	if (op->obj.kind == NR_NL_ROUTE && op->obj.u.route.nh_id)

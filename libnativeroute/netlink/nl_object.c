@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-/* Longest object text: a route with nexthop, gateway, source and device. */
-#define OBJ_STR_MAX 200
+#define OBJ_STR_MAX NR_NL_OBJECT_STRLEN
 
 static bool family_ok(uint8_t family)
 {
@@ -162,7 +161,11 @@ static size_t str_route(char *buf, size_t len, size_t at,
 		at = str_add(buf, len, at, " oif %u", r->ifindex);
 	if (r->src.family)
 		at = str_add(buf, len, at, " src %s", nr_addr_str(&r->src, a, sizeof(a)));
-	return at;
+	if (r->scope)
+		at = str_add(buf, len, at, " scope %u", r->scope);
+	if (r->onlink)
+		at = str_add(buf, len, at, " onlink");
+	return r->mtu ? str_add(buf, len, at, " mtu %u", r->mtu) : at;
 }
 
 static size_t str_neigh(char *buf, size_t len, size_t at, const struct nr_kneigh *n)

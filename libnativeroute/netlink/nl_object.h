@@ -40,6 +40,9 @@ struct nr_nl_object {
 int nr_nl_object_check(const struct nr_nl_object *obj, enum nr_nl_op op,
 		       struct nr_err *err);
 
+/* Room for the longest object text (an IPv6 route with every field). */
+#define NR_NL_OBJECT_STRLEN 256
+
 /* "route 10.0.1.0/24 via 192.168.1.11", "nexthop 268435458 via 192.168.1.11
  * oif 2", "neigh 10.1.0.2 lladdr 02:4e:... oif 7", "fdb 02:4e:... dst
  * 192.168.1.11 oif 9"; deletes are prefixed "delete ". `nh`, when not NULL,

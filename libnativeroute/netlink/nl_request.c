@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/rtnetlink.h>
+
 #include "nativeroute/error.h"
 #include "netlink/nl_ack.h"
 
@@ -81,6 +83,15 @@ static int request_read(struct nr_nl *nl, struct request_state *st)
 	return 0;
 }
 
+/* NLM_F_DUMP's two bits double as NLM_F_REPLACE|NLM_F_EXCL on NEW
+ * requests, so the flags alone do not tell: only a GET (rtnetlink types
+ * are base + 4n + 2) with both bits is a dump. */
+static bool request_is_dump(const struct nlmsghdr *nlh)
+{
+	return nlh->nlmsg_type >= RTM_BASE && ((nlh->nlmsg_type - RTM_BASE) & 3) == 2 &&
+	       (nlh->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
+}
+
 int nr_nl_err_set(struct nr_err *err, int code, const char *what,
 		  const char *kernel_msg)
 {
@@ -96,9 +107,7 @@ int nr_nl_request(struct nr_nl *nl, struct nlmsghdr *nlh, nr_nl_reply_cb cb,
 	int r;
 
 	st.seq = nlh->nlmsg_seq = nr_nl_next_seq(nl);
-	/* NLM_F_DUMP is two bits, and one of them (NLM_F_ROOT) is also
-	 * NLM_F_REPLACE on a NEW request: only both bits make a dump. */
-	if ((nlh->nlmsg_flags & NLM_F_DUMP) != NLM_F_DUMP)
+	if (!request_is_dump(nlh))
 		nlh->nlmsg_flags |= NLM_F_ACK;
 	r = nr_nl_send(nl, nlh, nlh->nlmsg_len);
 	if (r == 0)

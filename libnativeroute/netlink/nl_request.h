@@ -6,9 +6,6 @@
 
 #include "netlink/nl_socket.h"
 
-/* How long a synchronous exchange waits for the kernel before giving up. */
-#define NR_NL_TIMEOUT_MS 10000
-
 /* Called for each reply message (not NLMSG_ERROR/DONE/NOOP). Return
  * MNL_CB_OK to go on, MNL_CB_ERROR (errno set) to fail the request. The
  * remaining replies are still read and dropped, so the socket stays in

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -48,6 +49,15 @@ static void nl_set_rcvbuf(struct mnl_socket *sock)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
+/* A blocking command socket must not wait forever for an answer. */
+static void nl_set_timeout(struct mnl_socket *sock)
+{
+	struct timeval tv = { .tv_sec = NR_NL_TIMEOUT_MS / 1000,
+			      .tv_usec = (NR_NL_TIMEOUT_MS % 1000) * 1000 };
+
+	setsockopt(mnl_socket_get_fd(sock), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
 static int nl_configure(struct mnl_socket *sock, unsigned int flags,
 			struct nr_err *err)
 {
@@ -59,6 +69,8 @@ static int nl_configure(struct mnl_socket *sock, unsigned int flags,
 	if (!(flags & NR_NL_EVENTS))
 		mnl_socket_setsockopt(sock, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
 	nl_set_rcvbuf(sock);
+	if (!(flags & NR_NL_EVENTS))
+		nl_set_timeout(sock);
 	if (mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) < 0)
 		return nr_err_set(err, -errno, "netlink bind: %s", strerror(errno));
 	if (!(flags & NR_NL_EVENTS))
@@ -97,6 +109,7 @@ int nr_nl_open(const char *netns, unsigned int flags, struct nr_nl **ret,
 	}
 	nl->sock = a.sock;
 	nl->portid = mnl_socket_get_portid(a.sock);
+	nl->flags = flags;
 	*ret = nl;
 	return 0;
 }
@@ -153,6 +166,8 @@ int nr_nl_recv(struct nr_nl *nl, void *buf, size_t len, int timeout_ms)
 			continue;
 		if (errno != EAGAIN)
 			return -errno;
+		if (!(nl->flags & NR_NL_NONBLOCK))
+			return -ETIMEDOUT; /* SO_RCVTIMEO expired */
 		n = poll(&pfd, 1, timeout_ms);
 		if (n == 0)
 			return -ETIMEDOUT;

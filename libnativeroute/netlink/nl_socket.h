@@ -15,6 +15,9 @@
  * 32 KiB per skb (libmnl's later MNL_SOCKET_DUMP_SIZE). */
 #define NR_NL_RECV_SIZE 32768
 
+/* How long a synchronous exchange waits for the kernel before giving up. */
+#define NR_NL_TIMEOUT_MS 10000
+
 enum nr_nl_flags {
 	NR_NL_NONBLOCK = 1u << 0, /* O_NONBLOCK; for a caller's poll loop */
 	NR_NL_EVENTS = 1u << 1,   /* join the route/nexthop/link/addr/neigh groups */
@@ -24,6 +27,7 @@ struct nr_nl {
 	struct mnl_socket *sock;
 	uint32_t portid;
 	uint32_t seq; /* last sequence number handed out */
+	unsigned int flags; /* enum nr_nl_flags it was opened with */
 };
 
 /* Open a socket in network namespace `netns` (see nr_nl_netns_run; NULL =
@@ -51,9 +55,10 @@ int nr_nl_rcvbuf(const struct nr_nl *nl);
 /* Send `len` bytes (one or more messages). -errno on failure. */
 int nr_nl_send(struct nr_nl *nl, const void *buf, size_t len);
 
-/* Receive one datagram into buf. On a non-blocking socket, waits up to
- * timeout_ms for data (poll) so synchronous callers work on both kinds;
- * -ETIMEDOUT when nothing arrives. Returns the byte count or -errno
+/* Receive one datagram into buf, waiting up to timeout_ms (poll on a
+ * non-blocking socket; a blocking command socket carries a fixed receive
+ * timeout of NR_NL_TIMEOUT_MS) so a reply that never comes cannot hang the
+ * caller: -ETIMEDOUT then. Returns the byte count or -errno
  * (-ENOBUFS: the kernel dropped messages for us). */
 int nr_nl_recv(struct nr_nl *nl, void *buf, size_t len, int timeout_ms);
 
