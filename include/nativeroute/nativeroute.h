@@ -7,5 +7,8 @@
 #include "version.h"
 #include "error.h"
 #include "opts.h"
+#include "types.h"
+#include "controller.h"
+#include "client.h"
 
 #endif

@@ -19,7 +19,7 @@ static int parse_prefix_list(const char *const *list, const char *what,
 		if (*n == max)
 			return nr_err_set(err, -EINVAL, "%s: more than %u given", what, max);
 		if (nr_prefix_parse(list[i], &out[*n], err) < 0)
-			return nr_err_set(err, -EINVAL, "%s %s", what, err->msg);
+			return nr_err_prefix(err, -EINVAL, "%s ", what);
 		(*n)++;
 	}
 	return 0;
@@ -32,7 +32,7 @@ static int parse_opt_addr(const char *text, const char *what, uint8_t family,
 	if (!text || !*text)
 		return 0;
 	if (nr_addr_parse(text, out, err) < 0)
-		return nr_err_set(err, -EINVAL, "%s: %s", what, err->msg);
+		return nr_err_prefix(err, -EINVAL, "%s: ", what);
 	if (out->family != family)
 		return nr_err_set(err, -EINVAL, "%s %s: expected an %s address", what, text,
 				  family == AF_INET ? "IPv4" : "IPv6");

@@ -142,9 +142,9 @@ static int node_req_from_spec(const struct nr_node_spec *spec, struct nr_node_re
 	if (!req->name)
 		return nr_err_set(err, -EINVAL, "node name is required");
 	if (ip4 && *ip4 && nr_addr_parse(ip4, &req->ip4, err) < 0)
-		return nr_err_set(err, -EINVAL, "node %s: IPv4 %s", req->name, err->msg);
+		return nr_err_prefix(err, -EINVAL, "node %s: ipv4 ", req->name);
 	if (ip6 && *ip6 && nr_addr_parse(ip6, &req->ip6, err) < 0)
-		return nr_err_set(err, -EINVAL, "node %s: IPv6 %s", req->name, err->msg);
+		return nr_err_prefix(err, -EINVAL, "node %s: ipv6 ", req->name);
 	if (req->ip4.family && req->ip4.family != AF_INET)
 		return nr_err_set(err, -EINVAL, "node %s: ipv4 %s is not an IPv4 address", req->name, ip4);
 	if (req->ip6.family && req->ip6.family != AF_INET6)
@@ -154,7 +154,7 @@ static int node_req_from_spec(const struct nr_node_spec *spec, struct nr_node_re
 		struct nr_prefix *slot;
 
 		if (nr_prefix_parse(cidrs[i], &p, err) < 0)
-			return nr_err_set(err, -EINVAL, "node %s: pod CIDR %s", req->name, err->msg);
+			return nr_err_prefix(err, -EINVAL, "node %s: pod CIDR ", req->name);
 		slot = p.addr.family == AF_INET ? &req->cidr4 : &req->cidr6;
 		if (slot->addr.family)
 			return nr_err_set(err, -EINVAL, "node %s: two pod CIDRs of one family (%s)",

@@ -17,6 +17,24 @@ int nr_err_set(struct nr_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int nr_err_prefix(struct nr_err *err, int code, const char *fmt, ...)
+{
+	char inner[NR_ERR_MSG_MAX], head[NR_ERR_MSG_MAX];
+	va_list ap;
+
+	if (!err)
+		return code;
+	/* copy first: the new text is built from the old one */
+	snprintf(inner, sizeof(inner), "%s", err->msg);
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	snprintf(err->msg, sizeof(err->msg), "%s%s", head, inner);
+	if (!err->code)
+		err->code = code;
+	return err->code;
+}
+
 void nr_err_clear(struct nr_err *err)
 {
 	if (err) {

@@ -19,6 +19,12 @@ struct nr_err {
 int nr_err_set(struct nr_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Put context in front of the message a lower layer left in err:
+ * "node-2: " + "10.0.0.0/33: prefix length 33 > 32". Keeps err->code unless
+ * it is 0 (then `code`). Returns the resulting code. */
+int nr_err_prefix(struct nr_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Forget a previous error. `err` may be NULL. */
 void nr_err_clear(struct nr_err *err);
 

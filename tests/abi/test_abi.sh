@@ -64,7 +64,9 @@ for h in "$NR_SOURCE_DIR"/include/nativeroute/*.h; do
 	name=$(basename "$h")
 	printf '#include <nativeroute/%s>\nint nr_header_check_%s;\n' "$name" "${name%.h}" >"$work/c.c"
 	printf '#include <nativeroute/%s>\nint nr_header_check;\n' "$name" >"$work/cxx.cc"
-	if ! cc -std=c99 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$NR_SOURCE_DIR/include" \
+	# uv.h (included by the API headers) needs POSIX types, which strict
+	# C99 hides unless a POSIX level is requested, as any C99 user of libuv does
+	if ! cc -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$NR_SOURCE_DIR/include" \
 		$(pkg-config --cflags libuv) "$work/c.c"; then
 		echo "FAIL: $name does not compile alone as C99"
 		fail=1
