@@ -29,7 +29,14 @@ int nr_err_prefix(struct nr_err *err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
-	snprintf(err->msg, sizeof(err->msg), "%s%s", head, inner);
+	{ /* head + inner, truncated to fit (memcpy: no truncation warnings) */
+		size_t h = strnlen(head, sizeof(err->msg) - 1);
+		size_t i = strnlen(inner, sizeof(err->msg) - 1 - h);
+
+		memcpy(err->msg, head, h);
+		memcpy(err->msg + h, inner, i);
+		err->msg[h + i] = '\0';
+	}
 	if (!err->code)
 		err->code = code;
 	return err->code;
