@@ -177,6 +177,15 @@ test_events() {
 	probe nexthop-del $NH1
 }
 
+test_event_overrun_asks_for_resync() {
+	nr_expect_match "$(probe events-overrun 500 va 172.16.1.0)" \
+		"^first read: resync needed; next read: ok$" \
+		"dropped events are reported as ENOBUFS, socket stays usable"
+	# deleting the nexthop objects takes their routes with them
+	ip -n "$A" nexthop flush >/dev/null
+	[ -z "$(ip -n "$A" route show proto 201)" ] || nr_fail "overrun routes not removed"
+}
+
 test_other_table() {
 	"$PROBE" --table 100 "$A" route-replace 10.0.7.0/24 via 192.168.1.11 dev va
 	nr_expect_match "$(ip -n "$A" route show table 100)" "^10\.0\.7\.0/24 via 192\.168\.1\.11 dev va proto 201" \
@@ -214,6 +223,7 @@ test_reachability
 test_vxlan_fdb_neigh
 test_sysctl_in_netns
 test_events
+test_event_overrun_asks_for_resync
 test_other_table
 test_batch_10000
 nr_expect_match "$(ip -n "$A" route show 10.0.9.0/24)" "proto static" "foreign route still there at the end"

@@ -46,7 +46,8 @@ static int usage(void)
 		"  link-del IFNAME                       addr-add IFNAME IP/LEN\n"
 		"  batch-bench N IFNAME FIRST_GW         (N nexthops + N routes, timed)\n"
 		"  sysctl PATH VALUE | forwarding | proxy-arp IFNAME 0|1\n"
-		"  events SECONDS                        (print route/nexthop events)\n");
+		"  events SECONDS                        (print route/nexthop events)\n"
+		"  events-overrun N IFNAME FIRST_GW      (tiny event buffer + N changes)\n");
 	return 2;
 }
 
@@ -436,6 +437,41 @@ static int cmd_events(struct probe *p, int argc, char **argv)
 	return 0;
 }
 
+static int count_event(const struct nlmsghdr *nlh, void *data)
+{
+	return 0;
+}
+
+/* Make the kernel drop events for us: the reconciler must then hear
+ * -ENOBUFS ("resync needed"), and the socket must keep working. */
+static int cmd_events_overrun(struct probe *p, int argc, char **argv)
+{
+	struct nr_nl *ev;
+	struct nr_nl_batch *b = NULL;
+	struct nr_addr gw;
+	uint32_t ifindex, gw0;
+	int tiny = 1, r, again;
+
+	if (argc < 3)
+		return usage();
+	if (ifindex_of(p, argv[1], &ifindex) < 0 || nr_addr_parse(argv[2], &gw, &p->err) < 0 ||
+	    nr_nl_open(p->netns, NR_NL_EVENTS | NR_NL_NONBLOCK, &ev, &p->err) < 0)
+		return fail(p);
+	/* The kernel rounds this up to its minimum, a few KiB. */
+	setsockopt(nr_nl_fd(ev), SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny));
+	gw0 = (uint32_t)gw.bytes[0] << 24 | gw.bytes[1] << 16 | gw.bytes[2] << 8 | gw.bytes[3];
+	r = nr_nl_batch_new(p->nl, &p->owner, &b);
+	if (r == 0 && bench_fill(p, b, (uint32_t)strtoul(argv[0], NULL, 0), ifindex, gw0) == 0)
+		r = nr_nl_batch_commit(b, print_failure, NULL, &p->err);
+	nr_nl_batch_free(b);
+	r = r == 0 ? nr_nl_event_read(ev, count_event, NULL) : r;
+	again = nr_nl_event_read(ev, count_event, NULL);
+	nr_nl_close(ev);
+	printf("first read: %s; next read: %s\n", r == -ENOBUFS ? "resync needed" : "no overrun",
+	       again >= 0 ? "ok" : "error");
+	return 0;
+}
+
 static int dispatch(struct probe *p, const char *cmd, int argc, char **argv)
 {
 	if (!strcmp(cmd, "nexthop-add") || !strcmp(cmd, "nexthop-del"))
@@ -462,6 +498,8 @@ static int dispatch(struct probe *p, const char *cmd, int argc, char **argv)
 		return cmd_sysctl(p, cmd, argc, argv);
 	if (!strcmp(cmd, "events"))
 		return cmd_events(p, argc, argv);
+	if (!strcmp(cmd, "events-overrun"))
+		return cmd_events_overrun(p, argc, argv);
 	return usage();
 }
 
