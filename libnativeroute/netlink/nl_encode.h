@@ -25,7 +25,12 @@ struct nr_nl_owner {
 /* Encode `op` on `obj` into buf with NLM_F_REQUEST|NLM_F_ACK and the
  * create/replace/append flags the op needs; seq is left 0 for the caller.
  * Deletes of routes carry our protocol, so the kernel itself refuses to
- * delete a same-prefix route that someone else owns. */
+ * delete a same-prefix route that someone else owns.
+ * Kernel semantics to keep in mind above this layer: a route REPLACE
+ * overwrites whatever route has the same table, prefix, tos and metric,
+ * whatever its protocol (so check for a foreign route on that prefix before
+ * replacing), and deleting a nexthop object also deletes every route that
+ * uses it. */
 struct nlmsghdr *nr_nl_encode(void *buf, const struct nr_nl_object *obj,
 			      enum nr_nl_op op, const struct nr_nl_owner *owner);
 
