@@ -174,80 +174,100 @@ static int plan_family(struct plan *p, const struct nr_node *n, uint8_t family, 
 	return 0;
 }
 
-static int plan_endpoints(struct plan *p)
+static int plan_endpoint(struct plan *p, const struct nr_endpoint *e)
 {
-	for (const struct nr_endpoint *e = nr_model_endpoint_next(p->m, NULL); e;
-	     e = nr_model_endpoint_next(p->m, e)) {
-		const struct nr_addr *ips[2] = { &e->ip4, &e->ip6 };
+	const struct nr_addr *ips[2] = { &e->ip4, &e->ip6 };
 
-		if (!e->ifindex) {
-			int r = skip(p, e->id, 0, NR_SKIP_NO_IFINDEX, NULL);
+	if (!e->ifindex)
+		return skip(p, e->id, 0, NR_SKIP_NO_IFINDEX, NULL);
+	for (int i = 0; i < 2; i++) {
+		struct nr_kroute *r;
 
-			if (r < 0)
-				return r;
+		if (!ips[i]->family)
 			continue;
-		}
-		for (int i = 0; i < 2; i++) {
-			struct nr_kroute *r;
-
-			if (!ips[i]->family)
-				continue;
-			r = &p->ks->routes[p->ks->n_routes++];
-			memset(r, 0, sizeof(*r));
-			nr_prefix_make(ips[i], nr_addr_bits(ips[i]->family), &r->dst);
-			r->kind = NR_ROUTE_ENDPOINT;
-			r->scope = SCOPE_LINK;
-			r->ifindex = e->ifindex;
-			p->rep->n_endpoint++;
-		}
+		r = &p->ks->routes[p->ks->n_routes++];
+		memset(r, 0, sizeof(*r));
+		nr_prefix_make(ips[i], nr_addr_bits(ips[i]->family), &r->dst);
+		r->kind = NR_ROUTE_ENDPOINT;
+		r->scope = SCOPE_LINK;
+		r->ifindex = e->ifindex;
+		p->rep->n_endpoint++;
 	}
 	return 0;
 }
 
-static int plan_all(struct plan *p)
+static int plan_endpoints(struct plan *p)
 {
-	size_t nn = nr_model_node_count(p->m), ne = nr_model_endpoint_count(p->m);
+	for (const struct nr_endpoint *e = nr_model_endpoint_next(p->m, NULL); e;
+	     e = nr_model_endpoint_next(p->m, e)) {
+		int r = plan_endpoint(p, e);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* One remote node's objects (nothing for the local node). */
+static int plan_node(struct plan *p, const struct nr_node *n)
+{
+	bool fdb_done = false;
 	int r;
 
-	if (p->in->n_reach) {
-		p->reach = malloc(p->in->n_reach * sizeof(*p->reach));
-		if (!p->reach)
-			return nr_err_set(p->err, -ENOMEM, "planner: out of memory");
-		memcpy(p->reach, p->in->reach, p->in->n_reach * sizeof(*p->reach));
-		qsort(p->reach, p->in->n_reach, sizeof(*p->reach), reach_cmp);
-	}
-	/* Upper bounds, so the loops below never reallocate. */
+	if (n == p->local)
+		return 0; /* its CIDR is delivered locally */
+	if (!n->cidr4.addr.family && !n->cidr6.addr.family)
+		return skip(p, n->name, 0, NR_SKIP_NO_CIDR, NULL);
+	if ((r = plan_family(p, n, AF_INET, &fdb_done)) < 0)
+		return r;
+	return plan_family(p, n, AF_INET6, &fdb_done);
+}
+
+static int plan_reach_copy(struct plan *p)
+{
+	if (!p->in->n_reach)
+		return 0;
+	p->reach = malloc(p->in->n_reach * sizeof(*p->reach));
+	if (!p->reach)
+		return nr_err_set(p->err, -ENOMEM, "planner: out of memory");
+	memcpy(p->reach, p->in->reach, p->in->n_reach * sizeof(*p->reach));
+	qsort(p->reach, p->in->n_reach, sizeof(*p->reach), reach_cmp);
+	return 0;
+}
+
+/* Upper bounds for nn nodes and ne endpoints, so planning never reallocates. */
+static int plan_alloc(struct plan *p, size_t nn, size_t ne)
+{
 	p->ks->routes = calloc(2 * nn + 2 * ne + 1, sizeof(*p->ks->routes));
 	p->ks->nexthops = calloc(2 * nn + 1, sizeof(*p->ks->nexthops));
 	p->ks->neighs = calloc(2 * nn + 1, sizeof(*p->ks->neighs));
 	p->ks->fdbs = calloc(nn + 1, sizeof(*p->ks->fdbs));
 	if (!p->ks->routes || !p->ks->nexthops || !p->ks->neighs || !p->ks->fdbs)
 		return nr_err_set(p->err, -ENOMEM, "planner: out of memory");
-	for (const struct nr_node *n = nr_model_node_next(p->m, NULL); n;
-	     n = nr_model_node_next(p->m, n)) {
-		bool fdb_done = false;
-
-		if (n == p->local)
-			continue; /* its CIDR is delivered locally */
-		if (!n->cidr4.addr.family && !n->cidr6.addr.family) {
-			r = skip(p, n->name, 0, NR_SKIP_NO_CIDR, NULL);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if ((r = plan_family(p, n, AF_INET, &fdb_done)) < 0 ||
-		    (r = plan_family(p, n, AF_INET6, &fdb_done)) < 0)
-			return r;
-	}
-	r = plan_endpoints(p);
-	if (r < 0)
-		return r;
-	nr_kstate_sort(p->ks);
 	return 0;
 }
 
-int nr_plan(const struct nr_plan_input *in, struct nr_kstate *out,
-	    struct nr_plan_report *report, struct nr_err *err)
+static int plan_all(struct plan *p)
+{
+	int r = plan_reach_copy(p);
+
+	if (r == 0)
+		r = plan_alloc(p, nr_model_node_count(p->m), nr_model_endpoint_count(p->m));
+	for (const struct nr_node *n = nr_model_node_next(p->m, NULL); r == 0 && n;
+	     n = nr_model_node_next(p->m, n))
+		r = plan_node(p, n);
+	if (r == 0)
+		r = plan_endpoints(p);
+	if (r == 0)
+		nr_kstate_sort(p->ks);
+	return r;
+}
+
+/* What nr_plan, nr_plan_node and nr_plan_endpoint share: check the input,
+ * run `body` on a fresh plan, sort, clean up. */
+static int plan_run(const struct nr_plan_input *in, struct nr_kstate *out,
+		    struct nr_plan_report *report, struct nr_err *err,
+		    int (*body)(struct plan *p, const void *arg), const void *arg)
 {
 	struct nr_plan_report scratch;
 	struct plan p = { 0 };
@@ -268,11 +288,63 @@ int nr_plan(const struct nr_plan_input *in, struct nr_kstate *out,
 	p.ks = out;
 	p.rep = report;
 	p.err = err;
-	r = plan_all(&p);
+	r = body(&p, arg);
 	free(p.reach);
 	if (report == &scratch)
 		nr_plan_report_free(&scratch);
 	return r;
+}
+
+static int plan_all_body(struct plan *p, const void *arg)
+{
+	(void)arg;
+	return plan_all(p);
+}
+
+static int plan_node_body(struct plan *p, const void *arg)
+{
+	int r = plan_reach_copy(p);
+
+	if (r == 0)
+		r = plan_alloc(p, 1, 0);
+	if (r == 0)
+		r = plan_node(p, arg);
+	if (r == 0)
+		nr_kstate_sort(p->ks);
+	return r;
+}
+
+static int plan_endpoint_body(struct plan *p, const void *arg)
+{
+	int r = plan_alloc(p, 0, 1);
+
+	if (r == 0)
+		r = plan_endpoint(p, arg);
+	if (r == 0)
+		nr_kstate_sort(p->ks);
+	return r;
+}
+
+int nr_plan(const struct nr_plan_input *in, struct nr_kstate *out,
+	    struct nr_plan_report *report, struct nr_err *err)
+{
+	return plan_run(in, out, report, err, plan_all_body, NULL);
+}
+
+int nr_plan_node(const struct nr_plan_input *in, const struct nr_node *node,
+		 struct nr_kstate *out, struct nr_plan_report *report, struct nr_err *err)
+{
+	if (!node)
+		return nr_err_set(err, -EINVAL, "planner: no node");
+	return plan_run(in, out, report, err, plan_node_body, node);
+}
+
+int nr_plan_endpoint(const struct nr_plan_input *in, const struct nr_endpoint *ep,
+		     struct nr_kstate *out, struct nr_plan_report *report, struct nr_err *err)
+{
+	if (!ep)
+		return nr_err_set(err, -EINVAL, "planner: no endpoint");
+	return plan_run(in, out, report, err, plan_endpoint_body, ep);
 }
 
 void nr_plan_report_free(struct nr_plan_report *r)

@@ -99,6 +99,17 @@ struct nr_plan_report {
  * -ENOMEM, -EINVAL. */
 int nr_plan(const struct nr_plan_input *in, struct nr_kstate *out,
 	    struct nr_plan_report *report, struct nr_err *err);
+/* The same plan restricted to one node's objects (nexthops, routes, neigh
+ * and fdb entries; nothing for the local node) or to one local endpoint's
+ * routes: the union of every node's and endpoint's part is exactly nr_plan's
+ * output, so a controller can keep its desired state up to date per change
+ * instead of re-planning the whole cluster (O(1) per node event instead of
+ * O(nodes)). The reach array needs only the node's own IPs. */
+int nr_plan_node(const struct nr_plan_input *in, const struct nr_node *node,
+		 struct nr_kstate *out, struct nr_plan_report *report, struct nr_err *err);
+int nr_plan_endpoint(const struct nr_plan_input *in, const struct nr_endpoint *ep,
+		     struct nr_kstate *out, struct nr_plan_report *report, struct nr_err *err);
+
 /* NULL is fine. */
 void nr_plan_report_free(struct nr_plan_report *r);
 const char *nr_plan_skip_reason_str(uint8_t reason);

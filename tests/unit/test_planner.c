@@ -386,3 +386,69 @@ Test(planner, plans_10000_nodes_in_under_50_ms)
 	free(reach);
 	nr_model_free(m);
 }
+
+/* The per-node and per-endpoint planners are what a controller uses to keep
+ * its desired state current without re-planning everything: their union
+ * must be exactly the full plan, object for object. */
+static void append_all(struct nr_kstate *acc, const struct nr_kstate *part)
+{
+#define APPEND(field, n)                                                                   \
+	do {                                                                               \
+		acc->field = realloc(acc->field, (acc->n + part->n + 1) * sizeof(*acc->field)); \
+		memcpy(acc->field + acc->n, part->field, part->n * sizeof(*part->field));  \
+		acc->n += part->n;                                                         \
+	} while (0)
+	APPEND(nexthops, n_nexthops);
+	APPEND(routes, n_routes);
+	APPEND(neighs, n_neighs);
+	APPEND(fdbs, n_fdbs);
+#undef APPEND
+}
+
+Test(planner, union_of_per_node_and_per_endpoint_plans_is_the_full_plan)
+{
+	struct nr_reach *reach;
+	struct nr_model *m = big(300, &reach);
+	struct nr_plan_input in = { .model = m, .reach = reach, .n_reach = 300,
+				    .tunnel = { .ifindex = 9, .mtu = 1450 } };
+	struct nr_endpoint_req ep = { .id = "pod-1", .ifindex = 7 };
+	struct nr_kstate full = { 0 }, acc = { 0 };
+
+	cr_assert_eq(nr_model_endpoint_add(m, &ep, NULL, NULL), 0);
+	cr_assert_eq(nr_plan(&in, &full, NULL, NULL), 0);
+	cr_assert_gt(full.n_routes, 150, "the model must plan something to compare");
+	for (const struct nr_node *n = nr_model_node_next(m, NULL); n; n = nr_model_node_next(m, n)) {
+		struct nr_kstate part = { 0 };
+
+		cr_assert_eq(nr_plan_node(&in, n, &part, NULL, NULL), 0);
+		append_all(&acc, &part);
+		nr_kstate_free(&part);
+	}
+	for (const struct nr_endpoint *e = nr_model_endpoint_next(m, NULL); e;
+	     e = nr_model_endpoint_next(m, e)) {
+		struct nr_kstate part = { 0 };
+
+		cr_assert_eq(nr_plan_endpoint(&in, e, &part, NULL, NULL), 0);
+		cr_assert_eq(part.n_routes, 1);
+		append_all(&acc, &part);
+		nr_kstate_free(&part);
+	}
+	nr_kstate_sort(&acc);
+	cr_assert_eq(acc.n_routes, full.n_routes);
+	cr_assert_eq(acc.n_nexthops, full.n_nexthops);
+	cr_assert_eq(acc.n_neighs, full.n_neighs);
+	cr_assert_eq(acc.n_fdbs, full.n_fdbs);
+	for (size_t i = 0; i < full.n_routes; i++)
+		cr_assert(nr_kroute_cmp_key(&acc.routes[i], &full.routes[i]) == 0 &&
+			  nr_kroute_same(&acc.routes[i], &full.routes[i]), "route %zu differs", i);
+	for (size_t i = 0; i < full.n_nexthops; i++)
+		cr_assert(nr_knexthop_same(&acc.nexthops[i], &full.nexthops[i]), "nexthop %zu differs", i);
+	for (size_t i = 0; i < full.n_neighs; i++)
+		cr_assert(nr_kneigh_same(&acc.neighs[i], &full.neighs[i]), "neigh %zu differs", i);
+	for (size_t i = 0; i < full.n_fdbs; i++)
+		cr_assert(nr_kfdb_same(&acc.fdbs[i], &full.fdbs[i]), "fdb %zu differs", i);
+	nr_kstate_free(&full);
+	nr_kstate_free(&acc);
+	free(reach);
+	nr_model_free(m);
+}
