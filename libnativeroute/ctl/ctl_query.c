@@ -56,8 +56,18 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 		s.ipam_used += pi.used;
 		s.ipam_total = s.ipam_total + pi.total < s.ipam_total ? SIZE_MAX : s.ipam_total + pi.total;
 	}
-	if (cfg->ipam_mode == NR_IPAM_KUBERNETES)
+	if (cfg->ipam_mode == NR_IPAM_KUBERNETES) {
+		/* the caller assigns CIDRs; the cluster CIDRs still bound how many
+		 * node-sized blocks exist (0 when none is configured) */
 		s.ipam_used = nr_ipam_claim_count(ipam);
+		for (unsigned int i = 0; i < cfg->n_cluster_cidrs; i++) {
+			const struct nr_prefix *c = &cfg->cluster_cidrs[i];
+			unsigned int bits = nr_config_mask_size(cfg, c->addr.family) - c->len;
+
+			s.ipam_total = bits >= 63 || s.ipam_total + (1ull << bits) < s.ipam_total
+					       ? SIZE_MAX : s.ipam_total + (1ull << bits);
+		}
+	}
 	s.resyncs = ctl->resyncs;
 	s.drift_repairs = ctl->drift_repairs;
 	s.netlink_errors = ctl->netlink_errors;
