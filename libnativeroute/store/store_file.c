@@ -1,0 +1,226 @@
+/* The state directory on disk: lock, atomic snapshot writes, reads.
+ *
+ * A save is write(tmp) + fsync(tmp) + rename(tmp, state) + fsync(dir): after
+ * a crash the name `state` refers to the complete old file or the complete
+ * new one. The directory stays open (O_DIRECTORY) for the fsync and as the
+ * base of every *at() call, so a rename of the path under us cannot make us
+ * write elsewhere. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+struct nr_store {
+	int dir_fd;
+	int lock_fd;
+	char *dir;
+	char *path;      /* <dir>/state, for messages */
+	uint64_t saves;
+};
+
+static int mkdir_p(const char *dir)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, dir, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int nr_store_open(const char *dir, struct nr_store **ret, struct nr_err *err)
+{
+	struct nr_store *s;
+	int rc;
+
+	if (!dir || !*dir)
+		return nr_err_set(err, -EINVAL, "state directory: empty path");
+	rc = mkdir_p(dir);
+	if (rc < 0)
+		return nr_err_set(err, rc, "state directory %s: cannot create it: %s", dir, strerror(-rc));
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	s->lock_fd = -1;
+	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dir_fd < 0) {
+		rc = nr_err_set(err, -errno, "state directory %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	s->dir = strdup(dir);
+	if (!s->dir || asprintf(&s->path, "%s/%s", dir, NR_STORE_FILE) < 0) {
+		s->path = NULL;
+		rc = nr_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	s->lock_fd = openat(s->dir_fd, NR_STORE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lock_fd < 0) {
+		rc = nr_err_set(err, -errno, "%s/%s: %s", dir, NR_STORE_LOCK, strerror(errno));
+		goto fail;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		rc = errno == EWOULDBLOCK
+			     ? nr_err_set(err, -EBUSY, "state directory %s is in use by another "
+					  "controller (%s/%s is locked)", dir, dir, NR_STORE_LOCK)
+			     : nr_err_set(err, -errno, "%s/%s: lock: %s", dir, NR_STORE_LOCK, strerror(errno));
+		goto fail;
+	}
+	*ret = s;
+	return 0;
+fail:
+	nr_store_close(s);
+	return rc;
+}
+
+void nr_store_close(struct nr_store *s)
+{
+	if (!s)
+		return;
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* releases the lock */
+	if (s->dir_fd >= 0)
+		close(s->dir_fd);
+	free(s->dir);
+	free(s->path);
+	free(s);
+}
+
+const char *nr_store_path(const struct nr_store *s) { return s->path; }
+uint64_t nr_store_saves(const struct nr_store *s) { return s->saves; }
+
+static int read_all(int fd, const char *path, char **out, size_t *len, struct nr_err *err)
+{
+	struct stat stbuf;
+	size_t size, got = 0;
+	char *buf;
+
+	if (fstat(fd, &stbuf) < 0)
+		return nr_err_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(stbuf.st_mode))
+		return nr_err_set(err, -EBADMSG, "%s: not a regular file", path);
+	if ((uint64_t)stbuf.st_size > NR_STORE_MAX_BYTES)
+		return nr_err_set(err, -EBADMSG, "%s: %lld bytes, larger than any state file (%u)",
+				  path, (long long)stbuf.st_size, NR_STORE_MAX_BYTES);
+	size = (size_t)stbuf.st_size;
+	buf = malloc(size + 1);
+	if (!buf)
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			free(buf);
+			return nr_err_set(err, -e, "%s: read: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break; /* shrank under us: the decoder will call it truncated */
+		got += (size_t)n;
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+int nr_store_load(struct nr_store *s, struct nr_state *st, struct nr_err *err)
+{
+	char *text;
+	size_t len;
+	int fd, rc;
+
+	fd = openat(s->dir_fd, NR_STORE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return -ENOENT; /* a fresh directory: not an error to report */
+	if (fd < 0)
+		return nr_err_set(err, -errno, "%s: %s", s->path, strerror(errno));
+	rc = read_all(fd, s->path, &text, &len, err);
+	close(fd);
+	if (rc < 0)
+		return rc;
+	rc = nr_store_decode(text, len, s->path, st, err);
+	free(text);
+	return rc;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int nr_store_save(struct nr_store *s, const struct nr_model *m, const struct nr_store_meta *meta,
+		  struct nr_err *err)
+{
+	char *text;
+	size_t len;
+	int fd, rc;
+	const char *step;
+
+	if (nr_store_encode(m, meta, &text, &len) < 0)
+		return nr_err_set(err, -ENOMEM, "%s: out of memory", s->path);
+	step = "create";
+	fd = openat(s->dir_fd, NR_STORE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	rc = fd < 0 ? -errno : 0;
+	if (rc == 0 && (step = "write", rc = write_all(fd, text, len)) == 0)
+		rc = (step = "fsync", fsync(fd) < 0 ? -errno : 0);
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = (step = "close", -errno);
+	free(text);
+	if (rc < 0) {
+		unlinkat(s->dir_fd, NR_STORE_TMP, 0);
+		return nr_err_set(err, rc, "%s/%s: %s: %s", s->dir, NR_STORE_TMP, step, strerror(-rc));
+	}
+	if (renameat(s->dir_fd, NR_STORE_TMP, s->dir_fd, NR_STORE_FILE) < 0) {
+		rc = -errno;
+		unlinkat(s->dir_fd, NR_STORE_TMP, 0);
+		return nr_err_set(err, rc, "%s: rename: %s", s->path, strerror(-rc));
+	}
+	/* the rename itself is durable only once the directory is */
+	if (fsync(s->dir_fd) < 0)
+		return nr_err_set(err, -errno, "%s: fsync: %s", s->dir, strerror(errno));
+	s->saves++;
+	return 0;
+}
+
+int nr_store_remove(struct nr_store *s, struct nr_err *err)
+{
+	static const char *const names[] = { NR_STORE_FILE, NR_STORE_TMP, NR_STORE_LOCK };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (unlinkat(s->dir_fd, names[i], 0) < 0 && errno != ENOENT)
+			return nr_err_set(err, -errno, "%s/%s: %s", s->dir, names[i], strerror(errno));
+	}
+	if (fsync(s->dir_fd) < 0)
+		return nr_err_set(err, -errno, "%s: fsync: %s", s->dir, strerror(errno));
+	return 0;
+}
