@@ -21,6 +21,12 @@
  *            [--mode native|tunnel|hybrid] [--cluster-cidr CIDR]...
  *            [--pod-cidr CIDR]... [--ipam cluster-pool|kubernetes]
  *            [--auto-direct-node-routes] [--direct-routing-skip-unreachable]
+ *            [--classic-routes]   (no nexthop objects, as on kernels < 5.3)
+ *            [--state-dir DIR]
+ *
+ * With --state-dir the controller keeps its model on disk: after a restart
+ * it already knows every node and endpoint (with the same nexthop ids), so
+ * "start" needs no replay and changes nothing in the kernel.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -252,6 +258,8 @@ int main(int argc, char **argv)
 		{ "pod-cidr", required_argument, NULL, 'p' },
 		{ "auto-direct-node-routes", no_argument, NULL, 'a' },
 		{ "direct-routing-skip-unreachable", no_argument, NULL, 's' },
+		{ "classic-routes", no_argument, NULL, 'C' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cluster[MAX_LIST + 1] = { 0 }, *pods[MAX_LIST + 1] = { 0 };
@@ -269,6 +277,8 @@ int main(int argc, char **argv)
 		case '6': opts.node_ipv6 = optarg; break;
 		case 'a': opts.auto_direct_node_routes = true; break;
 		case 's': opts.direct_routing_skip_unreachable = true; break;
+		case 'C': opts.classic_routes = true; break;
+		case 'S': opts.state_dir = optarg; break;
 		case 'c': if (n_cluster < MAX_LIST) cluster[n_cluster++] = optarg; break;
 		case 'p': if (n_pods < MAX_LIST) pods[n_pods++] = optarg; break;
 		case 'm':

@@ -97,9 +97,26 @@ struct nr_ctl_opts {
 	unsigned int vxlan_mtu;         /* 0 = underlay device MTU - 50 */
 	nr_ctl_event_cb event_cb;       /* optional */
 	void *event_data;
+	/* Durable state (NULL = in memory only). The directory (created if
+	 * missing, locked: one controller per directory) keeps the model in
+	 * <state_dir>/state; nr_ctl_new loads it, so a restart needs no replay
+	 * and keeps every node's index (nexthop ids) and CIDRs. Every mutation
+	 * is written (group commit: once per reconcile pass, fsync'd) before
+	 * its callback runs. A saved routing mode/switch set at run time wins
+	 * over these options unless the options changed since the last start. */
+	const char *state_dir;
+	/* A changed IPAM mode, cluster CIDR list, mask size or route protocol/
+	 * table would orphan saved allocations: nr_ctl_new refuses it (-EINVAL)
+	 * unless this is set; then nodes whose CIDR no longer fits get a new
+	 * one and endpoints that no longer fit are dropped (reported as events
+	 * at the first pass). */
+	bool allow_config_migration;
+	/* Do not load the saved state (it is overwritten at the first pass);
+	 * for nr_ctl_purge when the state file is damaged. */
+	bool discard_saved_state;
 	size_t :0;
 };
-#define nr_ctl_opts__last_field event_data
+#define nr_ctl_opts__last_field discard_saved_state
 
 /* A node of the cluster (this one or a remote one). */
 struct nr_node_spec {
@@ -188,11 +205,26 @@ NR_API const char *nr_last_errmsg(void);
 
 /* Create a controller on `loop`. Validates every option (-EINVAL with the
  * reason in nr_last_errmsg()), opens netlink in the namespace (-ENOENT for an
- * unknown netns, -EPERM without CAP_NET_ADMIN). Does not change the kernel. */
+ * unknown netns, -EPERM without CAP_NET_ADMIN). Does not change the kernel.
+ * With state_dir: loads the saved model. -EBADMSG: the state file is torn or
+ * corrupt (the message names the file and the fault; nothing is
+ * re-allocated: fix or move the file, or purge); -EPROTONOSUPPORT: written
+ * by a newer library; -EINVAL: it belongs to another node or the options
+ * changed what it depends on (see allow_config_migration); -EBUSY: another
+ * controller holds the directory. */
 NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr_ctl **ret);
 
 /* First reconcile (see above); cb runs when it is done. -EALREADY if started. */
 NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
+
+/* Remove everything this controller owns from the kernel: every route of
+ * its protocol and table, every nexthop of its id range, the neighbour and
+ * FDB entries and the nr_vxlan device; then the state files. Works started
+ * or not. cb runs once a dump shows none of it is left (status 0), or with
+ * -ENOTEMPTY naming what remained. Pending calls get -ECANCELED. Afterwards
+ * the controller refuses every call but nr_ctl_close (-ESHUTDOWN).
+ * -EALREADY when a purge is running or done. */
+NR_API int nr_ctl_purge(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
 
 /* Stop: pending callbacks get -ECANCELED, handles close, kernel state stays.
  * The controller is freed after close_cb (may be NULL) returns. */

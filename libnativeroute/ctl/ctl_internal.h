@@ -7,6 +7,8 @@
  *   ctl_host.c       what a local endpoint needs on the host side
  *   ctl_query.c      status and iterators
  *   ctl_names.c      public enum <-> text
+ *   ctl_state.c      the durable state: load at new, save once per pass
+ *   ctl_purge.c      remove everything we own, then the state files
  */
 #ifndef NR_CTL_INTERNAL_H
 #define NR_CTL_INTERNAL_H
@@ -23,6 +25,7 @@
 #include "core/planner.h"
 #include "netlink/nl_encode.h"
 #include "netlink/nl_socket.h"
+#include "store/store.h"
 #include "util/err.h"
 
 #define NR_DEFAULT_ROUTE_PROTOCOL 201
@@ -33,7 +36,7 @@
  * route is still back well within 100 ms. */
 #define NR_DRIFT_DEBOUNCE_MS 5
 
-enum nr_op_kind { NR_OP_START, NR_OP_NODE, NR_OP_ENDPOINT, NR_OP_MODE, NR_OP_REMOVE_EP };
+enum nr_op_kind { NR_OP_START, NR_OP_NODE, NR_OP_ENDPOINT, NR_OP_MODE, NR_OP_REMOVE_EP, NR_OP_PURGE };
 
 /* A caller's async request waiting for the next reconcile to finish. */
 struct nr_pending {
@@ -105,16 +108,49 @@ struct nr_ctl {
 
 	uint64_t resyncs, drift_repairs, netlink_errors;
 	struct nr_err last_pass_err;
+
+	/* durable state (ctl_state.c); store NULL = in memory only */
+	struct nr_store *store;
+	struct nr_store_meta store_meta;
+	bool store_dirty;            /* the model changed since the last save */
+	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
+
+	/* purge (ctl_purge.c) */
+	struct nr_pending *purge_req; /* queued, runs from the kick timer */
+	bool purged;                  /* done: only close is accepted */
+};
+
+/* A message from loading the state, emitted as an event at the first pass. */
+struct nr_ctl_note {
+	struct nr_ctl_note *next;
+	enum nr_event_type type;
+	char *node;
+	char *msg;
 };
 
 /* ctl_reconcile.c */
 void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms);
 int nr_ctl_reconcile(struct nr_ctl *ctl);
 
-/* ctl_ops.c: run queued callbacks; status from the failures that are theirs */
+/* ctl_ops.c: run queued callbacks; status from the failures that are theirs.
+ * nr_ctl_pending_finish first saves the model when a state store is in use
+ * (group commit: one fsync'd write per pass, before any callback runs). */
 void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg);
 void nr_ctl_pending_finish(struct nr_ctl *ctl, const struct nr_ctl_failure *fails, size_t n_fails,
 			   int pass_status, const char *pass_msg);
+void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg);
+
+/* ctl_state.c */
+/* Open the store and build the model: from the saved state when there is
+ * one, else from the options (cfg, local node). */
+int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
+		       const struct nr_cluster_config *cfg, const struct nr_node_req *local,
+		       struct nr_err *err);
+/* Save the model if it changed since the last save. */
+int nr_ctl_state_save(struct nr_ctl *ctl, struct nr_err *err);
+/* Emit and free the notes of loading (at nr_ctl_start). */
+void nr_ctl_state_emit_notes(struct nr_ctl *ctl);
+void nr_ctl_state_free(struct nr_ctl *ctl);
 
 /* ctl_watch.c */
 void nr_ctl_watch_cb(uv_poll_t *handle, int status, int events);

@@ -80,33 +80,34 @@ static int config_from_opts(const struct nr_ctl_opts *o, struct nr_cluster_confi
 	return nr_config_validate(cfg, err);
 }
 
-/* The local node enters the model at once: its CIDRs are needed for
- * endpoints and must never be routed via itself. */
-static int add_local_node(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_err *err)
+/* The local node as the options describe it. It enters the model at once
+ * (its CIDRs are needed for endpoints and must never be routed via itself);
+ * ctl_state.c merges it with the saved state. */
+static int local_node_req(const struct nr_ctl_opts *o, struct nr_node_req *req, struct nr_err *err)
 {
-	struct nr_node_req req = { .name = o->node_name };
 	struct nr_prefix cidrs[4];
 	unsigned int n = 0;
 	int rc;
 
-	rc = parse_opt_addr(OPTS_GET(o, node_ipv4, NULL), "node IPv4", AF_INET, &req.ip4, err);
+	*req = (struct nr_node_req){ .name = o->node_name };
+	rc = parse_opt_addr(OPTS_GET(o, node_ipv4, NULL), "node IPv4", AF_INET, &req->ip4, err);
 	if (rc == 0)
-		rc = parse_opt_addr(OPTS_GET(o, node_ipv6, NULL), "node IPv6", AF_INET6, &req.ip6, err);
+		rc = parse_opt_addr(OPTS_GET(o, node_ipv6, NULL), "node IPv6", AF_INET6, &req->ip6, err);
 	if (rc < 0)
 		return rc;
-	if (!req.ip4.family && !req.ip6.family)
+	if (!req->ip4.family && !req->ip6.family)
 		return nr_err_set(err, -EINVAL, "node %s: give node_ipv4 and/or node_ipv6", o->node_name);
 	rc = parse_prefix_list(OPTS_GET(o, pod_cidrs, NULL), "pod CIDR", cidrs, 4, &n, err);
 	if (rc < 0)
 		return rc;
 	for (unsigned int i = 0; i < n; i++) {
-		struct nr_prefix *slot = cidrs[i].addr.family == AF_INET ? &req.cidr4 : &req.cidr6;
+		struct nr_prefix *slot = cidrs[i].addr.family == AF_INET ? &req->cidr4 : &req->cidr6;
 
 		if (slot->addr.family)
 			return nr_err_set(err, -EINVAL, "pod CIDR: more than one of the same family");
 		*slot = cidrs[i];
 	}
-	return nr_model_node_add(ctl->model, &req, NULL, err);
+	return 0;
 }
 
 /* The node IPs must be addresses of this namespace: routes carry them as
@@ -149,25 +150,26 @@ static bool kernel_has_nexthops(struct nr_ctl *ctl)
 static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_err *err)
 {
 	struct nr_cluster_config cfg;
+	struct nr_node_req local;
 	const char *netns = OPTS_GET(o, netns, NULL);
 	int rc;
 
 	if (!OPTS_GET(o, node_name, NULL))
 		return nr_err_set(err, -EINVAL, "node_name is required");
 	rc = config_from_opts(o, &cfg, err);
+	if (rc == 0)
+		rc = local_node_req(o, &local, err);
 	if (rc < 0)
 		return rc;
-	rc = nr_model_new(&cfg, o->node_name, &ctl->model, err);
-	if (rc < 0)
-		return rc;
-	rc = add_local_node(ctl, o, err);
+	ctl->owner.protocol = OPTS_GET(o, route_protocol, 0) ? o->route_protocol
+							      : NR_DEFAULT_ROUTE_PROTOCOL;
+	ctl->owner.table = OPTS_GET(o, route_table, 0) ? o->route_table : NR_DEFAULT_ROUTE_TABLE;
+	/* the model: saved state (state_dir) or the options alone */
+	rc = nr_ctl_state_setup(ctl, o, &cfg, &local, err);
 	if (rc < 0)
 		return rc;
 	if (netns && !(ctl->netns = strdup(netns)))
 		return nr_err_set(err, -ENOMEM, "out of memory");
-	ctl->owner.protocol = OPTS_GET(o, route_protocol, 0) ? o->route_protocol
-							      : NR_DEFAULT_ROUTE_PROTOCOL;
-	ctl->owner.table = OPTS_GET(o, route_table, 0) ? o->route_table : NR_DEFAULT_ROUTE_TABLE;
 	ctl->resync_ms = OPTS_GET(o, resync_interval_ms, 0) ? o->resync_interval_ms
 							      : NR_DEFAULT_RESYNC_MS;
 	ctl->vxlan_vni = OPTS_GET(o, vxlan_vni, 0) ? o->vxlan_vni : 1;
@@ -195,6 +197,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_kstate_free(&ctl->observed);
 	nr_plan_report_free(&ctl->report);
 	nr_reach_cache_free(ctl->reach);
+	nr_ctl_state_free(ctl);
 	nr_nl_close(ctl->nl);
 	nr_nl_close(ctl->events);
 	nr_model_free(ctl->model);
@@ -255,6 +258,8 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 		return nr_last_error_set(-EINVAL, "nr_ctl_start: no controller, or it is closing");
 	if (ctl->started)
 		return nr_last_error_set(-EALREADY, "controller already started");
+	if (ctl->purged || ctl->purge_req)
+		return nr_last_error_set(-ESHUTDOWN, "the controller was purged; close it");
 	rc = nr_ctl_host_prepare(ctl, &err);
 	if (rc < 0)
 		return nr_last_error_set_from(&err, rc);
@@ -268,6 +273,7 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 	ctl->pending_tail = &p->next;
 	ctl->started = true;
 	ctl->need_dump = true; /* adopt what is there */
+	nr_ctl_state_emit_notes(ctl); /* what loading the state changed */
 	uv_timer_start(&ctl->resync_timer, resync_cb, ctl->resync_ms, ctl->resync_ms);
 	nr_ctl_schedule(ctl, 0);
 	return 0;
@@ -280,6 +286,10 @@ static void handle_closed(uv_handle_t *h)
 	if (--ctl->open_handles > 0)
 		return;
 	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller closed");
+	if (ctl->purge_req) {
+		nr_ctl_pending_run(ctl, ctl->purge_req, -ECANCELED, "controller closed");
+		ctl->purge_req = NULL;
+	}
 	if (ctl->close_cb)
 		ctl->close_cb(ctl, ctl->close_data);
 	ctl_free(ctl);

@@ -31,6 +31,15 @@ void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
 	ctl->event_cb(ctl, &ev, ctl->event_data);
 }
 
+/* After a purge (or while one runs) the model no longer describes the
+ * kernel: only close makes sense. */
+static int check_usable(const struct nr_ctl *ctl)
+{
+	if (ctl->purged || ctl->purge_req)
+		return nr_last_error_set(-ESHUTDOWN, "the controller was purged; close it");
+	return 0;
+}
+
 static struct nr_pending *pending_new(struct nr_ctl *ctl, enum nr_op_kind kind,
 				      nr_ctl_done_cb cb, void *data)
 {
@@ -46,6 +55,7 @@ static struct nr_pending *pending_new(struct nr_ctl *ctl, enum nr_op_kind kind,
 
 static void pending_queue(struct nr_ctl *ctl, struct nr_pending *p)
 {
+	ctl->store_dirty = true; /* every queued request changed the model */
 	*ctl->pending_tail = p;
 	ctl->pending_tail = &p->next;
 	if (ctl->started)
@@ -64,7 +74,7 @@ static void pending_track_node(struct nr_pending *p, const struct nr_node *n)
 	p->nh_id[1] = NR_NH_ID_BASE + n->index * 2 + 1;
 }
 
-static void pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg)
+void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg)
 {
 	if (p->kind == NR_OP_ENDPOINT && p->ep_cb) {
 		struct nr_endpoint_info info = {
@@ -89,7 +99,7 @@ void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg)
 	while (p) {
 		struct nr_pending *next = p->next;
 
-		pending_run(ctl, p, status, msg);
+		nr_ctl_pending_run(ctl, p, status, msg);
 		p = next;
 	}
 }
@@ -110,7 +120,17 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, const struct nr_ctl_failure *fail
 			   int pass_status, const char *pass_msg)
 {
 	struct nr_pending *p = ctl->pending;
+	struct nr_err serr = { 0 };
 
+	/* Every change these callbacks acknowledge must be durable first. */
+	if (nr_ctl_state_save(ctl, &serr) < 0) {
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", serr.msg);
+		if (pass_status == 0) {
+			pass_status = serr.code;
+			pass_msg = serr.msg;
+		}
+		nr_ctl_schedule(ctl, 1000);
+	}
 	ctl->pending = NULL;
 	ctl->pending_tail = &ctl->pending;
 	while (p) {
@@ -124,7 +144,7 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, const struct nr_ctl_failure *fail
 				msg = fails[i].text;
 			}
 		}
-		pending_run(ctl, p, status, msg);
+		nr_ctl_pending_run(ctl, p, status, msg);
 		p = next;
 	}
 }
@@ -209,6 +229,8 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	nr_last_error_clear();
 	if (!ctl || ctl->closing || !spec)
 		return nr_last_error_set(-EINVAL, "node: no controller (or closing), or no spec");
+	if ((rc = check_usable(ctl)) < 0)
+		return rc;
 	if (!OPTS_VALID(spec, nr_node_spec, &err))
 		return nr_last_error_set_from(&err, -EINVAL);
 	rc = node_req_from_spec(spec, &req, &err);
@@ -261,6 +283,8 @@ NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name, nr_ctl_done_
 	nr_last_error_clear();
 	if (!ctl || ctl->closing || !name)
 		return nr_last_error_set(-EINVAL, "node remove: no controller (or closing), or no name");
+	if ((rc = check_usable(ctl)) < 0)
+		return rc;
 	n = nr_model_node_get(ctl->model, name);
 	if (!n)
 		return nr_last_error_set(-ENOENT, "node %s: no such node", name);
@@ -349,6 +373,8 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 	nr_last_error_clear();
 	if (!ctl || ctl->closing || !spec)
 		return nr_last_error_set(-EINVAL, "endpoint add: no controller (or closing), or no spec");
+	if ((rc = check_usable(ctl)) < 0)
+		return rc;
 	if (!OPTS_VALID(spec, nr_endpoint_spec, &err))
 		return nr_last_error_set_from(&err, -EINVAL);
 	rc = endpoint_req_from_spec(ctl, spec, &req, &err);
@@ -388,6 +414,8 @@ NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id, nr_ctl_don
 	nr_last_error_clear();
 	if (!ctl || ctl->closing || !id)
 		return nr_last_error_set(-EINVAL, "endpoint remove: no controller (or closing), or no id");
+	if ((rc = check_usable(ctl)) < 0)
+		return rc;
 	ep = nr_model_endpoint_get(ctl->model, id);
 	if (!ep)
 		return nr_last_error_set(-ENOENT, "endpoint %s: no such endpoint", id);
@@ -429,6 +457,8 @@ NR_API int nr_ctl_mode_set_opts(struct nr_ctl *ctl, const struct nr_mode_opts *o
 	nr_last_error_clear();
 	if (!ctl || ctl->closing || !opts)
 		return nr_last_error_set(-EINVAL, "mode set: no controller (or closing), or no options");
+	if ((rc = check_usable(ctl)) < 0)
+		return rc;
 	if (!OPTS_VALID(opts, nr_mode_opts, &err))
 		return nr_last_error_set_from(&err, -EINVAL);
 	cfg = *nr_model_config(ctl->model);

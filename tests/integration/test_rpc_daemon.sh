@@ -152,7 +152,7 @@ kill -TERM "$DPID"
 wait "$DPID" || nr_fail "daemon exited non-zero on SIGTERM"
 [ ! -e "$SOCK" ] || nr_fail "socket file left behind"
 nr_expect_match "$(kroutes)" 'via 192\.168\.1\.11' "SIGTERM: routes stay in place"
-"$D" --purge --socket "$SOCK" --netns "$NS1" --node-name node-1 --node-ip 192.168.1.10 \
+"$D" --purge --socket "$SOCK" --state-dir "$TMP/state" --netns "$NS1" --node-name node-1 --node-ip 192.168.1.10 \
 	--cluster-cidr 10.0.0.0/16 >>"$TMP/daemon.log" 2>&1 || nr_fail "--purge failed"
 nr_expect_no_match "$(kroutes)" 'via' "--purge removed our routes"
 

@@ -133,6 +133,9 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 	} else if (!strcmp(name, "direct-routing-skip-unreachable")) {
 		if (parse_bool(value, &cfg->skip_unreachable) < 0)
 			return fail(err, errlen, "%s: \"%s\" is not true or false", origin, value);
+	} else if (!strcmp(name, "allow-config-migration")) {
+		if (parse_bool(value, &cfg->allow_config_migration) < 0)
+			return fail(err, errlen, "%s: \"%s\" is not true or false", origin, value);
 	} else if (!strcmp(name, "ipam")) {
 		if (nr_ipam_mode_parse(value, &cfg->ipam) < 0)
 			return fail(err, errlen, "%s: ipam \"%s\": expected cluster-pool or kubernetes",
@@ -374,7 +377,7 @@ static const char *const our_keys[] = {
 	"socket", "state-dir", "node-name", "node-ip", "node-ip6", "netns", "mode",
 	"auto-direct-node-routes", "direct-routing-skip-unreachable", "ipam", "cluster-cidr",
 	"mask-size", "mask-size6", "pod-cidr", "native-routing-cidr", "socket-group", "store",
-	"log-level", "max-clients", "max-queue-kb", NULL,
+	"log-level", "max-clients", "max-queue-kb", "allow-config-migration", NULL,
 };
 
 /* Resolve a file key to (our name, our value). Returns -1 for unknown keys
@@ -547,6 +550,8 @@ void nrd_config_print(const struct nrd_config *cfg, FILE *out)
 	fprintf(out, "mode: %s\n", nr_routing_mode_str(cfg->mode));
 	fprintf(out, "auto-direct-node-routes: %s\n", cfg->auto_direct_node_routes ? "true" : "false");
 	fprintf(out, "direct-routing-skip-unreachable: %s\n", cfg->skip_unreachable ? "true" : "false");
+	if (cfg->allow_config_migration)
+		fprintf(out, "allow-config-migration: true\n");
 	fprintf(out, "ipam: %s\n", nr_ipam_mode_str(cfg->ipam));
 	print_list(out, "cluster-cidr", cfg->cluster_cidrs, cfg->n_cluster_cidrs);
 	if (cfg->mask_size)

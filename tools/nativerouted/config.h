@@ -37,6 +37,7 @@ struct nrd_config {
 	unsigned int max_queue_kb;
 	int log_level;          /* LOG_ERR .. LOG_DEBUG */
 	bool ipv4_disabled;     /* ipv4.enabled: false in the file */
+	bool allow_config_migration; /* saved state under changed pools/masks */
 	bool purge;
 	bool check_config;
 	char *config_file;

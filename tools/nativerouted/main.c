@@ -53,6 +53,9 @@ static const char usage[] =
 	"  --pod-cidr CIDR                    this node's pod CIDR(s) (repeatable)\n"
 	"  --native-routing-cidr CIDR         reachable without masquerading\n"
 	"  --store file                       where the cluster state is kept (state dir)\n"
+	"  --allow-config-migration           accept saved state under changed cluster CIDRs,\n"
+	"                                     mask sizes or IPAM mode: re-allocate what no\n"
+	"                                     longer fits (otherwise the daemon refuses)\n"
 	"  --config FILE                      YAML file of these options (or Cilium's names);\n"
 	"                                     flags given on the command line win\n"
 	"  --log-level error|warn|info|debug  (default info)\n"
@@ -60,8 +63,9 @@ static const char usage[] =
 	"  --max-queue-kb N                   unsent bytes per client before a subscriber\n"
 	"                                     is dropped (default 8192)\n"
 	"  --check-config                     print the effective configuration and exit\n"
-	"  --purge                            remove every route and nexthop this daemon made\n"
-	"                                     in the namespace, then exit\n"
+	"  --purge                            remove every route, nexthop, neighbour/FDB entry\n"
+	"                                     and nr_vxlan device this daemon made in the\n"
+	"                                     namespace and its state files, then exit\n"
 	"  --help, --version\n"
 	"\n"
 	"SIGTERM stops the daemon and leaves the routes in place. See nativerouted(8).\n";
@@ -79,6 +83,7 @@ static const struct option long_opts[] = {
 	{ "mode", required_argument, NULL, 0 },
 	{ "auto-direct-node-routes", no_argument, NULL, 0 },
 	{ "direct-routing-skip-unreachable", no_argument, NULL, 0 },
+	{ "allow-config-migration", no_argument, NULL, 0 },
 	{ "ipam", required_argument, NULL, 0 },
 	{ "cluster-cidr", required_argument, NULL, 0 },
 	{ "mask-size", required_argument, NULL, 0 },
@@ -270,15 +275,27 @@ static void on_started(struct nr_ctl *ctl, int status, const char *errmsg, void 
 		return;
 	}
 	nr_ctl_status(ctl, &st);
-	if (d->cfg.purge) {
-		nrd_log(LOG_INFO, "purged: no routes or nexthops of ours remain in %s",
-			d->cfg.netns ? d->cfg.netns : "this namespace");
-		stop(d, 0);
-		return;
-	}
 	nrd_log(LOG_INFO, "ready: %s routing, %zu node(s), %zu route(s) programmed, socket %s",
 		nr_routing_mode_str(st.routing_mode), st.nodes, st.routes_programmed, d->cfg.socket);
 	sd_notify_msg("READY=1");
+}
+
+static void on_purged(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
+{
+	struct daemon *d = data;
+
+	(void)ctl;
+	if (status == -ECANCELED)
+		return;
+	if (status < 0) {
+		nrd_log(LOG_ERR, "purge failed: %s (%s)", errmsg ? errmsg : "", nr_err_name(status));
+		stop(d, 1);
+		return;
+	}
+	nrd_log(LOG_INFO, "purged: no route, nexthop, neighbour/FDB entry or nr_vxlan device of "
+		"ours remains in %s, state files removed from %s",
+		d->cfg.netns ? d->cfg.netns : "this namespace", d->cfg.state_dir);
+	stop(d, 0);
 }
 
 static int make_dirs(const char *dir)
@@ -321,7 +338,9 @@ static bool socket_is_live(const char *path)
 static int create_controller(struct daemon *d)
 {
 	struct nrd_config *cfg = &d->cfg;
-	/* --purge: an empty model, so the first reconcile prunes all that is ours. */
+	/* The saved state is loaded (and the daemon starts over it at once, so
+	 * a restart over an unchanged cluster changes nothing in the kernel).
+	 * --purge does not need it: a damaged state file must not block it. */
 	NR_OPTS(nr_ctl_opts, opts,
 		.netns = cfg->netns,
 		.node_name = cfg->node_name,
@@ -338,7 +357,10 @@ static int create_controller(struct daemon *d)
 		.auto_direct_node_routes = cfg->auto_direct_node_routes,
 		.direct_routing_skip_unreachable = cfg->skip_unreachable,
 		.event_cb = on_event,
-		.event_data = d);
+		.event_data = d,
+		.state_dir = cfg->state_dir,
+		.allow_config_migration = cfg->allow_config_migration,
+		.discard_saved_state = cfg->purge);
 	int rc = nr_ctl_new(d->loop, &opts, &d->ctl);
 
 	if (rc < 0)
@@ -398,7 +420,7 @@ int main(int argc, char **argv)
 		nrd_config_free(&d.cfg);
 		return 1;
 	}
-	if (!d.cfg.purge && (rc = make_dirs(d.cfg.state_dir)) < 0) {
+	if ((rc = make_dirs(d.cfg.state_dir)) < 0) {
 		nrd_log(LOG_ERR, "--state-dir %s: %s", d.cfg.state_dir, strerror(-rc));
 		nrd_config_free(&d.cfg);
 		return 1;
@@ -417,7 +439,7 @@ int main(int argc, char **argv)
 			d.cfg.node_ip && d.cfg.node_ip6 ? " " : "", d.cfg.node_ip6 ? d.cfg.node_ip6 : "",
 			nr_routing_mode_str(d.cfg.mode), nr_ipam_mode_str(d.cfg.ipam),
 			d.cfg.netns ? ", netns " : "", d.cfg.netns ? d.cfg.netns : "");
-		rc = nr_ctl_start(d.ctl, on_started, &d);
+		rc = d.cfg.purge ? nr_ctl_purge(d.ctl, on_purged, &d) : nr_ctl_start(d.ctl, on_started, &d);
 		if (rc < 0) {
 			nrd_log(LOG_ERR, "cannot start: %s (%s)", nr_last_errmsg(), nr_err_name(rc));
 			stop(&d, 1);

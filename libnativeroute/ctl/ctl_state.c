@@ -1,0 +1,134 @@
+/* The controller's durable state: at nr_ctl_new the model comes from the
+ * state directory when it holds a saved one (nodes keep their index, hence
+ * their nexthop ids, and their CIDRs), otherwise from the options. Saving
+ * is a group commit: nr_ctl_pending_finish saves once per reconcile pass,
+ * before the callbacks of that pass run, so an acknowledged change is on
+ * disk while 10,000 changes in one loop turn cost one write and one fsync. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/ctl_internal.h"
+#include "util/opts_internal.h"
+
+static void add_note(struct nr_ctl *ctl, enum nr_event_type type, const char *node, const char *msg)
+{
+	struct nr_ctl_note *n = calloc(1, sizeof(*n)), **tail = &ctl->notes;
+
+	if (!n || !(n->msg = strdup(msg)) || (node && !(n->node = strdup(node)))) {
+		if (n)
+			free(n->msg);
+		free(n);
+		return; /* a lost note loses a message, not state */
+	}
+	n->type = type;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = n;
+}
+
+static void restore_note(const char *msg, void *data)
+{
+	struct nr_ctl *ctl = data;
+	char node[NR_NODE_NAME_MAX + 1] = "";
+	const char *sp;
+
+	/* "node NAME: ..." notes concern one node: say so in the event */
+	if (!strncmp(msg, "node ", 5) && (sp = strchr(msg + 5, ':')) &&
+	    (size_t)(sp - msg - 5) <= NR_NODE_NAME_MAX) {
+		memcpy(node, msg + 5, (size_t)(sp - msg - 5));
+		node[sp - msg - 5] = '\0';
+		add_note(ctl, NR_EVENT_NODE_UPDATED, node, msg);
+		return;
+	}
+	add_note(ctl, NR_EVENT_RESYNC, NULL, msg);
+}
+
+static int fresh_model(struct nr_ctl *ctl, const struct nr_cluster_config *cfg,
+		       const struct nr_node_req *local, struct nr_err *err)
+{
+	int rc = nr_model_new(cfg, local->name, &ctl->model, err);
+
+	if (rc == 0)
+		rc = nr_model_node_add(ctl->model, local, NULL, err);
+	return rc;
+}
+
+int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
+		       const struct nr_cluster_config *cfg, const struct nr_node_req *local,
+		       struct nr_err *err)
+{
+	const char *dir = OPTS_GET(o, state_dir, NULL);
+	struct nr_state st;
+	struct nr_store_restore ro = {
+		.cfg = cfg, .meta = &ctl->store_meta, .local = local,
+		.allow_config_migration = OPTS_GET(o, allow_config_migration, false),
+		.note = restore_note, .note_data = ctl,
+	};
+	int rc;
+
+	ctl->store_meta = (struct nr_store_meta){
+		.route_protocol = ctl->owner.protocol,
+		.route_table = ctl->owner.table,
+		.opts_mode = { .mode = cfg->routing_mode,
+			       .auto_direct_node_routes = cfg->auto_direct_node_routes,
+			       .skip_unreachable = cfg->direct_routing_skip_unreachable },
+	};
+	if (!dir || !*dir)
+		return fresh_model(ctl, cfg, local, err);
+	rc = nr_store_open(dir, &ctl->store, err);
+	if (rc < 0)
+		return rc;
+	ctl->store_dirty = true; /* the first pass writes what we start with */
+	if (OPTS_GET(o, discard_saved_state, false))
+		return fresh_model(ctl, cfg, local, err);
+	rc = nr_store_load(ctl->store, &st, err);
+	if (rc == -ENOENT)
+		return fresh_model(ctl, cfg, local, err);
+	if (rc < 0)
+		return rc;
+	if (st.format < NR_STORE_FORMAT)
+		restore_note("state file format migrated", ctl);
+	rc = nr_store_restore(&st, nr_store_path(ctl->store), &ro, &ctl->model, err);
+	nr_state_free(&st);
+	return rc;
+}
+
+int nr_ctl_state_save(struct nr_ctl *ctl, struct nr_err *err)
+{
+	int rc;
+
+	if (!ctl->store || !ctl->store_dirty || ctl->purged || ctl->purge_req)
+		return 0;
+	rc = nr_store_save(ctl->store, ctl->model, &ctl->store_meta, err);
+	if (rc == 0)
+		ctl->store_dirty = false;
+	return rc;
+}
+
+void nr_ctl_state_emit_notes(struct nr_ctl *ctl)
+{
+	while (ctl->notes) {
+		struct nr_ctl_note *n = ctl->notes;
+
+		ctl->notes = n->next;
+		nr_ctl_emit(ctl, n->type, n->node, NULL, "%s", n->msg);
+		free(n->node);
+		free(n->msg);
+		free(n);
+	}
+}
+
+void nr_ctl_state_free(struct nr_ctl *ctl)
+{
+	while (ctl->notes) {
+		struct nr_ctl_note *n = ctl->notes;
+
+		ctl->notes = n->next;
+		free(n->node);
+		free(n->msg);
+		free(n);
+	}
+	nr_store_close(ctl->store);
+	ctl->store = NULL;
+}
