@@ -556,7 +556,7 @@ int nr_store_decode(const char *text, size_t len, const char *path, struct nr_st
 		    struct nr_err *err)
 {
 	struct parser ps = { .path = path, .err = err };
-	size_t body_len, records;
+	size_t body_len = 0, records = 0;
 	char *copy;
 	int rc;
 

@@ -145,8 +145,8 @@ static int read_all(int fd, const char *path, char **out, size_t *len, struct nr
 
 int nr_store_load(struct nr_store *s, struct nr_state *st, struct nr_err *err)
 {
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	int fd, rc;
 
 	fd = openat(s->dir_fd, NR_STORE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -181,8 +181,8 @@ static int write_all(int fd, const char *buf, size_t len)
 int nr_store_save(struct nr_store *s, const struct nr_model *m, const struct nr_store_meta *meta,
 		  struct nr_err *err)
 {
-	char *text;
-	size_t len;
+	char *text = NULL;
+	size_t len = 0;
 	int fd, rc;
 	const char *step;
 
