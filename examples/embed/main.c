@@ -11,6 +11,7 @@
  *   endpoint del ID
  *   mode native|tunnel|hybrid [adnr|no-adnr]   (auto-direct-node-routes on/off)
  *   start                            first reconcile (after replaying nodes)
+ *   purge                            remove all we made (and the state files)
  *   status | nodes | routes | endpoints
  *   quit
  *
@@ -166,6 +167,9 @@ static void run_command(struct app *app, char *line)
 	} else if (!strcmp(w[0], "start")) {
 		char *what = strdup("started");
 		answer_if_refused(nr_ctl_start(app->ctl, done_cb, what), what);
+	} else if (!strcmp(w[0], "purge")) {
+		char *what = strdup("purged");
+		answer_if_refused(nr_ctl_purge(app->ctl, done_cb, what), what);
 	} else if (n >= 2 && !strcmp(w[0], "node") && !strcmp(w[1], "add")) {
 		run_node(app, w, n, 0);
 	} else if (n >= 2 && !strcmp(w[0], "node") && !strcmp(w[1], "update")) {

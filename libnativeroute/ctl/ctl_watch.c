@@ -15,8 +15,10 @@
 
 static bool route_planned(const struct nr_ctl *ctl, const struct nr_kroute *r, bool *same)
 {
-	const struct nr_kroute *hit = bsearch(r, ctl->desired.routes, ctl->desired.n_routes,
-					      sizeof(*r), (int (*)(const void *, const void *))nr_kroute_cmp_key);
+	/* no plan yet (before the first pass): bsearch must not see NULL */
+	const struct nr_kroute *hit = !ctl->desired.n_routes ? NULL :
+		bsearch(r, ctl->desired.routes, ctl->desired.n_routes,
+			sizeof(*r), (int (*)(const void *, const void *))nr_kroute_cmp_key);
 
 	*same = hit && nr_kroute_same(hit, r);
 	return hit != NULL;
@@ -24,9 +26,9 @@ static bool route_planned(const struct nr_ctl *ctl, const struct nr_kroute *r, b
 
 static bool nexthop_planned(const struct nr_ctl *ctl, const struct nr_knexthop *nh, bool *same)
 {
-	const struct nr_knexthop *hit = bsearch(nh, ctl->desired.nexthops, ctl->desired.n_nexthops,
-						sizeof(*nh),
-						(int (*)(const void *, const void *))nr_knexthop_cmp_key);
+	const struct nr_knexthop *hit = !ctl->desired.n_nexthops ? NULL :
+		bsearch(nh, ctl->desired.nexthops, ctl->desired.n_nexthops, sizeof(*nh),
+			(int (*)(const void *, const void *))nr_knexthop_cmp_key);
 
 	*same = hit && nr_knexthop_same(hit, nh);
 	return hit != NULL;

@@ -162,8 +162,18 @@ if [ -s "$TMP/mon5" ]; then cat "$TMP/mon5"; nr_fail "embedded restart changed t
 [ "$(ip -n "${NR_P}node-2" route show proto 201; ip -n "${NR_P}node-2" nexthop show)" = "$E_BEFORE" ] ||
 	nr_fail "embedded restart: kernel state differs"
 nr_expect_match "$(nr_embed e2 nodes)" "node peer-34 " "embedded restart knows peer-34 without replay"
-nr_embed_stop e2
 nr_ok "embedded controller: 0 changes, nodes known from the state dir"
+nr_embed e2 purge >/dev/null || nr_fail "nr_ctl_purge on a running controller failed"
+left=$(ip -n "${NR_P}node-2" route show proto 201; ip -n "${NR_P}node-2" nexthop show 2>/dev/null | grep 'proto 201' || true)
+[ -z "$left" ] || { echo "$left"; nr_fail "nr_ctl_purge left routes or nexthops"; }
+[ -z "$(ls -A "$TMP/embed-state")" ] || nr_fail "nr_ctl_purge left state files: $(ls -A "$TMP/embed-state")"
+out=$(nr_embed e2 node add peer-40 192.168.1.40 || true)
+tail -n 4 "$NR_WORK/e2.out"
+nr_expect_match "$out" "^error ESHUTDOWN" "after a purge the controller refuses changes"
+sleep 0.3
+[ -z "$(ip -n "${NR_P}node-2" route show proto 201)" ] || nr_fail "something was programmed after the purge"
+nr_embed_stop e2
+nr_ok "nr_ctl_purge on a started controller: nothing of ours left, state files gone, later calls refused"
 
 echo "== group commit: 10,000 node adds arriving together cost a handful of saves, not 10,000"
 nr_embed_start e3 --netns "${NR_P}node-2" --node-name node-2 --node-ip 192.168.1.11 \
