@@ -56,6 +56,8 @@ enum nr_event_type {
 	NR_EVENT_MODE_CHANGED,
 	NR_EVENT_RESYNC,            /* full resync (periodic, or the event socket overflowed) */
 	NR_EVENT_ERROR,             /* programming failed; message says what */
+	NR_EVENT_STATE_MIGRATED,    /* loading the saved state changed something (node
+				       re-allocated, endpoint dropped, format upgraded) */
 };
 
 struct nr_event {
@@ -108,8 +110,8 @@ struct nr_ctl_opts {
 	/* A changed IPAM mode, cluster CIDR list, mask size or route protocol/
 	 * table would orphan saved allocations: nr_ctl_new refuses it (-EINVAL)
 	 * unless this is set; then nodes whose CIDR no longer fits get a new
-	 * one and endpoints that no longer fit are dropped (reported as events
-	 * at the first pass). */
+	 * one and endpoints that no longer fit are dropped (each reported as an
+	 * NR_EVENT_STATE_MIGRATED event at nr_ctl_start). */
 	bool allow_config_migration;
 	/* Do not load the saved state (it is overwritten at the first pass);
 	 * for nr_ctl_purge when the state file is damaged. */

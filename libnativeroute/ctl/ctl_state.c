@@ -38,10 +38,8 @@ static void restore_note(const char *msg, void *data)
 	    (size_t)(sp - msg - 5) <= NR_NODE_NAME_MAX) {
 		memcpy(node, msg + 5, (size_t)(sp - msg - 5));
 		node[sp - msg - 5] = '\0';
-		add_note(ctl, NR_EVENT_NODE_UPDATED, node, msg);
-		return;
 	}
-	add_note(ctl, NR_EVENT_RESYNC, NULL, msg);
+	add_note(ctl, NR_EVENT_STATE_MIGRATED, node[0] ? node : NULL, msg);
 }
 
 static int fresh_model(struct nr_ctl *ctl, const struct nr_cluster_config *cfg,

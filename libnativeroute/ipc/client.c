@@ -409,7 +409,7 @@ fail:
 
 static int event_type_parse(const char *text, enum nr_event_type *out)
 {
-	for (int t = NR_EVENT_NODE_ADDED; t <= NR_EVENT_ERROR; t++) {
+	for (int t = NR_EVENT_NODE_ADDED; t <= NR_EVENT_STATE_MIGRATED; t++) {
 		if (strcmp(nr_event_type_str((enum nr_event_type)t), text) == 0) {
 			*out = (enum nr_event_type)t;
 			return 0;

@@ -198,8 +198,20 @@ echo "10000 node adds: acknowledged in ${ms} ms (under strace), $fsyncs fsync ca
 nr_embed_stop e3
 nr_ok "group commit: 10,000 acknowledged adds, $((fsyncs / 2)) durable saves"
 
+echo "== --allow-config-migration: nodes move into the new pool, pods that no longer fit are dropped"
+start_daemon --mode native --cluster-cidr 10.1.0.0/16 --allow-config-migration
+grep -q 'migrating the saved state: cluster CIDRs changed' "$TMP/daemon.log" || nr_fail "migration not reported"
+nr_expect_no_match "$(nrctl nodes | tail -n +2 | awk '{print $4}')" '^10\.0\.' "every node CIDR moved into 10.1.0.0/16"
+nr_expect_no_match "$(ip -n "$NS1" route show proto 201)" '^10\.0\.' "no route of the old pool left"
+[ "$(nrctl endpoints | tail -n +2 | wc -l)" -eq 0 ] || nr_fail "endpoints of the old CIDR kept"
+n_routes=$(ip -n "$NS1" route show proto 201 | wc -l)
+[ "$n_routes" -eq 39 ] || nr_fail "expected 39 routes (39 remote nodes) after migration, got $n_routes"
+nr_ok "migrated: 39 nodes re-allocated in 10.1.0.0/16, 3 endpoints dropped, kernel follows"
+stop_daemon
+
 echo "== tunnel objects, then --purge: nothing of ours is left"
-start_daemon --mode native --cluster-cidr 10.0.0.0/16
+DARGS+=(--cluster-cidr 10.1.0.0/16)
+start_daemon --mode native
 nrctl mode set hybrid >/dev/null
 nrctl node add far-1 --ip 192.168.2.10 >/dev/null  # behind the router: tunnelled
 nr_wait_for 5 sh -c "ip -n '$NS1' neigh show dev nr_vxlan | grep -q PERMANENT" || nr_fail "no VXLAN neighbour"
@@ -207,7 +219,7 @@ echo "before purge: $(ip -n "$NS1" route show proto 201 | wc -l) routes, $(ip -n
 	"$(ip -n "$NS1" neigh show dev nr_vxlan | wc -l) nr_vxlan neighbours, $(ip netns exec "$NS1" bridge fdb show dev nr_vxlan | grep -c dst) FDB entries"
 stop_daemon
 grep -q '^mode	hybrid' "$STATE/state" || nr_fail "run-time mode change not saved"
-"$D" --purge "${DARGS[@]}" --mode native --cluster-cidr 10.0.0.0/16 >>"$TMP/daemon.log" 2>&1 ||
+"$D" --purge "${DARGS[@]}" --mode native >>"$TMP/daemon.log" 2>&1 ||
 	{ tail "$TMP/daemon.log"; nr_fail "--purge failed"; }
 tail -n 1 "$TMP/daemon.log"
 left=$(ours)

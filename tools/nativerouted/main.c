@@ -204,6 +204,7 @@ static void on_event(struct nr_ctl *ctl, const struct nr_event *ev, void *data)
 		break;
 	case NR_EVENT_NODE_UNREACHABLE:
 	case NR_EVENT_DRIFT_REPAIRED:
+	case NR_EVENT_STATE_MIGRATED:
 		level = LOG_WARNING;
 		break;
 	case NR_EVENT_ROUTE_PROGRAMMED:
