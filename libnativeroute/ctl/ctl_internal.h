@@ -2,6 +2,7 @@
  *   ctl_life.c       new / start / close, libuv handles
  *   ctl_ops.c        the async mutations: model change now, kernel later
  *   ctl_reconcile.c  plan -> diff against the kernel -> one netlink batch
+ *   ctl_incremental.c  desired-state upkeep per node/endpoint change
  *   ctl_reach.c      reachability of node IPs (RTM_GETROUTE), cached
  *   ctl_watch.c      kernel events: drift repair, resync on overflow
  *   ctl_host.c       what a local endpoint needs on the host side
@@ -35,6 +36,9 @@
  * burst (a link flap touches many routes) costs one pass, while a deleted
  * route is still back well within 100 ms. */
 #define NR_DRIFT_DEBOUNCE_MS 5
+/* Beyond this many touched objects in one loop turn, one full plan is
+ * cheaper than per-object upkeep (each costs a sorted insert). */
+#define NR_INCREMENTAL_MAX 512
 
 enum nr_op_kind { NR_OP_START, NR_OP_NODE, NR_OP_ENDPOINT, NR_OP_MODE, NR_OP_REMOVE_EP, NR_OP_PURGE };
 
@@ -94,7 +98,9 @@ struct nr_ctl {
 	bool reach_stale;        /* links/addresses changed: re-ask RTM_GETROUTE */
 	bool pass_queued;
 
-	struct nr_kstate desired;    /* the last plan, sorted */
+	struct nr_kstate desired;    /* the plan, sorted; kept current per change */
+	struct nr_kstate touched;    /* keys changed since the last pass */
+	bool full_pass;              /* next pass re-plans everything */
 	struct nr_kstate observed;   /* what the kernel holds of ours, sorted */
 	struct nr_plan_report report;
 	struct nr_reach_cache *reach;
@@ -151,6 +157,15 @@ int nr_ctl_state_save(struct nr_ctl *ctl, struct nr_err *err);
 /* Emit and free the notes of loading (at nr_ctl_start). */
 void nr_ctl_state_emit_notes(struct nr_ctl *ctl);
 void nr_ctl_state_free(struct nr_ctl *ctl);
+
+/* ctl_incremental.c: call before_change before the model changes a node or
+ * endpoint (by name/id), after_change after it (also after a refusal). */
+bool nr_ctl_incremental(const struct nr_ctl *ctl);
+int nr_ctl_before_change(struct nr_ctl *ctl, bool endpoint, const char *name, struct nr_kstate *old);
+void nr_ctl_after_change(struct nr_ctl *ctl, bool endpoint, const char *name, struct nr_kstate *old);
+int nr_ctl_touched_subsets(struct nr_ctl *ctl, struct nr_kstate *want, struct nr_kstate *have);
+int nr_ctl_touched_applied(struct nr_ctl *ctl, const struct nr_kstate *want);
+void nr_ctl_touched_clear(struct nr_ctl *ctl);
 
 /* ctl_watch.c */
 void nr_ctl_watch_cb(uv_poll_t *handle, int status, int events);

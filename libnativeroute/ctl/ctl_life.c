@@ -195,6 +195,7 @@ static void ctl_free(struct nr_ctl *ctl)
 {
 	nr_kstate_free(&ctl->desired);
 	nr_kstate_free(&ctl->observed);
+	nr_kstate_free(&ctl->touched);
 	nr_plan_report_free(&ctl->report);
 	nr_reach_cache_free(ctl->reach);
 	nr_ctl_state_free(ctl);
@@ -274,6 +275,7 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 	ctl->started = true;
 	ctl->need_dump = true; /* adopt what is there */
 	nr_ctl_state_emit_notes(ctl); /* what loading the state changed */
+	ctl->full_pass = true;
 	uv_timer_start(&ctl->resync_timer, resync_cb, ctl->resync_ms, ctl->resync_ms);
 	nr_ctl_schedule(ctl, 0);
 	return 0;

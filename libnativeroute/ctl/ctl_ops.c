@@ -223,6 +223,7 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	struct nr_err err = { 0 };
 	struct nr_node_req req;
 	const struct nr_node *n;
+	struct nr_kstate old;
 	struct nr_pending *p;
 	int rc;
 
@@ -241,6 +242,7 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	p = pending_new(ctl, NR_OP_NODE, cb, data);
 	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");
+	nr_ctl_before_change(ctl, false, req.name, &old);
 	if (update) {
 		/* failures of the old CIDRs' removal count as this request's too */
 		n = nr_model_node_get(ctl->model, req.name);
@@ -250,11 +252,14 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	} else {
 		rc = nr_model_node_add(ctl->model, &req, &n, &err);
 	}
+	nr_ctl_after_change(ctl, false, req.name, &old);
 	if (rc < 0) {
 		free(p);
 		return nr_last_error_set_from(&err, rc);
 	}
 	pending_track_node(p, n);
+	if (n == nr_model_local_node(ctl->model))
+		ctl->full_pass = true; /* every native route carries its IP as src */
 	nr_ctl_emit(ctl, update ? NR_EVENT_NODE_UPDATED : NR_EVENT_NODE_ADDED, n->name, NULL,
 		    "node %s %s", n->name, update ? "updated" : "added");
 	pending_queue(ctl, p);
@@ -277,6 +282,7 @@ NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name, nr_ctl_done_
 {
 	struct nr_err err = { 0 };
 	const struct nr_node *n;
+	struct nr_kstate old;
 	struct nr_pending *p;
 	int rc;
 
@@ -294,7 +300,9 @@ NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name, nr_ctl_done_
 	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	pending_track_node(p, n);
+	nr_ctl_before_change(ctl, false, name, &old);
 	rc = nr_model_node_remove(ctl->model, name, &err);
+	nr_ctl_after_change(ctl, false, name, &old);
 	if (rc < 0) {
 		free(p);
 		return nr_last_error_set_from(&err, rc);
@@ -367,6 +375,7 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 	struct nr_err err = { 0 };
 	struct nr_endpoint_req req;
 	const struct nr_endpoint *ep;
+	struct nr_kstate old;
 	struct nr_pending *p;
 	int rc;
 
@@ -386,12 +395,14 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	}
 	p->ep_cb = cb;
+	nr_ctl_before_change(ctl, true, req.id, &old);
 	rc = nr_model_endpoint_add(ctl->model, &req, &ep, &err);
 	if (rc == 0) {
 		rc = nr_ctl_host_endpoint_up(ctl, ep, &err);
 		if (rc < 0) /* undo: a refused call changes nothing */
 			nr_model_endpoint_remove(ctl->model, req.id, NULL);
 	}
+	nr_ctl_after_change(ctl, true, req.id, &old);
 	if (rc < 0) {
 		free(p->id);
 		free(p);
@@ -408,6 +419,7 @@ NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id, nr_ctl_don
 {
 	struct nr_err err = { 0 };
 	const struct nr_endpoint *ep;
+	struct nr_kstate old;
 	struct nr_pending *p;
 	int rc;
 
@@ -424,7 +436,9 @@ NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id, nr_ctl_don
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	endpoint_snapshot(ctl, p, ep);
 	nr_ctl_host_endpoint_down(ctl, ep);
+	nr_ctl_before_change(ctl, true, id, &old);
 	rc = nr_model_endpoint_remove(ctl->model, id, &err);
+	nr_ctl_after_change(ctl, true, id, &old);
 	if (rc < 0) {
 		free(p);
 		return nr_last_error_set_from(&err, rc);
@@ -483,8 +497,10 @@ NR_API int nr_ctl_mode_set_opts(struct nr_ctl *ctl, const struct nr_mode_opts *o
 		free(p);
 		return nr_last_error_set_from(&err, rc);
 	}
-	/* the new mode may need answers tunnel mode never asked for */
+	/* the new mode may need answers tunnel mode never asked for, and
+	 * changes every remote node's part of the plan */
 	ctl->reach_stale = true;
+	ctl->full_pass = true;
 	nr_ctl_emit(ctl, NR_EVENT_MODE_CHANGED, NULL, nr_routing_mode_str(cfg.routing_mode),
 		    "routing mode is now %s, auto-direct-node-routes %s", nr_routing_mode_str(cfg.routing_mode),
 		    cfg.auto_direct_node_routes ? "on" : "off");

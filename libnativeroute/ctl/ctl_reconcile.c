@@ -30,10 +30,13 @@ struct pass {
 
 /* ---- diff ----------------------------------------------------------------- */
 
-/* Merge-walk two sorted arrays of one kind; queue REPLACE for desired
- * entries missing or different in observed, DELETE for observed entries not
- * desired. Deletes go to a second batch list so they run after all adds. */
-#define DIFF_KIND(NAME, TYPE, CMP, SAME, BATCH_FN)                                        \
+/* Merge-walk two sorted arrays of one kind; queue CREATE_OP for desired
+ * entries missing in observed, REPLACE for different ones, DELETE for
+ * observed entries not desired (with deletes=true, so they run after every
+ * add). Routes and nexthops are created with a plain ADD: a REPLACE would
+ * silently overwrite a foreign route on the same prefix, which we must
+ * never touch; the ADD fails with EEXIST instead and is reported. */
+#define DIFF_KIND(NAME, TYPE, CMP, SAME, BATCH_FN, CREATE_OP)                             \
 	static int NAME(struct pass *ps, const TYPE *want, size_t nw, const TYPE *have,    \
 			size_t nh, bool deletes, struct nr_err *err)                         \
 	{                                                                                   \
@@ -43,7 +46,7 @@ struct pass {
 			int rc = 0;                                                         \
 			if (c < 0) {                                                        \
 				if (!deletes) {                                             \
-					rc = BATCH_FN(ps->batch, NR_NL_REPLACE, &want[i], err); \
+					rc = BATCH_FN(ps->batch, CREATE_OP, &want[i], err); \
 					ps->added++;                                        \
 				}                                                           \
 				i++;                                                        \
@@ -66,10 +69,10 @@ struct pass {
 		return 0;                                                                   \
 	}
 
-DIFF_KIND(diff_nexthops, struct nr_knexthop, nr_knexthop_cmp_key, nr_knexthop_same, nr_nl_batch_nexthop)
-DIFF_KIND(diff_routes, struct nr_kroute, nr_kroute_cmp_key, nr_kroute_same, nr_nl_batch_route)
-DIFF_KIND(diff_neighs, struct nr_kneigh, nr_kneigh_cmp_key, nr_kneigh_same, nr_nl_batch_neigh)
-DIFF_KIND(diff_fdbs, struct nr_kfdb, nr_kfdb_cmp_key, nr_kfdb_same, nr_nl_batch_fdb)
+DIFF_KIND(diff_nexthops, struct nr_knexthop, nr_knexthop_cmp_key, nr_knexthop_same, nr_nl_batch_nexthop, NR_NL_ADD)
+DIFF_KIND(diff_routes, struct nr_kroute, nr_kroute_cmp_key, nr_kroute_same, nr_nl_batch_route, NR_NL_ADD)
+DIFF_KIND(diff_neighs, struct nr_kneigh, nr_kneigh_cmp_key, nr_kneigh_same, nr_nl_batch_neigh, NR_NL_REPLACE)
+DIFF_KIND(diff_fdbs, struct nr_kfdb, nr_kfdb_cmp_key, nr_kfdb_same, nr_nl_batch_fdb, NR_NL_REPLACE)
 
 static int queue_diff(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have,
 		      struct nr_err *err)
@@ -269,9 +272,72 @@ static void report_unreachable(struct nr_ctl *ctl, const struct nr_plan_report *
 	}
 }
 
-int nr_ctl_reconcile(struct nr_ctl *ctl)
+/* Send the difference between want and have (one batch) and keep the
+ * record of the kernel in step. `applied` runs when everything succeeded. */
+static int apply_diff(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have,
+		      int (*applied)(struct nr_ctl *ctl, const struct nr_kstate *want),
+		      struct nr_err *err)
 {
-	struct pass ps = { .ctl = ctl };
+	struct nr_ctl *ctl = ps->ctl;
+	int rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps->batch);
+
+	if (rc == 0)
+		rc = queue_diff(ps, want, have, err);
+	if (rc < 0 || nr_nl_batch_count(ps->batch) == 0)
+		return rc;
+	rc = nr_nl_batch_commit(ps->batch, record_failure, ps, err);
+	if (rc < 0) {
+		ctl->need_dump = true; /* the socket failed: unknown state */
+		return rc;
+	}
+	emit_route_events(ctl, want, have);
+	if (rc > 0 || applied(ctl, want) < 0)
+		ctl->need_dump = true;
+	return 0;
+}
+
+static int adopt_all(struct nr_ctl *ctl, const struct nr_kstate *want)
+{
+	(void)want;
+	adopt_desired_as_observed(ctl);
+	return 0;
+}
+
+/* Callbacks, events and the retry timer, for both kinds of pass. */
+static int finish_pass(struct nr_ctl *ctl, struct pass *ps, int rc, struct nr_err *err)
+{
+	nr_nl_batch_free(ps->batch);
+	if (rc < 0) {
+		ctl->netlink_errors++;
+		ctl->need_dump = true;
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", err->msg);
+	}
+	nr_ctl_pending_finish(ctl, ps->fails, ps->n_fails, rc < 0 ? rc : 0, err->msg);
+	if (rc < 0 || ps->n_fails)
+		nr_ctl_schedule(ctl, NR_RETRY_MS);
+	free(ps->fails);
+	return rc;
+}
+
+/* Only the objects touched since the last pass: O(changes), not O(cluster). */
+static int reconcile_touched(struct nr_ctl *ctl, struct pass ps)
+{
+	struct nr_err err = { 0 };
+	struct nr_kstate want = { 0 }, have = { 0 };
+	int rc = nr_ctl_touched_subsets(ctl, &want, &have);
+
+	if (rc < 0)
+		nr_err_set(&err, rc, "out of memory");
+	else
+		rc = apply_diff(&ps, &want, &have, nr_ctl_touched_applied, &err);
+	nr_kstate_free(&want);
+	nr_kstate_free(&have);
+	nr_ctl_touched_clear(ctl);
+	return finish_pass(ctl, &ps, rc, &err);
+}
+
+static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
+{
 	struct nr_err err = { 0 };
 	struct nr_plan_report old = ctl->report;
 	int rc;
@@ -281,6 +347,7 @@ int nr_ctl_reconcile(struct nr_ctl *ctl)
 		nr_reach_cache_clear(ctl->reach);
 		ctl->reach_stale = false;
 	}
+	nr_ctl_touched_clear(ctl);
 	rc = nr_ctl_vxlan_sync(ctl, &err);
 	if (rc == 0)
 		rc = plan(ctl, &err);
@@ -290,38 +357,20 @@ int nr_ctl_reconcile(struct nr_ctl *ctl)
 			ctl->need_dump = false;
 	}
 	if (rc == 0)
-		rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps.batch);
-	if (rc == 0)
-		rc = queue_diff(&ps, &ctl->desired, &ctl->observed, &err);
-	if (rc == 0 && nr_nl_batch_count(ps.batch) > 0) {
-		rc = nr_nl_batch_commit(ps.batch, record_failure, &ps, &err);
-		if (rc >= 0) {
-			emit_route_events(ctl, &ctl->desired, &ctl->observed);
-			if (rc > 0)
-				ctl->need_dump = true;
-			else
-				adopt_desired_as_observed(ctl);
-			rc = 0;
-		} else {
-			ctl->need_dump = true;
-		}
-	}
-	nr_nl_batch_free(ps.batch);
+		rc = apply_diff(&ps, &ctl->desired, &ctl->observed, adopt_all, &err);
 	if (rc == 0)
 		rc = nr_ctl_vxlan_cleanup(ctl, &err);
 	if (rc == 0)
 		report_unreachable(ctl, &old);
 	nr_plan_report_free(&old);
-	if (rc < 0) {
-		ctl->netlink_errors++;
-		ctl->need_dump = true;
-		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", err.msg);
-	}
-	nr_ctl_pending_finish(ctl, ps.fails, ps.n_fails, rc < 0 ? rc : 0, err.msg);
-	if (rc < 0 || ps.n_fails)
-		nr_ctl_schedule(ctl, NR_RETRY_MS);
-	free(ps.fails);
-	return rc;
+	return finish_pass(ctl, &ps, rc, &err);
+}
+
+int nr_ctl_reconcile(struct nr_ctl *ctl)
+{
+	struct pass ps = { .ctl = ctl };
+
+	return nr_ctl_incremental(ctl) ? reconcile_touched(ctl, ps) : reconcile_full(ctl, ps);
 }
 
 static void kick_cb(uv_timer_t *t)
