@@ -5,7 +5,7 @@ NR_DEBIAN_PACKAGES=(
 	libuv1-dev libmnl-dev libmsgpack-dev libbpf-dev bpftool clang llvm
 	libcriterion-dev libyaml-dev libcurl4-openssl-dev libjson-c-dev
 	libclang-rt-14-dev abigail-tools
-	iproute2 iputils-ping tcpdump etcd-server iperf3 sockperf procps
+	iproute2 iputils-ping tcpdump procps strace util-linux gawk
 )
 
 nr_install_deps() {
