@@ -6,22 +6,8 @@
 #include <sys/socket.h>
 
 #include "core/model.h"
+#include "parse_helpers.h"
 
-static struct nr_prefix P(const char *s)
-{
-	struct nr_prefix p;
-
-	cr_assert_eq(nr_prefix_parse(s, &p, NULL), 0, "parse %s", s);
-	return p;
-}
-
-static struct nr_addr A(const char *s)
-{
-	struct nr_addr a;
-
-	cr_assert_eq(nr_addr_parse(s, &a, NULL), 0, "parse %s", s);
-	return a;
-}
 
 static struct nr_model *model(enum nr_ipam_mode mode)
 {
