@@ -118,6 +118,26 @@ static int pack_node_cb(const struct nr_node_info *n, void *pk) { pack_node(pk, 
 static int pack_ep_cb(const struct nr_endpoint_info *e, void *pk) { pack_endpoint(pk, e); return 0; }
 static int pack_route_cb(const struct nr_route_info *r, void *pk) { pack_route(pk, r); return 0; }
 
+enum list_kind { LIST_NODES, LIST_ENDPOINTS, LIST_ROUTES };
+
+/* Walk one of the controller's lists, counting its items into *(size_t *)data
+ * or packing them with the msgpack_packer in data. The foreach functions
+ * differ in their item type, so the choice is a switch, not a pointer. */
+static void list_walk(struct nr_ctl *ctl, enum list_kind kind, bool pack, void *data)
+{
+	switch (kind) {
+	case LIST_NODES:
+		nr_ctl_node_foreach(ctl, pack ? pack_node_cb : count_nodes, data);
+		break;
+	case LIST_ENDPOINTS:
+		nr_ctl_endpoint_foreach(ctl, pack ? pack_ep_cb : count_eps, data);
+		break;
+	case LIST_ROUTES:
+		nr_ctl_route_foreach(ctl, pack ? pack_route_cb : count_routes, data);
+		break;
+	}
+}
+
 /* Answer with the node called `name`, or nil if it has gone meanwhile. */
 static void reply_node(struct nr_rpc_call *call, const char *name)
 {
@@ -188,6 +208,15 @@ static int started(int rc, struct pending *p, struct nr_err *err)
 			return rc_;                                          \
 	} while (0)
 
+/* status, ipam.status and mode.get: no parameters but "verbose", and an
+ * answer made from the controller's status. */
+static int status_query(struct nr_rpc_call *call, const msgpack_object *params,
+			struct nr_status *st, struct nr_err *err)
+{
+	CHECK_KEYS(params, err, "verbose");
+	return get_status(nr_rpc_call_ctl(call), st, err);
+}
+
 static int local_name_cb(const struct nr_node_info *n, void *pk)
 {
 	if (!n->local)
@@ -205,8 +234,7 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	int rc;
 
 	(void)zone;
-	CHECK_KEYS(params, err, "verbose");
-	rc = get_status(ctl, &st, err);
+	rc = status_query(call, params, &st, err);
 	if (rc < 0)
 		return rc;
 	pk = nr_rpc_call_begin(call);
@@ -282,21 +310,34 @@ static int m_node_update(struct nr_rpc_call *call, const msgpack_object *params,
 	return node_change(call, params, zone, err, true);
 }
 
-static int m_node_remove(struct nr_rpc_call *call, const msgpack_object *params,
-			 msgpack_zone *zone, struct nr_err *err)
+/* node.remove and endpoint.remove: the one parameter `key` names what goes;
+ * the answer is true once the controller has removed it. */
+static int remove_named(struct nr_rpc_call *call, const msgpack_object *params,
+			msgpack_zone *zone, struct nr_err *err, const char *key,
+			int (*remove)(struct nr_ctl *ctl, const char *name, nr_ctl_done_cb cb,
+				      void *data))
 {
+	const char *const known[] = { key, NULL };
 	const char *name = NULL;
 	struct pending *p;
 	int rc;
 
-	CHECK_KEYS(params, err, "name");
-	rc = nr_rpc_get_str(zone, params, "name", true, &name, err);
+	rc = nr_rpc_check_keys(params, known, err);
+	if (rc < 0)
+		return rc;
+	rc = nr_rpc_get_str(zone, params, key, true, &name, err);
 	if (rc < 0)
 		return rc;
 	p = pending_new(call, name, false);
 	if (!p)
 		return nr_err_set(err, -ENOMEM, "out of memory");
-	return started(nr_ctl_node_remove(nr_rpc_call_ctl(call), name, on_done, p), p, err);
+	return started(remove(nr_rpc_call_ctl(call), name, on_done, p), p, err);
+}
+
+static int m_node_remove(struct nr_rpc_call *call, const msgpack_object *params,
+			 msgpack_zone *zone, struct nr_err *err)
+{
+	return remove_named(call, params, zone, err, "name", nr_ctl_node_remove);
 }
 
 static int m_node_get(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
@@ -328,21 +369,30 @@ static int m_node_get(struct nr_rpc_call *call, const msgpack_object *params, ms
 	return 0;
 }
 
-static int m_node_list(struct nr_rpc_call *call, const msgpack_object *params,
-		       msgpack_zone *zone, struct nr_err *err)
+/* Answer with the whole list, counted first: the array header comes
+ * before the items. The methods take no parameters but the "verbose" of
+ * DESIGN §6. */
+static int reply_list(struct nr_rpc_call *call, const msgpack_object *params,
+		      struct nr_err *err, enum list_kind kind)
 {
 	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
 	msgpack_packer *pk;
 	size_t n = 0;
 
-	(void)zone;
 	CHECK_KEYS(params, err, "verbose");
-	nr_ctl_node_foreach(ctl, count_nodes, &n);
+	list_walk(ctl, kind, false, &n);
 	pk = nr_rpc_call_begin(call);
 	msgpack_pack_array(pk, n);
-	nr_ctl_node_foreach(ctl, pack_node_cb, pk);
+	list_walk(ctl, kind, true, pk);
 	nr_rpc_call_end(call);
 	return 0;
+}
+
+static int m_node_list(struct nr_rpc_call *call, const msgpack_object *params,
+		       msgpack_zone *zone, struct nr_err *err)
+{
+	(void)zone;
+	return reply_list(call, params, err, LIST_NODES);
 }
 
 struct ipam_walk {
@@ -377,8 +427,7 @@ static int m_ipam_status(struct nr_rpc_call *call, const msgpack_object *params,
 	int rc;
 
 	(void)zone;
-	CHECK_KEYS(params, err, "verbose");
-	rc = get_status(ctl, &st, err);
+	rc = status_query(call, params, &st, err);
 	if (rc < 0)
 		return rc;
 	nr_ctl_node_foreach(ctl, ipam_count_cb, &w);
@@ -446,52 +495,21 @@ static int m_endpoint_add(struct nr_rpc_call *call, const msgpack_object *params
 static int m_endpoint_remove(struct nr_rpc_call *call, const msgpack_object *params,
 			     msgpack_zone *zone, struct nr_err *err)
 {
-	const char *id = NULL;
-	struct pending *p;
-	int rc;
-
-	CHECK_KEYS(params, err, "id");
-	rc = nr_rpc_get_str(zone, params, "id", true, &id, err);
-	if (rc < 0)
-		return rc;
-	p = pending_new(call, id, false);
-	if (!p)
-		return nr_err_set(err, -ENOMEM, "out of memory");
-	return started(nr_ctl_endpoint_remove(nr_rpc_call_ctl(call), id, on_done, p), p, err);
+	return remove_named(call, params, zone, err, "id", nr_ctl_endpoint_remove);
 }
 
 static int m_endpoint_list(struct nr_rpc_call *call, const msgpack_object *params,
 			   msgpack_zone *zone, struct nr_err *err)
 {
-	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
-	msgpack_packer *pk;
-	size_t n = 0;
-
 	(void)zone;
-	CHECK_KEYS(params, err, "verbose");
-	nr_ctl_endpoint_foreach(ctl, count_eps, &n);
-	pk = nr_rpc_call_begin(call);
-	msgpack_pack_array(pk, n);
-	nr_ctl_endpoint_foreach(ctl, pack_ep_cb, pk);
-	nr_rpc_call_end(call);
-	return 0;
+	return reply_list(call, params, err, LIST_ENDPOINTS);
 }
 
 static int m_route_list(struct nr_rpc_call *call, const msgpack_object *params,
 			msgpack_zone *zone, struct nr_err *err)
 {
-	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
-	msgpack_packer *pk;
-	size_t n = 0;
-
 	(void)zone;
-	CHECK_KEYS(params, err, "verbose");
-	nr_ctl_route_foreach(ctl, count_routes, &n);
-	pk = nr_rpc_call_begin(call);
-	msgpack_pack_array(pk, n);
-	nr_ctl_route_foreach(ctl, pack_route_cb, pk);
-	nr_rpc_call_end(call);
-	return 0;
+	return reply_list(call, params, err, LIST_ROUTES);
 }
 
 static void pack_mode(msgpack_packer *pk, const struct nr_status *st)
@@ -509,8 +527,7 @@ static int m_mode_get(struct nr_rpc_call *call, const msgpack_object *params, ms
 	int rc;
 
 	(void)zone;
-	CHECK_KEYS(params, err, "verbose");
-	rc = get_status(nr_rpc_call_ctl(call), &st, err);
+	rc = status_query(call, params, &st, err);
 	if (rc < 0)
 		return rc;
 	pack_mode(nr_rpc_call_begin(call), &st);

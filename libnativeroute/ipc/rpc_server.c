@@ -12,8 +12,7 @@
 
 #include "ipc/rpc_codec.h"
 #include "ipc/rpc_methods.h"
-
-#define READ_CHUNK 65536
+#include "ipc/rpc_readbuf.h"
 
 /* One serialized message, shared by every connection it is written to. */
 struct rpc_buf {
@@ -37,8 +36,7 @@ struct rpc_conn {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	char *rbuf;
-	size_t rlen, rcap;
+	struct nr_rpc_readbuf rb;
 	size_t queued;          /* bytes given to uv_write, not yet written */
 	size_t inflight;        /* requests not answered yet */
 };
@@ -125,7 +123,7 @@ static void conn_unref(struct rpc_conn *c)
 
 	if (--c->refs > 0)
 		return;
-	free(c->rbuf);
+	free(c->rb.data);
 	free(c);
 	srv_unref(srv);
 }
@@ -356,9 +354,9 @@ static void conn_process(struct rpc_conn *c)
 	size_t off = 0;
 
 	c->in_process = true;
-	while (!c->closing && !c->paused && off < c->rlen) {
+	while (!c->closing && !c->paused && off < c->rb.len) {
 		struct nr_err err = { 0 };
-		ssize_t n = nr_rpc_frame(c->rbuf + off, c->rlen - off, &c->srv->lim, &err);
+		ssize_t n = nr_rpc_frame(c->rb.data + off, c->rb.len - off, &c->srv->lim, &err);
 
 		if (n == 0)
 			break;
@@ -368,7 +366,7 @@ static void conn_process(struct rpc_conn *c)
 			conn_close(c);
 			break;
 		}
-		if (!conn_handle(c, c->rbuf + off, (size_t)n)) {
+		if (!conn_handle(c, c->rb.data + off, (size_t)n)) {
 			conn_close(c);
 			break;
 		}
@@ -378,31 +376,16 @@ static void conn_process(struct rpc_conn *c)
 			uv_read_stop((uv_stream_t *)&c->pipe);
 		}
 	}
-	if (off > 0 && !c->closing) {
-		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
-		c->rlen -= off;
-	}
+	if (off > 0 && !c->closing)
+		nr_rpc_readbuf_consume(&c->rb, off);
 	c->in_process = false;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
 	struct rpc_conn *c = h->data;
-	size_t limit = c->srv->lim.max_msg + READ_CHUNK;
 
-	if (c->rcap - c->rlen < READ_CHUNK && c->rcap < limit) {
-		size_t ncap = c->rcap ? c->rcap * 2 : READ_CHUNK * 2;
-		char *n;
-
-		if (ncap > limit)
-			ncap = limit;
-		n = realloc(c->rbuf, ncap);
-		if (n) {
-			c->rbuf = n;
-			c->rcap = ncap;
-		}
-	}
-	*out = uv_buf_init(c->rbuf + c->rlen, (unsigned int)(c->rcap - c->rlen));
+	*out = nr_rpc_readbuf_space(&c->rb, c->srv->lim.max_msg);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -418,7 +401,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0)
 		return;
-	c->rlen += (size_t)nread;
+	c->rb.len += (size_t)nread;
 	conn_process(c);
 }
 

@@ -17,7 +17,7 @@
 #include <nativeroute/error.h>
 #include <nativeroute/opts.h>
 
-#include "json.h"
+#include "print.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_DENIED = 4 };
 
@@ -29,6 +29,7 @@ struct command {
 	const char *help;
 	int (*run)(struct app *a);
 	int min_args, max_args; /* positional arguments after the name */
+	const char *options;    /* the command options it takes, as getopt letters */
 };
 
 struct app {
@@ -120,228 +121,87 @@ static int started(struct app *a, int rc)
 	return rc;
 }
 
-/* ---- printing ------------------------------------------------------------------ */
-
-static const char *dash(const char *s)
+/* An answer that is an error: reported, and the program stops. */
+static bool failed(struct app *a, int status, const char *errmsg)
 {
-	return s && *s ? s : "-";
+	if (status >= 0)
+		return false;
+	fail_op(a, status, errmsg);
+	return true;
 }
 
-static void json_node(struct json *j, const struct nr_node_info *n)
+/* ---- lists: nodes, routes, endpoints -------------------------------------------- */
+
+static int list_routes(struct app *a);
+static int list_endpoints(struct app *a);
+
+/* A list answer. Alone (`nodes`, `routes`, `endpoints`) it is the whole
+ * output; under `status --verbose` it is one section, and the next list is
+ * asked for only now (each answer is valid only inside its callback). */
+static void on_list(struct app *a, int status, const char *errmsg, const struct list_view *v,
+		    const void *items, size_t n, int (*next)(struct app *a))
 {
-	json_begin_obj(j, NULL);
-	json_str(j, "name", n->name);
-	json_opt_str(j, "ipv4", n->ipv4);
-	json_opt_str(j, "ipv6", n->ipv6);
-	json_begin_arr(j, "pod_cidrs");
-	for (size_t i = 0; i < n->n_pod_cidrs; i++)
-		json_str(j, NULL, n->pod_cidrs[i]);
-	json_end_arr(j);
-	json_str(j, "state", n->state);
-	json_bool(j, "local", n->local);
-	json_end_obj(j);
-}
-
-static void cidrs_text(const struct nr_node_info *n, char *buf, size_t len)
-{
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < n->n_pod_cidrs && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", n->pod_cidrs[i]);
-	if (!n->n_pod_cidrs)
-		snprintf(buf, len, "-");
-}
-
-static void table_nodes(const struct nr_node_info *nodes, size_t n, const char *indent)
-{
-	printf("%s%-20s %-16s %-24s %-32s %s\n", indent, "NAME", "IPV4", "IPV6", "POD CIDRS", "STATE");
-	for (size_t i = 0; i < n; i++) {
-		char cidrs[512];
-
-		cidrs_text(&nodes[i], cidrs, sizeof(cidrs));
-		printf("%s%-20s %-16s %-24s %-32s %s\n", indent, nodes[i].name, dash(nodes[i].ipv4),
-		       dash(nodes[i].ipv6), cidrs, nodes[i].state);
-	}
-}
-
-static void json_route(struct json *j, const struct nr_route_info *r)
-{
-	json_begin_obj(j, NULL);
-	json_str(j, "dst", r->dst);
-	json_str(j, "kind", r->kind);
-	json_opt_str(j, "via", r->via);
-	json_opt_str(j, "dev", r->dev);
-	json_opt_str(j, "node", r->node);
-	json_u64(j, "mtu", r->mtu);
-	json_bool(j, "programmed", r->programmed);
-	json_end_obj(j);
-}
-
-static void table_routes(const struct nr_route_info *r, size_t n, const char *indent)
-{
-	printf("%s%-24s %-9s %-18s %-12s %-20s %-6s %s\n", indent, "DESTINATION", "KIND", "VIA",
-	       "DEV", "NODE", "MTU", "PROGRAMMED");
-	for (size_t i = 0; i < n; i++) {
-		char mtu[16];
-
-		snprintf(mtu, sizeof(mtu), "%u", r[i].mtu);
-		printf("%s%-24s %-9s %-18s %-12s %-20s %-6s %s\n", indent, r[i].dst, r[i].kind,
-		       dash(r[i].via), dash(r[i].dev), dash(r[i].node), r[i].mtu ? mtu : "-",
-		       r[i].programmed ? "yes" : "no");
-	}
-}
-
-static void json_endpoint(struct json *j, const struct nr_endpoint_info *e)
-{
-	json_begin_obj(j, NULL);
-	json_str(j, "id", e->id);
-	json_opt_str(j, "ifname", e->ifname);
-	json_u64(j, "ifindex", e->ifindex);
-	json_opt_str(j, "ipv4", e->ipv4);
-	json_opt_str(j, "ipv6", e->ipv6);
-	json_opt_str(j, "gateway", *e->gateway4 ? e->gateway4 : e->gateway6);
-	json_opt_str(j, "gateway6", e->gateway6);
-	json_end_obj(j);
-}
-
-static void table_endpoints(const struct nr_endpoint_info *e, size_t n, const char *indent)
-{
-	printf("%s%-24s %-16s %-16s %-24s %s\n", indent, "ID", "IFNAME", "IPV4", "IPV6", "GATEWAY");
-	for (size_t i = 0; i < n; i++)
-		printf("%s%-24s %-16s %-16s %-24s %s\n", indent, e[i].id, dash(e[i].ifname),
-		       dash(e[i].ipv4), dash(e[i].ipv6),
-		       dash(*e[i].gateway4 ? e[i].gateway4 : e[i].gateway6));
-}
-
-/* ---- status ---------------------------------------------------------------------- */
-
-static const char *on_off(bool b)
-{
-	return b ? "Enabled" : "Disabled";
-}
-
-static void print_status_text(const struct nr_status *st)
-{
-	const char *routing = st->routing_mode == NR_MODE_TUNNEL   ? "Tunnel [vxlan]"
-			      : st->routing_mode == NR_MODE_HYBRID ? "Hybrid"
-								   : "Native";
-
-	printf("Controller:              %s\n", st->started ? "Ok" : "Starting");
-	printf("Routing: Network: %s\n", routing);
-	printf("Native Routing: %s\n", on_off(st->routing_mode != NR_MODE_TUNNEL));
-	printf("Tunnel: %s\n", st->routing_mode == NR_MODE_NATIVE ? "Disabled" : "vxlan");
-	printf("Auto Direct Node Routes: %s\n", on_off(st->auto_direct_node_routes));
-	printf("IPAM: %s  node CIDRs: %zu/%zu allocated\n", nr_ipam_mode_str(st->ipam_mode),
-	       st->ipam_used, st->ipam_total);
-	printf("Nodes: %zu (%zu unreachable)\n", st->nodes, st->nodes_unreachable);
-	printf("Routes: %zu/%zu programmed (%s)\n", st->routes_programmed, st->routes_planned,
-	       st->nexthop_objects ? "nexthop objects" : "classic routes");
-	printf("Endpoints: %zu\n", st->endpoints);
-	printf("Resyncs: %llu   Drift repairs: %llu   Netlink errors: %llu\n",
-	       (unsigned long long)st->resyncs, (unsigned long long)st->drift_repairs,
-	       (unsigned long long)st->netlink_errors);
-}
-
-static void json_status(struct json *j, const char *key, const struct nr_status *st)
-{
-	json_begin_obj(j, key);
-	json_str(j, "routing_mode", nr_routing_mode_str(st->routing_mode));
-	json_str(j, "tunnel", st->routing_mode == NR_MODE_NATIVE ? "disabled" : "vxlan");
-	json_bool(j, "native_routing", st->routing_mode != NR_MODE_TUNNEL);
-	json_str(j, "ipam_mode", nr_ipam_mode_str(st->ipam_mode));
-	json_bool(j, "auto_direct_node_routes", st->auto_direct_node_routes);
-	json_bool(j, "nexthop_objects", st->nexthop_objects);
-	json_bool(j, "started", st->started);
-	json_u64(j, "nodes", st->nodes);
-	json_u64(j, "nodes_unreachable", st->nodes_unreachable);
-	json_u64(j, "endpoints", st->endpoints);
-	json_u64(j, "routes_planned", st->routes_planned);
-	json_u64(j, "routes_programmed", st->routes_programmed);
-	json_u64(j, "ipam_used", st->ipam_used);
-	json_u64(j, "ipam_total", st->ipam_total);
-	json_u64(j, "resyncs", st->resyncs);
-	json_u64(j, "drift_repairs", st->drift_repairs);
-	json_u64(j, "netlink_errors", st->netlink_errors);
-	json_end_obj(j);
-}
-
-/* --verbose: status, then nodes, routes and endpoints, one call after the
- * other (each answer is only valid inside its callback). */
-static void verbose_endpoints(struct nr_client *c, int status, const char *errmsg,
-			      const struct nr_endpoint_info *eps, size_t n, void *data)
-{
-	struct app *a = data;
-
-	if (status < 0) {
-		fail_op(a, status, errmsg);
+	if (failed(a, status, errmsg))
+		return;
+	print_list(a->json ? &a->j : NULL, v, items, n, a->verbose);
+	if (a->verbose && next) {
+		next(a);
 		return;
 	}
-	if (a->json) {
-		json_begin_arr(&a->j, "endpoints");
-		for (size_t i = 0; i < n; i++)
-			json_endpoint(&a->j, &eps[i]);
-		json_end_arr(&a->j);
-		json_end_obj(&a->j);
+	if (a->verbose && a->json) {
+		json_end_obj(&a->j); /* the object on_status began */
 		json_done(&a->j);
-	} else {
-		printf("Endpoint details:\n");
-		table_endpoints(eps, n, "  ");
 	}
 	finish(a, EXIT_OK);
 }
 
-static void verbose_routes(struct nr_client *c, int status, const char *errmsg,
-			   const struct nr_route_info *routes, size_t n, void *data)
+static void on_nodes(struct nr_client *c, int status, const char *errmsg,
+		     const struct nr_node_info *nodes, size_t n, void *data)
 {
-	struct app *a = data;
-
-	if (status < 0) {
-		fail_op(a, status, errmsg);
-		return;
-	}
-	if (a->json) {
-		json_begin_arr(&a->j, "routes");
-		for (size_t i = 0; i < n; i++)
-			json_route(&a->j, &routes[i]);
-		json_end_arr(&a->j);
-	} else {
-		printf("Route details:\n");
-		table_routes(routes, n, "  ");
-	}
-	started(a, nr_client_endpoint_list(c, verbose_endpoints, a));
+	(void)c;
+	on_list(data, status, errmsg, &nodes_view, nodes, n, list_routes);
 }
 
-static void verbose_nodes(struct nr_client *c, int status, const char *errmsg,
-			  const struct nr_node_info *nodes, size_t n, void *data)
+static void on_routes(struct nr_client *c, int status, const char *errmsg,
+		      const struct nr_route_info *routes, size_t n, void *data)
 {
-	struct app *a = data;
-
-	if (status < 0) {
-		fail_op(a, status, errmsg);
-		return;
-	}
-	if (a->json) {
-		json_begin_arr(&a->j, "nodes");
-		for (size_t i = 0; i < n; i++)
-			json_node(&a->j, &nodes[i]);
-		json_end_arr(&a->j);
-	} else {
-		printf("Node details:\n");
-		table_nodes(nodes, n, "  ");
-	}
-	started(a, nr_client_route_list(c, verbose_routes, a));
+	(void)c;
+	on_list(data, status, errmsg, &routes_view, routes, n, list_endpoints);
 }
 
+static void on_endpoints(struct nr_client *c, int status, const char *errmsg,
+			 const struct nr_endpoint_info *eps, size_t n, void *data)
+{
+	(void)c;
+	on_list(data, status, errmsg, &endpoints_view, eps, n, NULL);
+}
+
+static int list_nodes(struct app *a)
+{
+	return started(a, nr_client_node_list(a->client, on_nodes, a));
+}
+
+static int list_routes(struct app *a)
+{
+	return started(a, nr_client_route_list(a->client, on_routes, a));
+}
+
+static int list_endpoints(struct app *a)
+{
+	return started(a, nr_client_endpoint_list(a->client, on_endpoints, a));
+}
+
+/* ---- status ---------------------------------------------------------------------- */
+
+/* --verbose: status, then nodes, routes and endpoints, one call after the
+ * other. */
 static void on_status(struct nr_client *c, int status, const char *errmsg,
 		      const struct nr_status *st, void *data)
 {
 	struct app *a = data;
 
-	if (status < 0) {
-		fail_op(a, status, errmsg);
+	if (failed(a, status, errmsg))
 		return;
-	}
 	if (a->json && !a->verbose) {
 		json_status(&a->j, NULL, st);
 		json_done(&a->j);
@@ -355,7 +215,7 @@ static void on_status(struct nr_client *c, int status, const char *errmsg,
 		finish(a, EXIT_OK);
 		return;
 	}
-	started(a, nr_client_node_list(c, verbose_nodes, a));
+	list_nodes(a);
 }
 
 static int run_status(struct app *a)
@@ -365,43 +225,14 @@ static int run_status(struct app *a)
 
 /* ---- nodes ---------------------------------------------------------------------- */
 
-static void on_nodes(struct nr_client *c, int status, const char *errmsg,
-		     const struct nr_node_info *nodes, size_t n, void *data)
-{
-	struct app *a = data;
-
-	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
-		return;
-	}
-	if (a->json) {
-		json_begin_arr(&a->j, NULL);
-		for (size_t i = 0; i < n; i++)
-			json_node(&a->j, &nodes[i]);
-		json_end_arr(&a->j);
-		json_done(&a->j);
-	} else {
-		table_nodes(nodes, n, "");
-	}
-	finish(a, EXIT_OK);
-}
-
-static int run_nodes(struct app *a)
-{
-	return started(a, nr_client_node_list(a->client, on_nodes, a));
-}
-
 static void on_node(struct nr_client *c, int status, const char *errmsg,
 		    const struct nr_node_info *node, void *data)
 {
 	struct app *a = data;
 
 	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
+	if (failed(a, status, errmsg))
 		return;
-	}
 	if (a->json) {
 		if (node)
 			json_node(&a->j, node);
@@ -439,10 +270,8 @@ static void on_done(struct nr_client *c, int status, const char *errmsg, void *d
 	struct app *a = data;
 
 	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
+	if (failed(a, status, errmsg))
 		return;
-	}
 	if (a->json) {
 		json_begin_obj(&a->j, NULL);
 		json_bool(&a->j, "ok", true);
@@ -457,61 +286,7 @@ static int run_node_del(struct app *a)
 	return started(a, nr_client_node_remove(a->client, a->argv[0], on_done, a));
 }
 
-/* ---- routes, endpoints ------------------------------------------------------------ */
-
-static void on_routes(struct nr_client *c, int status, const char *errmsg,
-		      const struct nr_route_info *routes, size_t n, void *data)
-{
-	struct app *a = data;
-
-	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
-		return;
-	}
-	if (a->json) {
-		json_begin_arr(&a->j, NULL);
-		for (size_t i = 0; i < n; i++)
-			json_route(&a->j, &routes[i]);
-		json_end_arr(&a->j);
-		json_done(&a->j);
-	} else {
-		table_routes(routes, n, "");
-	}
-	finish(a, EXIT_OK);
-}
-
-static int run_routes(struct app *a)
-{
-	return started(a, nr_client_route_list(a->client, on_routes, a));
-}
-
-static void on_endpoints(struct nr_client *c, int status, const char *errmsg,
-			 const struct nr_endpoint_info *eps, size_t n, void *data)
-{
-	struct app *a = data;
-
-	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
-		return;
-	}
-	if (a->json) {
-		json_begin_arr(&a->j, NULL);
-		for (size_t i = 0; i < n; i++)
-			json_endpoint(&a->j, &eps[i]);
-		json_end_arr(&a->j);
-		json_done(&a->j);
-	} else {
-		table_endpoints(eps, n, "");
-	}
-	finish(a, EXIT_OK);
-}
-
-static int run_endpoints(struct app *a)
-{
-	return started(a, nr_client_endpoint_list(a->client, on_endpoints, a));
-}
+/* ---- endpoints ------------------------------------------------------------------ */
 
 static void on_endpoint(struct nr_client *c, int status, const char *errmsg,
 			const struct nr_endpoint_info *ep, void *data)
@@ -519,10 +294,8 @@ static void on_endpoint(struct nr_client *c, int status, const char *errmsg,
 	struct app *a = data;
 
 	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
+	if (failed(a, status, errmsg))
 		return;
-	}
 	if (a->json) {
 		json_endpoint(&a->j, ep);
 		json_done(&a->j);
@@ -563,10 +336,8 @@ static void on_mode(struct nr_client *c, int status, const char *errmsg,
 	struct app *a = data;
 
 	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
+	if (failed(a, status, errmsg))
 		return;
-	}
 	if (a->json) {
 		json_begin_obj(&a->j, NULL);
 		json_str(&a->j, "mode", nr_routing_mode_str(mode));
@@ -606,10 +377,8 @@ static void on_ipam(struct nr_client *c, int status, const char *errmsg,
 	struct app *a = data;
 
 	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
+	if (failed(a, status, errmsg))
 		return;
-	}
 	if (a->json) {
 		json_begin_obj(&a->j, NULL);
 		json_str(&a->j, "mode", nr_ipam_mode_str(ipam->mode));
@@ -682,10 +451,8 @@ static void on_subscribed(struct nr_client *c, int status, const char *errmsg, v
 	struct app *a = data;
 
 	(void)c;
-	if (status < 0) {
-		fail_op(a, status, errmsg);
+	if (failed(a, status, errmsg))
 		return;
-	}
 	if (!a->json)
 		fprintf(stderr, "%s: watching events (Ctrl-C to stop)\n", prog);
 }
@@ -700,28 +467,30 @@ static int run_events(struct app *a)
 static const struct command commands[] = {
 	{ "status", "[--verbose]",
 	  "Summary of the controller: routing mode, IPAM, nodes, routes.\n"
-	  "  --verbose  also every node, route and endpoint", run_status, 0, 0 },
-	{ "nodes", "", "List the nodes of the cluster.", run_nodes, 0, 0 },
+	  "  --verbose  also every node, route and endpoint", run_status, 0, 0, "v" },
+	{ "nodes", "", "List the nodes of the cluster.", list_nodes, 0, 0, "" },
 	{ "node add", "NAME --ip IP [--ip6 IP] [--pod-cidr CIDR]...",
 	  "Add a remote node. Without --pod-cidr, cluster-pool IPAM allocates one.", run_node_add,
-	  1, 1 },
+	  1, 1, "i6p" },
 	{ "node update", "NAME --ip IP [--ip6 IP] [--pod-cidr CIDR]...",
-	  "Change a node's addresses or CIDRs; its routes move without a gap.", run_node_add, 1, 1 },
+	  "Change a node's addresses or CIDRs; its routes move without a gap.", run_node_add, 1, 1,
+	  "i6p" },
 	{ "node del", "NAME", "Remove a node: its routes go, its CIDRs return to the pool.",
-	  run_node_del, 1, 1 },
-	{ "node get", "NAME", "Show one node.", run_node_get, 1, 1 },
+	  run_node_del, 1, 1, "i6p" },
+	{ "node get", "NAME", "Show one node.", run_node_get, 1, 1, "i6p" },
 	{ "routes", "", "List the routes the controller plans and whether the kernel has them.",
-	  run_routes, 0, 0 },
-	{ "endpoints", "", "List the pods on this node.", run_endpoints, 0, 0 },
+	  list_routes, 0, 0, "" },
+	{ "endpoints", "", "List the pods on this node.", list_endpoints, 0, 0, "" },
 	{ "endpoint add", "ID --ifname IF [--ip IP]",
 	  "Add a pod whose host-side interface is IF; without --ip an address is allocated.",
-	  run_endpoint_add, 1, 1 },
-	{ "endpoint del", "ID", "Remove a pod.", run_endpoint_del, 1, 1 },
-	{ "mode", "[set native|tunnel|hybrid]", "Show or switch the routing mode.", run_mode, 0, 2 },
-	{ "ipam", "", "IPAM mode, usage and every node CIDR allocation.", run_ipam, 0, 0 },
+	  run_endpoint_add, 1, 1, "fi" },
+	{ "endpoint del", "ID", "Remove a pod.", run_endpoint_del, 1, 1, "" },
+	{ "mode", "[set native|tunnel|hybrid]", "Show or switch the routing mode.", run_mode, 0, 2,
+	  "" },
+	{ "ipam", "", "IPAM mode, usage and every node CIDR allocation.", run_ipam, 0, 0, "" },
 	{ "events", "[--count N]",
 	  "Print the controller's events as they happen (one per line; -o json: JSON lines).\n"
-	  "  --count N  exit after N events", run_events, 0, 0 },
+	  "  --count N  exit after N events", run_events, 0, 0, "n" },
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -776,12 +545,6 @@ static int parse_command_opts(struct app *a, int argc, char **argv)
 		{ "ifname", required_argument, NULL, 'f' }, { "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
-	/* Which options each command takes. */
-	const char *allowed = !strcmp(a->cmd->name, "status")         ? "v"
-			      : !strncmp(a->cmd->name, "node ", 5)    ? "i6p"
-			      : !strcmp(a->cmd->name, "endpoint add") ? "fi"
-			      : !strcmp(a->cmd->name, "events")       ? "n"
-								      : "";
 	int c;
 
 	optind = 0;
@@ -792,7 +555,7 @@ static int parse_command_opts(struct app *a, int argc, char **argv)
 			command_help(a->cmd);
 			return 1;
 		}
-		if (c == '?' || !strchr(allowed, c)) {
+		if (c == '?' || !strchr(a->cmd->options, c)) {
 			if (c != '?')
 				fprintf(stderr, "%s: %s: option not accepted here\n", prog, a->cmd->name);
 			command_help(a->cmd);

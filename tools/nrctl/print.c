@@ -1,0 +1,187 @@
+/* How nrctl shows the daemon's answers: a table for people, JSON with the
+ * RPC field names for scripts. */
+#include "print.h"
+
+#include <stdio.h>
+
+const char *dash(const char *s)
+{
+	return s && *s ? s : "-";
+}
+
+void json_node(struct json *j, const void *item)
+{
+	const struct nr_node_info *n = item;
+
+	json_begin_obj(j, NULL);
+	json_str(j, "name", n->name);
+	json_opt_str(j, "ipv4", n->ipv4);
+	json_opt_str(j, "ipv6", n->ipv6);
+	json_begin_arr(j, "pod_cidrs");
+	for (size_t i = 0; i < n->n_pod_cidrs; i++)
+		json_str(j, NULL, n->pod_cidrs[i]);
+	json_end_arr(j);
+	json_str(j, "state", n->state);
+	json_bool(j, "local", n->local);
+	json_end_obj(j);
+}
+
+static void cidrs_text(const struct nr_node_info *n, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n->n_pod_cidrs && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "," : "", n->pod_cidrs[i]);
+	if (!n->n_pod_cidrs)
+		snprintf(buf, len, "-");
+}
+
+void table_nodes(const void *items, size_t n, const char *indent)
+{
+	const struct nr_node_info *nodes = items;
+
+	printf("%s%-20s %-16s %-24s %-32s %s\n", indent, "NAME", "IPV4", "IPV6", "POD CIDRS", "STATE");
+	for (size_t i = 0; i < n; i++) {
+		char cidrs[512];
+
+		cidrs_text(&nodes[i], cidrs, sizeof(cidrs));
+		printf("%s%-20s %-16s %-24s %-32s %s\n", indent, nodes[i].name, dash(nodes[i].ipv4),
+		       dash(nodes[i].ipv6), cidrs, nodes[i].state);
+	}
+}
+
+void json_route(struct json *j, const void *item)
+{
+	const struct nr_route_info *r = item;
+
+	json_begin_obj(j, NULL);
+	json_str(j, "dst", r->dst);
+	json_str(j, "kind", r->kind);
+	json_opt_str(j, "via", r->via);
+	json_opt_str(j, "dev", r->dev);
+	json_opt_str(j, "node", r->node);
+	json_u64(j, "mtu", r->mtu);
+	json_bool(j, "programmed", r->programmed);
+	json_end_obj(j);
+}
+
+void table_routes(const void *items, size_t n, const char *indent)
+{
+	const struct nr_route_info *r = items;
+
+	printf("%s%-24s %-9s %-18s %-12s %-20s %-6s %s\n", indent, "DESTINATION", "KIND", "VIA",
+	       "DEV", "NODE", "MTU", "PROGRAMMED");
+	for (size_t i = 0; i < n; i++) {
+		char mtu[16];
+
+		snprintf(mtu, sizeof(mtu), "%u", r[i].mtu);
+		printf("%s%-24s %-9s %-18s %-12s %-20s %-6s %s\n", indent, r[i].dst, r[i].kind,
+		       dash(r[i].via), dash(r[i].dev), dash(r[i].node), r[i].mtu ? mtu : "-",
+		       r[i].programmed ? "yes" : "no");
+	}
+}
+
+void json_endpoint(struct json *j, const void *item)
+{
+	const struct nr_endpoint_info *e = item;
+
+	json_begin_obj(j, NULL);
+	json_str(j, "id", e->id);
+	json_opt_str(j, "ifname", e->ifname);
+	json_u64(j, "ifindex", e->ifindex);
+	json_opt_str(j, "ipv4", e->ipv4);
+	json_opt_str(j, "ipv6", e->ipv6);
+	json_opt_str(j, "gateway", *e->gateway4 ? e->gateway4 : e->gateway6);
+	json_opt_str(j, "gateway6", e->gateway6);
+	json_end_obj(j);
+}
+
+void table_endpoints(const void *items, size_t n, const char *indent)
+{
+	const struct nr_endpoint_info *e = items;
+
+	printf("%s%-24s %-16s %-16s %-24s %s\n", indent, "ID", "IFNAME", "IPV4", "IPV6", "GATEWAY");
+	for (size_t i = 0; i < n; i++)
+		printf("%s%-24s %-16s %-16s %-24s %s\n", indent, e[i].id, dash(e[i].ifname),
+		       dash(e[i].ipv4), dash(e[i].ipv6),
+		       dash(*e[i].gateway4 ? e[i].gateway4 : e[i].gateway6));
+}
+
+static const char *on_off(bool b)
+{
+	return b ? "Enabled" : "Disabled";
+}
+
+void print_status_text(const struct nr_status *st)
+{
+	const char *routing = st->routing_mode == NR_MODE_TUNNEL   ? "Tunnel [vxlan]"
+			      : st->routing_mode == NR_MODE_HYBRID ? "Hybrid"
+								   : "Native";
+
+	printf("Controller:              %s\n", st->started ? "Ok" : "Starting");
+	printf("Routing: Network: %s\n", routing);
+	printf("Native Routing: %s\n", on_off(st->routing_mode != NR_MODE_TUNNEL));
+	printf("Tunnel: %s\n", st->routing_mode == NR_MODE_NATIVE ? "Disabled" : "vxlan");
+	printf("Auto Direct Node Routes: %s\n", on_off(st->auto_direct_node_routes));
+	printf("IPAM: %s  node CIDRs: %zu/%zu allocated\n", nr_ipam_mode_str(st->ipam_mode),
+	       st->ipam_used, st->ipam_total);
+	printf("Nodes: %zu (%zu unreachable)\n", st->nodes, st->nodes_unreachable);
+	printf("Routes: %zu/%zu programmed (%s)\n", st->routes_programmed, st->routes_planned,
+	       st->nexthop_objects ? "nexthop objects" : "classic routes");
+	printf("Endpoints: %zu\n", st->endpoints);
+	printf("Resyncs: %llu   Drift repairs: %llu   Netlink errors: %llu\n",
+	       (unsigned long long)st->resyncs, (unsigned long long)st->drift_repairs,
+	       (unsigned long long)st->netlink_errors);
+}
+
+void json_status(struct json *j, const char *key, const struct nr_status *st)
+{
+	json_begin_obj(j, key);
+	json_str(j, "routing_mode", nr_routing_mode_str(st->routing_mode));
+	json_str(j, "tunnel", st->routing_mode == NR_MODE_NATIVE ? "disabled" : "vxlan");
+	json_bool(j, "native_routing", st->routing_mode != NR_MODE_TUNNEL);
+	json_str(j, "ipam_mode", nr_ipam_mode_str(st->ipam_mode));
+	json_bool(j, "auto_direct_node_routes", st->auto_direct_node_routes);
+	json_bool(j, "nexthop_objects", st->nexthop_objects);
+	json_bool(j, "started", st->started);
+	json_u64(j, "nodes", st->nodes);
+	json_u64(j, "nodes_unreachable", st->nodes_unreachable);
+	json_u64(j, "endpoints", st->endpoints);
+	json_u64(j, "routes_planned", st->routes_planned);
+	json_u64(j, "routes_programmed", st->routes_programmed);
+	json_u64(j, "ipam_used", st->ipam_used);
+	json_u64(j, "ipam_total", st->ipam_total);
+	json_u64(j, "resyncs", st->resyncs);
+	json_u64(j, "drift_repairs", st->drift_repairs);
+	json_u64(j, "netlink_errors", st->netlink_errors);
+	json_end_obj(j);
+}
+
+const struct list_view nodes_view = {
+	"nodes", "Node details:", sizeof(struct nr_node_info), json_node, table_nodes,
+};
+const struct list_view routes_view = {
+	"routes", "Route details:", sizeof(struct nr_route_info), json_route, table_routes,
+};
+const struct list_view endpoints_view = {
+	"endpoints", "Endpoint details:", sizeof(struct nr_endpoint_info), json_endpoint,
+	table_endpoints,
+};
+
+void print_list(struct json *j, const struct list_view *v, const void *items, size_t n,
+		bool section)
+{
+	if (j) {
+		json_begin_arr(j, section ? v->key : NULL);
+		for (size_t i = 0; i < n; i++)
+			v->json_item(j, (const char *)items + i * v->item_size);
+		json_end_arr(j);
+		if (!section)
+			json_done(j);
+	} else {
+		if (section)
+			printf("%s\n", v->title);
+		v->table(items, n, section ? "  " : "");
+	}
+}
