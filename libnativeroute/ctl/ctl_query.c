@@ -14,6 +14,8 @@ static const struct nr_kroute *find_route(const struct nr_kstate *s, const struc
 {
 	struct nr_kroute key = { .dst = *dst };
 
+	if (!s->n_routes) /* no plan yet (before the first pass): no NULL to bsearch */
+		return NULL;
 	return bsearch(&key, s->routes, s->n_routes, sizeof(key), (cmp_fn)nr_kroute_cmp_key);
 }
 
