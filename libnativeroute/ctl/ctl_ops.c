@@ -225,6 +225,7 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	const struct nr_node *n;
 	struct nr_kstate old;
 	struct nr_pending *p;
+	bool local = false;
 	int rc;
 
 	nr_last_error_clear();
@@ -252,16 +253,21 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	} else {
 		rc = nr_model_node_add(ctl->model, &req, &n, &err);
 	}
+	if (rc == 0) {
+		pending_track_node(p, n);
+		local = n == nr_model_local_node(ctl->model);
+	}
+	/* may emit NODE_UNREACHABLE, whose callback may remove the node: n is
+	 * not used after this */
 	nr_ctl_after_change(ctl, false, req.name, &old);
 	if (rc < 0) {
 		free(p);
 		return nr_last_error_set_from(&err, rc);
 	}
-	pending_track_node(p, n);
-	if (n == nr_model_local_node(ctl->model))
+	if (local)
 		ctl->full_pass = true; /* every native route carries its IP as src */
-	nr_ctl_emit(ctl, update ? NR_EVENT_NODE_UPDATED : NR_EVENT_NODE_ADDED, n->name, NULL,
-		    "node %s %s", n->name, update ? "updated" : "added");
+	nr_ctl_emit(ctl, update ? NR_EVENT_NODE_UPDATED : NR_EVENT_NODE_ADDED, req.name, NULL,
+		    "node %s %s", req.name, update ? "updated" : "added");
 	pending_queue(ctl, p);
 	return 0;
 }

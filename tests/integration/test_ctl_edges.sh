@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Controller edge cases found in review, each once broken:
 #  - the node/route/status views before the first pass (empty plan)
+#  - a node removed by an event callback inside nr_ctl_node_add
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/embed.sh"
 
@@ -18,3 +19,21 @@ nr_embed c1 routes >/dev/null || nr_fail "routes before start"
 nr_embed c1 status >/dev/null || nr_fail "status before start"
 nr_embed_stop c1
 nr_ok "views before the first pass"
+
+# nr_reentrant NETNS SCENARIO: a controller driven from its own callbacks
+# (tests/tools/nr_reentrant.c), run inside the namespace so it can ask ip(8)
+reentrant() {
+	ip netns exec "$n1" timeout 60 "$NR_TOOLS_DIR/nr_reentrant" "$n1" "$1" 2>&1 || echo "exit status $?"
+}
+clean_kernel() {
+	ip -n "$n1" nexthop flush >/dev/null 2>&1 || true
+	ip -n "$n1" route flush proto 201 >/dev/null 2>&1 || true
+}
+
+echo "== a node removed from the NODE_UNREACHABLE event nr_ctl_node_add emits"
+out=$(reentrant unreachable-remove)
+echo "$out"
+nr_expect_no_match "$out" "AddressSanitizer|runtime error|exit status" "no use of the removed node"
+nr_expect_match "$out" "^done node-x 0" "the add is acknowledged"
+nr_expect_match "$out" "^done node-x-removed 0" "the removal is acknowledged"
+clean_kernel
