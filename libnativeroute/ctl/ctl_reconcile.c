@@ -122,7 +122,9 @@ static void record_failure(size_t index, const struct nr_nl_batch_op *op, const 
 	else if (op->obj.kind == NR_NL_NEXTHOP)
 		f->nh_id = op->obj.u.nh.id;
 	ps->ctl->netlink_errors++;
-	nr_ctl_emit(ps->ctl, NR_EVENT_ERROR, NULL, NULL, "%s", text);
+	/* the ERROR event waits for the end of the commit (apply_diff): its
+	 * callback may call us, and a request on the command socket now would
+	 * read (and drop) the ACKs the batch still waits for */
 }
 
 /* Tell the caller about routes that appeared or went, in one walk. */
@@ -280,12 +282,15 @@ static int apply_diff(struct pass *ps, const struct nr_kstate *want, const struc
 {
 	struct nr_ctl *ctl = ps->ctl;
 	int rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps->batch);
+	size_t first_fail = ps->n_fails;
 
 	if (rc == 0)
 		rc = queue_diff(ps, want, have, err);
 	if (rc < 0 || nr_nl_batch_count(ps->batch) == 0)
 		return rc;
 	rc = nr_nl_batch_commit(ps->batch, record_failure, ps, err);
+	for (size_t i = first_fail; i < ps->n_fails; i++)
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", ps->fails[i].text);
 	if (rc < 0) {
 		ctl->need_dump = true; /* the socket failed: unknown state */
 		return rc;

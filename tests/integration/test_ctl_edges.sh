@@ -2,6 +2,7 @@
 # Controller edge cases found in review, each once broken:
 #  - the node/route/status views before the first pass (empty plan)
 #  - a node removed by an event callback inside nr_ctl_node_add
+#  - an API call from the ERROR event of a pass (during the netlink batch)
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/embed.sh"
 
@@ -36,4 +37,19 @@ echo "$out"
 nr_expect_no_match "$out" "AddressSanitizer|runtime error|exit status" "no use of the removed node"
 nr_expect_match "$out" "^done node-x 0" "the add is acknowledged"
 nr_expect_match "$out" "^done node-x-removed 0" "the removal is acknowledged"
+clean_kernel
+
+echo "== a node added from the ERROR event of a failed route, in the middle of a pass"
+# someone else's route on node-2's CIDR: our ADD fails (EEXIST), as designed
+ip -n "$n1" route add 10.0.1.0/24 via 192.168.1.11 proto static
+t0=$(date +%s%N)
+out=$(reentrant add-in-error)
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+echo "$out"
+nr_expect_no_match "$out" "ETIMEDOUT|AddressSanitizer|runtime error|exit status" \
+	"the event callback's lookup did not eat the batch's ACKs"
+nr_expect_match "$out" "^done node-2 -17 " "node-2 gets its own failure (EEXIST)"
+nr_expect_match "$out" "^done node-4 0 " "node-4, programmed, gets success"
+[ "$ms" -lt 5000 ] || nr_fail "took ${ms} ms"
+ip -n "$n1" route del 10.0.1.0/24 proto static
 clean_kernel
