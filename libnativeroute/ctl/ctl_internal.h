@@ -97,6 +97,7 @@ struct nr_ctl {
 	bool need_dump;          /* next pass dumps the kernel (drift, overflow) */
 	bool reach_stale;        /* links/addresses changed: re-ask RTM_GETROUTE */
 	bool pass_queued;
+	bool in_pass;            /* a reconcile pass runs (event callbacks may call us) */
 
 	struct nr_kstate desired;    /* the plan, sorted; kept current per change */
 	struct nr_kstate touched;    /* keys changed since the last pass */
@@ -142,7 +143,8 @@ int nr_ctl_reconcile(struct nr_ctl *ctl);
  * nr_ctl_pending_finish first saves the model when a state store is in use
  * (group commit: one fsync'd write per pass, before any callback runs). */
 void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg);
-void nr_ctl_pending_finish(struct nr_ctl *ctl, const struct nr_ctl_failure *fails, size_t n_fails,
+void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
+			   const struct nr_ctl_failure *fails, size_t n_fails,
 			   int pass_status, const char *pass_msg);
 void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg);
 

@@ -56,6 +56,12 @@ static struct nr_pending *pending_new(struct nr_ctl *ctl, enum nr_op_kind kind,
 static void pending_queue(struct nr_ctl *ctl, struct nr_pending *p)
 {
 	ctl->store_dirty = true; /* every queued request changed the model */
+	/* Queued by an event callback while a pass runs: the pass neither sent
+	 * it nor answers it, and its record of the kernel (desired copied as
+	 * observed, touched keys) may now count the change as made: the next
+	 * pass looks at the kernel. */
+	if (ctl->in_pass)
+		ctl->need_dump = true;
 	*ctl->pending_tail = p;
 	ctl->pending_tail = &p->next;
 	if (ctl->started)
@@ -116,10 +122,11 @@ static bool failure_is_mine(const struct nr_pending *p, const struct nr_ctl_fail
 	return false;
 }
 
-void nr_ctl_pending_finish(struct nr_ctl *ctl, const struct nr_ctl_failure *fails, size_t n_fails,
+void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
+			   const struct nr_ctl_failure *fails, size_t n_fails,
 			   int pass_status, const char *pass_msg)
 {
-	struct nr_pending *p = ctl->pending;
+	struct nr_pending *p = list;
 	struct nr_err serr = { 0 };
 
 	/* Every change these callbacks acknowledge must be durable first. */
@@ -131,8 +138,6 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, const struct nr_ctl_failure *fail
 		}
 		nr_ctl_schedule(ctl, 1000);
 	}
-	ctl->pending = NULL;
-	ctl->pending_tail = &ctl->pending;
 	while (p) {
 		struct nr_pending *next = p->next;
 		int status = pass_status;

@@ -22,6 +22,7 @@
 
 struct pass {
 	struct nr_ctl *ctl;
+	struct nr_pending *reqs; /* the requests this pass answers */
 	struct nr_nl_batch *batch;
 	struct nr_ctl_failure *fails;
 	size_t n_fails, cap_fails;
@@ -317,7 +318,8 @@ static int finish_pass(struct nr_ctl *ctl, struct pass *ps, int rc, struct nr_er
 		ctl->need_dump = true;
 		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", err->msg);
 	}
-	nr_ctl_pending_finish(ctl, ps->fails, ps->n_fails, rc < 0 ? rc : 0, err->msg);
+	ctl->in_pass = false;
+	nr_ctl_pending_finish(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0, err->msg);
 	if (rc < 0 || ps->n_fails)
 		nr_ctl_schedule(ctl, NR_RETRY_MS);
 	free(ps->fails);
@@ -373,8 +375,12 @@ static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
 
 int nr_ctl_reconcile(struct nr_ctl *ctl)
 {
-	struct pass ps = { .ctl = ctl };
+	struct pass ps = { .ctl = ctl, .reqs = ctl->pending };
 
+	/* requests queued from now on (event callbacks) wait for the next pass */
+	ctl->pending = NULL;
+	ctl->pending_tail = &ctl->pending;
+	ctl->in_pass = true;
 	return nr_ctl_incremental(ctl) ? reconcile_touched(ctl, ps) : reconcile_full(ctl, ps);
 }
 

@@ -3,6 +3,7 @@
 #  - the node/route/status views before the first pass (empty plan)
 #  - a node removed by an event callback inside nr_ctl_node_add
 #  - an API call from the ERROR event of a pass (during the netlink batch)
+#  - a node added by an event callback during a pass is programmed before its callback
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/embed.sh"
 
@@ -52,4 +53,14 @@ nr_expect_match "$out" "^done node-2 -17 " "node-2 gets its own failure (EEXIST)
 nr_expect_match "$out" "^done node-4 0 " "node-4, programmed, gets success"
 [ "$ms" -lt 5000 ] || nr_fail "took ${ms} ms"
 ip -n "$n1" route del 10.0.1.0/24 proto static
+clean_kernel
+
+echo "== a node added from the ROUTE_PROGRAMMED event of another, in the middle of a pass"
+out=$(reentrant add-in-event)
+echo "$out"
+nr_expect_no_match "$out" "AddressSanitizer|runtime error|exit status" "no sanitizer report"
+nr_expect_match "$out" "^done node-3 0" "node-3 acknowledged"
+nr_expect_match "$out" "^kernel 10\.0\.2\.0/24: 10\.0\.2\.0/24 nhid [0-9]+ via 192\.168\.1\.12" \
+	"the kernel has node-3's route when its callback runs"
+nr_expect_match "$out" "^status drift_repairs=0 routes=2/2" "both routes programmed"
 clean_kernel
