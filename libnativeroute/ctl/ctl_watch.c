@@ -34,6 +34,14 @@ static bool nexthop_planned(const struct nr_ctl *ctl, const struct nr_knexthop *
 	return hit != NULL;
 }
 
+/* The kernel's echo of a change made through our command socket carries
+ * its port id. Compared with the plan it may look like drift: the plan can
+ * have moved on since (a callback removed the node it just added). */
+static bool own_echo(const struct nr_ctl *ctl, const struct nlmsghdr *nlh)
+{
+	return nlh->nlmsg_pid && nlh->nlmsg_pid == ctl->nl->portid;
+}
+
 static void drift(struct nr_ctl *ctl, const char *what, const char *how)
 {
 	ctl->drift_repairs++;
@@ -50,7 +58,8 @@ static void on_route(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 	char buf[NR_ADDR_STRLEN];
 	bool planned, same;
 
-	if (nr_nl_parse_route(nlh, &r, &info) < 0 || info.table != ctl->owner.table)
+	if (own_echo(ctl, nlh) || nr_nl_parse_route(nlh, &r, &info) < 0 ||
+	    info.table != ctl->owner.table)
 		return;
 	if (info.protocol != ctl->owner.protocol) {
 		/* someone else's route: it may change how node IPs are reached */
@@ -73,7 +82,7 @@ static void on_nexthop(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 	char buf[32];
 	bool planned, same;
 
-	if (nr_nl_parse_nexthop(nlh, &nh, &info) < 0 || nh.id < NR_NH_ID_BASE)
+	if (own_echo(ctl, nlh) || nr_nl_parse_nexthop(nlh, &nh, &info) < 0 || nh.id < NR_NH_ID_BASE)
 		return;
 	planned = nexthop_planned(ctl, &nh, &same);
 	snprintf(buf, sizeof(buf), "nexthop %u", nh.id);
@@ -87,7 +96,7 @@ static void on_neigh(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
 
-	if (!ctl->vxlan_ifindex || (uint32_t)nd->ndm_ifindex != ctl->vxlan_ifindex)
+	if (own_echo(ctl, nlh) || !ctl->vxlan_ifindex || (uint32_t)nd->ndm_ifindex != ctl->vxlan_ifindex)
 		return;
 	/* only our device: any removal of a permanent entry is drift */
 	if (nlh->nlmsg_type == RTM_DELNEIGH && (nd->ndm_state & NUD_PERMANENT))
