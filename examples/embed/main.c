@@ -16,7 +16,8 @@
  *   quit
  *
  * Every command answers one line on stdout, "ok ..." or "error NAME: text",
- * once the kernel has the change. Events print as "event TYPE ...".
+ * once the kernel has the change. Events print as
+ * "event TYPE NODE|- [OBJECT]: MESSAGE".
  *
  *   nr-embed --node-name node-1 --node-ip 192.168.1.10 [--netns NS]
  *            [--mode native|tunnel|hybrid] [--cluster-cidr CIDR]...
@@ -79,8 +80,8 @@ static void endpoint_cb(struct nr_ctl *ctl, int status, const char *errmsg,
 
 static void event_cb(struct nr_ctl *ctl, const struct nr_event *ev, void *data)
 {
-	printf("event %s %s%s%s\n", nr_event_type_str(ev->type), ev->node ? ev->node : "-",
-	       ev->object ? " " : "", ev->object ? ev->object : "");
+	printf("event %s %s%s%s: %s\n", nr_event_type_str(ev->type), ev->node ? ev->node : "-",
+	       ev->object ? " " : "", ev->object ? ev->object : "", ev->message);
 	fflush(stdout);
 }
 

@@ -145,7 +145,11 @@ static int report_add(struct nr_ctl *ctl, const struct nr_plan_report *part)
 
 bool nr_ctl_incremental(const struct nr_ctl *ctl)
 {
-	return ctl->started && !ctl->full_pass && !ctl->need_dump && !ctl->reach_stale;
+	/* During a pass (an event callback calling us) the pass may be walking
+	 * ctl->desired: it must not move under it, so the change waits for a
+	 * full pass instead. */
+	return ctl->started && !ctl->in_pass && !ctl->full_pass && !ctl->need_dump &&
+	       !ctl->reach_stale;
 }
 
 static void give_up(struct nr_ctl *ctl)

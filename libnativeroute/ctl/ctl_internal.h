@@ -179,6 +179,9 @@ void nr_reach_cache_free(struct nr_reach_cache *c);
 void nr_reach_cache_clear(struct nr_reach_cache *c);
 /* The answer for ip: from the cache, or asked now and remembered. */
 const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_addr *ip);
+/* Whether a route to dst (may be NULL) or a change of link ifindex (0 =
+ * none) can alter a remembered answer. */
+bool nr_reach_cache_affected(struct nr_ctl *ctl, const struct nr_prefix *dst, uint32_t ifindex);
 /* Answers for every remote node IP (the planner's input); see ctl_reach.c. */
 int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr_reach **out,
 		       size_t *n);

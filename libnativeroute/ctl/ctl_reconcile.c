@@ -117,7 +117,17 @@ static void record_failure(size_t index, const struct nr_nl_batch_op *op, const 
 	f = &ps->fails[ps->n_fails++];
 	memset(f, 0, sizeof(*f));
 	f->code = op->error;
-	snprintf(f->text, sizeof(f->text), "%s", text);
+	if (op->obj.kind == NR_NL_ROUTE && op->op == NR_NL_ADD && op->error == -EEXIST) {
+		char dst[NR_ADDR_STRLEN];
+
+		/* we create with ADD precisely so this is reported, not taken over */
+		snprintf(f->text, sizeof(f->text),
+			 "route %s: another owner's route holds this prefix; left alone, "
+			 "retrying until it goes (EEXIST)",
+			 nr_prefix_str(&op->obj.u.route.dst, dst, sizeof(dst)));
+	} else {
+		snprintf(f->text, sizeof(f->text), "%s", text);
+	}
 	if (op->obj.kind == NR_NL_ROUTE)
 		f->dst = op->obj.u.route.dst;
 	else if (op->obj.kind == NR_NL_NEXTHOP)
@@ -128,9 +138,19 @@ static void record_failure(size_t index, const struct nr_nl_batch_op *op, const 
 	 * read (and drop) the ACKs the batch still waits for */
 }
 
-/* Tell the caller about routes that appeared or went, in one walk. */
-static void emit_route_events(struct nr_ctl *ctl, const struct nr_kstate *want, const struct nr_kstate *have)
+static bool route_failed(const struct pass *ps, const struct nr_prefix *dst)
 {
+	for (size_t i = 0; i < ps->n_fails; i++)
+		if (ps->fails[i].dst.addr.family && nr_prefix_eq(&ps->fails[i].dst, dst))
+			return true;
+	return false;
+}
+
+/* Tell the caller about routes that appeared or went, in one walk; a route
+ * whose operation failed was reported as an ERROR instead. */
+static void emit_route_events(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have)
+{
+	struct nr_ctl *ctl = ps->ctl;
 	size_t i = 0, j = 0;
 	char buf[NR_ADDR_STRLEN];
 
@@ -140,10 +160,10 @@ static void emit_route_events(struct nr_ctl *ctl, const struct nr_kstate *want, 
 		int c = i == want->n_routes ? 1 : j == have->n_routes ? -1
 			: nr_kroute_cmp_key(&want->routes[i], &have->routes[j]);
 
-		if (c < 0)
+		if (c < 0 && !route_failed(ps, &want->routes[i].dst))
 			nr_ctl_emit(ctl, NR_EVENT_ROUTE_PROGRAMMED, NULL,
 				    nr_prefix_str(&want->routes[i].dst, buf, sizeof(buf)), "route added");
-		else if (c > 0)
+		else if (c > 0 && !route_failed(ps, &have->routes[j].dst))
 			nr_ctl_emit(ctl, NR_EVENT_ROUTE_REMOVED, NULL,
 				    nr_prefix_str(&have->routes[j].dst, buf, sizeof(buf)), "route removed");
 		i += c <= 0;
@@ -296,7 +316,7 @@ static int apply_diff(struct pass *ps, const struct nr_kstate *want, const struc
 		ctl->need_dump = true; /* the socket failed: unknown state */
 		return rc;
 	}
-	emit_route_events(ctl, want, have);
+	emit_route_events(ps, want, have);
 	if (rc > 0 || applied(ctl, want) < 0)
 		ctl->need_dump = true;
 	return 0;
@@ -347,6 +367,7 @@ static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
 {
 	struct nr_err err = { 0 };
 	struct nr_plan_report old = ctl->report;
+	bool planned = false;
 	int rc;
 
 	ctl->report = (struct nr_plan_report){ 0 };
@@ -358,6 +379,7 @@ static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
 	rc = nr_ctl_vxlan_sync(ctl, &err);
 	if (rc == 0)
 		rc = plan(ctl, &err);
+	planned = rc == 0;
 	if (rc == 0 && ctl->need_dump) {
 		rc = observe(ctl, &err);
 		if (rc == 0)
@@ -369,7 +391,12 @@ static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
 		rc = nr_ctl_vxlan_cleanup(ctl, &err);
 	if (rc == 0)
 		report_unreachable(ctl, &old);
-	nr_plan_report_free(&old);
+	if (planned) {
+		nr_plan_report_free(&old);
+	} else { /* no new plan: what we knew about skipped nodes still holds */
+		nr_plan_report_free(&ctl->report);
+		ctl->report = old;
+	}
 	return finish_pass(ctl, &ps, rc, &err);
 }
 

@@ -1,9 +1,9 @@
 /* Kernel events. Our own changes echo back and match the plan, so they cost
  * a lookup and nothing else; anything else that touches our objects is
  * drift, repaired by a dump-and-diff pass a few milliseconds later (a burst
- * of events costs one pass). Link and address changes make reachability
- * answers stale. An overflowing event socket means we lost track: full
- * resync. */
+ * of events costs one pass). Changes of routes covering node IPs and of the
+ * links node IPs are reached through make reachability answers stale. An
+ * overflowing event socket means we lost track: full resync. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -61,14 +61,20 @@ static void on_route(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 	if (own_echo(ctl, nlh) || nr_nl_parse_route(nlh, &r, &info) < 0 ||
 	    info.table != ctl->owner.table)
 		return;
-	if (info.protocol != ctl->owner.protocol) {
-		/* someone else's route: it may change how node IPs are reached */
-		ctl->reach_stale = true;
-		nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
-		return;
-	}
 	planned = route_planned(ctl, &r, &same);
 	nr_prefix_str(&r.dst, buf, sizeof(buf));
+	if (info.protocol != ctl->owner.protocol) {
+		/* someone else's route on one of our prefixes replaced ours (the
+		 * kernel keeps one per prefix and metric): re-read and report */
+		if (planned && nlh->nlmsg_type == RTM_NEWROUTE)
+			drift(ctl, buf, "was replaced by another owner's route");
+		/* elsewhere it may change how node IPs are reached */
+		else if (nr_reach_cache_affected(ctl, &r.dst, 0)) {
+			ctl->reach_stale = true;
+			nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
+		}
+		return;
+	}
 	if (nlh->nlmsg_type == RTM_DELROUTE && planned)
 		drift(ctl, buf, "was deleted");
 	else if (nlh->nlmsg_type == RTM_NEWROUTE && (!planned || !same))
@@ -113,8 +119,12 @@ static void on_link(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 		drift(ctl, "VXLAN device", "was deleted");
 		return;
 	}
-	ctl->reach_stale = true;
-	nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
+	/* only a link node IPs are reached through (up/down, gone); a new pod
+	 * veth reaches nothing until it gets routes, which come as events */
+	if (nr_reach_cache_affected(ctl, NULL, (uint32_t)ifi->ifi_index)) {
+		ctl->reach_stale = true;
+		nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
+	}
 }
 
 static int on_event(const struct nlmsghdr *nlh, void *data)
@@ -140,8 +150,9 @@ static int on_event(const struct nlmsghdr *nlh, void *data)
 		break;
 	case RTM_NEWADDR:
 	case RTM_DELADDR:
-		ctl->reach_stale = true;
-		nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
+		/* an address changes reachability only through the connected
+		 * route it adds or removes, which arrives as a route event (and
+		 * our own pod gateway addresses must not force full passes) */
 		break;
 	}
 	return 0;
