@@ -122,11 +122,13 @@ static void print_status(struct nr_ctl *ctl)
 
 	nr_ctl_status(ctl, &st);
 	printf("status mode=%s ipam=%s nodes=%zu endpoints=%zu routes=%zu/%zu ipam=%zu/%zu "
-	       "nexthop_objects=%s resyncs=%llu drift_repairs=%llu\n",
+	       "nexthop_objects=%s resyncs=%llu drift_repairs=%llu full_passes=%llu "
+	       "incremental_passes=%llu\n",
 	       nr_routing_mode_str(st.routing_mode), nr_ipam_mode_str(st.ipam_mode), st.nodes,
 	       st.endpoints, st.routes_programmed, st.routes_planned, st.ipam_used,
 	       st.ipam_total, st.nexthop_objects ? "yes" : "no",
-	       (unsigned long long)st.resyncs, (unsigned long long)st.drift_repairs);
+	       (unsigned long long)st.resyncs, (unsigned long long)st.drift_repairs,
+	       (unsigned long long)st.full_passes, (unsigned long long)st.incremental_passes);
 }
 
 static void on_closed(struct nr_ctl *ctl, void *data)

@@ -198,6 +198,8 @@ struct nr_status {
 	uint64_t resyncs;
 	uint64_t drift_repairs;
 	uint64_t netlink_errors;
+	uint64_t full_passes;           /* passes that re-planned the whole cluster */
+	uint64_t incremental_passes;    /* passes that touched only changed objects */
 	size_t :0;
 };
 

@@ -114,6 +114,7 @@ struct nr_ctl {
 	void *close_data;
 
 	uint64_t resyncs, drift_repairs, netlink_errors;
+	uint64_t full_passes, incremental_passes;
 	struct nr_err last_pass_err;
 
 	/* durable state (ctl_state.c); store NULL = in memory only */

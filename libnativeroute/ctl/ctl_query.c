@@ -73,6 +73,8 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	s.resyncs = ctl->resyncs;
 	s.drift_repairs = ctl->drift_repairs;
 	s.netlink_errors = ctl->netlink_errors;
+	s.full_passes = ctl->full_passes;
+	s.incremental_passes = ctl->incremental_passes;
 	/* copy only what the caller's struct has room for */
 	memcpy((char *)st + sizeof(size_t), (char *)&s + sizeof(size_t),
 	       (st->sz < sizeof(s) ? st->sz : sizeof(s)) - sizeof(size_t));

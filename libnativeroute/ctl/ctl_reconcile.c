@@ -403,12 +403,18 @@ static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
 int nr_ctl_reconcile(struct nr_ctl *ctl)
 {
 	struct pass ps = { .ctl = ctl, .reqs = ctl->pending };
+	bool incremental = nr_ctl_incremental(ctl); /* decided before in_pass is set */
 
 	/* requests queued from now on (event callbacks) wait for the next pass */
 	ctl->pending = NULL;
 	ctl->pending_tail = &ctl->pending;
 	ctl->in_pass = true;
-	return nr_ctl_incremental(ctl) ? reconcile_touched(ctl, ps) : reconcile_full(ctl, ps);
+	if (incremental) {
+		ctl->incremental_passes++;
+		return reconcile_touched(ctl, ps);
+	}
+	ctl->full_passes++;
+	return reconcile_full(ctl, ps);
 }
 
 static void kick_cb(uv_timer_t *t)

@@ -58,6 +58,17 @@ cat "$cap"
 nr_expect_match "$(cat "$cap")" "IP 10\.0\.0\.2 > 10\.0\.1\.2: ICMP echo request" "capture: pod IPs on the wire"
 nr_expect_no_match "$(cat "$cap")" "8472|VXLAN|UDP" "capture: no tunnel header"
 
+echo "== a node event is an incremental pass, not a re-plan of the cluster"
+passes() { nr_embed c1 status | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
+full0=$(passes full_passes) inc0=$(passes incremental_passes)
+nr_embed c1 node add node-7 192.168.1.17 10.0.7.0/24 >/dev/null
+nr_embed c1 node del node-7 >/dev/null
+full1=$(passes full_passes) inc1=$(passes incremental_passes)
+echo "full passes $full0 -> $full1, incremental passes $inc0 -> $inc1"
+[ "$full1" -eq "$full0" ] && [ "$inc1" -ge $((inc0 + 2)) ] ||
+	nr_fail "node add/remove did not run as incremental passes"
+nr_ok "node add and remove: 2 incremental passes, no full re-plan"
+
 echo "== drift: a route deleted by hand comes back"
 ip -n "$n1" route del 10.0.1.0/24
 t0=$(date +%s%N)
