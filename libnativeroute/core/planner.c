@@ -92,6 +92,34 @@ static const struct nr_addr *underlay_ip(const struct plan *p, const struct nr_n
 	return nr_node_ip(n, fam);
 }
 
+/* The gateway a tunnelled route names, answered by a permanent neighbour
+ * entry on the VXLAN device. IPv4: the network address of the remote CIDR
+ * (flannel's choice). IPv6: the link-local address made from the VTEP MAC
+ * (modified EUI-64) - IPv6 checks an onlink gateway against the routing
+ * table, and a gateway inside the remote CIDR would resolve to the route
+ * being replaced (the native one on another device) when switching a
+ * running node from native to tunnel mode: "invalid gateway or device
+ * mismatch". A link-local gateway is always on the device's own link. */
+static void vtep_gateway(const struct nr_prefix *cidr, const uint8_t mac[6], struct nr_addr *gw)
+{
+	if (cidr->addr.family == AF_INET) {
+		*gw = cidr->addr;
+		return;
+	}
+	memset(gw, 0, sizeof(*gw));
+	gw->family = AF_INET6;
+	gw->bytes[0] = 0xfe;
+	gw->bytes[1] = 0x80;
+	gw->bytes[8] = mac[0] ^ 0x02;
+	gw->bytes[9] = mac[1];
+	gw->bytes[10] = mac[2];
+	gw->bytes[11] = 0xff;
+	gw->bytes[12] = 0xfe;
+	gw->bytes[13] = mac[3];
+	gw->bytes[14] = mac[4];
+	gw->bytes[15] = mac[5];
+}
+
 static int add_tunnel(struct plan *p, const struct nr_node *n, const struct nr_prefix *cidr,
 		      bool *fdb_done)
 {
@@ -111,12 +139,12 @@ static int add_tunnel(struct plan *p, const struct nr_node *n, const struct nr_p
 	r->dst = *cidr;
 	r->kind = NR_ROUTE_TUNNEL;
 	r->onlink = true;
-	r->gw = cidr->addr; /* the VTEP: network address of the remote CIDR */
+	vtep_gateway(cidr, mac, &r->gw);
 	r->ifindex = t->ifindex;
 	r->mtu = t->mtu;
 	ng = &p->ks->neighs[p->ks->n_neighs++];
 	memset(ng, 0, sizeof(*ng));
-	ng->ip = cidr->addr;
+	ng->ip = r->gw;
 	memcpy(ng->mac, mac, 6);
 	ng->ifindex = t->ifindex;
 	if (!*fdb_done) {

@@ -14,7 +14,8 @@
  *    skipped and reported. Unknown reachability is skipped and reported.
  *  - tunnel: `<cidr> via <VTEP ip> onlink dev <vxlan> mtu <vxlan mtu>`, a
  *    permanent neighbour VTEP ip -> VTEP MAC and an fdb entry VTEP MAC ->
- *    node IP (one per node). VTEP ip = network address of the remote CIDR.
+ *    node IP (one per node). VTEP ip = network address of the remote CIDR
+ *    (IPv4) or the link-local EUI-64 address of the VTEP MAC (IPv6).
  *  - hybrid: native when directly reachable, tunnel otherwise (also while
  *    reachability is unknown).
  * The local node's own CIDR is never routed; every local endpoint with a

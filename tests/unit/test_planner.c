@@ -438,3 +438,32 @@ Test(planner, union_of_per_node_and_per_endpoint_plans_is_the_full_plan)
 	free(reach);
 	nr_model_free(m);
 }
+
+/* IPv6 checks an onlink gateway against the table: a gateway inside the
+ * remote CIDR would clash with the native route being replaced on a mode
+ * switch. The IPv6 VTEP gateway is link-local, made from the VTEP MAC. */
+Test(planner, ipv6_tunnel_gateway_is_link_local_from_the_vtep_mac)
+{
+	struct nr_cluster_config c;
+	struct nr_model *m;
+	struct nr_node_req self = { .name = "n1", .ip4 = A("192.168.1.10"), .cidr6 = P("fd10::/112") };
+	struct nr_node_req peer = { .name = "n2", .ip4 = A("192.168.1.11"), .cidr6 = P("fd10::1:0/112") };
+	struct nr_plan_input in = { .tunnel = { .ifindex = 9, .mtu = 1450 } };
+	struct nr_kstate ks;
+	struct nr_addr want = A("fe80::4e:c0ff:fea8:10b"); /* MAC 02:4e:c0:a8:01:0b */
+
+	nr_config_init(&c);
+	c.routing_mode = NR_MODE_TUNNEL;
+	c.ipam_mode = NR_IPAM_KUBERNETES;
+	cr_assert_eq(nr_model_new(&c, "n1", &m, NULL), 0);
+	cr_assert_eq(nr_model_node_add(m, &self, NULL, NULL), 0);
+	cr_assert_eq(nr_model_node_add(m, &peer, NULL, NULL), 0);
+	in.model = m;
+	cr_assert_eq(nr_plan(&in, &ks, NULL, NULL), 0);
+	cr_assert_eq(ks.n_routes, 1);
+	cr_assert(nr_addr_eq(&ks.routes[0].gw, &want), "gateway is %s", S(&(struct nr_prefix){ .addr = ks.routes[0].gw, .len = 128 }));
+	cr_assert_eq(ks.n_neighs, 1);
+	cr_assert(nr_addr_eq(&ks.neighs[0].ip, &want));
+	nr_kstate_free(&ks);
+	nr_model_free(m);
+}
