@@ -164,6 +164,12 @@ NR_API int nr_client_mode_get(struct nr_client *c, nr_client_mode_cb cb, void *d
 /* [mode.set] the callback gets the mode now in force. */
 NR_API int nr_client_mode_set(struct nr_client *c, enum nr_routing_mode mode,
 			      nr_client_mode_cb cb, void *data);
+/* [mode.set] with the direct-routing switches (struct nr_mode_opts of
+ * controller.h: mode 0 and NR_SWITCH_KEEP leave a setting as it is; at
+ * least one change). The daemon checks the combination as a whole. opts is
+ * read during the call only. */
+NR_API int nr_client_mode_set_opts(struct nr_client *c, const struct nr_mode_opts *opts,
+				   nr_client_mode_cb cb, void *data);
 
 /* [events.subscribe] From the answer on, every event of the daemon goes to
  * opts.event_cb, in order. After a reconnect the client subscribes again by

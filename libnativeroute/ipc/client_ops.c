@@ -76,6 +76,23 @@ static void pack_mode(msgpack_packer *pk, const void *arg)
 	nr_rpc_pack_kv_str(pk, "mode", arg);
 }
 
+/* mode.set with the switches: only the fields the caller changes. */
+static void pack_mode_opts(msgpack_packer *pk, const void *arg)
+{
+	const struct nr_mode_opts *o = arg;
+	enum nr_switch adnr = OPTS_GET(o, auto_direct_node_routes, NR_SWITCH_KEEP);
+	enum nr_switch skip = OPTS_GET(o, direct_routing_skip_unreachable, NR_SWITCH_KEEP);
+	enum nr_routing_mode mode = OPTS_GET(o, mode, 0);
+
+	msgpack_pack_map(pk, (mode != 0) + (adnr != NR_SWITCH_KEEP) + (skip != NR_SWITCH_KEEP));
+	if (mode)
+		nr_rpc_pack_kv_str(pk, "mode", nr_routing_mode_str(mode));
+	if (adnr != NR_SWITCH_KEEP)
+		nr_rpc_pack_kv_bool(pk, "auto_direct_node_routes", adnr == NR_SWITCH_ON);
+	if (skip != NR_SWITCH_KEEP)
+		nr_rpc_pack_kv_bool(pk, "direct_routing_skip_unreachable", skip == NR_SWITCH_ON);
+}
+
 static int check_spec(const void *spec, const char *key, const char *what)
 {
 	if (!spec || !key || !*key)
@@ -157,6 +174,31 @@ NR_API int nr_client_endpoint_add(struct nr_client *c, const struct nr_endpoint_
 		return nr_last_error_set_from(&err, -EINVAL);
 	return nr_client_call_start(c, K_ENDPOINT, "endpoint.add", pack_endpoint_spec, spec, CB(cb),
 				    data);
+}
+
+NR_API int nr_client_mode_set_opts(struct nr_client *c, const struct nr_mode_opts *opts,
+				   nr_client_mode_cb cb, void *data)
+{
+	struct nr_err err = { 0 };
+	enum nr_switch adnr, skip;
+	enum nr_routing_mode mode;
+
+	if (!opts)
+		return nr_last_error_set(-EINVAL, "mode set: no options");
+	if (!OPTS_VALID(opts, nr_mode_opts, &err))
+		return nr_last_error_set_from(&err, -EINVAL);
+	mode = OPTS_GET(opts, mode, 0);
+	adnr = OPTS_GET(opts, auto_direct_node_routes, NR_SWITCH_KEEP);
+	skip = OPTS_GET(opts, direct_routing_skip_unreachable, NR_SWITCH_KEEP);
+	if (mode && strcmp(nr_routing_mode_str(mode), "unknown") == 0)
+		return nr_last_error_set(-EINVAL, "routing mode %d: expected native, tunnel or hybrid",
+					 (int)mode);
+	if (adnr > NR_SWITCH_OFF || skip > NR_SWITCH_OFF)
+		return nr_last_error_set(-EINVAL, "mode set: switch value %d: expected keep (0), "
+					 "on (1) or off (2)", adnr > NR_SWITCH_OFF ? (int)adnr : (int)skip);
+	if (!mode && adnr == NR_SWITCH_KEEP && skip == NR_SWITCH_KEEP)
+		return nr_last_error_set(-EINVAL, "mode set: nothing to change (give a mode and/or a switch)");
+	return nr_client_call_start(c, K_MODE, "mode.set", pack_mode_opts, opts, CB(cb), data);
 }
 
 NR_API int nr_client_endpoint_remove(struct nr_client *c, const char *id, nr_client_done_cb cb,

@@ -44,6 +44,7 @@ struct app {
 	const char *ip, *ip6, *ifname;
 	const char *pod_cidrs[17];
 	size_t n_pod_cidrs;
+	enum nr_switch adnr, skip; /* mode set: direct-routing switches */
 	long count;        /* events: stop after this many, 0 = forever */
 	long seen;
 	int exit_code;
@@ -93,10 +94,23 @@ static int exit_code_of(int status)
 
 /* Report a failed operation (stderr for people; with -o json also an error
  * object on stdout) and stop. */
+/* Whether text already ends with "(ENAME)": kernel errors arrive that way. */
+static bool names_errno(const char *text, const char *name)
+{
+	size_t lt = strlen(text), ln = strlen(name);
+
+	return lt >= ln + 2 && text[lt - 1] == ')' && text[lt - ln - 2] == '(' &&
+	       !strncmp(text + lt - ln - 1, name, ln);
+}
+
 static void fail_op(struct app *a, int status, const char *errmsg)
 {
-	fprintf(stderr, "%s: %s: %s (%s)\n", prog, a->cmd->name,
-		errmsg && *errmsg ? errmsg : nr_strerror(status), nr_err_name(status));
+	const char *text = errmsg && *errmsg ? errmsg : nr_strerror(status);
+
+	if (names_errno(text, nr_err_name(status)))
+		fprintf(stderr, "%s: %s: %s\n", prog, a->cmd->name, text);
+	else
+		fprintf(stderr, "%s: %s: %s (%s)\n", prog, a->cmd->name, text, nr_err_name(status));
 	if (a->json) {
 		struct json j;
 
@@ -353,22 +367,26 @@ static void on_mode(struct nr_client *c, int status, const char *errmsg,
 
 static int run_mode(struct app *a)
 {
-	enum nr_routing_mode mode;
+	NR_OPTS(nr_mode_opts, mo, .auto_direct_node_routes = a->adnr,
+		.direct_routing_skip_unreachable = a->skip);
 
-	if (a->argc == 0)
+	if (a->argc == 0 && !a->adnr && !a->skip)
 		return started(a, nr_client_mode_get(a->client, on_mode, a));
 	if (a->argc != 2 || strcmp(a->argv[0], "set") != 0) {
-		fprintf(stderr, "%s: usage: nrctl mode [set native|tunnel|hybrid]\n", prog);
+		fprintf(stderr, "%s: usage: nrctl mode [set native|tunnel|hybrid "
+			"[--[no-]auto-direct-node-routes] [--[no-]direct-routing-skip-unreachable]]\n",
+			prog);
 		finish(a, EXIT_USAGE);
 		return -EINVAL;
 	}
-	if (nr_routing_mode_parse(a->argv[1], &mode) < 0) {
+	if (nr_routing_mode_parse(a->argv[1], &mo.mode) < 0) {
 		fprintf(stderr, "%s: mode set: \"%s\": expected native, tunnel or hybrid\n", prog,
 			a->argv[1]);
 		finish(a, EXIT_USAGE);
 		return -EINVAL;
 	}
-	return started(a, nr_client_mode_set(a->client, mode, on_mode, a));
+	/* one call: the mode and the switches are checked together */
+	return started(a, nr_client_mode_set_opts(a->client, &mo, on_mode, a));
 }
 
 static void on_ipam(struct nr_client *c, int status, const char *errmsg,
@@ -485,8 +503,10 @@ static const struct command commands[] = {
 	  "Add a pod whose host-side interface is IF; without --ip an address is allocated.",
 	  run_endpoint_add, 1, 1, "fi" },
 	{ "endpoint del", "ID", "Remove a pod.", run_endpoint_del, 1, 1, "" },
-	{ "mode", "[set native|tunnel|hybrid]", "Show or switch the routing mode.", run_mode, 0, 2,
-	  "" },
+	{ "mode", "[set native|tunnel|hybrid [--[no-]auto-direct-node-routes] "
+	  "[--[no-]direct-routing-skip-unreachable]]",
+	  "Show or switch the routing mode (and the direct-routing switches, checked together).",
+	  run_mode, 0, 2, "AaSs" },
 	{ "ipam", "", "IPAM mode, usage and every node CIDR allocation.", run_ipam, 0, 0, "" },
 	{ "events", "[--count N]",
 	  "Print the controller's events as they happen (one per line; -o json: JSON lines).\n"
@@ -543,6 +563,10 @@ static int parse_command_opts(struct app *a, int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' }, { "ip", required_argument, NULL, 'i' },
 		{ "ip6", required_argument, NULL, '6' }, { "pod-cidr", required_argument, NULL, 'p' },
 		{ "ifname", required_argument, NULL, 'f' }, { "count", required_argument, NULL, 'n' },
+		{ "auto-direct-node-routes", no_argument, NULL, 'A' },
+		{ "no-auto-direct-node-routes", no_argument, NULL, 'a' },
+		{ "direct-routing-skip-unreachable", no_argument, NULL, 'S' },
+		{ "no-direct-routing-skip-unreachable", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -566,6 +590,10 @@ static int parse_command_opts(struct app *a, int argc, char **argv)
 		case 'i': a->ip = optarg; break;
 		case '6': a->ip6 = optarg; break;
 		case 'f': a->ifname = optarg; break;
+		case 'A': a->adnr = NR_SWITCH_ON; break;
+		case 'a': a->adnr = NR_SWITCH_OFF; break;
+		case 'S': a->skip = NR_SWITCH_ON; break;
+		case 's': a->skip = NR_SWITCH_OFF; break;
 		case 'n':
 			a->count = strtol(optarg, NULL, 10);
 			if (a->count <= 0) {
