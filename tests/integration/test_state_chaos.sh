@@ -59,7 +59,7 @@ start_daemon() {
 }
 
 # What the client was told (acknowledged) - the truth the daemon must keep.
-declare -A NODE EP EPIF UNSURE
+declare -A NODE=() EP=() EPIF=() UNSURE=()
 node_ip() { echo "172.20.$(($1 / 250 % 256)).$(($1 % 250 + 1))"; }
 
 echo "== populate: $INITIAL_NODES nodes, 30 endpoints"
@@ -146,7 +146,7 @@ absorb() {
 # in-flight call by what the daemon says (either outcome is correct).
 verify() {
 	local cycle=$1 name cidr ip ifn dups k want have
-	declare -A seen_n seen_e
+	declare -A seen_n=() seen_e=() # =(): set, so an empty one is not "unbound"
 	while read -r name _ _ cidr _; do
 		[ "$name" = node-1 ] && continue
 		seen_n[$name]=$cidr

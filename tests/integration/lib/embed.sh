@@ -7,7 +7,7 @@
 : "${NR_TOOLS_DIR:?}"
 NR_WORK=$(mktemp -d)
 nr_cleanup_hooks+=("rm -rf '$NR_WORK'")
-declare -A NR_EMBED_FD NR_EMBED_PID NR_EMBED_ANSWERS
+declare -A NR_EMBED_FD=() NR_EMBED_PID=() NR_EMBED_ANSWERS=()
 
 nr_embed_start() {
 	local id=$1 fd
