@@ -51,7 +51,7 @@ struct nr_pending {
 	void *data;
 	/* what the request touched, to tell whether a failed kernel operation
 	 * was its own: the node's nexthop ids and CIDRs, or the endpoint IPs */
-	struct nr_prefix dst[2];
+	struct nr_prefix dst[4];  /* a node update: the old CIDRs and the new */
 	uint32_t nh_id[2];
 	char *id; /* endpoint id (NR_OP_ENDPOINT) */
 	struct {  /* what the endpoint callback reports */

@@ -70,12 +70,22 @@ static void pending_queue(struct nr_ctl *ctl, struct nr_pending *p)
 
 /* Remember what a node request touches, so a failed kernel operation can be
  * reported to the request it belongs to. */
+static void pending_track_cidr(struct nr_pending *p, const struct nr_prefix *cidr)
+{
+	for (int i = 0; cidr->addr.family && i < 4; i++) {
+		if (!p->dst[i].addr.family || nr_prefix_eq(&p->dst[i], cidr)) {
+			p->dst[i] = *cidr;
+			return;
+		}
+	}
+}
+
+/* Called before and after an update: both the CIDRs a node leaves and the
+ * ones it gets are this request's. */
 static void pending_track_node(struct nr_pending *p, const struct nr_node *n)
 {
-	if (n->cidr4.addr.family)
-		p->dst[0] = n->cidr4;
-	if (n->cidr6.addr.family)
-		p->dst[1] = n->cidr6;
+	pending_track_cidr(p, &n->cidr4);
+	pending_track_cidr(p, &n->cidr6);
 	p->nh_id[0] = NR_NH_ID_BASE + n->index * 2;
 	p->nh_id[1] = NR_NH_ID_BASE + n->index * 2 + 1;
 }
@@ -112,13 +122,13 @@ void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg)
 
 static bool failure_is_mine(const struct nr_pending *p, const struct nr_ctl_failure *f)
 {
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 4; i++)
 		if (p->dst[i].addr.family && f->dst.addr.family &&
 		    nr_prefix_overlaps(&p->dst[i], &f->dst))
 			return true;
+	for (int i = 0; i < 2; i++)
 		if (p->nh_id[i] && p->nh_id[i] == f->nh_id)
 			return true;
-	}
 	return false;
 }
 
