@@ -163,6 +163,8 @@ static void status_of(struct decode *d, const msgpack_object *o, struct nr_statu
 	st->resyncs = u64_of(d, o, "resyncs");
 	st->drift_repairs = u64_of(d, o, "drift_repairs");
 	st->netlink_errors = u64_of(d, o, "netlink_errors");
+	st->full_passes = u64_of(d, o, "full_passes");
+	st->incremental_passes = u64_of(d, o, "incremental_passes");
 }
 
 /* An array of objects, each decoded by item_of into `size` bytes. */

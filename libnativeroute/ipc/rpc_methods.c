@@ -238,7 +238,7 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	if (rc < 0)
 		return rc;
 	pk = nr_rpc_call_begin(call);
-	msgpack_pack_map(pk, 19);
+	msgpack_pack_map(pk, 21);
 	nr_rpc_pack_kv_str(pk, "version", nr_version_string());
 	nr_rpc_pack_str(pk, "local_node");
 	if (nr_ctl_node_foreach(ctl, local_name_cb, pk) != 1)
@@ -260,6 +260,8 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	nr_rpc_pack_kv_u64(pk, "resyncs", st.resyncs);
 	nr_rpc_pack_kv_u64(pk, "drift_repairs", st.drift_repairs);
 	nr_rpc_pack_kv_u64(pk, "netlink_errors", st.netlink_errors);
+	nr_rpc_pack_kv_u64(pk, "full_passes", st.full_passes);
+	nr_rpc_pack_kv_u64(pk, "incremental_passes", st.incremental_passes);
 	nr_rpc_call_end(call);
 	return 0;
 }

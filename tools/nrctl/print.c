@@ -133,6 +133,8 @@ void print_status_text(const struct nr_status *st)
 	printf("Resyncs: %llu   Drift repairs: %llu   Netlink errors: %llu\n",
 	       (unsigned long long)st->resyncs, (unsigned long long)st->drift_repairs,
 	       (unsigned long long)st->netlink_errors);
+	printf("Passes: %llu incremental, %llu full\n", (unsigned long long)st->incremental_passes,
+	       (unsigned long long)st->full_passes);
 }
 
 void json_status(struct json *j, const char *key, const struct nr_status *st)
@@ -155,6 +157,8 @@ void json_status(struct json *j, const char *key, const struct nr_status *st)
 	json_u64(j, "resyncs", st->resyncs);
 	json_u64(j, "drift_repairs", st->drift_repairs);
 	json_u64(j, "netlink_errors", st->netlink_errors);
+	json_u64(j, "full_passes", st->full_passes);
+	json_u64(j, "incremental_passes", st->incremental_passes);
 	json_end_obj(j);
 }
 
