@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <nativeroute/opts.h>
@@ -43,6 +44,8 @@ struct nr_client {
 	struct call *cancelled; /* completed with -ECANCELED when closing ends */
 	uint32_t next_msgid;
 	bool subscribed, closing;
+	int drop_code;           /* why the daemon said it closes on us, 0 = no word */
+	char drop_reason[256];
 	struct nr_rpc_readbuf rb;
 	nr_client_done_cb connect_cb;
 	void *connect_data;
@@ -99,6 +102,17 @@ static void handle_notification(struct nr_client *c, const struct nr_rpc_msg *ms
 	struct nr_event ev;
 	uint64_t seq;
 
+	if (!strcmp(msg->method, "disconnect") && msg->args->via.array.size >= 1) {
+		/* The daemon's last word before it closes (too many clients,
+		 * answers not read, a timeout): the reason the calls fail. */
+		const char *text = NULL;
+		int code = nr_rpc_error_decode(msg->zone, &msg->args->via.array.ptr[0], &text);
+
+		c->drop_code = code < 0 && code != -EPROTO ? code : -ECONNRESET;
+		snprintf(c->drop_reason, sizeof(c->drop_reason), "the daemon closed the connection: %s",
+			 text ? text : "no reason given");
+		return;
+	}
 	if (strcmp(msg->method, "event") != 0 || msg->args->via.array.size < 1 ||
 	    !c->opts.event_cb)
 		return;
@@ -238,14 +252,20 @@ static void conn_lost(struct nr_client *c, int status)
 {
 	bool was_connected = c->conn && c->conn->connected;
 
+	int code = status == -EPROTO ? -EPROTO : c->drop_code ? c->drop_code : -ECONNRESET;
+	char why[sizeof(c->drop_reason)];
+
+	snprintf(why, sizeof(why), "%s",
+		 status == -EPROTO ? "the daemon sent a malformed message"
+		 : c->drop_code	   ? c->drop_reason
+				   : "connection to the daemon lost");
+	c->drop_code = 0;
 	conn_drop(c);
 	while (c->calls) {
 		struct call *k = c->calls;
 
 		call_unlink(c, k);
-		nr_client_call_fail(c, k, status == -EPROTO ? -EPROTO : -ECONNRESET,
-			  status == -EPROTO ? "the daemon sent a malformed message"
-					    : "connection to the daemon lost");
+		nr_client_call_fail(c, k, code, why);
 		if (c->closing)
 			return;
 	}

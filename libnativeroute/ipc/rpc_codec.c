@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <nativeroute/error.h>
@@ -87,63 +88,75 @@ static int item_header(const uint8_t *p, size_t avail, size_t *hdr, uint64_t *pa
 	return 1;
 }
 
-ssize_t nr_rpc_frame(const void *buf, size_t len, const struct nr_rpc_limits *lim,
-		     struct nr_err *err)
+ssize_t nr_rpc_framer_next(struct nr_rpc_framer *fr, const void *buf, size_t len,
+			   const struct nr_rpc_limits *lim, struct nr_err *err)
 {
 	const uint8_t *p = buf;
-	uint64_t stack[NR_RPC_MAX_DEPTH + 1]; /* children still to read, per level */
-	unsigned int depth = 0, max_depth = lim->max_depth;
-	size_t pos = 0, objects = 0;
-	uint64_t need = 1; /* at the top level: one object */
+	unsigned int max_depth = lim->max_depth;
 
 	if (max_depth == 0 || max_depth > NR_RPC_MAX_DEPTH)
 		max_depth = NR_RPC_MAX_DEPTH;
-	for (;;) {
+	if (!fr->started) {
+		*fr = (struct nr_rpc_framer){ .started = true, .need = 1 };
+	}
+	while (!fr->done) {
 		size_t hdr;
 		uint64_t payload, children;
 		int r;
 
-		if (pos >= len)
+		if (fr->pos >= len)
 			goto incomplete;
-		r = item_header(p + pos, len - pos, &hdr, &payload, &children);
+		r = item_header(p + fr->pos, len - fr->pos, &hdr, &payload, &children);
 		if (r < 0)
 			return nr_err_set(err, -EBADMSG, "byte 0x%02x at offset %zu is not valid MessagePack",
-					  p[pos], pos);
+					  p[fr->pos], fr->pos);
 		if (r == 0)
 			goto incomplete;
-		if (++objects > lim->max_objects && lim->max_objects)
+		if (++fr->objects > lim->max_objects && lim->max_objects)
 			return nr_err_set(err, -EMSGSIZE, "message has more than %zu objects",
 					  lim->max_objects);
 		/* Every child takes at least one byte: a count larger than what
 		 * the size limit leaves is a lie, refuse it before waiting. */
 		if (payload > lim->max_msg || children > lim->max_msg ||
-		    pos + hdr + payload + children > lim->max_msg)
+		    fr->pos + hdr + payload + children > lim->max_msg)
 			return nr_err_set(err, -EMSGSIZE, "message larger than the limit of %zu bytes",
 					  lim->max_msg);
-		pos += hdr + payload;
+		fr->pos += hdr + payload;
 		if (children > 0) {
-			if (depth + 1 > max_depth)
+			if (fr->depth + 1 > max_depth)
 				return nr_err_set(err, -EBADMSG, "message nested deeper than %u levels",
 						  max_depth);
-			stack[depth++] = need - 1;
-			need = children;
+			fr->stack[fr->depth++] = fr->need - 1;
+			fr->need = children;
 			continue;
 		}
-		need--;
-		while (need == 0) {
-			if (depth == 0) {
-				if (pos > len)
-					goto incomplete;
-				return (ssize_t)pos;
-			}
-			need = stack[--depth];
+		fr->need--;
+		while (fr->need == 0 && !fr->done) {
+			if (fr->depth == 0)
+				fr->done = true;
+			else
+				fr->need = fr->stack[--fr->depth];
 		}
 	}
+	/* The last item's payload may still be arriving. */
+	if (fr->pos > len)
+		goto incomplete;
+	len = fr->pos;
+	fr->started = false;
+	return (ssize_t)len;
 incomplete:
 	if (len >= lim->max_msg)
 		return nr_err_set(err, -EMSGSIZE, "message larger than the limit of %zu bytes",
 				  lim->max_msg);
 	return 0;
+}
+
+ssize_t nr_rpc_frame(const void *buf, size_t len, const struct nr_rpc_limits *lim,
+		     struct nr_err *err)
+{
+	struct nr_rpc_framer fr = { 0 };
+
+	return nr_rpc_framer_next(&fr, buf, len, lim, err);
 }
 
 /* ---- decoding ----------------------------------------------------------- */
@@ -487,9 +500,70 @@ void nr_rpc_pack_response_head(msgpack_packer *pk, uint32_t msgid)
 	msgpack_pack_nil(pk);
 }
 
+/* Length of the valid UTF-8 sequence at p (1..4), 0 when it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF included). */
+static size_t utf8_seq(const unsigned char *p)
+{
+	unsigned char b = p[0];
+	size_t n;
+	uint32_t cp;
+
+	if (b < 0x80)
+		return 1;
+	if (b >= 0xc2 && b <= 0xdf)
+		n = 2, cp = b & 0x1f;
+	else if (b >= 0xe0 && b <= 0xef)
+		n = 3, cp = b & 0x0f;
+	else if (b >= 0xf0 && b <= 0xf4)
+		n = 4, cp = b & 0x07;
+	else
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+size_t nr_rpc_clean_text(char *out, size_t outlen, const char *in)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	size_t o = 0;
+
+	if (!outlen)
+		return 0;
+	while (*p) {
+		size_t n = utf8_seq(p);
+
+		if (n == 1 && *p >= 0x20 && *p != 0x7f) {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = (char)*p++;
+		} else if (n > 1) {
+			if (o + n >= outlen)
+				break;
+			memcpy(out + o, p, n);
+			o += n;
+			p += n;
+		} else {
+			if (o + 4 >= outlen)
+				break;
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", *p++);
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void nr_rpc_pack_error_response(msgpack_packer *pk, uint32_t msgid, int code,
 				const char *message)
 {
+	char clean[1024];
+
 	msgpack_pack_array(pk, 4);
 	msgpack_pack_uint8(pk, NR_RPC_RESPONSE);
 	msgpack_pack_uint32(pk, msgid);
@@ -497,7 +571,10 @@ void nr_rpc_pack_error_response(msgpack_packer *pk, uint32_t msgid, int code,
 	nr_rpc_pack_str(pk, "code");
 	msgpack_pack_int(pk, code);
 	nr_rpc_pack_kv_str(pk, "name", nr_err_name(code));
-	nr_rpc_pack_kv_str(pk, "message", message && *message ? message : nr_strerror(code));
+	/* Messages quote values from the request; what goes back is always
+	 * valid UTF-8 without control bytes, whatever the peer sent. */
+	nr_rpc_clean_text(clean, sizeof(clean), message && *message ? message : nr_strerror(code));
+	nr_rpc_pack_kv_str(pk, "message", clean);
 	msgpack_pack_nil(pk);
 }
 

@@ -45,6 +45,28 @@ struct nr_rpc_limits {
 ssize_t nr_rpc_frame(const void *buf, size_t len, const struct nr_rpc_limits *lim,
 		     struct nr_err *err);
 
+/* The same walk, resumable: a connection keeps one framer and calls this
+ * with the same message start (buf) and a growing len as bytes arrive; the
+ * walk continues where it stopped instead of rescanning the whole partial
+ * message on every read (a peer trickling a large message byte by byte
+ * would otherwise cost O(n^2)). After a message is returned (> 0) the
+ * framer is ready for the next one, which starts at buf + the result. After
+ * an error the framer must not be used again. Zero-initialise before use. */
+struct nr_rpc_framer {
+	bool started, done;
+	unsigned int depth;
+	size_t pos, objects;
+	uint64_t need;
+	uint64_t stack[NR_RPC_MAX_DEPTH + 1]; /* children still to read, per level */
+};
+ssize_t nr_rpc_framer_next(struct nr_rpc_framer *fr, const void *buf, size_t len,
+			   const struct nr_rpc_limits *lim, struct nr_err *err);
+/* True while a message has started but is not complete. */
+static inline bool nr_rpc_framer_partial(const struct nr_rpc_framer *fr)
+{
+	return fr->started;
+}
+
 /* One decoded message. Strings are NUL-terminated copies in the unpacked
  * object's zone: valid as long as the msgpack_unpacked it came from. */
 struct nr_rpc_msg {
@@ -112,7 +134,13 @@ void nr_rpc_pack_request_head(msgpack_packer *pk, uint32_t msgid, const char *me
 			      bool has_params);
 /* [1, msgid, nil, <result follows>]: the caller packs exactly one result. */
 void nr_rpc_pack_response_head(msgpack_packer *pk, uint32_t msgid);
-/* [1, msgid, {code, name, message}, nil]. */
+/* Copy text into out (NUL-terminated, truncated to fit) as valid UTF-8
+ * without control bytes: every byte that is not part of a valid UTF-8
+ * sequence, and every control byte, becomes "\xNN". For error messages
+ * that quote what a peer sent. Returns the length written. */
+size_t nr_rpc_clean_text(char *out, size_t outlen, const char *in);
+/* [1, msgid, {code, name, message}, nil]; message goes through
+ * nr_rpc_clean_text. */
 void nr_rpc_pack_error_response(msgpack_packer *pk, uint32_t msgid, int code,
 				const char *message);
 /* [2, method, [<payload follows>]]: the caller packs exactly one payload. */

@@ -1,4 +1,6 @@
-/* The RPC methods of DESIGN.md §6, each mapped onto nr_ctl_* calls.
+/* The RPC methods of DESIGN.md §6, each mapped onto nr_ctl_* calls: the
+ * method table the daemon hands to the transport (rpc_server.h), whose
+ * `data` is the struct nr_ctl.
  *
  * A handler validates ALL of its parameters before it calls the controller,
  * so a bad request changes nothing; it answers through the nr_rpc_call_*
@@ -10,22 +12,25 @@
 
 #include <msgpack.h>
 
+#include <nativeroute/controller.h>
+
 #include "ipc/rpc_server.h"
 #include "util/err.h"
-
-struct nr_rpc_method {
-	const char *name;
-	bool mutates; /* refused with -EPERM for read-only peers */
-	/* Returns 0 when the call was (or will be) answered, or a negative
-	 * errno with err filled: the server then answers with that error. */
-	int (*fn)(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
-		  struct nr_err *err);
-};
 
 /* NULL for an unknown method. */
 const struct nr_rpc_method *nr_rpc_method_find(const char *name);
 
+/* The controller the server was given as its data. */
+static inline struct nr_ctl *nr_rpc_call_ctl(const struct nr_rpc_call *call)
+{
+	return (struct nr_ctl *)nr_rpc_call_data(call);
+}
+
 /* The event notification payload {seq, type, node, object, message}. */
 void nr_rpc_pack_event(msgpack_packer *pk, const struct nr_event *ev, uint64_t seq);
+
+/* Send a controller event to every subscriber as [2, "event", [payload]]
+ * (rpc_events.c); call it from the controller's event_cb. */
+void nr_rpc_server_event(struct nr_rpc_server *srv, const struct nr_event *ev);
 
 #endif

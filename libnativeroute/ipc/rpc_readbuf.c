@@ -29,4 +29,11 @@ void nr_rpc_readbuf_consume(struct nr_rpc_readbuf *rb, size_t n)
 {
 	memmove(rb->data, rb->data + n, rb->len - n);
 	rb->len -= n;
+	/* A buffer grown for one large message is not kept for small ones:
+	 * idle connections must not each hold a megabyte. */
+	if (rb->len == 0 && rb->cap > 2 * READ_CHUNK) {
+		free(rb->data);
+		rb->data = NULL;
+		rb->cap = 0;
+	}
 }

@@ -19,7 +19,8 @@ struct nr_rpc_readbuf {
  * that sends more than max_msg is caught by the framing, not by memory. */
 uv_buf_t nr_rpc_readbuf_space(struct nr_rpc_readbuf *rb, size_t max_msg);
 
-/* Drop the first n bytes (whole messages already handled). */
+/* Drop the first n bytes (whole messages already handled). An emptied
+ * buffer larger than two read chunks is freed. */
 void nr_rpc_readbuf_consume(struct nr_rpc_readbuf *rb, size_t n);
 
 #endif

@@ -10,56 +10,66 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <nativeroute/error.h>
+
 #include "ipc/rpc_codec.h"
-#include "ipc/rpc_methods.h"
+#include "ipc/rpc_outbuf.h"
 #include "ipc/rpc_readbuf.h"
+#include "ipc/rpc_sockfile.h"
 
-/* One serialized message, shared by every connection it is written to. */
-struct rpc_buf {
-	unsigned int refs;
-	size_t len;
-	char *data;
-};
+/* A write buffer of this size or less is kept for the next answers; a larger
+ * one (a big route.list) goes back to the allocator once it is written. */
+#define KEEP_OUT (64u << 10)
+/* The sweep that enforces client_timeout_ms runs this often at most. */
+#define SWEEP_MS 1000u
 
-struct rpc_write {
-	uv_write_t req;
-	struct rpc_conn *conn;
-	struct rpc_buf *buf;
-};
-
+/* Output of one connection: `out` collects answers and notifications while
+ * `wr` (the previous contents of out) is being written; when that write
+ * completes the two swap. So there is at most one uv_write per connection
+ * and the memory a client holds is the two capacities, whatever the number
+ * of messages queued. */
 struct rpc_conn {
 	uv_pipe_t pipe;
+	uv_write_t wreq;
 	struct nr_rpc_server *srv;
 	struct rpc_conn *prev, *next;
-	unsigned int refs;      /* handle + calls in flight + writes in flight */
-	bool closing, paused, in_process, subscribed, can_mutate;
+	unsigned int refs;      /* handle + calls in flight + the write in flight */
+	bool closing, paused, in_process, subscribed, can_mutate, writing;
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
 	struct nr_rpc_readbuf rb;
-	size_t queued;          /* bytes given to uv_write, not yet written */
+	struct nr_rpc_framer fr;
+	struct nr_rpc_outbuf out, wr;
 	size_t inflight;        /* requests not answered yet */
+	uint64_t last_request;  /* uv_now of the last complete request (or accept) */
+	uint64_t partial_since; /* uv_now when the incomplete message began, 0 = none */
 };
 
 struct nr_rpc_call {
 	struct rpc_conn *conn;
 	uint32_t msgid;
-	msgpack_sbuffer sb;
+	bool begun;
+	struct nr_rpc_outbuf *buf; /* the server's scratch, or own when it was busy */
+	struct nr_rpc_outbuf own;
 	msgpack_packer pk;
 };
 
 struct nr_rpc_server {
 	uv_loop_t *loop;
-	struct nr_ctl *ctl;
 	uv_pipe_t listener;
+	uv_timer_t sweep;
 	struct nr_rpc_server_opts opts;
 	struct nr_rpc_limits lim;
 	char *path;
 	struct rpc_conn *conns;
-	size_t nclients;
-	unsigned int refs;      /* listener handle + connections */
+	size_t nclients, nreadonly;
+	size_t pause_at;        /* unread bytes at which a client's reading pauses */
+	unsigned int refs;      /* listener + sweep timer + connections */
 	bool closing;
-	uint64_t event_seq;
+	bool scratch_busy;
+	struct nr_rpc_outbuf scratch; /* where an answer is built */
+	uint64_t broadcast_seq;
 	void (*close_cb)(void *data);
 	void *close_data;
 };
@@ -90,31 +100,14 @@ static void srv_unref(struct nr_rpc_server *srv)
 		return;
 	if (srv->close_cb)
 		srv->close_cb(srv->close_data);
+	nr_rpc_outbuf_free(&srv->scratch);
 	free(srv->path);
 	free(srv);
 }
 
-static void buf_unref(struct rpc_buf *b)
+static size_t conn_queued(const struct rpc_conn *c)
 {
-	if (--b->refs > 0)
-		return;
-	free(b->data);
-	free(b);
-}
-
-/* Take over an sbuffer's memory as a shareable message. */
-static struct rpc_buf *buf_from_sbuffer(msgpack_sbuffer *sb)
-{
-	struct rpc_buf *b = malloc(sizeof(*b));
-
-	if (!b) {
-		msgpack_sbuffer_destroy(sb);
-		return NULL;
-	}
-	b->refs = 1;
-	b->len = sb->size;
-	b->data = msgpack_sbuffer_release(sb);
-	return b;
+	return c->out.len + c->wr.len;
 }
 
 static void conn_unref(struct rpc_conn *c)
@@ -124,6 +117,8 @@ static void conn_unref(struct rpc_conn *c)
 	if (--c->refs > 0)
 		return;
 	free(c->rb.data);
+	nr_rpc_outbuf_free(&c->out);
+	nr_rpc_outbuf_free(&c->wr);
 	free(c);
 	srv_unref(srv);
 }
@@ -147,7 +142,47 @@ static void conn_close(struct rpc_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nclients--;
+	if (!c->can_mutate)
+		srv->nreadonly--;
+	/* Nothing queued will be written any more: give the memory back now,
+	 * not when the last call in the controller completes. */
+	nr_rpc_outbuf_reset(&c->out, 0);
 	uv_close((uv_handle_t *)&c->pipe, on_conn_closed);
+}
+
+/* Tell the peer why, then close: [2, "disconnect", [{code, name, message}]].
+ * Best effort and without queueing (the peer may be the one not reading):
+ * the few bytes go straight to the socket when they fit. */
+__attribute__((format(printf, 4, 5)))
+static void conn_drop(struct rpc_conn *c, enum nr_rpc_log_level lvl, int code, const char *fmt, ...)
+{
+	struct nr_rpc_outbuf b = { 0 };
+	msgpack_packer pk;
+	char raw[256], text[512];
+	va_list ap;
+
+	if (c->closing)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	nr_rpc_clean_text(text, sizeof(text), raw);
+	srv_log(c->srv, lvl, "client pid %d uid %u: %s; disconnecting", (int)c->pid,
+		(unsigned int)c->uid, text);
+	msgpack_packer_init(&pk, &b, nr_rpc_outbuf_write);
+	nr_rpc_pack_notification_head(&pk, "disconnect");
+	msgpack_pack_map(&pk, 3);
+	nr_rpc_pack_str(&pk, "code");
+	msgpack_pack_int64(&pk, code);
+	nr_rpc_pack_kv_str(&pk, "name", nr_err_name(code));
+	nr_rpc_pack_kv_str(&pk, "message", text);
+	if (!b.oom && !c->writing) {
+		uv_buf_t ub = uv_buf_init(b.data, (unsigned int)b.len);
+
+		(void)uv_try_write((uv_stream_t *)&c->pipe, &ub, 1);
+	}
+	nr_rpc_outbuf_free(&b);
+	conn_close(c);
 }
 
 /* Resume reading once the client has drained its backlog (half the limits,
@@ -156,7 +191,7 @@ static void conn_maybe_resume(struct rpc_conn *c)
 {
 	struct nr_rpc_server *srv = c->srv;
 
-	if (!c->paused || c->closing || c->queued > srv->opts.max_queue / 2 ||
+	if (!c->paused || c->closing || conn_queued(c) > srv->pause_at / 2 ||
 	    c->inflight > srv->opts.max_inflight / 2)
 		return;
 	c->paused = false;
@@ -167,61 +202,111 @@ static void conn_maybe_resume(struct rpc_conn *c)
 
 static bool conn_must_pause(const struct rpc_conn *c)
 {
-	return c->queued > c->srv->opts.max_queue || c->inflight >= c->srv->opts.max_inflight;
+	return conn_queued(c) >= c->srv->pause_at || c->inflight >= c->srv->opts.max_inflight;
 }
+
+static void conn_flush(struct rpc_conn *c);
 
 static void on_write(uv_write_t *req, int status)
 {
-	struct rpc_write *w = (struct rpc_write *)req;
-	struct rpc_conn *c = w->conn;
+	struct rpc_conn *c = req->data;
 
-	c->queued -= w->buf->len;
-	buf_unref(w->buf);
-	free(w);
+	c->writing = false;
+	nr_rpc_outbuf_reset(&c->wr, KEEP_OUT);
 	if (status < 0 && status != UV_ECANCELED) {
 		srv_log(c->srv, NR_RPC_LOG_DEBUG, "client pid %d: write failed: %s", (int)c->pid,
 			uv_strerror(status));
 		conn_close(c);
-	} else {
+	} else if (!c->closing) {
+		conn_flush(c);
 		conn_maybe_resume(c);
 	}
 	conn_unref(c);
 }
 
-static void conn_send(struct rpc_conn *c, struct rpc_buf *b)
+/* Hand what has collected in `out` to the kernel, unless a write is still
+ * running (its completion comes back here). */
+static void conn_flush(struct rpc_conn *c)
 {
-	struct rpc_write *w;
+	struct nr_rpc_outbuf t;
 	uv_buf_t ub;
+
+	if (c->closing || c->writing || c->out.len == 0)
+		return;
+	t = c->wr;
+	c->wr = c->out;
+	c->out = t;
+	ub = uv_buf_init(c->wr.data, (unsigned int)c->wr.len);
+	c->wreq.data = c;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->pipe, &ub, 1, on_write) < 0) {
+		conn_close(c);
+		return;
+	}
+	c->writing = true;
+	c->refs++;
+}
+
+/* Queue one whole message. Past max_queue the client is dropped, unless
+ * nothing is queued: one answer larger than the limit (a big route.list)
+ * still goes out, it is the pile-up that is refused. */
+static void conn_queue(struct rpc_conn *c, const char *data, size_t len, const char *what)
+{
+	size_t queued = conn_queued(c);
 
 	if (c->closing)
 		return;
-	w = malloc(sizeof(*w));
-	if (!w) {
-		conn_close(c);
+	if (queued > 0 && queued + len > c->srv->opts.max_queue) {
+		conn_drop(c, NR_RPC_LOG_WARN, -ENOBUFS,
+			  "%zu bytes of %s not read (limit %zu)", queued, what,
+			  c->srv->opts.max_queue);
 		return;
 	}
-	w->conn = c;
-	w->buf = b;
-	ub = uv_buf_init(b->data, (unsigned int)b->len);
-	if (uv_write(&w->req, (uv_stream_t *)&c->pipe, &ub, 1, on_write) < 0) {
-		free(w);
-		conn_close(c);
+	if (nr_rpc_outbuf_write(&c->out, data, len) < 0) {
+		conn_drop(c, NR_RPC_LOG_WARN, -ENOMEM, "out of memory queueing %zu bytes", len);
 		return;
 	}
-	b->refs++;
-	c->refs++;
-	c->queued += b->len;
+	conn_flush(c);
 }
 
 /* ---- answering ---------------------------------------------------------- */
 
-struct nr_ctl *nr_rpc_call_ctl(const struct nr_rpc_call *call)
+void *nr_rpc_call_data(const struct nr_rpc_call *call)
 {
-	return call->conn->srv->ctl;
+	return call->conn->srv->opts.data;
+}
+
+static void call_start_buf(struct nr_rpc_call *call)
+{
+	struct nr_rpc_server *srv = call->conn->srv;
+
+	if (!srv->scratch_busy) {
+		srv->scratch_busy = true;
+		call->buf = &srv->scratch;
+	} else {
+		call->buf = &call->own;
+	}
+	call->buf->len = 0;
+	call->buf->oom = false;
+	msgpack_packer_init(&call->pk, call->buf, nr_rpc_outbuf_write);
+}
+
+static void call_release_buf(struct nr_rpc_call *call)
+{
+	struct nr_rpc_server *srv = call->conn->srv;
+
+	if (call->buf == &srv->scratch) {
+		nr_rpc_outbuf_reset(&srv->scratch, KEEP_OUT);
+		srv->scratch_busy = false;
+	} else if (call->buf) {
+		nr_rpc_outbuf_free(call->buf);
+	}
+	call->buf = NULL;
 }
 
 msgpack_packer *nr_rpc_call_begin(struct nr_rpc_call *call)
 {
+	call_start_buf(call);
+	call->begun = true;
 	nr_rpc_pack_response_head(&call->pk, call->msgid);
 	return &call->pk;
 }
@@ -229,14 +314,12 @@ msgpack_packer *nr_rpc_call_begin(struct nr_rpc_call *call)
 static void call_finish(struct nr_rpc_call *call)
 {
 	struct rpc_conn *c = call->conn;
-	struct rpc_buf *b = buf_from_sbuffer(&call->sb);
 
-	if (b) {
-		conn_send(c, b);
-		buf_unref(b);
-	} else {
-		conn_close(c);
-	}
+	if (call->buf->oom)
+		conn_drop(c, NR_RPC_LOG_WARN, -ENOMEM, "out of memory building an answer");
+	else
+		conn_queue(c, call->buf->data, call->buf->len, "answers");
+	call_release_buf(call);
 	free(call);
 	c->inflight--;
 	conn_maybe_resume(c);
@@ -250,7 +333,9 @@ void nr_rpc_call_end(struct nr_rpc_call *call)
 
 void nr_rpc_call_fail(struct nr_rpc_call *call, int code, const char *message)
 {
-	msgpack_sbuffer_clear(&call->sb);
+	if (call->begun)
+		call_release_buf(call);
+	call_start_buf(call);
 	nr_rpc_pack_error_response(&call->pk, call->msgid, code, message);
 	call_finish(call);
 }
@@ -263,35 +348,32 @@ void nr_rpc_call_subscribe(struct nr_rpc_call *call)
 /* An error answer for a request we could not even start. */
 static void conn_send_error(struct rpc_conn *c, uint32_t msgid, int code, const char *message)
 {
-	msgpack_sbuffer sb;
+	struct nr_rpc_outbuf b = { 0 };
 	msgpack_packer pk;
-	struct rpc_buf *b;
 
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	msgpack_packer_init(&pk, &b, nr_rpc_outbuf_write);
 	nr_rpc_pack_error_response(&pk, msgid, code, message);
-	b = buf_from_sbuffer(&sb);
-	if (!b) {
-		conn_close(c);
-		return;
-	}
-	conn_send(c, b);
-	buf_unref(b);
+	if (b.oom)
+		conn_drop(c, NR_RPC_LOG_WARN, -ENOMEM, "out of memory building an answer");
+	else
+		conn_queue(c, b.data, b.len, "answers");
+	nr_rpc_outbuf_free(&b);
 }
 
 /* ---- requests ------------------------------------------------------------ */
 
 static void dispatch(struct rpc_conn *c, const struct nr_rpc_msg *msg)
 {
-	const struct nr_rpc_method *m = nr_rpc_method_find(msg->method);
+	struct nr_rpc_server *srv = c->srv;
+	const struct nr_rpc_method *m = srv->opts.find_method(msg->method);
 	struct nr_rpc_call *call;
 	struct nr_err err = { 0 };
 	int rc;
 
 	if (!m) {
-		char text[128];
+		char text[160];
 
-		snprintf(text, sizeof(text), "unknown method \"%s\"", msg->method);
+		snprintf(text, sizeof(text), "unknown method \"%.100s\"", msg->method);
 		conn_send_error(c, msg->msgid, -ENOSYS, text);
 		return;
 	}
@@ -311,8 +393,6 @@ static void dispatch(struct rpc_conn *c, const struct nr_rpc_msg *msg)
 	}
 	call->conn = c;
 	call->msgid = msg->msgid;
-	msgpack_sbuffer_init(&call->sb);
-	msgpack_packer_init(&call->pk, &call->sb, msgpack_sbuffer_write);
 	c->refs++;
 	c->inflight++;
 	rc = m->fn(call, msg->params, msg->zone, &err);
@@ -333,18 +413,15 @@ static bool conn_handle(struct rpc_conn *c, const char *data, size_t len)
 		if (msg.has_msgid && msg.type == NR_RPC_REQUEST) {
 			conn_send_error(c, msg.msgid, err.code, err.msg);
 		} else {
-			srv_log(c->srv, NR_RPC_LOG_INFO, "client pid %d: %s; disconnecting",
-				(int)c->pid, err.msg);
+			conn_drop(c, NR_RPC_LOG_INFO, -EBADMSG, "%s", err.msg);
 			keep = false;
 		}
 	} else if (msg.type == NR_RPC_REQUEST) {
 		dispatch(c, &msg);
-	} else {
-		/* We never send requests, so there is nothing a response or a
-		 * notification from a client could mean. */
-		srv_log(c->srv, NR_RPC_LOG_DEBUG, "client pid %d: ignoring message of type %d",
-			(int)c->pid, (int)msg.type);
 	}
+	/* We never send requests, so there is nothing a response or a
+	 * notification from a client could mean: ignored, without a log line
+	 * (a peer must not be able to make us write at will). */
 	msgpack_unpacked_destroy(&u);
 	return keep;
 }
@@ -352,26 +429,31 @@ static bool conn_handle(struct rpc_conn *c, const char *data, size_t len)
 static void conn_process(struct rpc_conn *c)
 {
 	size_t off = 0;
+	uint64_t now = uv_now(c->srv->loop);
 
 	c->in_process = true;
 	while (!c->closing && !c->paused && off < c->rb.len) {
 		struct nr_err err = { 0 };
-		ssize_t n = nr_rpc_frame(c->rb.data + off, c->rb.len - off, &c->srv->lim, &err);
+		ssize_t n = nr_rpc_framer_next(&c->fr, c->rb.data + off, c->rb.len - off,
+					       &c->srv->lim, &err);
 
-		if (n == 0)
-			break;
-		if (n < 0) {
-			srv_log(c->srv, NR_RPC_LOG_INFO, "client pid %d: %s; disconnecting",
-				(int)c->pid, err.msg);
-			conn_close(c);
+		if (n == 0) {
+			if (!c->partial_since)
+				c->partial_since = now ? now : 1;
 			break;
 		}
+		if (n < 0) {
+			conn_drop(c, NR_RPC_LOG_INFO, err.code, "%s", err.msg);
+			break;
+		}
+		c->partial_since = 0;
+		c->last_request = now;
 		if (!conn_handle(c, c->rb.data + off, (size_t)n)) {
 			conn_close(c);
 			break;
 		}
 		off += (size_t)n;
-		if (conn_must_pause(c)) {
+		if (!c->closing && conn_must_pause(c)) {
 			c->paused = true;
 			uv_read_stop((uv_stream_t *)&c->pipe);
 		}
@@ -385,6 +467,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
 	struct rpc_conn *c = h->data;
 
+	(void)suggested;
 	*out = nr_rpc_readbuf_space(&c->rb, c->srv->lim.max_msg);
 }
 
@@ -392,6 +475,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct rpc_conn *c = s->data;
 
+	(void)buf;
 	if (nread < 0) {
 		if (nread != UV_EOF)
 			srv_log(c->srv, NR_RPC_LOG_DEBUG, "client pid %d: read: %s", (int)c->pid,
@@ -403,6 +487,31 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	c->rb.len += (size_t)nread;
 	conn_process(c);
+}
+
+/* ---- timeouts ------------------------------------------------------------- */
+
+/* A slot is held by a connection; a peer that holds one without using it
+ * (a message that never completes, or a read-only peer that asks nothing
+ * and subscribes to nothing) gives it back after client_timeout_ms. */
+static void on_sweep(uv_timer_t *t)
+{
+	struct nr_rpc_server *srv = t->data;
+	uint64_t now = uv_now(srv->loop), limit = srv->opts.client_timeout_ms;
+	struct rpc_conn *c, *next;
+
+	for (c = srv->conns; c; c = next) {
+		next = c->next;
+		if (c->partial_since && now - c->partial_since >= limit)
+			conn_drop(c, NR_RPC_LOG_INFO, -ETIMEDOUT,
+				  "message incomplete after %llu ms (%zu bytes so far)",
+				  (unsigned long long)(now - c->partial_since), c->rb.len);
+		else if (!c->can_mutate && !c->subscribed && c->inflight == 0 &&
+			 conn_queued(c) == 0 && now - c->last_request >= limit)
+			conn_drop(c, NR_RPC_LOG_DEBUG, -ETIMEDOUT,
+				  "read-only and idle for %llu ms",
+				  (unsigned long long)(now - c->last_request));
+	}
 }
 
 /* ---- accepting ------------------------------------------------------------ */
@@ -439,10 +548,46 @@ static int conn_credentials(struct rpc_conn *c)
 	return 0;
 }
 
+static size_t readonly_of_uid(const struct nr_rpc_server *srv, uid_t uid)
+{
+	size_t n = 0;
+
+	for (const struct rpc_conn *c = srv->conns; c; c = c->next)
+		n += !c->can_mutate && c->uid == uid;
+	return n;
+}
+
+/* Which slot rule refuses this (already counted) peer, or NULL. */
+static const char *slot_refusal(const struct rpc_conn *c, char *buf, size_t len)
+{
+	const struct nr_rpc_server *srv = c->srv;
+	size_t ro_slots = srv->opts.max_clients - srv->opts.reserve;
+
+	if (srv->nclients > srv->opts.max_clients) {
+		snprintf(buf, len, "all %zu client slots are taken", srv->opts.max_clients);
+		return buf;
+	}
+	if (c->can_mutate)
+		return NULL;
+	if (srv->nreadonly > ro_slots) {
+		snprintf(buf, len, "read-only peers hold all %zu of their slots (%zu are kept for "
+			 "privileged peers)", ro_slots, srv->opts.reserve);
+		return buf;
+	}
+	if (readonly_of_uid(srv, c->uid) > (ro_slots + 1) / 2) {
+		snprintf(buf, len, "uid %u holds %zu connections already", (unsigned int)c->uid,
+			 (ro_slots + 1) / 2);
+		return buf;
+	}
+	return NULL;
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
 	struct nr_rpc_server *srv = listener->data;
 	struct rpc_conn *c;
+	const char *why;
+	char text[160];
 
 	if (status < 0) {
 		srv_log(srv, NR_RPC_LOG_WARN, "accept: %s", uv_strerror(status));
@@ -456,6 +601,8 @@ static void on_connection(uv_stream_t *listener, int status)
 	c->srv = srv;
 	c->refs = 1;
 	c->pipe.data = c;
+	c->can_mutate = true; /* until the credentials say otherwise (counting) */
+	c->last_request = uv_now(srv->loop);
 	srv->refs++;
 	c->next = srv->conns;
 	if (c->next)
@@ -466,10 +613,11 @@ static void on_connection(uv_stream_t *listener, int status)
 		conn_close(c);
 		return;
 	}
-	if (srv->nclients > srv->opts.max_clients) {
-		srv_log(srv, NR_RPC_LOG_WARN, "refusing client pid %d: %zu clients already",
-			(int)c->pid, srv->opts.max_clients);
-		conn_close(c);
+	if (!c->can_mutate)
+		srv->nreadonly++;
+	why = slot_refusal(c, text, sizeof(text));
+	if (why) {
+		conn_drop(c, NR_RPC_LOG_WARN, -EUSERS, "%s", why);
 		return;
 	}
 	srv_log(srv, NR_RPC_LOG_DEBUG, "client pid %d uid %u connected (%s)", (int)c->pid,
@@ -477,48 +625,7 @@ static void on_connection(uv_stream_t *listener, int status)
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 }
 
-/* ---- the socket file ------------------------------------------------------ */
-
-static int make_parent_dirs(const char *path, struct nr_err *err)
-{
-	char buf[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; (p = strchr(p, '/')); p++) {
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return nr_err_set(err, -errno, "%s: cannot create directory: %s", buf,
-					  strerror(errno));
-		*p = '/';
-	}
-	return 0;
-}
-
-/* A socket file left by a daemon that died is replaced; one that somebody
- * still accepts on is not ours to take. */
-static int clear_stale_socket(const char *path, struct nr_err *err)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, rc;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : nr_err_set(err, -errno, "%s: %s", path, strerror(errno));
-	if (!S_ISSOCK(st.st_mode))
-		return nr_err_set(err, -EEXIST, "%s exists and is not a socket", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return nr_err_set(err, -errno, "socket: %s", strerror(errno));
-	memcpy(sa.sun_path, path, strlen(path));
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0)
-		return nr_err_set(err, -EADDRINUSE, "%s: another daemon is listening there", path);
-	if (unlink(path) < 0 && errno != ENOENT)
-		return nr_err_set(err, -errno, "%s: cannot remove stale socket: %s", path,
-				  strerror(errno));
-	return 0;
-}
+/* ---- the listener ----------------------------------------------------------- */
 
 static int listen_on(struct nr_rpc_server *srv, struct nr_err *err)
 {
@@ -528,10 +635,7 @@ static int listen_on(struct nr_rpc_server *srv, struct nr_err *err)
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return nr_err_set(err, -ENAMETOOLONG, "%s: socket path longer than %zu bytes", path,
 				  sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-	rc = make_parent_dirs(path, err);
-	if (rc < 0)
-		return rc;
-	rc = clear_stale_socket(path, err);
+	rc = nr_rpc_sockfile_prepare(path, err);
 	if (rc < 0)
 		return rc;
 	rc = uv_pipe_bind(&srv->listener, path);
@@ -553,91 +657,107 @@ static int listen_on(struct nr_rpc_server *srv, struct nr_err *err)
 	return 0;
 }
 
-static void on_listener_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
 	srv_unref(h->data);
 }
 
-int nr_rpc_server_new(uv_loop_t *loop, struct nr_ctl *ctl, const struct nr_rpc_server_opts *opts,
+static void opts_defaults(struct nr_rpc_server_opts *o)
+{
+	if (!o->mode)
+		o->mode = 0660;
+	if (!o->max_clients)
+		o->max_clients = 128;
+	if (!o->reserve)
+		o->reserve = o->max_clients / 8 ? o->max_clients / 8 : 1;
+	if (o->reserve >= o->max_clients)
+		o->reserve = o->max_clients - 1;
+	if (!o->max_msg)
+		o->max_msg = NR_RPC_SERVER_MAX_MSG;
+	if (!o->max_queue)
+		o->max_queue = 8u << 20;
+	if (!o->max_inflight)
+		o->max_inflight = 1024;
+	if (!o->client_timeout_ms)
+		o->client_timeout_ms = 30000;
+}
+
+int nr_rpc_server_new(uv_loop_t *loop, const struct nr_rpc_server_opts *opts,
 		      struct nr_rpc_server **ret, struct nr_err *err)
 {
 	struct nr_rpc_server *srv;
+	uint64_t every;
 	int rc;
 
-	if (!loop || !ctl || !opts || !opts->path || !*opts->path || !ret)
-		return nr_err_set(err, -EINVAL, "rpc server: loop, controller and socket path are required");
+	if (!loop || !opts || !opts->path || !*opts->path || !opts->find_method || !ret)
+		return nr_err_set(err, -EINVAL,
+				  "rpc server: loop, method table and socket path are required");
 	srv = calloc(1, sizeof(*srv));
 	if (!srv || !(srv->path = strdup(opts->path))) {
 		free(srv);
 		return nr_err_set(err, -ENOMEM, "out of memory");
 	}
 	srv->loop = loop;
-	srv->ctl = ctl;
 	srv->opts = *opts;
 	srv->opts.path = srv->path;
-	if (!srv->opts.mode)
-		srv->opts.mode = 0660;
-	if (!srv->opts.max_clients)
-		srv->opts.max_clients = 128;
-	if (!srv->opts.max_msg)
-		srv->opts.max_msg = NR_RPC_SERVER_MAX_MSG;
-	if (!srv->opts.max_queue)
-		srv->opts.max_queue = 8u << 20;
-	if (!srv->opts.max_inflight)
-		srv->opts.max_inflight = 1024;
+	opts_defaults(&srv->opts);
+	/* Pausing early keeps a pipelining client's memory small; the queue
+	 * limit is for what arrives anyway (answers in flight, events). */
+	srv->pause_at = srv->opts.max_queue / 2 < (256u << 10) ? srv->opts.max_queue / 2 : (256u << 10);
 	srv->lim = (struct nr_rpc_limits){ .max_msg = srv->opts.max_msg,
 					   .max_depth = NR_RPC_MAX_DEPTH,
 					   .max_objects = NR_RPC_SERVER_MAX_OBJECTS };
-	srv->refs = 1;
 	rc = uv_pipe_init(loop, &srv->listener, 0);
 	if (rc < 0) {
 		free(srv->path);
 		free(srv);
 		return nr_err_set(err, rc, "uv_pipe_init: %s", uv_strerror(rc));
 	}
+	srv->refs = 2;
 	srv->listener.data = srv;
+	uv_timer_init(loop, &srv->sweep);
+	srv->sweep.data = srv;
 	rc = listen_on(srv, err);
 	if (rc < 0) {
-		/* The handle exists: it must be closed before the memory goes. */
+		/* The handles exist: they must close before the memory goes. */
 		srv->closing = true;
-		uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+		uv_close((uv_handle_t *)&srv->listener, on_handle_closed);
+		uv_close((uv_handle_t *)&srv->sweep, on_handle_closed);
 		return rc;
 	}
+	every = srv->opts.client_timeout_ms / 4;
+	every = every < 10 ? 10 : every > SWEEP_MS ? SWEEP_MS : every;
+	uv_timer_start(&srv->sweep, on_sweep, every, every);
+	uv_unref((uv_handle_t *)&srv->sweep); /* the listener keeps the loop alive */
 	*ret = srv;
 	return 0;
 }
 
-void nr_rpc_server_event(struct nr_rpc_server *srv, const struct nr_event *ev)
+void nr_rpc_server_broadcast(struct nr_rpc_server *srv, const char *method,
+			     void (*pack)(msgpack_packer *pk, const void *arg, uint64_t seq),
+			     const void *arg)
 {
-	msgpack_sbuffer sb;
+	struct nr_rpc_outbuf b = { 0 };
 	msgpack_packer pk;
-	struct rpc_buf *b;
 	struct rpc_conn *c, *next;
 
 	if (!srv || srv->closing)
 		return;
-	srv->event_seq++;
-	msgpack_sbuffer_init(&sb);
-	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	nr_rpc_pack_notification_head(&pk, "event");
-	nr_rpc_pack_event(&pk, ev, srv->event_seq);
-	b = buf_from_sbuffer(&sb);
-	if (!b)
+	srv->broadcast_seq++;
+	msgpack_packer_init(&pk, &b, nr_rpc_outbuf_write);
+	nr_rpc_pack_notification_head(&pk, method);
+	pack(&pk, arg, srv->broadcast_seq);
+	if (b.oom) {
+		srv_log(srv, NR_RPC_LOG_ERROR, "out of memory packing a %s notification", method);
+		nr_rpc_outbuf_free(&b);
 		return;
+	}
 	for (c = srv->conns; c; c = next) {
 		next = c->next;
-		if (!c->subscribed)
-			continue;
-		if (c->queued + b->len > srv->opts.max_queue) {
-			srv_log(srv, NR_RPC_LOG_WARN,
-				"dropping slow subscriber pid %d: %zu bytes not yet read",
-				(int)c->pid, c->queued);
-			conn_close(c);
-			continue;
-		}
-		conn_send(c, b);
+		if (c->subscribed)
+			conn_queue(c, b.data, b.len, "notifications");
 	}
-	buf_unref(b);
+	nr_rpc_outbuf_free(&b);
 }
 
 void nr_rpc_server_close(struct nr_rpc_server *srv, void (*cb)(void *data), void *data)
@@ -650,7 +770,8 @@ void nr_rpc_server_close(struct nr_rpc_server *srv, void (*cb)(void *data), void
 	while (srv->conns)
 		conn_close(srv->conns);
 	unlink(srv->path);
-	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
+	uv_close((uv_handle_t *)&srv->listener, on_handle_closed);
+	uv_close((uv_handle_t *)&srv->sweep, on_handle_closed);
 }
 
 size_t nr_rpc_server_clients(const struct nr_rpc_server *srv)

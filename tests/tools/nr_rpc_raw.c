@@ -96,7 +96,26 @@ static const char *outcome(const void *bytes, size_t len, bool shut, int *err_co
 		msgpack_object o = u.data;
 
 		what = "answered";
-		if (o.type == MSGPACK_OBJECT_ARRAY && o.via.array.size == 4 &&
+		if (o.type == MSGPACK_OBJECT_ARRAY && o.via.array.size == 3 &&
+		    o.via.array.ptr[0].via.u64 == 2 && o.via.array.ptr[1].type == MSGPACK_OBJECT_STR &&
+		    o.via.array.ptr[1].via.str.size == 10 &&
+		    !memcmp(o.via.array.ptr[1].via.str.ptr, "disconnect", 10)) {
+			/* The daemon's last word: {code, name, message}, then EOF. */
+			msgpack_object *a = &o.via.array.ptr[2];
+			msgpack_unpacked more;
+
+			if (a->type == MSGPACK_OBJECT_ARRAY && a->via.array.size == 1 &&
+			    a->via.array.ptr[0].type == MSGPACK_OBJECT_MAP) {
+				msgpack_object *e = &a->via.array.ptr[0];
+
+				for (uint32_t i = 0; i < e->via.map.size; i++)
+					if (e->via.map.ptr[i].val.type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+						*err_code = (int)e->via.map.ptr[i].val.via.i64;
+			}
+			msgpack_unpacked_init(&more);
+			what = recv_obj(fd, &up, &more, 3000) == 0 ? "disconnected" : "no EOF after disconnect";
+			msgpack_unpacked_destroy(&more);
+		} else if (o.type == MSGPACK_OBJECT_ARRAY && o.via.array.size == 4 &&
 		    o.via.array.ptr[2].type == MSGPACK_OBJECT_MAP) {
 			msgpack_object *e = &o.via.array.ptr[2];
 

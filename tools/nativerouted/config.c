@@ -167,6 +167,9 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 	} else if (!strcmp(name, "max-queue-kb")) {
 		if (parse_uint(value, 1u << 22, &cfg->max_queue_kb) < 0 || !cfg->max_queue_kb)
 			return fail(err, errlen, "%s: \"%s\": expected 1..4194304", origin, value);
+	} else if (!strcmp(name, "client-timeout")) {
+		if (parse_uint(value, 86400, &cfg->client_timeout) < 0 || !cfg->client_timeout)
+			return fail(err, errlen, "%s: \"%s\": expected 1..86400 seconds", origin, value);
 	} else if (!strcmp(name, "log-level")) {
 		for (int i = 0; i <= LOG_DEBUG; i++) {
 			if (log_levels[i] && !strcmp(log_levels[i], value)) {
@@ -377,7 +380,7 @@ static const char *const our_keys[] = {
 	"socket", "state-dir", "node-name", "node-ip", "node-ip6", "netns", "mode",
 	"auto-direct-node-routes", "direct-routing-skip-unreachable", "ipam", "cluster-cidr",
 	"mask-size", "mask-size6", "pod-cidr", "native-routing-cidr", "socket-group", "store",
-	"log-level", "max-clients", "max-queue-kb", "allow-config-migration", NULL,
+	"log-level", "max-clients", "max-queue-kb", "client-timeout", "allow-config-migration", NULL,
 };
 
 /* Resolve a file key to (our name, our value). Returns -1 for unknown keys
@@ -573,5 +576,7 @@ void nrd_config_print(const struct nrd_config *cfg, FILE *out)
 		fprintf(out, "max-clients: %u\n", cfg->max_clients);
 	if (cfg->max_queue_kb)
 		fprintf(out, "max-queue-kb: %u\n", cfg->max_queue_kb);
+	if (cfg->client_timeout)
+		fprintf(out, "client-timeout: %u\n", cfg->client_timeout);
 	fprintf(out, "log-level: %s\n", log_levels[cfg->log_level]);
 }

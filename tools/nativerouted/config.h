@@ -35,6 +35,7 @@ struct nrd_config {
 	char *store;
 	unsigned int max_clients;  /* 0 = server default */
 	unsigned int max_queue_kb;
+	unsigned int client_timeout; /* seconds, 0 = server default */
 	int log_level;          /* LOG_ERR .. LOG_DEBUG */
 	bool ipv4_disabled;     /* ipv4.enabled: false in the file */
 	bool allow_config_migration; /* saved state under changed pools/masks */

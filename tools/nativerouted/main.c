@@ -19,6 +19,7 @@
 #include <nativeroute/opts.h>
 #include <nativeroute/version.h>
 
+#include "ipc/rpc_methods.h"
 #include "ipc/rpc_server.h"
 
 #include "config.h"
@@ -60,8 +61,10 @@ static const char usage[] =
 	"                                     flags given on the command line win\n"
 	"  --log-level error|warn|info|debug  (default info)\n"
 	"  --max-clients N                    concurrent RPC clients (default 128)\n"
-	"  --max-queue-kb N                   unsent bytes per client before a subscriber\n"
+	"  --max-queue-kb N                   unread answers/events per client before it\n"
 	"                                     is dropped (default 8192)\n"
+	"  --client-timeout SEC               close a client whose message stays incomplete,\n"
+	"                                     or a read-only one idle, this long (default 30)\n"
 	"  --check-config                     print the effective configuration and exit\n"
 	"  --purge                            remove every route, nexthop, neighbour/FDB entry\n"
 	"                                     and nr_vxlan device this daemon made in the\n"
@@ -94,6 +97,7 @@ static const struct option long_opts[] = {
 	{ "log-level", required_argument, NULL, 0 },
 	{ "max-clients", required_argument, NULL, 0 },
 	{ "max-queue-kb", required_argument, NULL, 0 },
+	{ "client-timeout", required_argument, NULL, 0 },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "purge", no_argument, NULL, OPT_PURGE },
 	{ "check-config", no_argument, NULL, OPT_CHECK },
@@ -374,8 +378,11 @@ static int start_server(struct daemon *d)
 {
 	struct nr_rpc_server_opts so = {
 		.path = d->cfg.socket,
+		.find_method = nr_rpc_method_find,
+		.data = d->ctl,
 		.max_clients = d->cfg.max_clients,
 		.max_queue = (size_t)d->cfg.max_queue_kb * 1024,
+		.client_timeout_ms = (uint64_t)d->cfg.client_timeout * 1000,
 		.log = on_rpc_log,
 		.log_data = d,
 	};
@@ -392,7 +399,7 @@ static int start_server(struct daemon *d)
 		so.has_group = true;
 		so.group = g->gr_gid;
 	}
-	rc = nr_rpc_server_new(d->loop, d->ctl, &so, &d->srv, &err);
+	rc = nr_rpc_server_new(d->loop, &so, &d->srv, &err);
 	if (rc < 0)
 		nrd_log(LOG_ERR, "cannot serve on %s: %s", d->cfg.socket, err.msg);
 	return rc;

@@ -690,6 +690,9 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? EXIT_OK : EXIT_USAGE;
 
+	/* A daemon that closes on us (full, or dropping an idle client) must
+	 * give an error message, not a silent death by SIGPIPE mid-write. */
+	signal(SIGPIPE, SIG_IGN);
 	json_init(&a.j, stdout);
 	NR_OPTS(nr_client_opts, copts, .socket_path = a.socket,
 		.timeout_ms = a.cmd->run == run_events ? 0 : a.timeout_ms, .event_cb = on_event,
