@@ -10,6 +10,7 @@
  *   ctl_names.c      public enum <-> text
  *   ctl_state.c      the durable state: load at new, save once per pass
  *   ctl_purge.c      remove everything we own, then the state files
+ *   ctl_deliver.c    completion callbacks, run from the loop's check phase
  */
 #ifndef NR_CTL_INTERNAL_H
 #define NR_CTL_INTERNAL_H
@@ -54,6 +55,8 @@ struct nr_pending {
 	struct nr_prefix dst[4];  /* a node update: the old CIDRs and the new */
 	uint32_t nh_id[2];
 	char *id; /* endpoint id (NR_OP_ENDPOINT) */
+	int status; /* the outcome, once decided (queued for delivery) */
+	char *msg;  /* its text when status < 0; NULL: nr_strerror(status) */
 	struct {  /* what the endpoint callback reports */
 		char ifname[16];
 		uint32_t ifindex;
@@ -90,13 +93,15 @@ struct nr_ctl {
 	uv_poll_t event_poll;
 	uv_timer_t kick_timer;   /* run a reconcile pass soon (coalesces calls) */
 	uv_timer_t resync_timer; /* periodic full resync */
+	uv_idle_t deliver_idle;  /* keeps the poll from blocking while ... */
+	uv_check_t deliver_check; /* ... decided callbacks wait to run (ctl_deliver.c) */
+	struct nr_pending *done_q, **done_tail;
 	int open_handles;        /* closing completes when this reaches 0 */
 
 	bool started;
 	bool closing;
 	bool need_dump;          /* next pass dumps the kernel (drift, overflow) */
 	bool reach_stale;        /* links/addresses changed: re-ask RTM_GETROUTE */
-	bool pass_queued;
 	bool in_pass;            /* a reconcile pass runs (event callbacks may call us) */
 
 	struct nr_kstate desired;    /* the plan, sorted; kept current per change */
@@ -140,14 +145,20 @@ struct nr_ctl_note {
 void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms);
 int nr_ctl_reconcile(struct nr_ctl *ctl);
 
-/* ctl_ops.c: run queued callbacks; status from the failures that are theirs.
+/* ctl_deliver.c: nr_ctl_pending_run decides a request's outcome and queues
+ * its callback; the loop's check phase runs it (flush: at close). */
+void nr_ctl_deliver_init(struct nr_ctl *ctl);
+void nr_ctl_deliver_flush(struct nr_ctl *ctl);
+void nr_ctl_deliver_close(struct nr_ctl *ctl, uv_close_cb cb);
+void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg);
+
+/* ctl_ops.c: decide queued requests; status from the failures that are theirs.
  * nr_ctl_pending_finish first saves the model when a state store is in use
  * (group commit: one fsync'd write per pass, before any callback runs). */
 void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg);
 void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 			   const struct nr_ctl_failure *fails, size_t n_fails,
 			   int pass_status, const char *pass_msg);
-void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg);
 
 /* ctl_state.c */
 /* Open the store and build the model: from the saved state when there is

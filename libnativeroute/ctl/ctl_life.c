@@ -231,7 +231,8 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 	uv_timer_init(loop, &ctl->kick_timer);
 	uv_timer_init(loop, &ctl->resync_timer);
 	ctl->event_poll.data = ctl->kick_timer.data = ctl->resync_timer.data = ctl;
-	ctl->open_handles = 3;
+	nr_ctl_deliver_init(ctl);
+	ctl->open_handles = 5;
 	uv_poll_start(&ctl->event_poll, UV_READABLE, nr_ctl_watch_cb);
 	*ret = ctl;
 	return 0;
@@ -292,6 +293,8 @@ static void handle_closed(uv_handle_t *h)
 		nr_ctl_pending_run(ctl, ctl->purge_req, -ECANCELED, "controller closed");
 		ctl->purge_req = NULL;
 	}
+	/* decided before the close, or just cancelled: each runs exactly once */
+	nr_ctl_deliver_flush(ctl);
 	if (ctl->close_cb)
 		ctl->close_cb(ctl, ctl->close_data);
 	ctl_free(ctl);
@@ -309,5 +312,6 @@ NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data
 	uv_close((uv_handle_t *)&ctl->event_poll, handle_closed);
 	uv_close((uv_handle_t *)&ctl->kick_timer, handle_closed);
 	uv_close((uv_handle_t *)&ctl->resync_timer, handle_closed);
+	nr_ctl_deliver_close(ctl, handle_closed);
 	return 0;
 }

@@ -90,22 +90,6 @@ static void pending_track_node(struct nr_pending *p, const struct nr_node *n)
 	p->nh_id[1] = NR_NH_ID_BASE + n->index * 2 + 1;
 }
 
-void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg)
-{
-	if (p->kind == NR_OP_ENDPOINT && p->ep_cb) {
-		struct nr_endpoint_info info = {
-			.sz = sizeof(info), .id = p->id, .ifname = p->ep.ifname,
-			.ifindex = p->ep.ifindex, .ipv4 = p->ep.ipv4, .ipv6 = p->ep.ipv6,
-			.gateway4 = p->ep.gw4, .gateway6 = p->ep.gw6,
-		};
-		p->ep_cb(ctl, status, status < 0 ? msg : NULL, &info, p->data);
-	} else if (p->done_cb) {
-		p->done_cb(ctl, status, status < 0 ? msg : NULL, p->data);
-	}
-	free(p->id);
-	free(p);
-}
-
 void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg)
 {
 	struct nr_pending *p = ctl->pending;

@@ -145,7 +145,6 @@ NR_API int nr_ctl_purge(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 	/* no reconcile pass may run from now on: it would program again; and
 	 * our own deletions must not come back as "drift" */
 	ctl->started = false;
-	ctl->pass_queued = false;
 	uv_timer_stop(&ctl->resync_timer);
 	uv_poll_stop(&ctl->event_poll);
 	uv_timer_start(&ctl->kick_timer, purge_cb, 0, 0);

@@ -421,7 +421,6 @@ static void kick_cb(uv_timer_t *t)
 {
 	struct nr_ctl *ctl = t->data;
 
-	ctl->pass_queued = false;
 	if (!ctl->closing)
 		nr_ctl_reconcile(ctl);
 }
@@ -430,9 +429,10 @@ void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms)
 {
 	if (ctl->closing || !ctl->started)
 		return;
-	/* an earlier pass already queued wins unless we need one sooner */
-	if (ctl->pass_queued && uv_timer_get_due_in(&ctl->kick_timer) <= delay_ms)
+	/* an earlier pass already queued wins unless we need one sooner
+	 * (uv_timer_get_due_in is 0 for an inactive timer too: ask first) */
+	if (uv_is_active((uv_handle_t *)&ctl->kick_timer) &&
+	    uv_timer_get_due_in(&ctl->kick_timer) <= delay_ms)
 		return;
-	ctl->pass_queued = true;
 	uv_timer_start(&ctl->kick_timer, kick_cb, delay_ms, 0);
 }

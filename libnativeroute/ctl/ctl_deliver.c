@@ -1,0 +1,105 @@
+/* Completion callbacks are queued and run from the loop's check phase (after
+ * the poll), never from inside the code that decided them.
+ *
+ * Why the check phase: a pass runs from a timer, which libuv runs at the
+ * start of a loop iteration. A callback run there is followed, in the same
+ * uv_run(UV_RUN_ONCE), by a poll that waits for the next timer or I/O: a
+ * caller that runs `while (!done) uv_run(loop, UV_RUN_ONCE)` saw its start
+ * callback "arrive" only after the 30 s resync timer when the pass changed
+ * nothing in the kernel (no netlink echo to end the poll early). An active
+ * idle handle makes that poll return at once, and the check handle then
+ * runs the callbacks, so uv_run returns right after them.
+ *
+ * It also keeps the caller's code out of ours: whatever a callback calls
+ * back (a new node, close) finds the controller between two passes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nativeroute/error.h"
+
+#include "ctl/ctl_internal.h"
+
+static void run_one(struct nr_ctl *ctl, struct nr_pending *p)
+{
+	const char *msg = p->status < 0 ? (p->msg ? p->msg : nr_strerror(p->status)) : NULL;
+
+	if (p->kind == NR_OP_ENDPOINT && p->ep_cb) {
+		struct nr_endpoint_info info = {
+			.sz = sizeof(info), .id = p->id, .ifname = p->ep.ifname,
+			.ifindex = p->ep.ifindex, .ipv4 = p->ep.ipv4, .ipv6 = p->ep.ipv6,
+			.gateway4 = p->ep.gw4, .gateway6 = p->ep.gw6,
+		};
+		p->ep_cb(ctl, p->status, msg, &info, p->data);
+	} else if (p->done_cb) {
+		p->done_cb(ctl, p->status, msg, p->data);
+	}
+	free(p->msg);
+	free(p->id);
+	free(p);
+}
+
+/* Run what is queued now; what the callbacks queue waits for the next turn
+ * (a callback that re-queues forever cannot starve the loop). */
+static void run_queued(struct nr_ctl *ctl)
+{
+	struct nr_pending *p = ctl->done_q;
+
+	ctl->done_q = NULL;
+	ctl->done_tail = &ctl->done_q;
+	while (p) {
+		struct nr_pending *next = p->next;
+
+		run_one(ctl, p);
+		p = next;
+	}
+}
+
+static void deliver_cb(uv_check_t *h)
+{
+	struct nr_ctl *ctl = h->data;
+
+	run_queued(ctl);
+	if (!ctl->done_q && !ctl->closing) {
+		uv_idle_stop(&ctl->deliver_idle);
+		uv_check_stop(&ctl->deliver_check);
+	}
+}
+
+static void idle_cb(uv_idle_t *h)
+{
+	(void)h; /* only keeps the poll from blocking while work is queued */
+}
+
+void nr_ctl_deliver_init(struct nr_ctl *ctl)
+{
+	ctl->done_tail = &ctl->done_q;
+	uv_idle_init(ctl->loop, &ctl->deliver_idle);
+	uv_check_init(ctl->loop, &ctl->deliver_check);
+	ctl->deliver_idle.data = ctl->deliver_check.data = ctl;
+}
+
+void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg)
+{
+	p->next = NULL;
+	p->status = status;
+	p->msg = status < 0 && msg && *msg ? strdup(msg) : NULL; /* NULL: nr_strerror */
+	*ctl->done_tail = p;
+	ctl->done_tail = &p->next;
+	if (!ctl->closing) { /* when closing, the last handle_closed flushes */
+		uv_idle_start(&ctl->deliver_idle, idle_cb);
+		uv_check_start(&ctl->deliver_check, deliver_cb);
+	}
+}
+
+void nr_ctl_deliver_flush(struct nr_ctl *ctl)
+{
+	while (ctl->done_q)
+		run_queued(ctl);
+}
+
+void nr_ctl_deliver_close(struct nr_ctl *ctl, uv_close_cb cb)
+{
+	uv_close((uv_handle_t *)&ctl->deliver_idle, cb);
+	uv_close((uv_handle_t *)&ctl->deliver_check, cb);
+}

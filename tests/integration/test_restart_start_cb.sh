@@ -1,0 +1,62 @@
+# Restart of an embedded controller on an unchanged state directory
+# (issue 17): the start callback runs at once - no timer involved - in a
+# caller that runs `while (!done) uv_run(loop, UV_RUN_ONCE)`, for both IPAM
+# modes, with and without remote nodes, several restarts in a row, and the
+# kernel is left alone (0 route/nexthop changes in ip monitor).
+# Before the fix, every restart that changed nothing in the kernel returned
+# from the loop only at the 30 s resync timer.
+. "$(dirname "$0")/lib/common.sh"
+
+R="$NR_TOOLS_DIR/nr_restart"
+[ -x "$R" ] || nr_fail "build nr_restart first"
+TMP=$(mktemp -d /tmp/nrrestart.XXXXXX)
+nr_cleanup_hooks+=("rm -rf '$TMP'")
+NS="${NR_P}restart"
+# generous for sanitizer builds on a busy 2-core machine; the bug was 30 s
+LIMIT_MS=${NR_RESTART_LIMIT_MS:-1500}
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add v0 type veth peer name v1
+ip -n "$NS" link set v1 up
+ip -n "$NS" addr add 172.31.255.254/12 dev v0
+ip -n "$NS" link set v0 up
+
+field() { sed -n "s/.*\\b$1=\\([-0-9.]*\\).*/\\1/p" <<<"$2"; }
+
+for ipam in kubernetes cluster-pool; do
+	for n in 0 3 40; do
+		st="$TMP/state-$ipam-$n"
+		# the last case's routes go with their nexthops
+		ip -n "$NS" nexthop flush proto 201 >/dev/null 2>&1 || true
+		ip -n "$NS" route flush proto 201 >/dev/null 2>&1 || true
+		if [ "$n" -gt 0 ]; then
+			out=$("$R" "$NS" "$st" "$ipam" add "$n") || nr_fail "$ipam: adding $n nodes: $out"
+		else
+			out=$("$R" "$NS" "$st" "$ipam" start) || nr_fail "$ipam: first start: $out"
+		fi
+		routes=$(ip -n "$NS" route show proto 201 | grep -c via || true)
+		[ "$routes" -eq "$n" ] || nr_fail "$ipam: expected $n routes, found $routes"
+		for round in 1 2 3 4; do
+			ip -n "$NS" monitor route nexthop >"$TMP/mon" 2>&1 &
+			mpid=$!
+			sleep 0.2
+			out=$("$R" "$NS" "$st" "$ipam" start) || nr_fail "$ipam, $n nodes, restart $round: $out"
+			sleep 0.3
+			kill "$mpid"; wait "$mpid" 2>/dev/null || true
+			sed -i '/table local proto kernel/d' "$TMP/mon"
+			ret=$(field returned_ms "$out")
+			[ "$(field nodes "$out")" -eq $((n + 1)) ] ||
+				nr_fail "$ipam, restart $round: expected $((n + 1)) nodes in the model: $out"
+			awk -v r="$ret" -v l="$LIMIT_MS" 'BEGIN { exit !(r <= l) }' ||
+				nr_fail "$ipam, $n nodes, restart $round: start callback after $ret ms (limit $LIMIT_MS): $out"
+			if [ -s "$TMP/mon" ]; then
+				cat "$TMP/mon"
+				nr_fail "$ipam, $n nodes, restart $round changed the kernel"
+			fi
+			echo "$ipam, $n nodes, restart $round: $out"
+		done
+		nr_ok "$ipam, $n remote nodes: 4 restarts, start callback at once, 0 kernel changes"
+	done
+done
+echo "PASS"

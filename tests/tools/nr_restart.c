@@ -1,0 +1,193 @@
+/* nr_restart: an embedded controller with a state directory, started and
+ * closed as an orchestrator process that restarts would (public API only).
+ *
+ *   nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool add N
+ *       new + start, add nodes 0..N-1 (500 per loop turn), wait for every
+ *       callback, close
+ *   nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool start
+ *       new + start, wait for the start callback, close
+ *
+ * Node i: IP 172.(16+i/62500).((i%62500)/250).(i%250+2) on the namespace's
+ * 172.16.0.0/12 underlay, whose local address is 172.31.255.254 (set up by
+ * the caller); pod CIDR the (i+1)-th /26 of 10.0.0.0/8 (kubernetes IPAM) or
+ * allocated from 10.0.0.0/8 in /26 blocks (cluster-pool). The local node
+ * owns 10.0.0.0/26 with kubernetes IPAM.
+ *
+ * Prints one line:
+ *   start_ms=T returned_ms=R status=S heartbeat_max_ms=G nodes=K full_passes=P
+ * T is the time from nr_ctl_new to the start callback; R the time until
+ * `while (!done) uv_run(loop, UV_RUN_ONCE)` returned after it (what a
+ * caller sees); G, with --heartbeat, the longest gap of a 1 ms timer on
+ * the same loop meanwhile (how long the loop stalled; without the option
+ * no timer of ours keeps the loop's poll short, as in a plain caller);
+ * K the node count in the model. With "add", also add_ms=... failed=F.
+ * Exit status 0 when every callback reported success. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <uv.h>
+
+#include <nativeroute/controller.h>
+#include <nativeroute/nativeroute.h>
+
+#define SLICE 500
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct app {
+	uv_loop_t *loop;
+	struct nr_ctl *ctl;
+	uv_timer_t beat;
+	double last_beat, max_gap;
+	size_t done, failed;
+	int start_status;
+	bool started, closed;
+	double t_start;
+	enum nr_ipam_mode ipam;
+};
+
+static void beat_cb(uv_timer_t *t)
+{
+	struct app *a = t->data;
+	double n = now();
+
+	if (n - a->last_beat > a->max_gap)
+		a->max_gap = n - a->last_beat;
+	a->last_beat = n;
+}
+
+static void start_cb(struct nr_ctl *ctl, int status, const char *msg, void *data)
+{
+	struct app *a = data;
+
+	(void)ctl;
+	a->t_start = now();
+	a->started = true;
+	a->start_status = status;
+	if (status < 0)
+		fprintf(stderr, "start: %s\n", msg);
+}
+
+static void done_cb(struct nr_ctl *ctl, int status, const char *msg, void *data)
+{
+	struct app *a = data;
+
+	(void)ctl;
+	a->done++;
+	if (status < 0 && a->failed++ < 3)
+		fprintf(stderr, "node: %s\n", msg);
+}
+
+static void closed_cb(struct nr_ctl *ctl, void *data)
+{
+	struct app *a = data;
+
+	(void)ctl;
+	a->closed = true;
+}
+
+static int add_nodes(struct app *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char name[32], ip[32], cidr[32];
+		const char *cidrs[] = { cidr, NULL };
+		size_t b = i + 1; /* the (i+1)-th /26 of 10.0.0.0/8 */
+
+		snprintf(name, sizeof(name), "node-%zu", i);
+		snprintf(ip, sizeof(ip), "172.%zu.%zu.%zu", 16 + i / 62500, (i % 62500) / 250, i % 250 + 2);
+		snprintf(cidr, sizeof(cidr), "10.%zu.%zu.%zu/26", b >> 10, (b >> 2) & 255, (b & 3) * 64);
+		NR_OPTS(nr_node_spec, spec, .name = name, .ipv4 = ip,
+			.pod_cidrs = a->ipam == NR_IPAM_KUBERNETES ? cidrs : NULL);
+		if (nr_ctl_node_add(a->ctl, &spec, done_cb, a) < 0) {
+			fprintf(stderr, "node add %s: %s\n", name, nr_last_errmsg());
+			return -1;
+		}
+		if ((i + 1) % SLICE == 0) /* as a watch stream feeds them */
+			uv_run(a->loop, UV_RUN_NOWAIT);
+	}
+	while (a->done < n)
+		uv_run(a->loop, UV_RUN_ONCE);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const char *pool[] = { "10.0.0.0/8", NULL };
+	static const char *local_cidr[] = { "10.0.0.0/26", NULL };
+	struct app a = { .loop = uv_default_loop() };
+	struct nr_status st = { .sz = sizeof(st) };
+	size_t n_add = 0;
+	double t0, t_ret, t_add = 0;
+	int rc = 0;
+
+	bool heartbeat = argc > 1 && !strcmp(argv[1], "--heartbeat");
+
+	argc -= heartbeat;
+	argv += heartbeat;
+	if (argc < 5 || (strcmp(argv[4], "start") && (strcmp(argv[4], "add") || argc != 6))) {
+		fprintf(stderr, "usage: nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool "
+			"start|add N\n");
+		return 2;
+	}
+	if (nr_ipam_mode_parse(argv[3], &a.ipam) < 0) {
+		fprintf(stderr, "%s\n", nr_last_errmsg());
+		return 2;
+	}
+	if (argc == 6)
+		n_add = strtoul(argv[5], NULL, 10);
+	NR_OPTS(nr_ctl_opts, o, .netns = argv[1], .node_name = "local", .node_ipv4 = "172.31.255.254",
+		.routing_mode = NR_MODE_NATIVE, .auto_direct_node_routes = true, .ipam_mode = a.ipam,
+		.cluster_cidrs = pool, .mask_size_v4 = 26,
+		.pod_cidrs = a.ipam == NR_IPAM_KUBERNETES ? local_cidr : NULL, .state_dir = argv[2]);
+
+	uv_timer_init(a.loop, &a.beat);
+	a.beat.data = &a;
+	t0 = a.last_beat = now();
+	if (heartbeat)
+		uv_timer_start(&a.beat, beat_cb, 1, 1);
+	if (nr_ctl_new(a.loop, &o, &a.ctl) < 0) {
+		fprintf(stderr, "nr_ctl_new: %s\n", nr_last_errmsg());
+		return 1;
+	}
+	if (nr_ctl_start(a.ctl, start_cb, &a) < 0) {
+		fprintf(stderr, "nr_ctl_start: %s\n", nr_last_errmsg());
+		return 1;
+	}
+	while (!a.started)
+		uv_run(a.loop, UV_RUN_ONCE);
+	t_ret = now();
+	beat_cb(&a.beat); /* the gap up to the callback counts too */
+	if (n_add) {
+		double t1 = now();
+
+		if (add_nodes(&a, n_add) < 0)
+			rc = 1;
+		t_add = now() - t1;
+	}
+	nr_ctl_status(a.ctl, &st);
+	printf("start_ms=%.1f returned_ms=%.1f status=%d heartbeat_max_ms=%.1f nodes=%zu full_passes=%llu",
+	       (a.t_start - t0) * 1e3, (t_ret - t0) * 1e3, a.start_status, a.max_gap * 1e3, st.nodes,
+	       (unsigned long long)st.full_passes);
+	if (n_add)
+		printf(" add_ms=%.1f failed=%zu", t_add * 1e3, a.failed);
+	printf("\n");
+	fflush(stdout);
+	nr_ctl_close(a.ctl, closed_cb, &a);
+	uv_timer_stop(&a.beat);
+	uv_close((uv_handle_t *)&a.beat, NULL);
+	while (!a.closed)
+		uv_run(a.loop, UV_RUN_ONCE);
+	uv_run(a.loop, UV_RUN_DEFAULT);
+	uv_loop_close(a.loop);
+	return rc || a.start_status < 0 || a.failed ? 1 : 0;
+}
