@@ -4,6 +4,8 @@ include(CMakePackageConfigHelpers)
 
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/nativeroute
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.h")
+install(FILES ${NR_GENERATED_INCLUDE}/nativeroute/version.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/nativeroute)
 
 install(TARGETS nativeroute EXPORT NativeRouteTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -12,19 +12,24 @@
  *
  * Conventions (libuv's, as in controller.h): the client never runs the loop.
  * A call that returns < 0 (a negative errno) sent nothing and its callback
- * never runs; nr_last_errmsg() says why (-ENOTCONN when not connected). A
- * call that returns 0 runs its callback exactly once, from the loop (never
- * from inside the call), with status 0 or a negative errno:
+ * never runs; nr_last_errmsg() says why (-ENOTCONN when not connected,
+ * -EINVAL for a NULL client, callback or required argument, -ECANCELED
+ * while closing). A call that returns 0 runs its callback exactly once, from
+ * the loop (never from inside the call), with status 0 or a negative errno:
  *   - the daemon's error (e.g. -ENOSPC) with its message in errmsg;
  *   - -EPERM when this process may only read (not root, not in the
  *     daemon's group) and the call changes state;
  *   - -ECONNRESET when the connection is lost before the answer (a change may
  *     or may not have been applied: read the state again);
+ *   - -EPROTO when the answer cannot be read (a daemon of another protocol);
  *   - -ETIMEDOUT after opts.timeout_ms without an answer;
  *   - -ECANCELED when the client is closed first.
- * Pointers handed to callbacks are valid during the callback only. Calls may
- * be made from callbacks. Not thread-safe: use a client from its loop's
- * thread. The wire protocol is in docs/PROTOCOL.md. */
+ * errmsg is NULL on success and never NULL on error.
+ * Ownership: arguments (specs, names, opts) are read during the call only;
+ * pointers handed to callbacks are valid during the callback only (copy what
+ * you keep). Any call, nr_client_close() included, may be made from any
+ * callback. Not thread-safe: use a client from its loop's thread only. The
+ * wire protocol is in docs/PROTOCOL.md. */
 #ifndef NATIVEROUTE_CLIENT_H
 #define NATIVEROUTE_CLIENT_H
 
@@ -43,30 +48,44 @@ NR_BEGIN_DECLS
 
 struct nr_client;
 
-/* One node-CIDR allocation of the IPAM. */
+/* One node-CIDR allocation of the IPAM (library-filled; sz as in
+ * nr_endpoint_info). Reach them with nr_ipam_allocation_at(). */
 struct nr_ipam_allocation {
 	size_t sz;
 	const char *node;
 	const char *cidr;
 };
 
+/* The IPAM's state (library-filled; sz as in nr_endpoint_info). */
 struct nr_ipam_info {
 	size_t sz;
 	enum nr_ipam_mode mode;
 	size_t used;                /* node CIDR blocks allocated */
 	size_t total;               /* blocks in the pools */
+	/* Deprecated, kept for programs built against 1.0: an array whose items
+	 * always have the layout of struct nr_ipam_allocation in 1.0 (an array
+	 * cannot grow). Use nr_ipam_allocation_at(), which can. */
 	const struct nr_ipam_allocation *allocations;
-	size_t n_allocations;
+	size_t n_allocations;       /* allocations; index limit of nr_ipam_allocation_at */
 };
 
+/* The i-th allocation (0 <= i < info->n_allocations, ordered by node name)
+ * of an nr_ipam_info that an nr_client_ipam_cb received (not a copy of it);
+ * NULL when i is out of range. Valid as long as info. */
+NR_API const struct nr_ipam_allocation *nr_ipam_allocation_at(const struct nr_ipam_info *info,
+							      size_t i);
+
+/* Completion of a call whose answer is only "done" (and of the list walks). */
 typedef void (*nr_client_done_cb)(struct nr_client *c, int status, const char *errmsg,
 				  void *data);
+/* The client is gone: it is freed when this returns. */
 typedef void (*nr_client_close_cb)(struct nr_client *c, void *data);
 /* `connected` false: the connection was lost (status says why); with
  * reconnect_ms the client is already trying again. */
 typedef void (*nr_client_state_cb)(struct nr_client *c, bool connected, int status, void *data);
 /* An event of the daemon's controller; seq numbers the daemon's events (a gap
- * means events were missed, e.g. while reconnecting). */
+ * means events were missed, e.g. while reconnecting). Event types newer than
+ * this library are not delivered. */
 typedef void (*nr_client_event_cb)(struct nr_client *c, const struct nr_event *ev, uint64_t seq,
 				   void *data);
 typedef void (*nr_client_status_cb)(struct nr_client *c, int status, const char *errmsg,
@@ -75,6 +94,9 @@ typedef void (*nr_client_status_cb)(struct nr_client *c, int status, const char 
  * again before the answer was built). */
 typedef void (*nr_client_node_cb)(struct nr_client *c, int status, const char *errmsg,
 				  const struct nr_node_info *node, void *data);
+/* Deprecated array forms (1.0) of the list answers: `nodes[i]` indexes items
+ * of the 1.0 layout, so these cannot carry fields added later. Use the
+ * nr_client_*_foreach calls, whose items can grow. */
 typedef void (*nr_client_nodes_cb)(struct nr_client *c, int status, const char *errmsg,
 				   const struct nr_node_info *nodes, size_t n, void *data);
 typedef void (*nr_client_endpoint_cb)(struct nr_client *c, int status, const char *errmsg,
@@ -83,6 +105,8 @@ typedef void (*nr_client_endpoints_cb)(struct nr_client *c, int status, const ch
 				       const struct nr_endpoint_info *eps, size_t n, void *data);
 typedef void (*nr_client_routes_cb)(struct nr_client *c, int status, const char *errmsg,
 				    const struct nr_route_info *routes, size_t n, void *data);
+/* The mode in force and its main switch (every setting, including
+ * direct_routing_skip_unreachable, is in nr_status: nr_client_status). */
 typedef void (*nr_client_mode_cb)(struct nr_client *c, int status, const char *errmsg,
 				  enum nr_routing_mode mode, bool auto_direct_node_routes,
 				  void *data);
@@ -105,34 +129,42 @@ struct nr_client_opts {
 };
 #define nr_client_opts__last_field state_data
 
-/* Create a client on `loop` (not connected yet). -EINVAL for bad options. */
+/* Create a client on `loop` (not connected yet; nothing is sent until
+ * nr_client_connect). -EINVAL for bad options (a socket path longer than 107
+ * bytes, an unknown opts field). The client owns two timers on the loop
+ * until nr_client_close's close_cb. */
 NR_API int nr_client_new(uv_loop_t *loop, const struct nr_client_opts *opts,
 			 struct nr_client **ret);
 
-/* Connect; cb runs once with 0 or the error of the first attempt (-ENOENT no
- * socket, -ECONNREFUSED nobody listening, -EACCES socket mode). With
+/* Connect; cb (may be NULL) runs once with 0 or the error of the first
+ * attempt (-ENOENT no socket, -ECONNREFUSED nobody listening, -EACCES socket mode). With
  * reconnect_ms, failed attempts are retried until closed and state_cb
  * reports success. -EALREADY if connecting or connected. */
 NR_API int nr_client_connect(struct nr_client *c, nr_client_done_cb cb, void *data);
 
-/* Close: calls in flight get -ECANCELED, then close_cb (may be NULL) runs and
- * the client is freed. Safe from any callback. -EALREADY if closing. */
+/* Close: calls in flight (and a pending connect) get -ECANCELED, then
+ * close_cb (may be NULL) runs and the client is freed; all of it from the
+ * loop, never from inside this call. Do not use the client after this
+ * returns 0. Safe from any callback. -EALREADY if closing. */
 NR_API int nr_client_close(struct nr_client *c, nr_client_close_cb close_cb, void *data);
 
-/* True while connected. */
+/* True while connected (false for NULL). */
 NR_API bool nr_client_connected(const struct nr_client *c);
 
-/* The caller's pointer, libuv's `handle->data`. */
+/* The caller's pointer, libuv's `handle->data`: stored, never read by the
+ * library. NULL client: set does nothing, get returns NULL. */
 NR_API void nr_client_set_data(struct nr_client *c, void *data);
 NR_API void *nr_client_get_data(const struct nr_client *c);
 
 /* ---- the operations of DESIGN.md §6 (method name in brackets) ---------- */
 
-/* [status] st->sz is the library's sizeof(struct nr_status). */
+/* [status] st->sz is the library's sizeof(struct nr_status): a program built
+ * against newer headers checks it before reading newer fields. */
 NR_API int nr_client_status(struct nr_client *c, nr_client_status_cb cb, void *data);
 
-/* [node.add], [node.update]: as nr_ctl_node_add/update; the callback gets
- * the node as the daemon now has it (with its allocated pod CIDRs). */
+/* [node.add], [node.update]: as nr_ctl_node_add/update (spec->name is
+ * required, -EINVAL here without it); the callback gets the node as the
+ * daemon now has it (with its allocated pod CIDRs). */
 NR_API int nr_client_node_add(struct nr_client *c, const struct nr_node_spec *spec,
 			      nr_client_node_cb cb, void *data);
 NR_API int nr_client_node_update(struct nr_client *c, const struct nr_node_spec *spec,
@@ -143,25 +175,40 @@ NR_API int nr_client_node_remove(struct nr_client *c, const char *name, nr_clien
 /* [node.get] -ENOENT (in the callback) when there is no such node. */
 NR_API int nr_client_node_get(struct nr_client *c, const char *name, nr_client_node_cb cb,
 			      void *data);
-/* [node.list] */
+/* [node.list] Deprecated array form (see nr_client_nodes_cb). */
 NR_API int nr_client_node_list(struct nr_client *c, nr_client_nodes_cb cb, void *data);
-/* [ipam.status] */
+
+/* [node.list], [endpoint.list], [route.list] item by item, the form that
+ * can grow: when the answer arrives, fn runs once per item in order (all
+ * from the loop), then done runs exactly once: status 0 after the last item;
+ * fn's non-zero return stops the walk and becomes done's status; on an
+ * error fn never runs and done gets it. fn may make any call, including
+ * nr_client_close (the walk then stops and done gets -ECANCELED). Items are
+ * valid during fn only. Returns < 0 as any call (neither fn nor done runs). */
+NR_API int nr_client_node_foreach(struct nr_client *c, nr_node_fn fn, nr_client_done_cb done,
+				  void *data);
+NR_API int nr_client_endpoint_foreach(struct nr_client *c, nr_endpoint_fn fn,
+				      nr_client_done_cb done, void *data);
+NR_API int nr_client_route_foreach(struct nr_client *c, nr_route_fn fn, nr_client_done_cb done,
+				   void *data);
+/* [ipam.status] allocations: see nr_ipam_allocation_at. */
 NR_API int nr_client_ipam_status(struct nr_client *c, nr_client_ipam_cb cb, void *data);
 
 /* [endpoint.add] as nr_ctl_endpoint_add. */
 NR_API int nr_client_endpoint_add(struct nr_client *c, const struct nr_endpoint_spec *spec,
 				  nr_client_endpoint_cb cb, void *data);
-/* [endpoint.remove] */
+/* [endpoint.remove] -ENOENT (in the callback) when there is no such endpoint. */
 NR_API int nr_client_endpoint_remove(struct nr_client *c, const char *id, nr_client_done_cb cb,
 				     void *data);
-/* [endpoint.list] */
+/* [endpoint.list] Deprecated array form: use nr_client_endpoint_foreach. */
 NR_API int nr_client_endpoint_list(struct nr_client *c, nr_client_endpoints_cb cb, void *data);
-/* [route.list] */
+/* [route.list] Deprecated array form: use nr_client_route_foreach. */
 NR_API int nr_client_route_list(struct nr_client *c, nr_client_routes_cb cb, void *data);
 
 /* [mode.get] */
 NR_API int nr_client_mode_get(struct nr_client *c, nr_client_mode_cb cb, void *data);
-/* [mode.set] the callback gets the mode now in force. */
+/* [mode.set] the callback gets the mode now in force. -EINVAL here for a
+ * mode that is not native, tunnel or hybrid. */
 NR_API int nr_client_mode_set(struct nr_client *c, enum nr_routing_mode mode,
 			      nr_client_mode_cb cb, void *data);
 /* [mode.set] with the direct-routing switches (struct nr_mode_opts of
@@ -172,8 +219,9 @@ NR_API int nr_client_mode_set_opts(struct nr_client *c, const struct nr_mode_opt
 				   nr_client_mode_cb cb, void *data);
 
 /* [events.subscribe] From the answer on, every event of the daemon goes to
- * opts.event_cb, in order. After a reconnect the client subscribes again by
- * itself. -EINVAL if the client has no event_cb. */
+ * opts.event_cb, in order, from the loop. After a reconnect the client
+ * subscribes again by itself (events in between are missed: see seq).
+ * -EINVAL if the client has no event_cb. */
 NR_API int nr_client_subscribe(struct nr_client *c, nr_client_done_cb cb, void *data);
 
 NR_END_DECLS

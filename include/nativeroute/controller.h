@@ -18,13 +18,24 @@
  *   nr_ctl_close()  stop; routes stay in place (a restart must not flap
  *                   traffic).
  *
- * Conventions (libuv's): the controller never runs the loop. A call that
- * returns < 0 (a negative errno) changed nothing and its callback never runs;
- * nr_last_errmsg() then says what was wrong, naming the value. A call that
- * returns 0 runs its callback exactly once, from the loop (never from inside
- * the call), with status 0, a negative errno, or -ECANCELED when the
- * controller is closed first. Not thread-safe: use one controller from the
- * loop's thread. Strings handed to callbacks are valid during the callback.
+ * Conventions (libuv's), true of every function below unless it says
+ * otherwise:
+ *   - The controller never runs the loop; the caller does.
+ *   - A call that returns < 0 (a negative errno) changed nothing (model,
+ *     kernel, disk) and its callback never runs; nr_last_errmsg() then says
+ *     what was wrong, naming the offending value. A NULL controller or a NULL
+ *     required pointer is -EINVAL.
+ *   - A call that returns 0 runs its callback exactly once, from the loop
+ *     (never from inside the call), with status 0 (applied and, with a
+ *     state_dir, durable), a negative errno with errmsg saying why, or
+ *     -ECANCELED when the controller is closed first.
+ *   - Callbacks may call any function of this header on the same controller,
+ *     nr_ctl_close() included (see the iterators for their one exception).
+ *   - Ownership: input structs and strings are read during the call only
+ *     (the library copies what it keeps); pointers handed to callbacks and
+ *     iterator functions (errmsg, events, infos) are valid during that
+ *     callback only: copy what you keep.
+ *   - Not thread-safe: use a controller from its loop's thread only.
  */
 #ifndef NATIVEROUTE_CONTROLLER_H
 #define NATIVEROUTE_CONTROLLER_H
@@ -68,8 +79,13 @@ struct nr_event {
 	const char *message;        /* human text, never NULL */
 };
 
+/* An event, delivered from the loop in the order they happened. New event
+ * types may be added in later minor versions: ignore types you do not know. */
 typedef void (*nr_ctl_event_cb)(struct nr_ctl *ctl, const struct nr_event *ev, void *data);
+/* Completion of an asynchronous call: status 0 or a negative errno; errmsg is
+ * NULL on success, else the reason (never NULL then). */
 typedef void (*nr_ctl_done_cb)(struct nr_ctl *ctl, int status, const char *errmsg, void *data);
+/* The controller is gone: it is freed when this returns. */
 typedef void (*nr_ctl_close_cb)(struct nr_ctl *ctl, void *data);
 
 /* Options of nr_ctl_new(); declare with NR_OPTS(nr_ctl_opts, name, ...).
@@ -144,7 +160,10 @@ struct nr_endpoint_spec {
 #define nr_endpoint_spec__last_field ipv6
 
 /* What an endpoint got. The pod configures `ipv4`/`ipv6` on its interface
- * and a default route via `gateway4`/`gateway6`. */
+ * and a default route via `gateway4`/`gateway6`. Like every *_info struct it
+ * is filled by the library: `sz` is the library's sizeof, so a program built
+ * against newer headers checks `sz` before reading a field this struct
+ * gained in a later minor version. Never embedded in arrays, so it can grow. */
 struct nr_endpoint_info {
 	size_t sz;
 	const char *id;
@@ -166,14 +185,21 @@ struct nr_node_info {
 	const char *ipv6;
 	const char *const *pod_cidrs;   /* n_pod_cidrs entries */
 	size_t n_pod_cidrs;
-	const char *state;              /* "local", "native", "tunnel", "unreachable", "pending" */
-	bool local;
+	/* "local": this node; "native" / "tunnel": its routes are programmed,
+	 * directly or over VXLAN; "pending": routes planned but not (yet) in the
+	 * kernel as planned, or the controller is not started; "unreachable":
+	 * skipped, not directly reachable (direct_routing_skip_unreachable);
+	 * "unrouted": started, but nothing is routed to it (it has no pod CIDR,
+	 * or native mode without auto_direct_node_routes leaves its CIDRs to the
+	 * underlay network). New states may be added in later minor versions. */
+	const char *state;
+	bool local;                     /* state is "local" */
 };
 
 struct nr_route_info {
 	size_t sz;
 	const char *dst;                /* "10.0.1.0/24" */
-	const char *kind;               /* "native", "tunnel", "endpoint" */
+	const char *kind;               /* "native", "tunnel", "endpoint" (more may come) */
 	const char *via;                /* gateway, "" for device routes */
 	const char *dev;                /* output device name */
 	const char *node;               /* node or endpoint it belongs to */
@@ -181,6 +207,9 @@ struct nr_route_info {
 	bool programmed;                /* the kernel has it as planned */
 };
 
+/* The controller's counters and settings. The caller owns it and sets sz;
+ * the library fills only the fields that sz covers, so it grows by appending
+ * (like an opts struct). */
 struct nr_status {
 	size_t sz;                      /* caller sets sizeof(struct nr_status) */
 	enum nr_routing_mode routing_mode;
@@ -200,11 +229,14 @@ struct nr_status {
 	uint64_t netlink_errors;
 	uint64_t full_passes;           /* passes that re-planned the whole cluster */
 	uint64_t incremental_passes;    /* passes that touched only changed objects */
+	bool direct_routing_skip_unreachable; /* the switch in force (see nr_ctl_opts) */
 	size_t :0;
 };
 
-/* Thread-local text of the last failed call on this thread ("" if none),
- * naming the offending value. Valid until the next call on this thread. */
+/* Thread-local text of the last failed call on this thread, naming the
+ * offending value. Every public function that returns < 0 sets it; read it
+ * right after the failure (it is "" or stale otherwise). Never NULL; valid
+ * until the next nr_* call on this thread. */
 NR_API const char *nr_last_errmsg(void);
 
 /* Create a controller on `loop`. Validates every option (-EINVAL with the
@@ -218,7 +250,9 @@ NR_API const char *nr_last_errmsg(void);
  * controller holds the directory. */
 NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr_ctl **ret);
 
-/* First reconcile (see above); cb runs when it is done. -EALREADY if started. */
+/* First reconcile (see above); cb runs when it is done (status: the pass's
+ * result). -EALREADY if started, -ESHUTDOWN after nr_ctl_purge, -EINVAL when
+ * closing. */
 NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
 
 /* Remove everything this controller owns from the kernel: every route of
@@ -230,29 +264,40 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
  * -EALREADY when a purge is running or done. */
 NR_API int nr_ctl_purge(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
 
-/* Stop: pending callbacks get -ECANCELED, handles close, kernel state stays.
- * The controller is freed after close_cb (may be NULL) returns. */
+/* Stop: pending callbacks get -ECANCELED (from the loop, before close_cb),
+ * handles close, kernel state stays. The controller is freed after close_cb
+ * (may be NULL) returns; do not use it after calling this. Safe from any
+ * callback of this controller. -EALREADY if already closing. */
 NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data);
 
 /* Add a remote node (or describe the local one again). Refused at once:
- * invalid name or address, duplicate name or IP, CIDR overlap, pool
- * exhausted (-ENOSPC), and, with auto_direct_node_routes in native mode, a
- * node IP that is not directly reachable (-ENETUNREACH) unless
- * direct_routing_skip_unreachable is set. cb runs when the kernel has it. */
+ * invalid name or address (-EINVAL), duplicate name or IP (-EEXIST), a CIDR
+ * overlapping another node's (-EBUSY), pool exhausted (-ENOSPC), and, with
+ * auto_direct_node_routes in native mode, a node IP that is not directly
+ * reachable (-ENETUNREACH) unless direct_routing_skip_unreachable is set.
+ * cb runs when the kernel has it (and, with a state_dir, the disk).
+ * Before nr_ctl_start, only the model changes; cb runs after the first pass. */
 NR_API int nr_ctl_node_add(struct nr_ctl *ctl, const struct nr_node_spec *spec,
 			   nr_ctl_done_cb cb, void *data);
-/* Change a node's IPs or CIDRs; the routes move without a gap. */
+/* Change a node's IPs or CIDRs (spec->name names it; -ENOENT if unknown;
+ * refusals as for nr_ctl_node_add); the routes move without a gap. */
 NR_API int nr_ctl_node_update(struct nr_ctl *ctl, const struct nr_node_spec *spec,
 			      nr_ctl_done_cb cb, void *data);
-/* Remove a node: its routes and nexthops go, its CIDRs return to the pool. */
+/* Remove a node: its routes and nexthops go, its CIDRs return to the pool.
+ * -ENOENT if unknown; -EBUSY for the local node while it has endpoints. */
 NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name,
 			      nr_ctl_done_cb cb, void *data);
 
 /* Add a pod on this node: allocates (or validates) its address from the local
  * CIDR, routes it to its host-side interface, makes the gateway address answer
- * ARP/NDP there and enables forwarding. */
+ * ARP/NDP there and enables forwarding. -EEXIST for a known id or an
+ * interface or address already in use, -ENODEV for an interface that does
+ * not exist, -ENOSPC when the local CIDR is full,
+ * -EINVAL for a bad value (e.g. an address outside the local CIDR), -ENOENT
+ * before the local node has a CIDR. cb gets what the pod got (NULL on error). */
 NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec *spec,
 			       nr_ctl_endpoint_cb cb, void *data);
+/* Remove a pod: its route and address go back. -ENOENT if unknown. */
 NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id,
 				  nr_ctl_done_cb cb, void *data);
 
@@ -285,22 +330,37 @@ struct nr_mode_opts {
 NR_API int nr_ctl_mode_set_opts(struct nr_ctl *ctl, const struct nr_mode_opts *opts,
 				nr_ctl_done_cb cb, void *data);
 
-/* Snapshot; the caller sets st->sz. */
+/* Synchronous snapshot into the caller's struct; the caller sets st->sz
+ * (NR_OPTS-style: sizeof(struct nr_status) of its headers). -EINVAL without
+ * a controller, st, or a sz of at least sizeof(size_t). */
 NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st);
 
-/* Iterators: fn is called once per item in a stable order; a non-zero
- * return stops the walk and is returned. Do not call mutating functions from
- * fn. */
-NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl,
-			       int (*fn)(const struct nr_node_info *node, void *data), void *data);
-NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl,
-				   int (*fn)(const struct nr_endpoint_info *ep, void *data),
-				   void *data);
-NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl,
-				int (*fn)(const struct nr_route_info *route, void *data), void *data);
+/* Visitors of the iterators: return 0 to go on; any other value stops the
+ * walk and becomes the iterator's return value (return a negative errno to
+ * report a failure of your own). */
+typedef int (*nr_node_fn)(const struct nr_node_info *node, void *data);
+typedef int (*nr_endpoint_fn)(const struct nr_endpoint_info *ep, void *data);
+typedef int (*nr_route_fn)(const struct nr_route_info *route, void *data);
+
+/* Synchronous iterators: fn runs once per item, in a stable order (nodes
+ * and endpoints by name/id, routes by destination), from inside the call.
+ * Returns 0 after the last item, fn's non-zero value when it stopped the
+ * walk (nr_last_errmsg() then says so), or -EINVAL without ctl or fn.
+ * fn may read (status, iterators) but must not change the controller (no
+ * node/endpoint/mode calls, no close): the walk holds pointers into it. */
+NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, nr_node_fn fn, void *data);
+NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl, nr_endpoint_fn fn, void *data);
+NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl, nr_route_fn fn, void *data);
+
+/* The caller's pointer, libuv's `handle->data`: stored, never read by the
+ * library. NULL controller: set does nothing, get returns NULL. */
+NR_API void nr_ctl_set_data(struct nr_ctl *ctl, void *data);
+NR_API void *nr_ctl_get_data(const struct nr_ctl *ctl);
 
 /* Text forms: "native"/"tunnel"/"hybrid", "cluster-pool"/"kubernetes",
- * "node.added", ... Unknown values give "unknown". Parsers return -EINVAL. */
+ * "node.added", ... Static strings, never NULL: unknown values give
+ * "unknown". Parsers return 0, or -EINVAL (out untouched) for unknown text
+ * or a NULL argument; thread-safe. */
 NR_API const char *nr_routing_mode_str(enum nr_routing_mode mode);
 NR_API int nr_routing_mode_parse(const char *text, enum nr_routing_mode *out);
 NR_API const char *nr_ipam_mode_str(enum nr_ipam_mode mode);

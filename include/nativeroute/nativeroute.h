@@ -4,7 +4,7 @@
 #define NATIVEROUTE_NATIVEROUTE_H
 
 #include "common.h"
-#include "version.h"
+#include <nativeroute/version.h> /* generated: in the build tree, not beside this file */
 #include "error.h"
 #include "opts.h"
 #include "types.h"

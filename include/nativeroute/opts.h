@@ -17,12 +17,13 @@
 
 #if defined(__GNUC__) && !defined(__cplusplus)
 /* Zero the whole object first (padding included: the library checks that
- * unknown trailing bytes are zero), then apply the designated initializers. */
-#define NR_OPTS(TYPE, NAME, ...)                                   \
-	struct TYPE NAME = (__extension__({                         \
-		memset(&NAME, 0, sizeof(struct TYPE));              \
-		(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ }; \
-	}))
+ * unknown trailing bytes are zero), then apply the designated initializers.
+ * A comma expression, not a statement expression: compound literals in the
+ * initializers (`.pod_cidrs = (const char *[]){ "10.0.0.0/24", NULL }`)
+ * then live as long as NAME, not only until the end of a ({ }) block. */
+#define NR_OPTS(TYPE, NAME, ...)                                          \
+	struct TYPE NAME = ((void)memset(&NAME, 0, sizeof(struct TYPE)),  \
+			    __extension__(struct TYPE){ .sz = sizeof(struct TYPE), __VA_ARGS__ })
 #else
 #define NR_OPTS(TYPE, NAME, ...) \
 	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }

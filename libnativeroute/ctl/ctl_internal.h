@@ -75,6 +75,7 @@ struct nr_ctl_failure {
 
 struct nr_ctl {
 	uv_loop_t *loop;
+	void *user_data;         /* nr_ctl_set_data(); never read by the library */
 	char *netns;
 	struct nr_model *model;
 	struct nr_nl *nl;        /* command socket: requests, dumps, batches */

@@ -7,6 +7,7 @@
 
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_link.h"
+#include "util/last_error.h"
 
 typedef int (*cmp_fn)(const void *, const void *);
 
@@ -33,7 +34,8 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	const struct nr_ipam *ipam;
 
 	if (!ctl || !st || st->sz < sizeof(size_t))
-		return -EINVAL;
+		return nr_last_error_set(-EINVAL, "nr_ctl_status: %s", !ctl ? "no controller"
+					 : !st ? "no status struct" : "st->sz is smaller than a size_t");
 	cfg = nr_model_config(ctl->model);
 	ipam = nr_model_ipam(ctl->model);
 	s.routing_mode = cfg->routing_mode;
@@ -75,10 +77,23 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	s.netlink_errors = ctl->netlink_errors;
 	s.full_passes = ctl->full_passes;
 	s.incremental_passes = ctl->incremental_passes;
+	s.direct_routing_skip_unreachable = cfg->direct_routing_skip_unreachable;
 	/* copy only what the caller's struct has room for */
 	memcpy((char *)st + sizeof(size_t), (char *)&s + sizeof(size_t),
 	       (st->sz < sizeof(s) ? st->sz : sizeof(s)) - sizeof(size_t));
 	return 0;
+}
+
+/* An iterator's return values other than 0 come with a current
+ * nr_last_errmsg(), as for every failing call. */
+static int walk_refused(const char *fn, const struct nr_ctl *ctl)
+{
+	return nr_last_error_set(-EINVAL, "%s: %s", fn, ctl ? "no function" : "no controller");
+}
+
+static int walk_stopped(const char *what, int rc)
+{
+	return nr_last_error_set(rc, "%s walk stopped by the callback (it returned %d)", what, rc);
 }
 
 static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n)
@@ -102,11 +117,10 @@ static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n)
 	return ctl->started ? "unrouted" : "pending";
 }
 
-NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, int (*fn)(const struct nr_node_info *, void *),
-			       void *data)
+NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, nr_node_fn fn, void *data)
 {
 	if (!ctl || !fn)
-		return -EINVAL;
+		return walk_refused("nr_ctl_node_foreach", ctl);
 	for (const struct nr_node *n = nr_model_node_next(ctl->model, NULL); n;
 	     n = nr_model_node_next(ctl->model, n)) {
 		char ip4[NR_ADDR_STRLEN], ip6[NR_ADDR_STRLEN], c4[NR_ADDR_STRLEN], c6[NR_ADDR_STRLEN];
@@ -124,19 +138,18 @@ NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, int (*fn)(const struct nr_nod
 		info.local = n == nr_model_local_node(ctl->model);
 		rc = fn(&info, data);
 		if (rc)
-			return rc;
+			return walk_stopped("node", rc);
 	}
 	return 0;
 }
 
-NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl,
-				   int (*fn)(const struct nr_endpoint_info *, void *), void *data)
+NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl, nr_endpoint_fn fn, void *data)
 {
 	struct nr_addr gw4 = { 0 }, gw6 = { 0 };
 	char g4[NR_ADDR_STRLEN], g6[NR_ADDR_STRLEN];
 
 	if (!ctl || !fn)
-		return -EINVAL;
+		return walk_refused("nr_ctl_endpoint_foreach", ctl);
 	nr_model_gateway(ctl->model, AF_INET, &gw4);
 	nr_model_gateway(ctl->model, AF_INET6, &gw6);
 	nr_addr_str(&gw4, g4, sizeof(g4));
@@ -153,7 +166,7 @@ NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl,
 		int rc = fn(&info, data);
 
 		if (rc)
-			return rc;
+			return walk_stopped("endpoint", rc);
 	}
 	return 0;
 }
@@ -213,13 +226,12 @@ static const char *route_owner(const struct nr_ctl *ctl, const struct nr_kroute 
 	return n ? n->name : "";
 }
 
-NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl, int (*fn)(const struct nr_route_info *, void *),
-				void *data)
+NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl, nr_route_fn fn, void *data)
 {
 	struct dev_names devs = { .n = 0 };
 
 	if (!ctl || !fn)
-		return -EINVAL;
+		return walk_refused("nr_ctl_route_foreach", ctl);
 	for (size_t i = 0; i < ctl->desired.n_routes; i++) {
 		const struct nr_kroute *r = &ctl->desired.routes[i];
 		char dst[NR_ADDR_STRLEN], via[NR_ADDR_STRLEN] = "";
@@ -248,7 +260,7 @@ NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl, int (*fn)(const struct nr_ro
 		info.programmed = route_programmed(ctl, r);
 		rc = fn(&info, data);
 		if (rc)
-			return rc;
+			return walk_stopped("route", rc);
 	}
 	return 0;
 }

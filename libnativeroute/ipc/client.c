@@ -383,8 +383,9 @@ static int call_send(struct nr_client *c, struct call *k, const char *method,
 	return 0;
 }
 
-int nr_client_call_start(struct nr_client *c, enum call_kind kind, const char *method,
-			 nr_client_pack_fn pack, const void *arg, void (*cb)(void), void *data)
+static int call_start(struct nr_client *c, enum call_kind kind, const char *method,
+		      nr_client_pack_fn pack, const void *arg, void (*fn)(void), void (*cb)(void),
+		      void *data)
 {
 	struct call *k;
 	int rc;
@@ -400,6 +401,7 @@ int nr_client_call_start(struct nr_client *c, enum call_kind kind, const char *m
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	k->kind = kind;
 	k->cb = cb;
+	k->fn = fn;
 	k->data = data;
 	if (c->opts.timeout_ms)
 		k->deadline = uv_now(c->loop) + c->opts.timeout_ms;
@@ -414,6 +416,25 @@ int nr_client_call_start(struct nr_client *c, enum call_kind kind, const char *m
 		uv_timer_start(&c->timeout_timer, on_timeout_tick, tick, tick);
 	}
 	return 0;
+}
+
+int nr_client_call_start(struct nr_client *c, enum call_kind kind, const char *method,
+			 nr_client_pack_fn pack, const void *arg, void (*cb)(void), void *data)
+{
+	return call_start(c, kind, method, pack, arg, NULL, cb, data);
+}
+
+int nr_client_walk_start(struct nr_client *c, enum call_kind kind, const char *method,
+			 void (*fn)(void), nr_client_done_cb done, void *data)
+{
+	if (!fn)
+		return nr_last_error_set(-EINVAL, "%s: an item function is required", method);
+	return call_start(c, kind, method, NULL, NULL, fn, (void (*)(void))done, data);
+}
+
+bool nr_client_closing(const struct nr_client *c)
+{
+	return c->closing;
 }
 
 static void on_timeout_tick(uv_timer_t *t)

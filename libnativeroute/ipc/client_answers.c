@@ -5,9 +5,11 @@
 #include "ipc/client_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc/client_compat.h"
 #include "ipc/rpc_codec.h"
 
 /* ---- decoding fields ------------------------------------------------------- */
@@ -165,6 +167,7 @@ static void status_of(struct decode *d, const msgpack_object *o, struct nr_statu
 	st->netlink_errors = u64_of(d, o, "netlink_errors");
 	st->full_passes = u64_of(d, o, "full_passes");
 	st->incremental_passes = u64_of(d, o, "incremental_passes");
+	st->direct_routing_skip_unreachable = bool_of(d, o, "direct_routing_skip_unreachable");
 }
 
 /* An array of objects, each decoded by item_of into `size` bytes. */
@@ -185,9 +188,47 @@ static void *array_of(struct decode *d, const msgpack_object *o, size_t size,
 	return v;
 }
 
-static void ipam_of(struct decode *d, const msgpack_object *o, struct nr_ipam_info *info)
+/* The items of a 1.0 array answer: each item's 1.0 prefix at the 1.0
+ * stride (client_compat.h); the items themselves while the sizes agree. */
+static const void *array_1_0(struct decode *d, const void *items, size_t n, size_t size,
+			     size_t size_1_0)
+{
+	char *v;
+
+	if (!items || size == size_1_0)
+		return items;
+	v = zalloc_array(d, n, size_1_0);
+	for (size_t i = 0; v && i < n; i++) {
+		size_t sz = size_1_0;
+
+		memcpy(v + i * size_1_0, (const char *)items + i * size, size_1_0);
+		memcpy(v + i * size_1_0, &sz, sizeof(sz));
+	}
+	return v;
+}
+
+/* An ipam.status answer: the public info and the items that
+ * nr_ipam_allocation_at() reaches from it (whatever `allocations` holds). */
+struct ipam_answer {
+	struct nr_ipam_info info;
+	const struct nr_ipam_allocation *items;
+};
+
+NR_API const struct nr_ipam_allocation *nr_ipam_allocation_at(const struct nr_ipam_info *info,
+							      size_t i)
+{
+	const struct ipam_answer *a;
+
+	if (!info || i >= info->n_allocations)
+		return NULL;
+	a = (const struct ipam_answer *)((const char *)info - offsetof(struct ipam_answer, info));
+	return &a->items[i];
+}
+
+static void ipam_of(struct decode *d, const msgpack_object *o, struct ipam_answer *a)
 {
 	const msgpack_object *allocs = nr_rpc_map_get(o, "allocations");
+	struct nr_ipam_info *info = &a->info;
 	struct nr_ipam_allocation *v = NULL;
 	const char *mode;
 
@@ -208,7 +249,9 @@ static void ipam_of(struct decode *d, const msgpack_object *o, struct nr_ipam_in
 		v[i].node = str_or_empty(d, &allocs->via.array.ptr[i], "node", true);
 		v[i].cidr = str_or_empty(d, &allocs->via.array.ptr[i], "cidr", true);
 	}
-	info->allocations = v;
+	a->items = v;
+	info->allocations = array_1_0(d, v, info->n_allocations, sizeof(*v),
+				      sizeof(struct nr_ipam_allocation_1_0));
 }
 
 /* ---- results into callbacks ----------------------------------------------------- */
@@ -232,7 +275,7 @@ struct decoded {
 	struct nr_status status;
 	struct nr_node_info node;
 	struct nr_endpoint_info endpoint;
-	struct nr_ipam_info ipam;
+	struct ipam_answer ipam;
 };
 
 static void mode_of(struct decode *d, const msgpack_object *o, struct result *r)
@@ -273,6 +316,11 @@ static void result_of(struct decode *d, enum call_kind kind, const msgpack_objec
 		break;
 	case K_NODES:
 		r->nodes = array_of(d, res, sizeof(*r->nodes), node_of, &r->n);
+		r->nodes = array_1_0(d, r->nodes, r->n, sizeof(*r->nodes),
+				     sizeof(struct nr_node_info_1_0));
+		break;
+	case K_NODE_EACH:
+		r->nodes = array_of(d, res, sizeof(*r->nodes), node_of, &r->n);
 		break;
 	case K_ENDPOINT:
 		endpoint_of(d, res, &out->endpoint);
@@ -280,8 +328,18 @@ static void result_of(struct decode *d, enum call_kind kind, const msgpack_objec
 		break;
 	case K_ENDPOINTS:
 		r->endpoints = array_of(d, res, sizeof(*r->endpoints), endpoint_of, &r->n);
+		r->endpoints = array_1_0(d, r->endpoints, r->n, sizeof(*r->endpoints),
+					 sizeof(struct nr_endpoint_info_1_0));
+		break;
+	case K_ENDPOINT_EACH:
+		r->endpoints = array_of(d, res, sizeof(*r->endpoints), endpoint_of, &r->n);
 		break;
 	case K_ROUTES:
+		r->routes = array_of(d, res, sizeof(*r->routes), route_of, &r->n);
+		r->routes = array_1_0(d, r->routes, r->n, sizeof(*r->routes),
+				      sizeof(struct nr_route_info_1_0));
+		break;
+	case K_ROUTE_EACH:
 		r->routes = array_of(d, res, sizeof(*r->routes), route_of, &r->n);
 		break;
 	case K_MODE:
@@ -289,10 +347,27 @@ static void result_of(struct decode *d, enum call_kind kind, const msgpack_objec
 		break;
 	case K_IPAM:
 		ipam_of(d, res, &out->ipam);
-		r->ipam = &out->ipam;
+		r->ipam = &out->ipam.info;
 		break;
 	}
 }
+
+/* A walk's fn returned rc (0 goes on): the status done gets, with its text. */
+static int walk_status(struct nr_client *c, int rc, const char **msg, char *buf, size_t size)
+{
+	if (nr_client_closing(c)) {
+		*msg = "client closed";
+		return -ECANCELED;
+	}
+	if (rc) {
+		snprintf(buf, size, "walk stopped by the callback (it returned %d)", rc);
+		*msg = buf;
+	}
+	return rc;
+}
+
+/* Each item to the walk's fn (of type FN), then the done callback. */
+#define WALK(FN, items)                                                                   	do {                                                                              		char stop_[64];                                                           		for (size_t i_ = 0; status == 0 && i_ < r->n; i_++)                       			status = walk_status(c, ((FN)k->fn)(&(items)[i_], k->data), &msg, 					     stop_, sizeof(stop_));                       		((nr_client_done_cb)k->cb)(c, status, msg, k->data);                      	} while (0)
 
 /* The one place that knows each kind's callback type. */
 static void call_answer(struct nr_client *c, struct call *k, int status, const char *msg,
@@ -327,6 +402,15 @@ static void call_answer(struct nr_client *c, struct call *k, int status, const c
 		break;
 	case K_IPAM:
 		((nr_client_ipam_cb)k->cb)(c, status, msg, r->ipam, k->data);
+		break;
+	case K_NODE_EACH:
+		WALK(nr_node_fn, r->nodes);
+		break;
+	case K_ENDPOINT_EACH:
+		WALK(nr_endpoint_fn, r->endpoints);
+		break;
+	case K_ROUTE_EACH:
+		WALK(nr_route_fn, r->routes);
 		break;
 	case K_RESUBSCRIBE:
 		break;

@@ -16,6 +16,7 @@
 enum call_kind {
 	K_DONE, K_STATUS, K_NODE, K_NODES, K_ENDPOINT, K_ENDPOINTS, K_ROUTES, K_MODE, K_IPAM,
 	K_SUBSCRIBE, K_RESUBSCRIBE,
+	K_NODE_EACH, K_ENDPOINT_EACH, K_ROUTE_EACH, /* item fn, then cb (a done cb) */
 };
 
 struct call {
@@ -23,6 +24,7 @@ struct call {
 	uint32_t msgid;
 	enum call_kind kind;
 	void (*cb)(void); /* one of the nr_client_*_cb types, by kind */
+	void (*fn)(void); /* the *_EACH kinds: nr_node_fn, nr_endpoint_fn or nr_route_fn */
 	void *data;
 	uint64_t deadline; /* uv_now() ms, 0 = none */
 };
@@ -34,6 +36,12 @@ typedef void (*nr_client_pack_fn)(msgpack_packer *pk, const void *arg);
  * sent, cb never runs) are negative errno with the last error message set. */
 int nr_client_call_start(struct nr_client *c, enum call_kind kind, const char *method,
 			 nr_client_pack_fn pack, const void *arg, void (*cb)(void), void *data);
+/* The same for a walk: fn per item, then done. */
+int nr_client_walk_start(struct nr_client *c, enum call_kind kind, const char *method,
+			 void (*fn)(void), nr_client_done_cb done, void *data);
+
+/* True once nr_client_close() was called (a walk stops then). */
+bool nr_client_closing(const struct nr_client *c);
 
 /* Run the call's callback with a successful result, decoded for its kind (a
  * result that cannot be read fails the call with -EPROTO), and free it. */

@@ -157,6 +157,24 @@ NR_API int nr_client_node_list(struct nr_client *c, nr_client_nodes_cb cb, void 
 	return nr_client_call_start(c, K_NODES, "node.list", NULL, NULL, CB(cb), data);
 }
 
+NR_API int nr_client_node_foreach(struct nr_client *c, nr_node_fn fn, nr_client_done_cb done,
+				  void *data)
+{
+	return nr_client_walk_start(c, K_NODE_EACH, "node.list", CB(fn), done, data);
+}
+
+NR_API int nr_client_endpoint_foreach(struct nr_client *c, nr_endpoint_fn fn,
+				      nr_client_done_cb done, void *data)
+{
+	return nr_client_walk_start(c, K_ENDPOINT_EACH, "endpoint.list", CB(fn), done, data);
+}
+
+NR_API int nr_client_route_foreach(struct nr_client *c, nr_route_fn fn, nr_client_done_cb done,
+				   void *data)
+{
+	return nr_client_walk_start(c, K_ROUTE_EACH, "route.list", CB(fn), done, data);
+}
+
 NR_API int nr_client_ipam_status(struct nr_client *c, nr_client_ipam_cb cb, void *data)
 {
 	return nr_client_call_start(c, K_IPAM, "ipam.status", NULL, NULL, CB(cb), data);

@@ -238,7 +238,7 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	if (rc < 0)
 		return rc;
 	pk = nr_rpc_call_begin(call);
-	msgpack_pack_map(pk, 21);
+	msgpack_pack_map(pk, 22);
 	nr_rpc_pack_kv_str(pk, "version", nr_version_string());
 	nr_rpc_pack_str(pk, "local_node");
 	if (nr_ctl_node_foreach(ctl, local_name_cb, pk) != 1)
@@ -262,6 +262,7 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	nr_rpc_pack_kv_u64(pk, "netlink_errors", st.netlink_errors);
 	nr_rpc_pack_kv_u64(pk, "full_passes", st.full_passes);
 	nr_rpc_pack_kv_u64(pk, "incremental_passes", st.incremental_passes);
+	nr_rpc_pack_kv_bool(pk, "direct_routing_skip_unreachable", st.direct_routing_skip_unreachable);
 	nr_rpc_call_end(call);
 	return 0;
 }
@@ -516,9 +517,11 @@ static int m_route_list(struct nr_rpc_call *call, const msgpack_object *params,
 
 static void pack_mode(msgpack_packer *pk, const struct nr_status *st)
 {
-	msgpack_pack_map(pk, 3);
+	msgpack_pack_map(pk, 4);
 	nr_rpc_pack_kv_str(pk, "mode", nr_routing_mode_str(st->routing_mode));
 	nr_rpc_pack_kv_bool(pk, "auto_direct_node_routes", st->auto_direct_node_routes);
+	nr_rpc_pack_kv_bool(pk, "direct_routing_skip_unreachable",
+			    st->direct_routing_skip_unreachable);
 	nr_rpc_pack_kv_str(pk, "tunnel", tunnel_of(st->routing_mode));
 }
 

@@ -5,7 +5,10 @@
 #      each bound to its version node;
 #  (b) abidiff against the committed baseline abi/libnativeroute.abi finds no
 #      change (refresh on purpose with scripts/update-abi);
-#  (c) every public header compiles alone as C99 -pedantic and as C++.
+#  (c) every installed public header compiles alone as C99 -pedantic and as C++;
+#  (d) the rules of the frozen records abi/nodes/NR_1.* hold (no symbol added
+#      to a frozen node, no library-filled struct grown without a minor bump,
+#      opts structs only appended to, enum values kept): scripts/lib/abi_rules.py.
 set -euo pipefail
 : "${NR_SOURCE_DIR:?}" "${NR_BUILD_DIR:?}"
 prefix=$NR_BUILD_DIR/release-prefix
@@ -59,23 +62,35 @@ else
 	fi
 fi
 
-echo "== (c) every public header alone, C99 -pedantic and C++"
-for h in "$NR_SOURCE_DIR"/include/nativeroute/*.h; do
+echo "== (c) every installed public header alone, C99 -pedantic and C++"
+incdir=$(dirname "$(find "$prefix" -path '*/include/nativeroute/nativeroute.h' | head -n1)")
+for h in "$incdir"/*.h; do
 	name=$(basename "$h")
 	printf '#include <nativeroute/%s>\nint nr_header_check_%s;\n' "$name" "${name%.h}" >"$work/c.c"
 	printf '#include <nativeroute/%s>\nint nr_header_check;\n' "$name" >"$work/cxx.cc"
 	# uv.h (included by the API headers) needs POSIX types, which strict
 	# C99 hides unless a POSIX level is requested, as any C99 user of libuv does
-	if ! cc -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$NR_SOURCE_DIR/include" \
+	if ! cc -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$incdir/.." \
 		$(pkg-config --cflags libuv) "$work/c.c"; then
 		echo "FAIL: $name does not compile alone as C99"
 		fail=1
 	fi
-	if ! c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$NR_SOURCE_DIR/include" \
+	if ! c++ -std=c++11 -pedantic -Wall -Wextra -Werror -fsyntax-only -I"$incdir/.." \
 		$(pkg-config --cflags libuv) -x c++ "$work/cxx.cc"; then
 		echo "FAIL: $name does not compile alone as C++"
 		fail=1
 	fi
 done
-[ $fail -eq 0 ] && echo "ok: $(ls "$NR_SOURCE_DIR"/include/nativeroute/*.h | wc -l) headers"
+[ $fail -eq 0 ] && echo "ok: $(ls "$incdir"/*.h | wc -l) headers"
+
+echo "== (d) the frozen records in abi/nodes (ABI.md, The check)"
+version=$(awk '/#define NR_VERSION_(MAJOR|MINOR|PATCH) / { v = v (v == "" ? "" : ".") $3 } END { print v }' \
+	"$incdir/version.h")
+/usr/bin/python3 "$NR_SOURCE_DIR/scripts/lib/abi_rules.py" extract "$work/current.abi" "$incdir" \
+	"$version" >"$work/current.record"
+if ! /usr/bin/python3 "$NR_SOURCE_DIR/scripts/lib/abi_rules.py" check "$NR_SOURCE_DIR/abi/nodes" \
+	"$work/current.record"; then
+	echo "FAIL: see ABI.md; a deliberate, allowed change is recorded with scripts/update-abi"
+	fail=1
+fi
 exit $fail
