@@ -426,11 +426,13 @@ int main(int argc, char **argv)
 	if (d.cfg.purge && socket_is_live(d.cfg.socket)) {
 		nrd_log(LOG_ERR, "--purge: a daemon is running on %s; stop it first", d.cfg.socket);
 		nrd_config_free(&d.cfg);
+		nrd_log_close();
 		return 1;
 	}
 	if ((rc = make_dirs(d.cfg.state_dir)) < 0) {
 		nrd_log(LOG_ERR, "--state-dir %s: %s", d.cfg.state_dir, strerror(-rc));
 		nrd_config_free(&d.cfg);
+		nrd_log_close();
 		return 1;
 	}
 	uv_signal_init(d.loop, &d.sigterm);
@@ -458,5 +460,6 @@ int main(int argc, char **argv)
 	if (uv_loop_close(d.loop) == UV_EBUSY)
 		nrd_log(LOG_WARNING, "handles still open at exit");
 	nrd_config_free(&d.cfg);
+	nrd_log_close();
 	return rc;
 }
