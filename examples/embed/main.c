@@ -25,6 +25,8 @@
  *            [--auto-direct-node-routes] [--direct-routing-skip-unreachable]
  *            [--classic-routes]   (no nexthop objects, as on kernels < 5.3)
  *            [--state-dir DIR]
+ *            [--bpf]              (eBPF maps and the tc fast path)
+ *            [--resync-ms N]      (periodic resync interval, default 30000)
  *
  * With --state-dir the controller keeps its model on disk: after a restart
  * it already knows every node and endpoint (with the same nexthop ids), so
@@ -129,6 +131,9 @@ static void print_status(struct nr_ctl *ctl)
 	       st.ipam_total, st.nexthop_objects ? "yes" : "no",
 	       (unsigned long long)st.resyncs, (unsigned long long)st.drift_repairs,
 	       (unsigned long long)st.full_passes, (unsigned long long)st.incremental_passes);
+	printf("status host_routing=%s bpf_routes=%zu bpf_endpoints=%zu bpf_map_repairs=%llu "
+	       "reason=\"%s\"\n", st.host_routing_bpf ? "BPF" : "Legacy", st.bpf_routes,
+	       st.bpf_endpoints, (unsigned long long)st.bpf_map_repairs, st.host_routing_reason);
 }
 
 static void on_closed(struct nr_ctl *ctl, void *data)
@@ -266,6 +271,8 @@ int main(int argc, char **argv)
 		{ "auto-direct-node-routes", no_argument, NULL, 'a' },
 		{ "direct-routing-skip-unreachable", no_argument, NULL, 's' },
 		{ "classic-routes", no_argument, NULL, 'C' },
+		{ "bpf", no_argument, NULL, 'B' },
+		{ "resync-ms", required_argument, NULL, 'R' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -285,6 +292,8 @@ int main(int argc, char **argv)
 		case 'a': opts.auto_direct_node_routes = true; break;
 		case 's': opts.direct_routing_skip_unreachable = true; break;
 		case 'C': opts.classic_routes = true; break;
+		case 'B': opts.bpf = true; break;
+		case 'R': opts.resync_interval_ms = (unsigned int)strtoul(optarg, NULL, 10); break;
 		case 'S': opts.state_dir = optarg; break;
 		case 'c': if (n_cluster < MAX_LIST) cluster[n_cluster++] = optarg; break;
 		case 'p': if (n_pods < MAX_LIST) pods[n_pods++] = optarg; break;

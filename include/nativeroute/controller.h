@@ -69,6 +69,8 @@ enum nr_event_type {
 	NR_EVENT_ERROR,             /* programming failed; message says what */
 	NR_EVENT_STATE_MIGRATED,    /* loading the saved state changed something (node
 				       re-allocated, endpoint dropped, format upgraded) */
+	NR_EVENT_BPF,               /* eBPF datapath: bpffs mounted, maps adopted or
+				       created, or host routing fell back to Legacy (why) */
 };
 
 struct nr_event {
@@ -132,9 +134,14 @@ struct nr_ctl_opts {
 	/* Do not load the saved state (it is overwritten at the first pass);
 	 * for nr_ctl_purge when the state file is damaged. */
 	bool discard_saved_state;
+	/* eBPF host routing: pinned maps under /sys/fs/bpf/nativeroute/<node>@<netns>/
+	 * (routes, endpoints, stats; include/nativeroute/bpf.h) mirror the routes,
+	 * and a tc program fast-paths pod traffic. Without privilege, bpffs or
+	 * kernel support, routes alone work and nr_status says why. */
+	bool bpf;
 	size_t :0;
 };
-#define nr_ctl_opts__last_field discard_saved_state
+#define nr_ctl_opts__last_field bpf
 
 /* A node of the cluster (this one or a remote one). */
 struct nr_node_spec {
@@ -230,6 +237,13 @@ struct nr_status {
 	uint64_t full_passes;           /* passes that re-planned the whole cluster */
 	uint64_t incremental_passes;    /* passes that touched only changed objects */
 	bool direct_routing_skip_unreachable; /* the switch in force (see nr_ctl_opts) */
+	/* eBPF host routing (nr_ctl_opts.bpf). */
+	bool host_routing_bpf;          /* the tc fast path is attached ("Host Routing: BPF") */
+	char host_routing_reason[128];  /* why it is "Legacy"; "" when BPF */
+	size_t bpf_routes;              /* entries in the pinned `routes` map */
+	size_t bpf_endpoints;           /* entries in the pinned `endpoints` map */
+	uint64_t bpf_map_repairs;       /* map entries found changed at a resync and rewritten */
+	uint64_t bpf_packets[16];       /* per verdict (enum nr_bpf_verdict, nativeroute/bpf.h) */
 	size_t :0;
 };
 

@@ -129,6 +129,9 @@ struct nr_ctl {
 	bool store_dirty;            /* the model changed since the last save */
 	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
 
+	/* eBPF maps and fast path (libnativeroute/bpf/), NULL without NR_WITH_BPF */
+	struct nr_bpf *bpf;
+
 	/* purge (ctl_purge.c) */
 	struct nr_pending *purge_req; /* queued, runs from the kick timer */
 	bool purged;                  /* done: only close is accepted */
@@ -205,6 +208,19 @@ int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, st
 void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep);
 int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err);
 int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err);
+
+/* bpf/bpf_ctl.c (bpf/bpf_none.c without NR_WITH_BPF): the pinned eBPF maps
+ * and the tc fast path follow ctl->desired. setup at nr_ctl_new (never
+ * fails: without BPF the status says why); sync at the end of every pass,
+ * after the routes (full: every entry, read back from the kernel when the
+ * pass dumped; else only what ctl->touched names); purge removes filters
+ * and pins; status fills the host routing fields. */
+struct nr_bpf;
+void nr_ctl_bpf_setup(struct nr_ctl *ctl, bool enabled);
+void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped);
+int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err);
+void nr_ctl_bpf_status(struct nr_ctl *ctl, struct nr_status *st);
+void nr_ctl_bpf_free(struct nr_ctl *ctl);
 
 /* Emit an event to the caller's callback (if any). */
 void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,

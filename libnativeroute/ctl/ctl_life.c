@@ -188,6 +188,7 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 	if (rc < 0)
 		return rc;
 	ctl->classic_routes = OPTS_GET(o, classic_routes, false) || !kernel_has_nexthops(ctl);
+	nr_ctl_bpf_setup(ctl, OPTS_GET(o, bpf, false));
 	return nr_reach_cache_new(&ctl->reach);
 }
 
@@ -198,6 +199,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_kstate_free(&ctl->touched);
 	nr_plan_report_free(&ctl->report);
 	nr_reach_cache_free(ctl->reach);
+	nr_ctl_bpf_free(ctl);
 	nr_ctl_state_free(ctl);
 	nr_nl_close(ctl->nl);
 	nr_nl_close(ctl->events);

@@ -78,6 +78,7 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	s.full_passes = ctl->full_passes;
 	s.incremental_passes = ctl->incremental_passes;
 	s.direct_routing_skip_unreachable = cfg->direct_routing_skip_unreachable;
+	nr_ctl_bpf_status(ctl, &s);
 	/* copy only what the caller's struct has room for */
 	memcpy((char *)st + sizeof(size_t), (char *)&s + sizeof(size_t),
 	       (st->sz < sizeof(s) ? st->sz : sizeof(s)) - sizeof(size_t));

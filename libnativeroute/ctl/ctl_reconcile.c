@@ -357,6 +357,8 @@ static int reconcile_touched(struct nr_ctl *ctl, struct pass ps)
 		nr_err_set(&err, rc, "out of memory");
 	else
 		rc = apply_diff(&ps, &want, &have, nr_ctl_touched_applied, &err);
+	if (rc == 0)
+		nr_ctl_bpf_sync(ctl, false, false); /* eBPF maps: the touched keys */
 	nr_kstate_free(&want);
 	nr_kstate_free(&have);
 	nr_ctl_touched_clear(ctl);
@@ -367,7 +369,7 @@ static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
 {
 	struct nr_err err = { 0 };
 	struct nr_plan_report old = ctl->report;
-	bool planned = false;
+	bool planned = false, dumped = ctl->need_dump;
 	int rc;
 
 	ctl->report = (struct nr_plan_report){ 0 };
@@ -387,6 +389,8 @@ static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
 	}
 	if (rc == 0)
 		rc = apply_diff(&ps, &ctl->desired, &ctl->observed, adopt_all, &err);
+	if (rc == 0)
+		nr_ctl_bpf_sync(ctl, true, dumped); /* eBPF maps: all, read back if dumped */
 	if (rc == 0)
 		rc = nr_ctl_vxlan_cleanup(ctl, &err);
 	if (rc == 0)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ipc/client_compat.h"
+#include "bpf/bpf_names.h"
 #include "ipc/rpc_codec.h"
 
 /* ---- decoding fields ------------------------------------------------------- */
@@ -168,6 +169,19 @@ static void status_of(struct decode *d, const msgpack_object *o, struct nr_statu
 	st->full_passes = u64_of(d, o, "full_passes");
 	st->incremental_passes = u64_of(d, o, "incremental_passes");
 	st->direct_routing_skip_unreachable = bool_of(d, o, "direct_routing_skip_unreachable");
+	/* optional: older daemons have no eBPF fields (Legacy, no reason) */
+	st->host_routing_bpf = !strcmp(str_or_empty(d, o, "host_routing", false), "BPF");
+	snprintf(st->host_routing_reason, sizeof(st->host_routing_reason), "%s",
+		 str_or_empty(d, o, "host_routing_reason", false));
+	st->bpf_routes = u64_of(d, o, "bpf_routes");
+	st->bpf_endpoints = u64_of(d, o, "bpf_endpoints");
+	st->bpf_map_repairs = u64_of(d, o, "bpf_map_repairs");
+	for (int i = 0; i < NR_BPF_VERDICTS; i++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "bpf_packets_%s", nr_bpf_verdict_names[i]);
+		st->bpf_packets[i] = u64_of(d, o, key);
+	}
 }
 
 /* An array of objects, each decoded by item_of into `size` bytes. */

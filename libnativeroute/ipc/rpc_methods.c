@@ -1,5 +1,7 @@
 #include "ipc/rpc_methods.h"
 
+#include "bpf/bpf_names.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,7 +240,7 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	if (rc < 0)
 		return rc;
 	pk = nr_rpc_call_begin(call);
-	msgpack_pack_map(pk, 22);
+	msgpack_pack_map(pk, 27 + NR_BPF_VERDICTS);
 	nr_rpc_pack_kv_str(pk, "version", nr_version_string());
 	nr_rpc_pack_str(pk, "local_node");
 	if (nr_ctl_node_foreach(ctl, local_name_cb, pk) != 1)
@@ -263,6 +265,18 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	nr_rpc_pack_kv_u64(pk, "full_passes", st.full_passes);
 	nr_rpc_pack_kv_u64(pk, "incremental_passes", st.incremental_passes);
 	nr_rpc_pack_kv_bool(pk, "direct_routing_skip_unreachable", st.direct_routing_skip_unreachable);
+	/* eBPF host routing (Cilium's words: BPF or Legacy) */
+	nr_rpc_pack_kv_str(pk, "host_routing", st.host_routing_bpf ? "BPF" : "Legacy");
+	nr_rpc_pack_kv_str(pk, "host_routing_reason", st.host_routing_reason);
+	nr_rpc_pack_kv_u64(pk, "bpf_routes", st.bpf_routes);
+	nr_rpc_pack_kv_u64(pk, "bpf_endpoints", st.bpf_endpoints);
+	nr_rpc_pack_kv_u64(pk, "bpf_map_repairs", st.bpf_map_repairs);
+	for (int i = 0; i < NR_BPF_VERDICTS; i++) {
+		char key[48];
+
+		snprintf(key, sizeof(key), "bpf_packets_%s", nr_bpf_verdict_names[i]);
+		nr_rpc_pack_kv_u64(pk, key, st.bpf_packets[i]);
+	}
 	nr_rpc_call_end(call);
 	return 0;
 }

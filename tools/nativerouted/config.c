@@ -133,6 +133,9 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 	} else if (!strcmp(name, "direct-routing-skip-unreachable")) {
 		if (parse_bool(value, &cfg->skip_unreachable) < 0)
 			return fail(err, errlen, "%s: \"%s\" is not true or false", origin, value);
+	} else if (!strcmp(name, "bpf")) {
+		if (parse_bool(value, &cfg->bpf) < 0)
+			return fail(err, errlen, "%s: \"%s\" is not true or false", origin, value);
 	} else if (!strcmp(name, "allow-config-migration")) {
 		if (parse_bool(value, &cfg->allow_config_migration) < 0)
 			return fail(err, errlen, "%s: \"%s\" is not true or false", origin, value);
@@ -380,7 +383,8 @@ static const char *const our_keys[] = {
 	"socket", "state-dir", "node-name", "node-ip", "node-ip6", "netns", "mode",
 	"auto-direct-node-routes", "direct-routing-skip-unreachable", "ipam", "cluster-cidr",
 	"mask-size", "mask-size6", "pod-cidr", "native-routing-cidr", "socket-group", "store",
-	"log-level", "max-clients", "max-queue-kb", "client-timeout", "allow-config-migration", NULL,
+	"log-level", "max-clients", "max-queue-kb", "client-timeout", "allow-config-migration", "bpf",
+	NULL,
 };
 
 /* Resolve a file key to (our name, our value). Returns -1 for unknown keys
@@ -552,6 +556,7 @@ void nrd_config_print(const struct nrd_config *cfg, FILE *out)
 			fprintf(out, "%s: %s\n", strs[i][0], strs[i][1]);
 	fprintf(out, "mode: %s\n", nr_routing_mode_str(cfg->mode));
 	fprintf(out, "auto-direct-node-routes: %s\n", cfg->auto_direct_node_routes ? "true" : "false");
+	fprintf(out, "bpf: %s\n", cfg->bpf ? "true" : "false");
 	fprintf(out, "direct-routing-skip-unreachable: %s\n", cfg->skip_unreachable ? "true" : "false");
 	if (cfg->allow_config_migration)
 		fprintf(out, "allow-config-migration: true\n");

@@ -21,6 +21,7 @@ struct nrd_config {
 	char *netns;
 	enum nr_routing_mode mode;
 	bool auto_direct_node_routes;
+	bool bpf;                       /* --bpf: eBPF maps + tc fast path */
 	bool skip_unreachable;
 	enum nr_ipam_mode ipam;
 	char *cluster_cidrs[NRD_MAX_CIDRS + 1]; /* NULL-terminated */

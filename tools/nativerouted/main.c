@@ -48,6 +48,8 @@ static const char usage[] =
 	"  --mode native|tunnel|hybrid        routing mode (default native)\n"
 	"  --auto-direct-node-routes          route remote pod CIDRs via the node IPs\n"
 	"  --direct-routing-skip-unreachable  skip (not refuse) nodes behind a gateway\n"
+	"  --bpf                              eBPF host routing: pinned route/endpoint maps\n"
+	"                                     and a tc fast path (falls back to routes alone)\n"
 	"  --ipam cluster-pool|kubernetes     who assigns node CIDRs (default cluster-pool)\n"
 	"  --cluster-cidr CIDR                pod address pool, v4 or v6 (repeatable)\n"
 	"  --mask-size N, --mask-size6 N      node CIDR size (default 24, 112)\n"
@@ -87,6 +89,7 @@ static const struct option long_opts[] = {
 	{ "auto-direct-node-routes", no_argument, NULL, 0 },
 	{ "direct-routing-skip-unreachable", no_argument, NULL, 0 },
 	{ "allow-config-migration", no_argument, NULL, 0 },
+	{ "bpf", no_argument, NULL, 0 },
 	{ "ipam", required_argument, NULL, 0 },
 	{ "cluster-cidr", required_argument, NULL, 0 },
 	{ "mask-size", required_argument, NULL, 0 },
@@ -360,6 +363,7 @@ static int create_controller(struct daemon *d)
 		.native_routing_cidr = cfg->native_routing_cidr,
 		.native_routing_cidr6 = cfg->native_routing_cidr6,
 		.auto_direct_node_routes = cfg->auto_direct_node_routes,
+		.bpf = cfg->bpf,
 		.direct_routing_skip_unreachable = cfg->skip_unreachable,
 		.event_cb = on_event,
 		.event_data = d,

@@ -2,6 +2,10 @@
  * RPC field names for scripts. */
 #include "print.h"
 
+#include <nativeroute/bpf.h>
+
+static const char *const nr_bpf_verdict_names[NR_BPF_VERDICTS] = NR_BPF_VERDICT_NAMES;
+
 #include <stdio.h>
 
 const char *dash(const char *s)
@@ -135,6 +139,20 @@ void print_status_text(const struct nr_status *st)
 	       (unsigned long long)st->netlink_errors);
 	printf("Passes: %llu incremental, %llu full\n", (unsigned long long)st->incremental_passes,
 	       (unsigned long long)st->full_passes);
+	if (st->host_routing_bpf)
+		printf("Host Routing: BPF\n");
+	else
+		printf("Host Routing: Legacy%s%s%s\n", *st->host_routing_reason ? " (" : "",
+		       st->host_routing_reason, *st->host_routing_reason ? ")" : "");
+	if (st->bpf_routes || st->bpf_endpoints || st->host_routing_bpf) {
+		printf("BPF Maps: %zu routes, %zu endpoints, %llu entries repaired\n", st->bpf_routes,
+		       st->bpf_endpoints, (unsigned long long)st->bpf_map_repairs);
+		printf("BPF Verdicts (packets):");
+		for (int i = 0; i < NR_BPF_VERDICTS; i++)
+			printf(" %s=%llu", nr_bpf_verdict_names[i],
+			       (unsigned long long)st->bpf_packets[i]);
+		printf("\n");
+	}
 }
 
 void json_status(struct json *j, const char *key, const struct nr_status *st)
@@ -159,6 +177,17 @@ void json_status(struct json *j, const char *key, const struct nr_status *st)
 	json_u64(j, "netlink_errors", st->netlink_errors);
 	json_u64(j, "full_passes", st->full_passes);
 	json_u64(j, "incremental_passes", st->incremental_passes);
+	json_str(j, "host_routing", st->host_routing_bpf ? "BPF" : "Legacy");
+	json_str(j, "host_routing_reason", st->host_routing_reason);
+	json_u64(j, "bpf_routes", st->bpf_routes);
+	json_u64(j, "bpf_endpoints", st->bpf_endpoints);
+	json_u64(j, "bpf_map_repairs", st->bpf_map_repairs);
+	for (int i = 0; i < NR_BPF_VERDICTS; i++) {
+		char name[48];
+
+		snprintf(name, sizeof(name), "bpf_packets_%s", nr_bpf_verdict_names[i]);
+		json_u64(j, name, st->bpf_packets[i]);
+	}
 	json_end_obj(j);
 }
 
