@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_trust.h"
 
 struct nr_store {
 	int dir_fd;
@@ -65,15 +66,20 @@ int nr_store_open(const char *dir, struct nr_store **ret, struct nr_err *err)
 		rc = nr_err_set(err, -errno, "state directory %s: %s", dir, strerror(errno));
 		goto fail;
 	}
+	rc = nr_store_trust_dir(s->dir_fd, dir, err);
+	if (rc < 0)
+		goto fail;
 	s->dir = strdup(dir);
 	if (!s->dir || asprintf(&s->path, "%s/%s", dir, NR_STORE_FILE) < 0) {
 		s->path = NULL;
 		rc = nr_err_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	s->lock_fd = openat(s->dir_fd, NR_STORE_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Not through a symlink, not a hard link: else root would create or
+	 * flock a file of somebody else's choosing. */
+	s->lock_fd = nr_store_open_owned(s->dir_fd, dir, NR_STORE_LOCK, err);
 	if (s->lock_fd < 0) {
-		rc = nr_err_set(err, -errno, "%s/%s: %s", dir, NR_STORE_LOCK, strerror(errno));
+		rc = s->lock_fd;
 		goto fail;
 	}
 	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
@@ -154,7 +160,9 @@ int nr_store_load(struct nr_store *s, struct nr_state *st, struct nr_err *err)
 		return -ENOENT; /* a fresh directory: not an error to report */
 	if (fd < 0)
 		return nr_err_set(err, -errno, "%s: %s", s->path, strerror(errno));
-	rc = read_all(fd, s->path, &text, &len, err);
+	rc = nr_store_trust_file(fd, s->dir, NR_STORE_FILE, false, err);
+	if (rc == 0)
+		rc = read_all(fd, s->path, &text, &len, err);
 	close(fd);
 	if (rc < 0)
 		return rc;
@@ -189,8 +197,8 @@ int nr_store_save(struct nr_store *s, const struct nr_model *m, const struct nr_
 	if (nr_store_encode(m, meta, &text, &len) < 0)
 		return nr_err_set(err, -ENOMEM, "%s: out of memory", s->path);
 	step = "create";
-	fd = openat(s->dir_fd, NR_STORE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	rc = fd < 0 ? -errno : 0;
+	fd = nr_store_create_fresh(s->dir_fd, NR_STORE_TMP);
+	rc = fd < 0 ? fd : 0;
 	if (rc == 0 && (step = "write", rc = write_all(fd, text, len)) == 0)
 		rc = (step = "fsync", fsync(fd) < 0 ? -errno : 0);
 	if (fd >= 0 && close(fd) < 0 && rc == 0)

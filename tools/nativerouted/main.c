@@ -318,7 +318,8 @@ static int make_dirs(const char *dir)
 		saved = p ? *p : '\0';
 		if (p)
 			*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		/* the state directory itself is private: 0700 */
+		if (mkdir(buf, p ? 0755 : 0700) < 0 && errno != EEXIST)
 			return -errno;
 		if (!p)
 			return 0;
