@@ -73,6 +73,8 @@ struct nr_ctl_failure {
 	char text[NR_ERR_MSG_MAX];
 };
 
+struct nr_ctl_lock;
+
 struct nr_ctl {
 	uv_loop_t *loop;
 	void *user_data;         /* nr_ctl_set_data(); never read by the library */
@@ -81,6 +83,7 @@ struct nr_ctl {
 	struct nr_nl *nl;        /* command socket: requests, dumps, batches */
 	struct nr_nl *events;    /* event socket */
 	struct nr_nl_owner owner;
+	struct nr_ctl_lock *owner_lock; /* ctl_lock.h: one controller per netns/table/protocol */
 	bool classic_routes;     /* no nexthop objects (asked for, or unsupported) */
 	unsigned int resync_ms;
 

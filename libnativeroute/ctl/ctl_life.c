@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl/ctl_internal.h"
+#include "ctl/ctl_lock.h"
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
 #include "util/last_error.h"
@@ -182,6 +183,9 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 
 	rc = nr_nl_open(ctl->netns, 0, &ctl->nl, err);
 	if (rc == 0)
+		rc = nr_ctl_lock_take(ctl->netns, ctl->owner.table, ctl->owner.protocol,
+				      &ctl->owner_lock, err);
+	if (rc == 0)
 		rc = nr_nl_open(ctl->netns, NR_NL_NONBLOCK | NR_NL_EVENTS, &ctl->events, err);
 	if (rc == 0)
 		rc = check_node_ips(ctl, err);
@@ -203,6 +207,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_ctl_state_free(ctl);
 	nr_nl_close(ctl->nl);
 	nr_nl_close(ctl->events);
+	nr_ctl_lock_release(ctl->owner_lock);
 	nr_model_free(ctl->model);
 	free(ctl->netns);
 	free(ctl);
@@ -309,6 +314,9 @@ NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data
 	if (ctl->closing)
 		return nr_last_error_set(-EALREADY, "controller already closing");
 	ctl->closing = true;
+	/* a successor may start now: this one changes nothing any more */
+	nr_ctl_lock_release(ctl->owner_lock);
+	ctl->owner_lock = NULL;
 	ctl->close_cb = close_cb;
 	ctl->close_data = data;
 	uv_close((uv_handle_t *)&ctl->event_poll, handle_closed);
