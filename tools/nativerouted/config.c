@@ -10,17 +10,23 @@
 
 #include <yaml.h>
 
+#include "ipc/rpc_codec.h"
+
 #define DEFAULT_SOCKET "/run/nativeroute/nativeroute.sock"
 #define DEFAULT_STATE_DIR "/var/lib/nativeroute"
 
+/* Messages quote what the user gave; they are printed as valid UTF-8
+ * without control bytes whatever that was (\xNN otherwise). */
 __attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	nr_rpc_clean_text(err, errlen, raw);
 	return -1;
 }
 
@@ -148,10 +154,10 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 	} else if (!strcmp(name, "pod-cidr")) {
 		return add_cidr(cfg->pod_cidrs, &cfg->n_pod_cidrs, value, origin, err, errlen);
 	} else if (!strcmp(name, "mask-size")) {
-		if (parse_uint(value, 32, &cfg->mask_size) < 0)
+		if (parse_uint(value, 32, &cfg->mask_size) < 0 || !cfg->mask_size)
 			return fail(err, errlen, "%s: mask size \"%s\": expected 1..32", origin, value);
 	} else if (!strcmp(name, "mask-size6")) {
-		if (parse_uint(value, 128, &cfg->mask_size6) < 0)
+		if (parse_uint(value, 128, &cfg->mask_size6) < 0 || !cfg->mask_size6)
 			return fail(err, errlen, "%s: mask size \"%s\": expected 1..128", origin, value);
 	} else if (!strcmp(name, "native-routing-cidr")) {
 		set_str(strchr(value, ':') ? &cfg->native_routing_cidr6 : &cfg->native_routing_cidr,
@@ -206,6 +212,9 @@ struct entries {
 static int entries_add(struct entries *es, const char *key, const char *value, int line,
 		       bool in_list)
 {
+	/* Never truncate silently: a cut CIDR or path would be a different one. */
+	if (strlen(key) >= sizeof(es->v[0].key) || strlen(value) >= sizeof(es->v[0].value))
+		return -2;
 	if (es->n == es->cap) {
 		size_t cap = es->cap ? es->cap * 2 : 32;
 		struct entry *n = realloc(es->v, cap * sizeof(*n));
@@ -228,7 +237,28 @@ struct yaml_ctx {
 	const char *path;
 	char *err;
 	size_t errlen;
+	unsigned int depth; /* mappings open */
 };
+
+/* Deeper nesting than any option needs; it also bounds our recursion (a
+ * file of 30,000 nested flow maps must be an error, not a stack overflow). */
+#define MAX_DEPTH 32
+
+static int add_entry(struct yaml_ctx *y, struct entries *es, const char *key, const char *value,
+		     int line, bool in_list)
+{
+	int rc = entries_add(es, key, value, line, in_list);
+
+	if (rc == -2)
+		return strlen(key) >= sizeof(es->v[0].key)
+			       ? fail(y->err, y->errlen, "%s:%d: key longer than %zu bytes", y->path, line,
+				      sizeof(es->v[0].key) - 1)
+			       : fail(y->err, y->errlen, "%s:%d: %s: value longer than %zu bytes", y->path,
+				      line, key, sizeof(es->v[0].value) - 1);
+	if (rc < 0)
+		return fail(y->err, y->errlen, "out of memory");
+	return 0;
+}
 
 static int next_event(struct yaml_ctx *y, yaml_event_t *ev)
 {
@@ -248,9 +278,18 @@ static int parse_value(struct yaml_ctx *y, const char *key, yaml_event_t *ev, st
 
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
-		return entries_add(es, key, (const char *)ev->data.scalar.value, line, false);
-	case YAML_MAPPING_START_EVENT:
-		return parse_mapping(y, key, es);
+		return add_entry(y, es, key, (const char *)ev->data.scalar.value, line, false);
+	case YAML_MAPPING_START_EVENT: {
+		int rc;
+
+		if (y->depth >= MAX_DEPTH)
+			return fail(y->err, y->errlen, "%s:%d: %s: nested deeper than %d levels", y->path,
+				    line, key, MAX_DEPTH);
+		y->depth++;
+		rc = parse_mapping(y, key, es);
+		y->depth--;
+		return rc;
+	}
 	case YAML_SEQUENCE_START_EVENT:
 		for (;;) {
 			yaml_event_t item;
@@ -268,8 +307,8 @@ static int parse_value(struct yaml_ctx *y, const char *key, yaml_event_t *ev, st
 				return fail(y->err, y->errlen, "%s:%d: %s: list items must be plain values",
 					    y->path, line, key);
 			}
-			rc = entries_add(es, key, (const char *)item.data.scalar.value,
-					 (int)item.start_mark.line + 1, true);
+			rc = add_entry(y, es, key, (const char *)item.data.scalar.value,
+				       (int)item.start_mark.line + 1, true);
 			yaml_event_delete(&item);
 			if (rc < 0)
 				return -1;
@@ -345,7 +384,23 @@ static int read_entries(const char *path, struct entries *es, char *err, size_t 
 		goto out;
 	}
 	yaml_event_delete(&ev);
+	y.depth = 1;
 	rc = parse_mapping(&y, "", es);
+	/* One document: a second one would be silently ignored otherwise. */
+	while (rc == 0) {
+		if (next_event(&y, &ev) < 0) {
+			rc = -1;
+			break;
+		}
+		if (ev.type == YAML_DOCUMENT_START_EVENT) {
+			rc = fail(err, errlen, "%s:%zu: a second YAML document: the file must hold one",
+				  path, ev.start_mark.line + 1);
+		} else if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
 out:
 	yaml_parser_delete(&y.parser);
 	fclose(f);
@@ -424,6 +479,18 @@ static int translate(const struct entry *e, const char *path, const char **ours,
 	return fail(err, errlen, "%s:%d: unknown key \"%s\"", path, e->line, e->key);
 }
 
+/* The options that are repeatable flags, hence lists in the file. */
+static bool takes_list(const char *ours)
+{
+	static const char *const lists[] = { "cluster-cidr", "pod-cidr", "native-routing-cidr",
+					     "non-masquerade-cidr", NULL };
+
+	for (size_t i = 0; lists[i]; i++)
+		if (!strcmp(ours, lists[i]))
+			return true;
+	return false;
+}
+
 /* Normalise a value for comparing two keys that set the same option. */
 static void canonical(const char *ours, const char *value, char *out, size_t len)
 {
@@ -457,6 +524,10 @@ int nrd_config_load_file(struct nrd_config *cfg, const char *path, char *err, si
 
 		if (translate(e, path, &ours[i], &vals[i], err, errlen) < 0)
 			goto out;
+		if (e->in_list && !takes_list(ours[i])) {
+			fail(err, errlen, "%s:%d: %s takes one value, not a list", path, e->line, e->key);
+			goto out;
+		}
 		/* The same option set twice: fine if it agrees (routing-mode:
 		 * native with tunnel: disabled), an error naming both if not. */
 		for (size_t j = 0; j < i && !e->in_list; j++) {
