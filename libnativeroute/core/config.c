@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/pod_cidr.h"
 
 #include <errno.h>
 #include <string.h>
@@ -78,6 +79,8 @@ static int check_cidr(const struct nr_cluster_config *c, unsigned i, struct nr_e
 		return nr_err_set(err, -EINVAL, "cluster CIDR %s/%u: host bits set, did you mean %s?",
 				  nr_addr_str(&p->addr, a, sizeof(a)), p->len,
 				  nr_prefix_str(&clean, b, sizeof(b)));
+	if (nr_pod_cidr_check(p, "cluster CIDR", err) < 0)
+		return -EINVAL;
 	mask = nr_config_mask_size(c, p->addr.family);
 	if (mask < p->len)
 		return nr_err_set(err, -EINVAL, "mask size /%u is shorter than cluster CIDR %s",

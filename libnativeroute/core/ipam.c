@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "core/cidrset.h"
+#include "core/pod_cidr.h"
 #include "util/hmap.h"
 #include "util/idset.h"
 
@@ -322,6 +323,8 @@ static int claim_k8s(struct nr_ipam *ipam, const struct nr_prefix *cidr, const c
 	unsigned n;
 
 	nr_prefix_str(cidr, c, sizeof(c));
+	if (owner != reserved_owner && nr_pod_cidr_check(cidr, "pod CIDR", err) < 0)
+		return -EINVAL;
 	if (cidr->len > longest && owner != reserved_owner)
 		return nr_err_set(err, -EINVAL, "%s: too small for a node's pods (longest is /%u)",
 				  c, longest);

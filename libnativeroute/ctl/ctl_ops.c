@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl/ctl_ep_device.h"
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_link.h"
 #include "netlink/nl_reach.h"
@@ -371,7 +372,7 @@ static int endpoint_req_from_spec(struct nr_ctl *ctl, const struct nr_endpoint_s
 			return nr_err_set(err, -ENODEV, "endpoint %s: no interface with index %u",
 					  req->id, req->ifindex);
 	}
-	return 0;
+	return nr_ctl_endpoint_device_check(ctl, req->id, req->ifindex, err);
 }
 
 NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec *spec,
