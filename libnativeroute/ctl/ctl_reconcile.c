@@ -105,6 +105,14 @@ static void record_failure(size_t index, const struct nr_nl_batch_op *op, const 
 	struct pass *ps = data;
 	struct nr_ctl_failure *f;
 
+	/* Deleting what is already gone reached the wanted state: a pod's route
+	 * goes with its veth when the pod's namespace is deleted before the
+	 * endpoint is removed (CNI DEL), and that removal must not fail (it did,
+	 * with ESRCH, and kept the endpoint and its address). The batch still
+	 * counts it, so the next pass re-reads the kernel. */
+	if (op->op == NR_NL_DELETE &&
+	    (op->error == -ESRCH || op->error == -ENOENT || op->error == -ENODEV))
+		return;
 	if (ps->n_fails == ps->cap_fails) {
 		size_t cap = ps->cap_fails ? ps->cap_fails * 2 : 8;
 		struct nr_ctl_failure *grown = realloc(ps->fails, cap * sizeof(*grown));
