@@ -6,6 +6,7 @@ NR_DEBIAN_PACKAGES=(
 	libcriterion-dev libyaml-dev libcurl4-openssl-dev libjson-c-dev
 	libclang-rt-14-dev abigail-tools
 	iproute2 iputils-ping tcpdump procps strace util-linux gawk
+	containernetworking-plugins iptables jq
 )
 
 nr_install_deps() {
