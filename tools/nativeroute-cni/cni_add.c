@@ -21,7 +21,7 @@ struct add {
 	struct cni_names names;
 	struct cni_nl host, cont;
 	struct cni_daemon daemon;
-	bool daemon_open, veth_made, endpoint_made;
+	bool veth_made, endpoint_made;
 	uint32_t host_index, cont_index;
 	struct cni_attachment at;
 };
@@ -227,7 +227,6 @@ int cni_cmd_add(const struct cni_env *env, const struct cni_conf *conf, struct c
 	/* The daemon first: when it is down nothing has been made yet. */
 	if (cni_daemon_open(&a.daemon, conf->socket, conf->timeout_ms, e) < 0)
 		goto out_cont;
-	a.daemon_open = true;
 	if (check_free(&a, e) < 0)
 		goto out;
 	snprintf(a.at.host_if, sizeof(a.at.host_if), "%s", a.names.host_if);

@@ -20,16 +20,19 @@ nrctl1() { "$NR_BIN_DIR/nrctl" --socket "$SOCK1" "$@"; }
 nrctl2() { "$NR_BIN_DIR/nrctl" --socket "$SOCK2" "$@"; }
 
 declare -A CNI_DAEMON_PID=()
+CNI_DUAL=0 # 1: dual stack (node IPs fd00:1::1N, pod CIDRs fd10::/112 and fd10::1:0/112)
 
 # cni_daemon_start N: nativerouted for node-N (1 or 2), state in CNI_WORK.
 cni_daemon_start() {
-	local n=$1 ip cidr sock
+	local n=$1 ip cidr sock v6=()
 	ip=192.168.1.$((9 + n)); cidr=10.0.$((n - 1)).0/24
 	sock=$CNI_WORK/node-$n.sock
+	[ $CNI_DUAL = 1 ] && v6=(--node-ip6 "fd00:1::1$((n - 1))" --pod-cidr "fd10::$((n - 1)):0/112"
+		--cluster-cidr fd10::/96)
 	"$NR_BIN_DIR/nativerouted" --socket "$sock" --state-dir "$CNI_WORK/state-$n" \
 		--netns "${NR_P}node-$n" --node-name "node-$n" --node-ip "$ip" --mode native \
 		--auto-direct-node-routes --ipam kubernetes --pod-cidr "$cidr" \
-		--cluster-cidr 10.0.0.0/16 >>"$CNI_WORK/daemon-$n.log" 2>&1 &
+		--cluster-cidr 10.0.0.0/16 "${v6[@]}" >>"$CNI_WORK/daemon-$n.log" 2>&1 &
 	CNI_DAEMON_PID[$n]=$!
 	NR_PIDS+=("$!")
 	nr_wait_for 20 "$NR_BIN_DIR/nrctl" --socket "$sock" status ||
@@ -41,7 +44,18 @@ cni_daemon_stop() {
 	kill "$pid" && wait "$pid" 2>/dev/null || true
 }
 
-cni_cluster_up() {
+cni_cluster_up() { # [--dual-stack]
+	if [ "${1:-}" = --dual-stack ]; then
+		CNI_DUAL=1
+		nr_topo_up "$NR_P" --dual-stack
+		cni_daemon_start 1
+		cni_daemon_start 2
+		nrctl1 node add node-2 --ip 192.168.1.11 --ip6 fd00:1::11 --pod-cidr 10.0.1.0/24 \
+			--pod-cidr fd10::1:0/112 >/dev/null
+		nrctl2 node add node-1 --ip 192.168.1.10 --ip6 fd00:1::10 --pod-cidr 10.0.0.0/24 \
+			--pod-cidr fd10::/112 >/dev/null
+		return
+	fi
 	nr_topo_up "$NR_P"
 	cni_daemon_start 1
 	cni_daemon_start 2
