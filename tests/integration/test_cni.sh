@@ -44,7 +44,10 @@ nr_expect_match "$res_a" '"ips":\[\{"address":"10\.0\.0\.2/32","gateway":"10\.0\
 nr_expect_match "$res_a" '"interfaces":\[\{"name":"nr[0-9a-f]{11}","mac":"[0-9a-f:]{17}"\},\{"name":"eth0","mac":"[0-9a-f:]{17}","sandbox":"/run/netns/'"${NR_P}"'pod-a"\}\]' "result: host veth, then eth0 with its sandbox"
 nr_expect_match "$res_a" '"routes":\[\{"dst":"0\.0\.0\.0/0","gw":"10\.0\.0\.1"\}\]' "result: default route via the gateway"
 host_a=$(jq -r '.interfaces[0].name' <<<"$res_a")
-[ ${#host_a} -le 15 ] || nr_fail "host-side name $host_a is longer than 15"
+# The derivation is a contract across versions: DEL by a newer plugin must
+# find the veth an older one made (FNV-1a of "ctr-a/eth0", 44 bits).
+[ "$host_a" = nrb9e96a39c16 ] || nr_fail "host-side name of (ctr-a, eth0) changed: $host_a"
+nr_ok "host-side name $host_a: deterministic, ${#host_a} <= 15 characters"
 cni_run ADD "$N2" "$NET2" ctr-b "$(ns pod-b)" eth0
 expect_ok "ADD pod-b on node-2 (0.4.0)"
 nr_expect_match "$CNI_OUT" '"ips":\[\{"version":"4","address":"10\.0\.1\.2/32","gateway":"10\.0\.1\.1","interface":1\}\]' "0.4.0 result: ips carry \"version\":\"4\""

@@ -161,23 +161,18 @@ int cni_daemon_endpoint_remove(struct cni_daemon *d, const char *id, struct cni_
 	return rc;
 }
 
-static void on_endpoints(struct nr_client *cl, int status, const char *errmsg,
-			 const struct nr_endpoint_info *eps, size_t n, void *data)
+/* One endpoint of a list walk (nr_client_endpoint_foreach, the form that
+ * can grow): appended to the call's array. */
+static int on_endpoint_item(const struct nr_endpoint_info *ep, void *data)
 {
 	struct call *c = data;
-	struct cni_endpoint *out = NULL;
+	struct cni_endpoint *grown = realloc(c->out, (c->n + 1) * sizeof(*grown));
 
-	(void)cl;
-	if (status == 0 && n) {
-		out = calloc(n, sizeof(*out));
-		if (!out)
-			status = -ENOMEM;
-		for (size_t i = 0; out && i < n; i++)
-			copy_endpoint(&out[i], &eps[i]);
-	}
-	c->out = out;
-	c->n = out ? n : 0;
-	call_done(c, status, errmsg);
+	if (!grown)
+		return -ENOMEM;
+	c->out = grown;
+	copy_endpoint(&grown[c->n++], ep);
+	return 0;
 }
 
 int cni_daemon_endpoint_list(struct cni_daemon *d, struct cni_endpoint **out, size_t *n,
@@ -186,8 +181,8 @@ int cni_daemon_endpoint_list(struct cni_daemon *d, struct cni_endpoint **out, si
 	struct call c = { 0 };
 	int rc;
 
-	rc = call_wait(d, &c, nr_client_endpoint_list(d->client, on_endpoints, &c),
-		       "endpoint.list", e);
+	rc = nr_client_endpoint_foreach(d->client, on_endpoint_item, on_done, &c);
+	rc = call_wait(d, &c, rc, "endpoint.list", e);
 	if (rc < 0) {
 		free(c.out);
 		if (!e->code)
@@ -218,18 +213,15 @@ int cni_daemon_endpoint_get(struct cni_daemon *d, const char *id, struct cni_end
 	return rc;
 }
 
-static void on_nodes(struct nr_client *cl, int status, const char *errmsg,
-		     const struct nr_node_info *nodes, size_t n, void *data)
+static int on_node_item(const struct nr_node_info *node, void *data)
 {
 	struct call *c = data;
 
-	(void)cl;
-	for (size_t i = 0; status == 0 && i < n; i++)
-		if (nodes[i].local) {
-			snprintf(c->local4, 64, "%s", nodes[i].ipv4 ? nodes[i].ipv4 : "");
-			snprintf(c->local6, 64, "%s", nodes[i].ipv6 ? nodes[i].ipv6 : "");
-		}
-	call_done(c, status, errmsg);
+	if (node->local) {
+		snprintf(c->local4, 64, "%s", node->ipv4 ? node->ipv4 : "");
+		snprintf(c->local6, 64, "%s", node->ipv6 ? node->ipv6 : "");
+	}
+	return 0;
 }
 
 int cni_daemon_local_node(struct cni_daemon *d, char ipv4[64], char ipv6[64], struct cni_err *e)
@@ -238,7 +230,8 @@ int cni_daemon_local_node(struct cni_daemon *d, char ipv4[64], char ipv6[64], st
 	int rc;
 
 	ipv4[0] = ipv6[0] = '\0';
-	rc = call_wait(d, &c, nr_client_node_list(d->client, on_nodes, &c), "node.list", e);
+	rc = call_wait(d, &c, nr_client_node_foreach(d->client, on_node_item, on_done, &c),
+		       "node.list", e);
 	if (rc < 0 && !e->code)
 		daemon_fail(d, e, "node.list", rc, c.errmsg);
 	return rc;
