@@ -28,6 +28,8 @@ struct nr_bpf {
 	bool record_valid;      /* false: read the maps before the next diff */
 	struct nr_bpf_mac *macs; size_t n_macs;
 	struct nr_bpf_tc *tc;   /* the fast path (bpf_tc.c); NULL = not loaded */
+	char tc_reason[128];    /* why it is not (bpf_tc.c) */
+	bool tc_failed;         /* loading failed: no retry every pass */
 	uint64_t repairs;
 };
 

@@ -1,30 +1,295 @@
+/* Loading nr_fast.bpf.c (skeleton, pinned maps reused) and keeping its tc
+ * attachments in step with the plan:
+ *   nr_from_pod       at ingress of every endpoint's host-side device,
+ *   nr_from_underlay  at ingress of every device a native route leaves by
+ *                     and of the VXLAN device (traffic arriving for pods).
+ * Filters carry our handle and priority (NR_TC_HANDLE/NR_TC_PRIO), which is
+ * how purge finds them on any link. Attaching uses BPF_TC_F_REPLACE: a
+ * restarted controller swaps its freshly loaded program in place, so no
+ * packet meets a device without one. A full pass re-attaches everything
+ * (someone may have deleted a filter: repaired like any drift); other passes
+ * attach new devices and detach devices the plan no longer has. Deleted
+ * devices take their filters with them. */
 #include "bpf/bpf_tc.h"
+
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "bpf/bpf_ctl.h"
 #include "ctl/ctl_internal.h"
+#include "netlink/nl_netns.h"
+#include "nr_fast.skel.h"
+
+#define NR_TC_HANDLE 0x4e52 /* "NR" */
+#define NR_TC_PRIO 0x4e52
+
+enum { PROG_POD = 0, PROG_UNDERLAY = 1 };
+
+struct att {
+	uint32_t ifindex;
+	uint8_t prog;
+};
+
+struct nr_bpf_tc {
+	struct nr_fast *skel;
+	struct att *att; /* attached now, sorted by ifindex */
+	size_t n_att;
+};
+
+static int att_cmp(const void *a, const void *b)
+{
+	const struct att *x = a, *y = b;
+
+	if (x->ifindex != y->ifindex)
+		return x->ifindex < y->ifindex ? -1 : 1;
+	return (int)x->prog - (int)y->prog;
+}
+
+static int load(struct nr_ctl *ctl)
+{
+	struct nr_bpf *b = ctl->bpf;
+	struct nr_bpf_tc *tc = calloc(1, sizeof(*tc));
+	int rc = -ENOMEM;
+
+	if (!tc)
+		goto fail;
+	tc->skel = nr_fast__open();
+	if (!tc->skel) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = bpf_map__reuse_fd(tc->skel->maps.routes, b->maps.routes_fd);
+	if (rc == 0)
+		rc = bpf_map__reuse_fd(tc->skel->maps.endpoints, b->maps.eps_fd);
+	if (rc == 0)
+		rc = bpf_map__reuse_fd(tc->skel->maps.stats, b->maps.stats_fd);
+	if (rc == 0)
+		rc = nr_fast__load(tc->skel);
+	if (rc < 0)
+		goto fail;
+	b->tc = tc;
+	return 0;
+fail:
+	snprintf(b->tc_reason, sizeof(b->tc_reason), "loading the tc program failed: %s",
+		 strerror(-rc));
+	b->tc_failed = true;
+	if (tc)
+		nr_fast__destroy(tc->skel);
+	free(tc);
+	nr_ctl_emit(ctl, NR_EVENT_BPF, NULL, NULL, "host routing: Legacy (%s)", b->tc_reason);
+	return rc;
+}
+
+/* The attachments the plan calls for, sorted, one per device (a pod's
+ * device wins should a device be both). */
+static int wanted(const struct nr_kstate *ks, struct att **out, size_t *n)
+{
+	struct att *a = calloc(ks->n_routes + 1, sizeof(*a));
+	size_t k = 0;
+
+	if (!a)
+		return -ENOMEM;
+	for (size_t i = 0; i < ks->n_routes; i++) {
+		const struct nr_kroute *r = &ks->routes[i];
+		uint32_t ifindex = r->ifindex;
+
+		if (r->kind == NR_ROUTE_NATIVE && r->nh_id) {
+			struct nr_knexthop key = { .id = r->nh_id };
+			const struct nr_knexthop *nh = ks->n_nexthops
+				? bsearch(&key, ks->nexthops, ks->n_nexthops, sizeof(key),
+					  (int (*)(const void *, const void *))nr_knexthop_cmp_key)
+				: NULL;
+
+			ifindex = nh ? nh->ifindex : 0;
+		}
+		if (!ifindex || !r->kind)
+			continue;
+		a[k].ifindex = ifindex;
+		a[k++].prog = r->kind == NR_ROUTE_ENDPOINT ? PROG_POD : PROG_UNDERLAY;
+	}
+	if (k)
+		qsort(a, k, sizeof(*a), att_cmp);
+	/* unique by ifindex; PROG_POD sorts first and wins */
+	size_t u = 0;
+	for (size_t i = 0; i < k; i++)
+		if (!u || a[u - 1].ifindex != a[i].ifindex)
+			a[u++] = a[i];
+	*out = a;
+	*n = u;
+	return 0;
+}
+
+struct tc_job {
+	struct nr_bpf_tc *tc;
+	const struct att *attach; size_t n_attach;
+	const struct att *detach; size_t n_detach;
+	struct nr_err *err;
+};
+
+static int attach_one(struct nr_bpf_tc *tc, const struct att *a, struct nr_err *err)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)a->ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = NR_TC_HANDLE, .priority = NR_TC_PRIO,
+		    .flags = BPF_TC_F_REPLACE);
+	struct bpf_program *p = a->prog == PROG_POD ? tc->skel->progs.nr_from_pod
+						    : tc->skel->progs.nr_from_underlay;
+	int rc = bpf_tc_hook_create(&hook); /* the clsact qdisc */
+
+	if (rc < 0 && rc != -EEXIST)
+		return nr_err_set(err, rc, "bpf: clsact on link #%u: %s", a->ifindex, strerror(-rc));
+	o.prog_fd = bpf_program__fd(p);
+	rc = bpf_tc_attach(&hook, &o);
+	if (rc < 0)
+		return nr_err_set(err, rc, "bpf: attaching %s to link #%u: %s",
+				  bpf_program__name(p), a->ifindex, strerror(-rc));
+	return 0;
+}
+
+static int detach_one(uint32_t ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = NR_TC_HANDLE, .priority = NR_TC_PRIO);
+	int rc = bpf_tc_detach(&hook, &o);
+
+	/* a deleted device took its filter along */
+	return rc == -ENOENT || rc == -ENODEV || rc == -EINVAL ? 0 : rc;
+}
+
+/* Runs inside the controller's network namespace (libbpf's tc calls use a
+ * netlink socket of the calling thread's namespace). */
+static int run_job(void *arg)
+{
+	struct tc_job *j = arg;
+	int rc = 0;
+
+	for (size_t i = 0; rc == 0 && i < j->n_attach; i++) {
+		rc = attach_one(j->tc, &j->attach[i], j->err);
+		if (rc == -ENODEV)
+			rc = 0; /* the device went between plan and now: next pass */
+	}
+	for (size_t i = 0; rc == 0 && i < j->n_detach; i++)
+		rc = detach_one(j->detach[i].ifindex);
+	return rc;
+}
 
 int nr_bpf_tc_sync(struct nr_ctl *ctl, bool full, struct nr_err *err)
 {
-	(void)ctl;
-	(void)full;
-	(void)err;
-	return 0;
+	struct nr_bpf *b = ctl->bpf;
+	struct nr_bpf_tc *tc;
+	struct att *want = NULL, *add = NULL, *del = NULL;
+	size_t n_want = 0, n_add = 0, n_del = 0, i = 0, j = 0;
+	struct tc_job job = { 0 };
+	int rc;
+
+	if (!b->tc && (b->tc_failed || load(ctl) < 0))
+		return 0; /* maps only; the status says why */
+	tc = b->tc;
+	rc = wanted(&ctl->desired, &want, &n_want);
+	if (rc < 0)
+		return nr_err_set(err, rc, "bpf: out of memory");
+	add = calloc(n_want + 1, sizeof(*add));
+	del = calloc(tc->n_att + 1, sizeof(*del));
+	if (!add || !del) {
+		rc = nr_err_set(err, -ENOMEM, "bpf: out of memory");
+		goto out;
+	}
+	while (i < n_want || j < tc->n_att) {
+		int c = i == n_want ? 1 : j == tc->n_att ? -1 : att_cmp(&want[i], &tc->att[j]);
+
+		if (c < 0 || (c == 0 && full))
+			add[n_add++] = want[i];
+		else if (c > 0)
+			del[n_del++] = tc->att[j];
+		i += c <= 0;
+		j += c >= 0;
+	}
+	/* the same device with the other program: attaching replaces it */
+	for (size_t k = 0; k < n_del; k++)
+		for (size_t m = 0; m < n_add; m++)
+			if (del[k].ifindex == add[m].ifindex)
+				del[k].ifindex = 0;
+	size_t n_real_del = 0;
+	for (size_t k = 0; k < n_del; k++)
+		if (del[k].ifindex)
+			del[n_real_del++] = del[k];
+	job = (struct tc_job){ tc, add, n_add, del, n_real_del, err };
+	if (n_add || n_real_del)
+		rc = nr_nl_netns_run(ctl->netns, run_job, &job, err);
+	if (rc == 0) {
+		free(tc->att);
+		tc->att = want;
+		tc->n_att = n_want;
+		want = NULL;
+	}
+out:
+	free(want);
+	free(add);
+	free(del);
+	return rc;
 }
 
 const char *nr_bpf_tc_reason(struct nr_ctl *ctl)
 {
-	(void)ctl;
-	return "maps only: the tc fast path is not part of this build yet";
+	return ctl->bpf->tc_reason[0] ? ctl->bpf->tc_reason : "the tc program is not loaded";
+}
+
+static int purge_job(void *arg)
+{
+	struct nr_err *err = arg;
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	int rc = 0, left = 0;
+
+	if (!ifs)
+		return nr_err_set(err, -errno, "bpf: listing links: %s", strerror(errno));
+	for (i = ifs; rc == 0 && i->if_index; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)i->if_index, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, q, .handle = NR_TC_HANDLE, .priority = NR_TC_PRIO);
+
+		if (bpf_tc_query(&hook, &q) < 0)
+			continue; /* no filter of ours (or no clsact at all) */
+		rc = detach_one(i->if_index);
+		if (rc < 0)
+			rc = nr_err_set(err, rc, "bpf: removing our tc filter from %s: %s", i->if_name,
+					strerror(-rc));
+		/* prove it is gone */
+		LIBBPF_OPTS(bpf_tc_opts, again, .handle = NR_TC_HANDLE, .priority = NR_TC_PRIO);
+		if (rc == 0 && bpf_tc_query(&hook, &again) == 0)
+			left++;
+	}
+	if (rc == 0 && left)
+		rc = nr_err_set(err, -ENOTEMPTY, "bpf: %d tc filter(s) still present after purge", left);
+	if_freenameindex(ifs);
+	return rc;
 }
 
 int nr_bpf_tc_purge(struct nr_ctl *ctl, struct nr_err *err)
 {
-	(void)ctl;
-	(void)err;
-	return 0;
+	struct nr_bpf *b = ctl->bpf;
+
+	if (b->tc) {
+		free(b->tc->att);
+		b->tc->att = NULL;
+		b->tc->n_att = 0;
+	}
+	return nr_nl_netns_run(ctl->netns, purge_job, err, err);
 }
 
 void nr_bpf_tc_free(struct nr_ctl *ctl)
 {
-	(void)ctl;
+	struct nr_bpf_tc *tc = ctl->bpf->tc;
+
+	if (!tc)
+		return;
+	/* the filters keep the programs alive: traffic keeps its fast path
+	 * while the controller is down, as routes keep working */
+	nr_fast__destroy(tc->skel);
+	free(tc->att);
+	free(tc);
+	ctl->bpf->tc = NULL;
 }

@@ -7,6 +7,7 @@ NR_DEBIAN_PACKAGES=(
 	libclang-rt-14-dev abigail-tools
 	iproute2 iputils-ping tcpdump procps strace util-linux gawk
 	containernetworking-plugins iptables jq
+	linux-libc-dev iperf3 sockperf
 )
 
 nr_install_deps() {
