@@ -47,7 +47,10 @@ struct rpc_conn {
 };
 
 struct nr_rpc_call {
-	struct rpc_conn *conn;
+	struct rpc_conn *conn;  /* NULL for a detached call */
+	void *data;             /* detached: what nr_rpc_call_data returns */
+	void (*sink)(void *arg, const char *buf, size_t len);
+	void *sink_arg;
 	uint32_t msgid;
 	bool begun;
 	struct nr_rpc_outbuf *buf; /* the server's scratch, or own when it was busy */
@@ -272,14 +275,29 @@ static void conn_queue(struct rpc_conn *c, const char *data, size_t len, const c
 
 void *nr_rpc_call_data(const struct nr_rpc_call *call)
 {
-	return call->conn->srv->opts.data;
+	return call->conn ? call->conn->srv->opts.data : call->data;
+}
+
+struct nr_rpc_call *nr_rpc_call_detached(void *data, uint32_t msgid,
+					 void (*sink)(void *arg, const char *buf, size_t len),
+					 void *arg)
+{
+	struct nr_rpc_call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	call->data = data;
+	call->msgid = msgid;
+	call->sink = sink;
+	call->sink_arg = arg;
+	return call;
 }
 
 static void call_start_buf(struct nr_rpc_call *call)
 {
-	struct nr_rpc_server *srv = call->conn->srv;
+	struct nr_rpc_server *srv = call->conn ? call->conn->srv : NULL;
 
-	if (!srv->scratch_busy) {
+	if (srv && !srv->scratch_busy) {
 		srv->scratch_busy = true;
 		call->buf = &srv->scratch;
 	} else {
@@ -292,9 +310,9 @@ static void call_start_buf(struct nr_rpc_call *call)
 
 static void call_release_buf(struct nr_rpc_call *call)
 {
-	struct nr_rpc_server *srv = call->conn->srv;
+	struct nr_rpc_server *srv = call->conn ? call->conn->srv : NULL;
 
-	if (call->buf == &srv->scratch) {
+	if (srv && call->buf == &srv->scratch) {
 		nr_rpc_outbuf_reset(&srv->scratch, KEEP_OUT);
 		srv->scratch_busy = false;
 	} else if (call->buf) {
@@ -314,6 +332,14 @@ msgpack_packer *nr_rpc_call_begin(struct nr_rpc_call *call)
 static void call_finish(struct nr_rpc_call *call)
 {
 	struct rpc_conn *c = call->conn;
+
+	if (!c) {
+		if (call->sink && !call->buf->oom)
+			call->sink(call->sink_arg, call->buf->data, call->buf->len);
+		call_release_buf(call);
+		free(call);
+		return;
+	}
 
 	if (call->buf->oom)
 		conn_drop(c, NR_RPC_LOG_WARN, -ENOMEM, "out of memory building an answer");
@@ -342,7 +368,8 @@ void nr_rpc_call_fail(struct nr_rpc_call *call, int code, const char *message)
 
 void nr_rpc_call_subscribe(struct nr_rpc_call *call)
 {
-	call->conn->subscribed = true;
+	if (call->conn)
+		call->conn->subscribed = true;
 }
 
 /* An error answer for a request we could not even start. */

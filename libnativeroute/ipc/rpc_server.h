@@ -96,4 +96,11 @@ void nr_rpc_call_fail(struct nr_rpc_call *call, int code, const char *message);
 /* Mark the caller's connection as an event subscriber. */
 void nr_rpc_call_subscribe(struct nr_rpc_call *call);
 
+/* A call that belongs to no connection: its one answer (the whole encoded
+ * response message) is handed to sink, then the call is freed. For driving
+ * method handlers without a socket (tests/fuzz/fuzz_rpc_methods.c). */
+struct nr_rpc_call *nr_rpc_call_detached(void *data, uint32_t msgid,
+					 void (*sink)(void *arg, const char *buf, size_t len),
+					 void *arg);
+
 #endif
