@@ -72,7 +72,7 @@ static json_object *array_of(json_object *res, const char *key)
 
 json_object *cni_result_build(const struct cni_conf *conf, const struct cni_attachment *at)
 {
-	json_object *res = NULL, *ifs, *ips, *routes, *dns;
+	json_object *res = NULL, *ifs, *ips, *routes, *dns = NULL; /* deep_copy wants NULL targets */
 	int index;
 
 	/* Not first in the chain: keep what the plugins before us reported and
