@@ -32,4 +32,28 @@ nr_wait_for 10 nrctl status || { cat "$TMP/daemon.log"; nr_fail "daemon did not 
 nrctl node add node-2 --ip 192.168.1.11 >/dev/null
 nrctl endpoint add pod-a --ifname vpa >/dev/null
 "$CHECK" client "$SOCK" || { cat "$TMP/daemon.log"; nr_fail "nr_api_check client"; }
+
+echo "== nrctl: global options after the command (issue 12 item 5)"
+out=$("$NR_BIN_DIR/nrctl" status -o json --socket "$SOCK")
+nr_expect_match "$out" '^\{"routing_mode":"native"' "nrctl status -o json --socket PATH"
+"$NR_BIN_DIR/nrctl" events --socket "$SOCK" --count 1 -o json >"$TMP/events" 2>&1 &
+ev=$!
+# until the subscription is in place, each change may come too early
+for i in $(seq 50); do
+	[ -s "$TMP/events" ] && break
+	nrctl node add node-3 --ip 192.168.1.12 >/dev/null
+	nrctl node del node-3 >/dev/null
+done
+wait "$ev" || nr_fail "nrctl events --count 1 -o json: exit $?: $(cat "$TMP/events")"
+nr_expect_match "$(cat "$TMP/events")" '^\{"seq":[0-9]+,"type":"node\.(added|removed)","node":"node-3"' \
+	"nrctl events -o json after the command: JSON lines"
+nrctl node add node-3 --ip 192.168.1.12 >/dev/null
+out=$("$NR_BIN_DIR/nrctl" nodes --timeout 5000 --socket "$SOCK" -o json)
+nr_expect_match "$out" '"name":"node-3"' "nrctl nodes --timeout MS --socket PATH -o json"
+set +e
+"$NR_BIN_DIR/nrctl" --verbose --socket "$SOCK" status >/dev/null 2>"$TMP/err"; rc=$?
+set -e
+[ $rc = 2 ] && grep -q "belongs after the command" "$TMP/err" ||
+	nr_fail "a command option before the command: exit $rc, $(cat "$TMP/err")"
+nr_ok "a command option before the command is a usage error naming why"
 nr_ok "API review promises hold"

@@ -41,18 +41,19 @@ static void cidrs_text(const struct nr_node_info *n, char *buf, size_t len)
 		snprintf(buf, len, "-");
 }
 
-void table_nodes(const void *items, size_t n, const char *indent)
+void table_node_header(const char *indent)
 {
-	const struct nr_node_info *nodes = items;
-
 	printf("%s%-20s %-16s %-24s %-32s %s\n", indent, "NAME", "IPV4", "IPV6", "POD CIDRS", "STATE");
-	for (size_t i = 0; i < n; i++) {
-		char cidrs[512];
+}
 
-		cidrs_text(&nodes[i], cidrs, sizeof(cidrs));
-		printf("%s%-20s %-16s %-24s %-32s %s\n", indent, nodes[i].name, dash(nodes[i].ipv4),
-		       dash(nodes[i].ipv6), cidrs, nodes[i].state);
-	}
+void table_node_row(const void *item, const char *indent)
+{
+	const struct nr_node_info *node = item;
+	char cidrs[512];
+
+	cidrs_text(node, cidrs, sizeof(cidrs));
+	printf("%s%-20s %-16s %-24s %-32s %s\n", indent, node->name, dash(node->ipv4),
+	       dash(node->ipv6), cidrs, node->state);
 }
 
 void json_route(struct json *j, const void *item)
@@ -70,20 +71,20 @@ void json_route(struct json *j, const void *item)
 	json_end_obj(j);
 }
 
-void table_routes(const void *items, size_t n, const char *indent)
+void table_route_header(const char *indent)
 {
-	const struct nr_route_info *r = items;
-
 	printf("%s%-24s %-9s %-18s %-12s %-20s %-6s %s\n", indent, "DESTINATION", "KIND", "VIA",
 	       "DEV", "NODE", "MTU", "PROGRAMMED");
-	for (size_t i = 0; i < n; i++) {
-		char mtu[16];
+}
 
-		snprintf(mtu, sizeof(mtu), "%u", r[i].mtu);
-		printf("%s%-24s %-9s %-18s %-12s %-20s %-6s %s\n", indent, r[i].dst, r[i].kind,
-		       dash(r[i].via), dash(r[i].dev), dash(r[i].node), r[i].mtu ? mtu : "-",
-		       r[i].programmed ? "yes" : "no");
-	}
+void table_route_row(const void *item, const char *indent)
+{
+	const struct nr_route_info *r = item;
+	char mtu[16];
+
+	snprintf(mtu, sizeof(mtu), "%u", r->mtu);
+	printf("%s%-24s %-9s %-18s %-12s %-20s %-6s %s\n", indent, r->dst, r->kind, dash(r->via),
+	       dash(r->dev), dash(r->node), r->mtu ? mtu : "-", r->programmed ? "yes" : "no");
 }
 
 void json_endpoint(struct json *j, const void *item)
@@ -101,15 +102,17 @@ void json_endpoint(struct json *j, const void *item)
 	json_end_obj(j);
 }
 
-void table_endpoints(const void *items, size_t n, const char *indent)
+void table_endpoint_header(const char *indent)
 {
-	const struct nr_endpoint_info *e = items;
-
 	printf("%s%-24s %-16s %-16s %-24s %s\n", indent, "ID", "IFNAME", "IPV4", "IPV6", "GATEWAY");
-	for (size_t i = 0; i < n; i++)
-		printf("%s%-24s %-16s %-16s %-24s %s\n", indent, e[i].id, dash(e[i].ifname),
-		       dash(e[i].ipv4), dash(e[i].ipv6),
-		       dash(*e[i].gateway4 ? e[i].gateway4 : e[i].gateway6));
+}
+
+void table_endpoint_row(const void *item, const char *indent)
+{
+	const struct nr_endpoint_info *e = item;
+
+	printf("%s%-24s %-16s %-16s %-24s %s\n", indent, e->id, dash(e->ifname), dash(e->ipv4),
+	       dash(e->ipv6), dash(*e->gateway4 ? e->gateway4 : e->gateway6));
 }
 
 static const char *on_off(bool b)
@@ -192,29 +195,40 @@ void json_status(struct json *j, const char *key, const struct nr_status *st)
 }
 
 const struct list_view nodes_view = {
-	"nodes", "Node details:", sizeof(struct nr_node_info), json_node, table_nodes,
+	"nodes", "Node details:", json_node, table_node_header, table_node_row,
 };
 const struct list_view routes_view = {
-	"routes", "Route details:", sizeof(struct nr_route_info), json_route, table_routes,
+	"routes", "Route details:", json_route, table_route_header, table_route_row,
 };
 const struct list_view endpoints_view = {
-	"endpoints", "Endpoint details:", sizeof(struct nr_endpoint_info), json_endpoint,
-	table_endpoints,
+	"endpoints", "Endpoint details:", json_endpoint, table_endpoint_header, table_endpoint_row,
 };
 
-void print_list(struct json *j, const struct list_view *v, const void *items, size_t n,
-		bool section)
+void list_begin(struct json *j, const struct list_view *v, bool section)
 {
 	if (j) {
 		json_begin_arr(j, section ? v->key : NULL);
-		for (size_t i = 0; i < n; i++)
-			v->json_item(j, (const char *)items + i * v->item_size);
-		json_end_arr(j);
-		if (!section)
-			json_done(j);
-	} else {
-		if (section)
-			printf("%s\n", v->title);
-		v->table(items, n, section ? "  " : "");
+		return;
 	}
+	if (section)
+		printf("%s\n", v->title);
+	v->table_header(section ? "  " : "");
+}
+
+void list_item(struct json *j, const struct list_view *v, const void *item, bool section)
+{
+	if (j)
+		v->json_item(j, item);
+	else
+		v->table_row(item, section ? "  " : "");
+}
+
+void list_end(struct json *j, const struct list_view *v, bool section)
+{
+	(void)v;
+	if (!j)
+		return;
+	json_end_arr(j);
+	if (!section)
+		json_done(j);
 }
