@@ -19,6 +19,9 @@ set(NR_PC_REQUIRES_PRIVATE "libmnl msgpack")
 if(NR_WITH_BPF)
   string(APPEND NR_PC_REQUIRES_PRIVATE " libbpf")
 endif()
+if(NR_WITH_NFTABLES)
+  string(APPEND NR_PC_REQUIRES_PRIVATE " libnftables")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/pkgconfig/nativeroute.pc.in
                ${PROJECT_BINARY_DIR}/nativeroute.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/nativeroute.pc

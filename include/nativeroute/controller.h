@@ -90,6 +90,14 @@ typedef void (*nr_ctl_done_cb)(struct nr_ctl *ctl, int status, const char *errms
 /* The controller is gone: it is freed when this returns. */
 typedef void (*nr_ctl_close_cb)(struct nr_ctl *ctl, void *data);
 
+/* Tri-state switches: zero keeps the current setting (nr_mode_opts) or
+ * takes the documented default (nr_ctl_opts). */
+enum nr_switch {
+	NR_SWITCH_KEEP = 0,
+	NR_SWITCH_ON = 1,
+	NR_SWITCH_OFF = 2,
+};
+
 /* Options of nr_ctl_new(); declare with NR_OPTS(nr_ctl_opts, name, ...).
  * Text fields are copied; string arrays are NULL-terminated. */
 struct nr_ctl_opts {
@@ -139,9 +147,24 @@ struct nr_ctl_opts {
 	 * and a tc program fast-paths pod traffic. Without privilege, bpffs or
 	 * kernel support, routes alone work and nr_status says why. */
 	bool bpf;
+	/* Masquerading, as Cilium's enable-ipv4-masquerade/enable-ipv6-masquerade:
+	 * traffic from this node's pod CIDR to a destination outside the
+	 * native-routing CIDR of its family (without one: outside the cluster
+	 * CIDRs of that family), outside non_masquerade_cidrs and not a local
+	 * pod leaves with the address of its egress device (nftables NAT in the
+	 * table "inet nativeroute", which the controller owns and keeps as
+	 * planned). NR_SWITCH_KEEP (0) = the default: on for a family that has
+	 * a native-routing or cluster CIDR, off otherwise; NR_SWITCH_ON without
+	 * either is refused (-EINVAL), as is any masquerading in a library built
+	 * without nftables. */
+	enum nr_switch masquerade_ipv4;
+	enum nr_switch masquerade_ipv6;
+	/* More destinations never masqueraded (ip-masq-agent's
+	 * nonMasqueradeCIDRs), v4 and/or v6, at most 16. */
+	const char *const *non_masquerade_cidrs;
 	size_t :0;
 };
-#define nr_ctl_opts__last_field bpf
+#define nr_ctl_opts__last_field non_masquerade_cidrs
 
 /* A node of the cluster (this one or a remote one). */
 struct nr_node_spec {
@@ -244,6 +267,13 @@ struct nr_status {
 	size_t bpf_endpoints;           /* entries in the pinned `endpoints` map */
 	uint64_t bpf_map_repairs;       /* map entries found changed at a resync and rewritten */
 	uint64_t bpf_packets[16];       /* per verdict (enum nr_bpf_verdict, nativeroute/bpf.h) */
+	/* Masquerading (nftables table "inet nativeroute", nr_ctl_opts.masquerade_*). */
+	bool masquerade_ipv4;           /* planned for IPv4 pod traffic */
+	bool masquerade_ipv6;
+	bool masquerade_programmed;     /* the kernel holds the table as planned */
+	char masquerade_excluded[512];  /* destinations left alone, space-separated CIDRs */
+	char masquerade_note[256];      /* why a family is off, where the CIDRs come from, the
+					   last error; "" when there is nothing to say */
 	size_t :0;
 };
 
@@ -321,13 +351,6 @@ NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id,
  * nr_ctl_mode_set_opts. */
 NR_API int nr_ctl_mode_set(struct nr_ctl *ctl, enum nr_routing_mode mode,
 			   nr_ctl_done_cb cb, void *data);
-
-/* Tri-state switches of nr_mode_opts: zero keeps the current setting. */
-enum nr_switch {
-	NR_SWITCH_KEEP = 0,
-	NR_SWITCH_ON = 1,
-	NR_SWITCH_OFF = 2,
-};
 
 /* Options of nr_ctl_mode_set_opts; declare with NR_OPTS(nr_mode_opts, ...). */
 struct nr_mode_opts {

@@ -11,6 +11,7 @@
  *   ctl_state.c      the durable state: load at new, save once per pass
  *   ctl_purge.c      remove everything we own, then the state files
  *   ctl_deliver.c    completion callbacks, run from the loop's check phase
+ *   ctl_masq.c       masquerading: the nftables table, off the loop (ctl_masq.h)
  */
 #ifndef NR_CTL_INTERNAL_H
 #define NR_CTL_INTERNAL_H
@@ -134,6 +135,7 @@ struct nr_ctl {
 
 	/* eBPF maps and fast path (libnativeroute/bpf/), NULL without NR_WITH_BPF */
 	struct nr_bpf *bpf;
+	struct nr_ctl_masq *masq;     /* masquerading (ctl_masq.c) */
 
 	/* purge (ctl_purge.c) */
 	struct nr_pending *purge_req; /* queued, runs from the kick timer */

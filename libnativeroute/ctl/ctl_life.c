@@ -6,6 +6,7 @@
 
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_lock.h"
+#include "ctl/ctl_masq.h"
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
 #include "util/last_error.h"
@@ -189,6 +190,8 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 		rc = nr_nl_open(ctl->netns, NR_NL_NONBLOCK | NR_NL_EVENTS, &ctl->events, err);
 	if (rc == 0)
 		rc = check_node_ips(ctl, err);
+	if (rc == 0)
+		rc = nr_ctl_masq_new(ctl, o, err);
 	if (rc < 0)
 		return rc;
 	ctl->classic_routes = OPTS_GET(o, classic_routes, false) || !kernel_has_nexthops(ctl);
@@ -205,6 +208,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_reach_cache_free(ctl->reach);
 	nr_ctl_bpf_free(ctl);
 	nr_ctl_state_free(ctl);
+	nr_ctl_masq_free(ctl);
 	nr_nl_close(ctl->nl);
 	nr_nl_close(ctl->events);
 	nr_ctl_lock_release(ctl->owner_lock);
@@ -241,6 +245,7 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 	nr_ctl_deliver_init(ctl);
 	ctl->open_handles = 5;
 	uv_poll_start(&ctl->event_poll, UV_READABLE, nr_ctl_watch_cb);
+	ctl->open_handles += nr_ctl_masq_watch_start(ctl); /* nftables events */
 	*ret = ctl;
 	return 0;
 }
@@ -295,6 +300,7 @@ static void handle_closed(uv_handle_t *h)
 
 	if (--ctl->open_handles > 0)
 		return;
+	nr_ctl_masq_cancel(ctl, "controller closed");
 	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller closed");
 	if (ctl->purge_req) {
 		nr_ctl_pending_run(ctl, ctl->purge_req, -ECANCELED, "controller closed");
@@ -323,5 +329,6 @@ NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data
 	uv_close((uv_handle_t *)&ctl->kick_timer, handle_closed);
 	uv_close((uv_handle_t *)&ctl->resync_timer, handle_closed);
 	nr_ctl_deliver_close(ctl, handle_closed);
+	nr_ctl_masq_close(ctl, handle_closed);
 	return 0;
 }

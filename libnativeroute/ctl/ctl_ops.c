@@ -11,6 +11,7 @@
 
 #include "ctl/ctl_ep_device.h"
 #include "ctl/ctl_internal.h"
+#include "ctl/ctl_masq.h"
 #include "netlink/nl_link.h"
 #include "netlink/nl_reach.h"
 #include "util/last_error.h"
@@ -124,6 +125,8 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 	struct nr_pending *p = list;
 	struct nr_err serr = { 0 };
 
+	if (nr_ctl_masq_hold(ctl, list, fails, n_fails, pass_status, pass_msg))
+		return; /* answered once the masquerade table is in line too */
 	/* Every change these callbacks acknowledge must be durable first. */
 	if (nr_ctl_state_save(ctl, &serr) < 0) {
 		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", serr.msg);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ctl/ctl_internal.h"
+#include "ctl/ctl_masq.h"
 #include "netlink/nl_batch.h"
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
@@ -108,17 +109,17 @@ static int purge(struct nr_ctl *ctl, struct nr_err *err)
 	return rc;
 }
 
-static void purge_cb(uv_timer_t *t)
+/* After the masquerade table went (ctl_masq.c): routes, nexthops, VXLAN,
+ * state files. */
+static void purge_rest(struct nr_ctl *ctl, int masq_rc, const char *masq_msg)
 {
-	struct nr_ctl *ctl = t->data;
 	struct nr_pending *req = ctl->purge_req;
 	struct nr_err err = { 0 };
 	int rc;
 
-	if (ctl->closing)
-		return; /* close cancels the request with the others */
-	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller purged");
-	rc = purge(ctl, &err);
+	if (!req || ctl->closing)
+		return; /* closing: the close cancels the request */
+	rc = masq_rc < 0 ? nr_err_set(&err, masq_rc, "%s", masq_msg) : purge(ctl, &err);
 	ctl->purge_req = NULL;
 	ctl->purged = true;
 	nr_kstate_free(&ctl->desired);
@@ -126,6 +127,17 @@ static void purge_cb(uv_timer_t *t)
 	if (rc < 0)
 		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", err.msg);
 	nr_ctl_pending_run(ctl, req, rc < 0 ? rc : 0, err.msg);
+}
+
+static void purge_cb(uv_timer_t *t)
+{
+	struct nr_ctl *ctl = t->data;
+
+	if (ctl->closing)
+		return; /* close cancels the request with the others */
+	nr_ctl_masq_cancel(ctl, "controller purged");
+	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller purged");
+	nr_ctl_masq_purge(ctl, purge_rest);
 }
 
 NR_API int nr_ctl_purge(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)

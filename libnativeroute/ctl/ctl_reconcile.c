@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ctl/ctl_internal.h"
+#include "ctl/ctl_masq.h"
 #include "netlink/nl_batch.h"
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
@@ -347,6 +348,7 @@ static int finish_pass(struct nr_ctl *ctl, struct pass *ps, int rc, struct nr_er
 		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", err->msg);
 	}
 	ctl->in_pass = false;
+	nr_ctl_masq_pass(ctl); /* the nftables table, off the loop; callbacks wait for it */
 	nr_ctl_pending_finish(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0, err->msg);
 	if (rc < 0 || ps->n_fails)
 		nr_ctl_schedule(ctl, NR_RETRY_MS);

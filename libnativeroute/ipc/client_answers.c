@@ -182,6 +182,13 @@ static void status_of(struct decode *d, const msgpack_object *o, struct nr_statu
 		snprintf(key, sizeof(key), "bpf_packets_%s", nr_bpf_verdict_names[i]);
 		st->bpf_packets[i] = u64_of(d, o, key);
 	}
+	st->masquerade_ipv4 = bool_of(d, o, "masquerade_ipv4");
+	st->masquerade_ipv6 = bool_of(d, o, "masquerade_ipv6");
+	st->masquerade_programmed = bool_of(d, o, "masquerade_programmed");
+	snprintf(st->masquerade_excluded, sizeof(st->masquerade_excluded), "%s",
+		 str_or_empty(d, o, "masquerade_excluded", false));
+	snprintf(st->masquerade_note, sizeof(st->masquerade_note), "%s",
+		 str_or_empty(d, o, "masquerade_note", false));
 }
 
 /* An array of objects, each decoded by item_of into `size` bytes. */

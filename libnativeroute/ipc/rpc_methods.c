@@ -240,7 +240,7 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	if (rc < 0)
 		return rc;
 	pk = nr_rpc_call_begin(call);
-	msgpack_pack_map(pk, 27 + NR_BPF_VERDICTS);
+	msgpack_pack_map(pk, 32 + NR_BPF_VERDICTS);
 	nr_rpc_pack_kv_str(pk, "version", nr_version_string());
 	nr_rpc_pack_str(pk, "local_node");
 	if (nr_ctl_node_foreach(ctl, local_name_cb, pk) != 1)
@@ -277,6 +277,11 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 		snprintf(key, sizeof(key), "bpf_packets_%s", nr_bpf_verdict_names[i]);
 		nr_rpc_pack_kv_u64(pk, key, st.bpf_packets[i]);
 	}
+	nr_rpc_pack_kv_bool(pk, "masquerade_ipv4", st.masquerade_ipv4);
+	nr_rpc_pack_kv_bool(pk, "masquerade_ipv6", st.masquerade_ipv6);
+	nr_rpc_pack_kv_bool(pk, "masquerade_programmed", st.masquerade_programmed);
+	nr_rpc_pack_kv_str(pk, "masquerade_excluded", st.masquerade_excluded);
+	nr_rpc_pack_kv_str(pk, "masquerade_note", st.masquerade_note);
 	nr_rpc_call_end(call);
 	return 0;
 }

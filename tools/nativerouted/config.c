@@ -62,7 +62,9 @@ void nrd_config_free(struct nrd_config *cfg)
 		free(cfg->cluster_cidrs[i]);
 	for (size_t i = 0; i < cfg->n_pod_cidrs; i++)
 		free(cfg->pod_cidrs[i]);
-	cfg->n_cluster_cidrs = cfg->n_pod_cidrs = 0;
+	for (size_t i = 0; i < cfg->n_non_masquerade_cidrs; i++)
+		free(cfg->non_masquerade_cidrs[i]);
+	cfg->n_cluster_cidrs = cfg->n_pod_cidrs = cfg->n_non_masquerade_cidrs = 0;
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -162,6 +164,17 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 	} else if (!strcmp(name, "native-routing-cidr")) {
 		set_str(strchr(value, ':') ? &cfg->native_routing_cidr6 : &cfg->native_routing_cidr,
 			value);
+	} else if (!strcmp(name, "enable-ipv4-masquerade") ||
+		   !strcmp(name, "enable-ipv6-masquerade")) {
+		bool on;
+
+		if (parse_bool(value, &on) < 0)
+			return fail(err, errlen, "%s: \"%s\" is not true or false", origin, value);
+		*(!strcmp(name, "enable-ipv4-masquerade") ? &cfg->masquerade4 : &cfg->masquerade6) =
+			on ? NR_SWITCH_ON : NR_SWITCH_OFF;
+	} else if (!strcmp(name, "non-masquerade-cidr")) {
+		return add_cidr(cfg->non_masquerade_cidrs, &cfg->n_non_masquerade_cidrs, value, origin,
+				err, errlen);
 	} else if (!strcmp(name, "socket-group")) {
 		set_str(&cfg->socket_group, value);
 	} else if (!strcmp(name, "store")) {
@@ -431,6 +444,13 @@ static const struct alias aliases[] = {
 	{ "cluster-pool-ipv4-mask-size", "mask-size", NULL },
 	{ "ipv4-native-routing-cidr", "native-routing-cidr", NULL },
 	{ "ipv4NativeRoutingCIDR", "native-routing-cidr", NULL },
+	{ "ipv6-native-routing-cidr", "native-routing-cidr", NULL },
+	{ "ipv6NativeRoutingCIDR", "native-routing-cidr", NULL },
+	{ "enableIPv4Masquerade", "enable-ipv4-masquerade", NULL },
+	{ "enableIPv6Masquerade", "enable-ipv6-masquerade", NULL },
+	/* ip-masq-agent's list, bare or as Cilium's Helm value */
+	{ "nonMasqueradeCIDRs", "non-masquerade-cidr", NULL },
+	{ "ipMasqAgent.config.nonMasqueradeCIDRs", "non-masquerade-cidr", NULL },
 	{ "ipv4.enabled", "ipv4.enabled", NULL },
 };
 
@@ -439,7 +459,7 @@ static const char *const our_keys[] = {
 	"auto-direct-node-routes", "direct-routing-skip-unreachable", "ipam", "cluster-cidr",
 	"mask-size", "mask-size6", "pod-cidr", "native-routing-cidr", "socket-group", "store",
 	"log-level", "max-clients", "max-queue-kb", "client-timeout", "allow-config-migration", "bpf",
-	NULL,
+	"enable-ipv4-masquerade", "enable-ipv6-masquerade", "non-masquerade-cidr", NULL,
 };
 
 /* Resolve a file key to (our name, our value). Returns -1 for unknown keys
@@ -497,7 +517,8 @@ static void canonical(const char *ours, const char *value, char *out, size_t len
 	bool b;
 
 	if ((!strcmp(ours, "auto-direct-node-routes") ||
-	     !strcmp(ours, "direct-routing-skip-unreachable") || !strcmp(ours, "ipv4.enabled")) &&
+	     !strcmp(ours, "direct-routing-skip-unreachable") || !strcmp(ours, "ipv4.enabled") ||
+	     !strncmp(ours, "enable-ipv", 10)) &&
 	    parse_bool(value, &b) == 0)
 		value = b ? "true" : "false";
 	snprintf(out, len, "%s", value);
@@ -648,6 +669,14 @@ void nrd_config_print(const struct nrd_config *cfg, FILE *out)
 			nrc[n++] = cfg->native_routing_cidr6;
 		print_list(out, "native-routing-cidr", nrc, n);
 	}
+	if (cfg->masquerade4)
+		fprintf(out, "enable-ipv4-masquerade: %s\n",
+			cfg->masquerade4 == NR_SWITCH_ON ? "true" : "false");
+	if (cfg->masquerade6)
+		fprintf(out, "enable-ipv6-masquerade: %s\n",
+			cfg->masquerade6 == NR_SWITCH_ON ? "true" : "false");
+	print_list(out, "non-masquerade-cidr", cfg->non_masquerade_cidrs,
+		   cfg->n_non_masquerade_cidrs);
 	if (cfg->max_clients)
 		fprintf(out, "max-clients: %u\n", cfg->max_clients);
 	if (cfg->max_queue_kb)

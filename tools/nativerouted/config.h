@@ -32,6 +32,10 @@ struct nrd_config {
 	size_t n_pod_cidrs;
 	char *native_routing_cidr;
 	char *native_routing_cidr6;
+	enum nr_switch masquerade4;   /* KEEP = the library's default */
+	enum nr_switch masquerade6;
+	char *non_masquerade_cidrs[NRD_MAX_CIDRS + 1]; /* NULL-terminated */
+	size_t n_non_masquerade_cidrs;
 	char *socket_group;
 	char *store;
 	unsigned int max_clients;  /* 0 = server default */

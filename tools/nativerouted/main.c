@@ -54,7 +54,12 @@ static const char usage[] =
 	"  --cluster-cidr CIDR                pod address pool, v4 or v6 (repeatable)\n"
 	"  --mask-size N, --mask-size6 N      node CIDR size (default 24, 112)\n"
 	"  --pod-cidr CIDR                    this node's pod CIDR(s) (repeatable)\n"
-	"  --native-routing-cidr CIDR         reachable without masquerading\n"
+	"  --native-routing-cidr CIDR         reachable without masquerading (v4 and/or v6)\n"
+	"  --enable-ipv4-masquerade[=BOOL]    masquerade pod traffic leaving the native-routing\n"
+	"  --enable-ipv6-masquerade[=BOOL]    CIDR (or the cluster CIDRs) to the egress device's\n"
+	"                                     address, nftables (default: on when the family\n"
+	"                                     has either CIDR)\n"
+	"  --non-masquerade-cidr CIDR         another destination never masqueraded (repeatable)\n"
 	"  --store file                       where the cluster state is kept (state dir)\n"
 	"  --allow-config-migration           accept saved state under changed cluster CIDRs,\n"
 	"                                     mask sizes or IPAM mode: re-allocate what no\n"
@@ -68,9 +73,10 @@ static const char usage[] =
 	"  --client-timeout SEC               close a client whose message stays incomplete,\n"
 	"                                     or a read-only one idle, this long (default 30)\n"
 	"  --check-config                     print the effective configuration and exit\n"
-	"  --purge                            remove every route, nexthop, neighbour/FDB entry\n"
-	"                                     and nr_vxlan device this daemon made in the\n"
-	"                                     namespace and its state files, then exit\n"
+	"  --purge                            remove every route, nexthop, neighbour/FDB entry,\n"
+	"                                     nr_vxlan device and the nftables table inet\n"
+	"                                     nativeroute this daemon made in the namespace\n"
+	"                                     and its state files, then exit\n"
 	"  --help, --version\n"
 	"\n"
 	"SIGTERM stops the daemon and leaves the routes in place. See nativerouted(8).\n";
@@ -96,6 +102,9 @@ static const struct option long_opts[] = {
 	{ "mask-size6", required_argument, NULL, 0 },
 	{ "pod-cidr", required_argument, NULL, 0 },
 	{ "native-routing-cidr", required_argument, NULL, 0 },
+	{ "enable-ipv4-masquerade", optional_argument, NULL, 0 },
+	{ "enable-ipv6-masquerade", optional_argument, NULL, 0 },
+	{ "non-masquerade-cidr", required_argument, NULL, 0 },
 	{ "store", required_argument, NULL, 0 },
 	{ "log-level", required_argument, NULL, 0 },
 	{ "max-clients", required_argument, NULL, 0 },
@@ -300,8 +309,8 @@ static void on_purged(struct nr_ctl *ctl, int status, const char *errmsg, void *
 		stop(d, 1);
 		return;
 	}
-	nrd_log(LOG_INFO, "purged: no route, nexthop, neighbour/FDB entry or nr_vxlan device of "
-		"ours remains in %s, state files removed from %s",
+	nrd_log(LOG_INFO, "purged: no route, nexthop, neighbour/FDB entry, nr_vxlan device or "
+		"nftables table of ours remains in %s, state files removed from %s",
 		d->cfg.netns ? d->cfg.netns : "this namespace", d->cfg.state_dir);
 	stop(d, 0);
 }
@@ -366,6 +375,10 @@ static int create_controller(struct daemon *d)
 		.auto_direct_node_routes = cfg->auto_direct_node_routes,
 		.bpf = cfg->bpf,
 		.direct_routing_skip_unreachable = cfg->skip_unreachable,
+		.masquerade_ipv4 = cfg->masquerade4,
+		.masquerade_ipv6 = cfg->masquerade6,
+		.non_masquerade_cidrs = cfg->n_non_masquerade_cidrs
+			? (const char *const *)cfg->non_masquerade_cidrs : NULL,
 		.event_cb = on_event,
 		.event_data = d,
 		.state_dir = cfg->state_dir,

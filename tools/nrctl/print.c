@@ -120,6 +120,24 @@ static const char *on_off(bool b)
 	return b ? "Enabled" : "Disabled";
 }
 
+/* Cilium's line: "Masquerading: nftables [IPv4: Enabled, IPv6: Disabled]",
+ * then what is left alone and why. */
+static void print_masquerade(const struct nr_status *st)
+{
+	const char *excl = st->masquerade_excluded, *note = st->masquerade_note;
+
+	if (!st->masquerade_ipv4 && !st->masquerade_ipv6)
+		printf("Masquerading: Disabled\n");
+	else
+		printf("Masquerading: nftables [IPv4: %s, IPv6: %s]%s\n", on_off(st->masquerade_ipv4),
+		       on_off(st->masquerade_ipv6),
+		       st->masquerade_programmed ? "" : "  (not programmed yet)");
+	if (*excl)
+		printf("  Not masqueraded: %s\n", excl);
+	if (*note)
+		printf("  Note: %s\n", note);
+}
+
 void print_status_text(const struct nr_status *st)
 {
 	const char *routing = st->routing_mode == NR_MODE_TUNNEL   ? "Tunnel [vxlan]"
@@ -156,6 +174,7 @@ void print_status_text(const struct nr_status *st)
 			       (unsigned long long)st->bpf_packets[i]);
 		printf("\n");
 	}
+	print_masquerade(st);
 }
 
 void json_status(struct json *j, const char *key, const struct nr_status *st)
@@ -191,6 +210,11 @@ void json_status(struct json *j, const char *key, const struct nr_status *st)
 		snprintf(name, sizeof(name), "bpf_packets_%s", nr_bpf_verdict_names[i]);
 		json_u64(j, name, st->bpf_packets[i]);
 	}
+	json_bool(j, "masquerade_ipv4", st->masquerade_ipv4);
+	json_bool(j, "masquerade_ipv6", st->masquerade_ipv6);
+	json_bool(j, "masquerade_programmed", st->masquerade_programmed);
+	json_str(j, "masquerade_excluded", st->masquerade_excluded);
+	json_str(j, "masquerade_note", st->masquerade_note);
 	json_end_obj(j);
 }
 
