@@ -31,7 +31,11 @@ nr_embed_answered() { [ "$(nr_embed_answers "$1")" -ge "$2" ]; }
 nr_embed() {
 	local id=$1 want from
 	shift
-	want=$((NR_EMBED_ANSWERS[$id] + 1))
+	# a call inside $(...) ran in a subshell and could not count its
+	# answer here: never wait for fewer answers than the file already has
+	want=$(nr_embed_answers "$id")
+	[ "$want" -ge "${NR_EMBED_ANSWERS[$id]}" ] || want=${NR_EMBED_ANSWERS[$id]}
+	want=$((want + 1))
 	from=$(($(wc -l <"$NR_WORK/$id.out") + 1))
 	echo "$*" >&"${NR_EMBED_FD[$id]}"
 	if ! nr_wait_for 20 nr_embed_answered "$id" "$want"; then
