@@ -72,9 +72,9 @@ stop_daemon() { # ID
 capture() {
 	local ns=$1 filter=$2 pid
 	shift 3
-	ip netns exec "$ns" tcpdump -l -n -i eth0 "$filter" >"$TMP/cap" 2>/dev/null &
+	ip netns exec "$ns" tcpdump -l -n -i eth0 "$filter" >"$TMP/cap" 2>"$TMP/cap.err" &
 	pid=$!
-	sleep 0.5
+	nr_wait_for 10 grep -q "listening on" "$TMP/cap.err" || nr_fail "tcpdump did not start"
 	"$@" || true
 	sleep 0.3
 	kill "$pid"; wait "$pid" 2>/dev/null || true
