@@ -54,6 +54,8 @@ static void count_cb(struct nr_ctl *ctl, int status, const char *msg, void *data
 		fprintf(stderr, "callback error: %s\n", msg);
 }
 
+static bool with_bpf; /* "bulk NETNS N bpf": also program the eBPF maps and tc path */
+
 static int new_ctl(uv_loop_t *loop, const char *netns, struct nr_ctl **ctl)
 {
 	const char *local_cidr[] = { "10.0.0.0/24", NULL };
@@ -61,7 +63,7 @@ static int new_ctl(uv_loop_t *loop, const char *netns, struct nr_ctl **ctl)
 	NR_OPTS(nr_ctl_opts, o, .netns = netns, .node_name = "local", .node_ipv4 = "172.16.255.1",
 		.routing_mode = NR_MODE_NATIVE, .auto_direct_node_routes = true,
 		.ipam_mode = NR_IPAM_KUBERNETES, .cluster_cidrs = pool, .pod_cidrs = local_cidr,
-		.resync_interval_ms = 3600000);
+		.resync_interval_ms = 3600000, .bpf = with_bpf);
 
 	if (nr_ctl_new(loop, &o, ctl) < 0) {
 		fprintf(stderr, "nr_ctl_new: %s\n", nr_last_errmsg());
@@ -209,8 +211,10 @@ static int memory(size_t n)
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "bulk"))
+	if ((argc == 4 || (argc == 5 && !strcmp(argv[4], "bpf"))) && !strcmp(argv[1], "bulk")) {
+		with_bpf = argc == 5;
 		return bulk(argv[2], strtoul(argv[3], NULL, 10));
+	}
 	if (argc == 5 && !strcmp(argv[1], "latency"))
 		return latency(argv[2], strtoul(argv[3], NULL, 10), strtoul(argv[4], NULL, 10));
 	if (argc == 3 && !strcmp(argv[1], "memory"))
