@@ -1,0 +1,3 @@
+module nativeroute
+
+go 1.19
