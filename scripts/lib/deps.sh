@@ -6,7 +6,7 @@ NR_DEBIAN_PACKAGES=(
 	libcriterion-dev libyaml-dev libcurl4-openssl-dev libjson-c-dev
 	libclang-rt-14-dev abigail-tools libnftables-dev nftables
 	iproute2 iputils-ping tcpdump procps strace util-linux gawk
-	containernetworking-plugins iptables jq
+	containernetworking-plugins iptables jq golang-go golang-github-appc-cni-dev
 	linux-libc-dev iperf3 sockperf
 	python3 python3-pytest python3-pip python3-setuptools golang-go
 )
