@@ -36,6 +36,9 @@ type Client struct {
 
 // Dial connects to the daemon at socketPath ("" = DefaultSocket).
 func Dial(ctx context.Context, socketPath string, opts *ClientOptions) (*Client, error) {
+	if err := checkVersion(); err != nil {
+		return nil, err
+	}
 	if socketPath == "" {
 		socketPath = DefaultSocket
 	}

@@ -3,6 +3,7 @@ package nativeroute
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -354,5 +355,18 @@ func TestEventsChannelClosesWhenTheDaemonGoes(t *testing.T) {
 	_, err = c.Status(ctx10(t))
 	if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("Status after the daemon went: %v", err)
+	}
+}
+
+func TestVersionsFollowTheLibrary(t *testing.T) {
+	if err := checkVersion(); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%d.%d.", versionMajor, versionMinor); !strings.HasPrefix(Version, want) {
+		t.Fatalf("Version %s does not start with %s", Version, want)
+	}
+	lib, mine := strings.Split(LibraryVersion(), "."), strings.Split(Version, ".")
+	if len(lib) != 3 || lib[0] != mine[0] {
+		t.Fatalf("library %s, binding %s", LibraryVersion(), Version)
 	}
 }

@@ -56,6 +56,9 @@ func ipamModeOf(name string) (uint32, error) {
 // NewController validates the options and opens netlink in the namespace
 // (nr_ctl_new); it changes nothing in the kernel until Start.
 func NewController(ctx context.Context, o ControllerOptions) (*Controller, error) {
+	if err := checkVersion(); err != nil {
+		return nil, err
+	}
 	mode, err := parseMode(o.RoutingMode)
 	if err != nil {
 		return nil, err

@@ -116,50 +116,63 @@ class AsyncClient:
     # ---- operations (as Client) ------------------------------------------------------------
 
     async def status(self) -> Status:
+        """[status] See Client.status."""
         return await self._call(self._e.status())
 
     async def nodes(self) -> List[Node]:
+        """[node.list] See Client.nodes."""
         return await self._call(self._e.node_list())
 
     async def node(self, name: str) -> Node:
+        """[node.get] See Client.node."""
         return await self._call(self._e.node_get(name))
 
     async def add_node(self, name: str, *, ipv4: Optional[str] = None,
                        ipv6: Optional[str] = None,
                        pod_cidrs: Optional[List[str]] = None) -> Optional[Node]:
+        """[node.add] See Client.add_node."""
         return await self._call(self._e.node_change(False, name, ipv4, ipv6, pod_cidrs))
 
     async def update_node(self, name: str, *, ipv4: Optional[str] = None,
                           ipv6: Optional[str] = None,
                           pod_cidrs: Optional[List[str]] = None) -> Optional[Node]:
+        """[node.update] See Client.update_node."""
         return await self._call(self._e.node_change(True, name, ipv4, ipv6, pod_cidrs))
 
     async def remove_node(self, name: str) -> None:
+        """[node.remove] See Client.remove_node."""
         await self._call(self._e.node_remove(name))
 
     async def endpoints(self) -> List[Endpoint]:
+        """[endpoint.list] See Client.endpoints."""
         return await self._call(self._e.endpoint_list())
 
     async def add_endpoint(self, id: str, *, ifname: Optional[str] = None, ifindex: int = 0,
                            ipv4: Optional[str] = None, ipv6: Optional[str] = None) -> Endpoint:
+        """[endpoint.add] See Client.add_endpoint."""
         return await self._call(self._e.endpoint_add(id, ifname, ifindex, ipv4, ipv6))
 
     async def remove_endpoint(self, id: str) -> None:
+        """[endpoint.remove] See Client.remove_endpoint."""
         await self._call(self._e.endpoint_remove(id))
 
     async def routes(self) -> List[Route]:
+        """[route.list] See Client.routes."""
         return await self._call(self._e.route_list())
 
     async def ipam(self) -> Ipam:
+        """[ipam.status] See Client.ipam."""
         return await self._call(self._e.ipam())
 
     async def mode(self) -> Mode:
+        """[mode.get] See Client.mode."""
         answer = await self._call(self._e.mode_get())
         return Engine.mode_of(answer, await self.status())
 
     async def set_mode(self, mode: Optional[str] = None, *,
                        auto_direct_node_routes: Optional[bool] = None,
                        direct_routing_skip_unreachable: Optional[bool] = None) -> Mode:
+        """[mode.set] See Client.set_mode."""
         answer = await self._call(self._e.mode_set(mode, auto_direct_node_routes,
                                                    direct_routing_skip_unreachable))
         return Engine.mode_of(answer, await self.status())
