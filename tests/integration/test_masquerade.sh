@@ -81,6 +81,27 @@ capture() {
 	cat "$TMP/cap"
 }
 
+echo "== Cilium's option names in the config file"
+cat >"$TMP/cilium.yaml" <<'EOF2'
+enableIPv4Masquerade: false
+enable-ipv6-masquerade: true
+ipv6NativeRoutingCIDR: fd00:10::/64
+ipMasqAgent:
+  config:
+    nonMasqueradeCIDRs: [198.51.100.0/24, 2001:db8:7::/48]
+EOF2
+eff=$("$D" --config "$TMP/cilium.yaml" --node-name x --node-ip 192.168.1.10 --ipam kubernetes --check-config)
+nr_expect_match "$eff" "^enable-ipv4-masquerade: false$" "enableIPv4Masquerade read"
+nr_expect_match "$eff" "^enable-ipv6-masquerade: true$" "enable-ipv6-masquerade read"
+nr_expect_match "$(tr '\n' ' ' <<<"$eff")" "native-routing-cidr: +- fd00:10::/64" "ipv6NativeRoutingCIDR read"
+nr_expect_match "$(tr '\n' ' ' <<<"$eff")" "non-masquerade-cidr: +- 198\.51\.100\.0/24 +- 2001:db8:7::/48" \
+	"ipMasqAgent.config.nonMasqueradeCIDRs read"
+refusal=$("$D" --socket "$TMP/x.sock" --state-dir "$TMP/x.state" --netns "$n1" --node-name x \
+	--node-ip 192.168.1.10 --ipam kubernetes --pod-cidr 10.0.0.0/24 --enable-ipv4-masquerade 2>&1) &&
+	nr_fail "masquerading switched on without any cluster range was accepted"
+nr_expect_match "$refusal" "IPv4 masquerading needs native_routing_cidr or an IPv4 cluster CIDR" \
+	"on without a native-routing or cluster CIDR: refused, saying why"
+
 start_daemon n1 "${args1[@]}"
 start_daemon n2 "${args2[@]}"
 nrctl n1 node add node-2 --ip 192.168.1.11 --ip6 fd00:1::11 --pod-cidr 10.0.1.0/24 \
@@ -109,6 +130,7 @@ nr_expect_match "$(tr -s ' \t\n' ' ' <<<"$t")" "elements = \{ 10\.0\.0\.0/16, 19
 nr_expect_match "$(tr -s ' \t\n' ' ' <<<"$t")" "elements = \{ fd00:10::/96 \}" \
 	"IPv6 left alone: the cluster CIDR (no native-routing CIDR for IPv6)"
 st=$(nrctl n1 status --verbose)
+nr_expect_match "$st" "^Controller: +Ok$" "status: controller Ok"
 nr_expect_match "$st" "^Masquerading: nftables \[IPv4: Enabled, IPv6: Enabled\]$" "status: Masquerading line"
 nr_expect_match "$st" "Not masqueraded: 10\.0\.0\.0/16 198\.51\.100\.0/24 fd00:10::/96" "status: excluded CIDRs"
 nr_expect_match "$st" "IPv6: no native-routing CIDR, the cluster CIDRs are used" "status: says IPv6 uses the cluster CIDRs"

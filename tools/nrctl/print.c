@@ -144,7 +144,12 @@ void print_status_text(const struct nr_status *st)
 			      : st->routing_mode == NR_MODE_HYBRID ? "Hybrid"
 								   : "Native";
 
-	printf("Controller:              %s\n", st->started ? "Ok" : "Starting");
+	/* a masquerade table that is not as planned is a broken subsystem (an
+	 * older daemon sends no masquerade fields: both families read as off) */
+	bool masq_bad = (st->masquerade_ipv4 || st->masquerade_ipv6) && !st->masquerade_programmed;
+
+	printf("Controller:              %s\n", !st->started ? "Starting"
+					   : masq_bad ? "Degraded (masquerading not programmed)" : "Ok");
 	printf("Routing: Network: %s\n", routing);
 	printf("Native Routing: %s\n", on_off(st->routing_mode != NR_MODE_TUNNEL));
 	printf("Tunnel: %s\n", st->routing_mode == NR_MODE_NATIVE ? "Disabled" : "vxlan");
