@@ -75,6 +75,14 @@ nr_ok "veth, endpoint, rules and shaping all gone"
 cni_run DEL "$N1" "$CHAIN" ctr-web "$(ns web)" eth0 "$caps"
 expect_ok "DEL of the chain again"
 
+echo "== the \"ips\" capability (runtimeConfig.ips, CONVENTIONS.md)"
+jq '.plugins[0].capabilities = {"ips": true}' "$CNI_WORK/chain-check.conflist" >"$CNI_WORK/ips.conflist"
+cni_run ADD "$N1" "$CNI_WORK/ips.conflist" ctr-ip "$(ns web)" eth0 '{"ips":["10.0.0.77/24"]}'
+expect_ok "ADD with runtimeConfig.ips 10.0.0.77/24"
+nr_expect_match "$(jq -c '.ips[0].address' <<<"$CNI_OUT")" '"10\.0\.0\.77/32"' "the requested address, as a host route"
+cni_run DEL "$N1" "$CNI_WORK/ips.conflist" ctr-ip "$(ns web)" eth0 '{"ips":["10.0.0.77/24"]}'
+expect_ok "DEL"
+
 echo "== 0.3.1 and 1.1.0 results"
 cni_conflist "$CNI_WORK/old.conflist" 0.3.1 "$SOCK2"
 cni_pod old

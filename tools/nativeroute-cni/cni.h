@@ -65,6 +65,9 @@ struct cni_conf {
 	json_object *dns;                    /* or NULL */
 	json_object *prev;                   /* prevResult or NULL */
 	json_object *valid_attachments;      /* GC: cni.dev/valid-attachments */
+	/* Requested addresses: the "ips" capability (runtimeConfig.ips) or
+	 * args.cni.ips (CNI CONVENTIONS.md); CNI_ARGS IP= wins over both. */
+	char want_ip4[64], want_ip6[64];
 };
 
 int cni_conf_parse(const char *text, struct cni_conf *conf, struct cni_err *e);

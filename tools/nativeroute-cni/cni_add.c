@@ -110,11 +110,13 @@ static int make_veth(struct add *a, uint32_t mtu, struct cni_err *e)
 
 static int register_endpoint(struct add *a, struct cni_err *e)
 {
+	const char *ip4 = a->env->want_ip4 ? a->env->want_ip4 : a->conf->want_ip4;
+	const char *ip6 = a->env->want_ip6 ? a->env->want_ip6 : a->conf->want_ip6;
 	struct cni_endpoint ep;
 	int rc;
 
 	rc = cni_daemon_endpoint_add(&a->daemon, a->names.endpoint_id, a->names.host_if,
-				     a->env->want_ip4, a->env->want_ip6, &ep, e);
+				     *ip4 ? ip4 : NULL, *ip6 ? ip6 : NULL, &ep, e);
 	/* Lost or timed out: the daemon may have applied it, so undo tries. */
 	if (rc == -ETIMEDOUT || rc == -ECONNRESET)
 		a->endpoint_made = true;

@@ -157,6 +157,45 @@ static int parse_objects(json_object *root, struct cni_conf *c, struct cni_err *
 	return 0;
 }
 
+/* ["10.0.0.5/24", "fd10::5"]: at most one address per family; the prefix
+ * length is ours to choose (host routes), so it is dropped. */
+static int parse_ips(json_object *ips, const char *where, struct cni_conf *c, struct cni_err *e)
+{
+	if (!json_object_is_type(ips, json_type_array))
+		return cni_fail(e, CNI_E_CONFIG, "invalid network configuration", "\"%s\": %s is not an array",
+				where, json_object_to_json_string(ips));
+	for (size_t i = 0; i < json_object_array_length(ips); i++) {
+		json_object *v = json_object_array_get_idx(ips, i);
+		char buf[64], *slash;
+		struct cni_ip ip;
+
+		snprintf(buf, sizeof(buf), "%s",
+			 json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "");
+		if ((slash = strchr(buf, '/')))
+			*slash = '\0';
+		if (cni_ip_parse(buf, &ip) < 0)
+			return cni_fail(e, CNI_E_CONFIG, "invalid network configuration",
+					"\"%s\"[%zu]: %s is not an IP address", where, i,
+					json_object_to_json_string(v));
+		snprintf(ip.family == AF_INET ? c->want_ip4 : c->want_ip6, sizeof(c->want_ip4), "%s", buf);
+	}
+	return 0;
+}
+
+static int parse_requested_ips(json_object *root, struct cni_conf *c, struct cni_err *e)
+{
+	json_object *rc, *args, *cni, *ips;
+
+	if (json_object_object_get_ex(root, "args", &args) && json_object_is_type(args, json_type_object) &&
+	    json_object_object_get_ex(args, "cni", &cni) && json_object_is_type(cni, json_type_object) &&
+	    json_object_object_get_ex(cni, "ips", &ips) && parse_ips(ips, "args.cni.ips", c, e) < 0)
+		return -1;
+	if (json_object_object_get_ex(root, "runtimeConfig", &rc) && json_object_is_type(rc, json_type_object) &&
+	    json_object_object_get_ex(rc, "ips", &ips) && parse_ips(ips, "runtimeConfig.ips", c, e) < 0)
+		return -1;
+	return 0;
+}
+
 int cni_conf_parse(const char *text, struct cni_conf *c, struct cni_err *e)
 {
 	enum json_tokener_error jerr;
@@ -196,7 +235,8 @@ int cni_conf_parse(const char *text, struct cni_conf *c, struct cni_err *e)
 		return cni_fail(e, CNI_E_CONFIG, "invalid network configuration",
 				"\"socket\": \"%s\" is not an absolute path", c->socket);
 	if (parse_mtu(c->root, c, e) < 0 || parse_timeout(c->root, c, e) < 0 ||
-	    parse_prefix(c->root, c, e) < 0 || parse_objects(c->root, c, e) < 0)
+	    parse_prefix(c->root, c, e) < 0 || parse_objects(c->root, c, e) < 0 ||
+	    parse_requested_ips(c->root, c, e) < 0)
 		return -1;
 	return 0;
 }

@@ -84,6 +84,26 @@ Test(conf, version_and_decode_errors)
 	}
 }
 
+Test(conf, requested_ips_from_the_capability_or_args)
+{
+	struct cni_conf c;
+	struct cni_err e;
+
+	cr_assert_eq(parse(CONF(",\"capabilities\":{\"ips\":true},"
+				"\"runtimeConfig\":{\"ips\":[\"10.0.0.9/24\",\"fd10::9/64\"]}"), &c, &e), 0, "%s", e.details);
+	cr_assert_str_eq(c.want_ip4, "10.0.0.9");
+	cr_assert_str_eq(c.want_ip6, "fd10::9");
+	cni_conf_free(&c);
+	cr_assert_eq(parse(CONF(",\"args\":{\"cni\":{\"ips\":[\"10.0.0.8\"]}}"), &c, &e), 0, "%s", e.details);
+	cr_assert_str_eq(c.want_ip4, "10.0.0.8");
+	cr_assert_str_eq(c.want_ip6, "");
+	cni_conf_free(&c);
+	cr_assert_lt(parse(CONF(",\"runtimeConfig\":{\"ips\":[\"ten\"]}"), &c, &e), 0);
+	cr_assert_eq(e.code, CNI_E_CONFIG);
+	cr_assert(strstr(e.details, "\"runtimeConfig.ips\"[0]: \"ten\" is not an IP address"), "%s", e.details);
+	cni_conf_free(&c);
+}
+
 Test(env, cni_args_ip_and_unknown_keys)
 {
 	struct cni_env env;
