@@ -55,6 +55,25 @@ cni_run CHECK "$N1" "$CNI_WORK/ds1.conflist" ctr-a "$(ns pod-a)" eth0
 [ "$CNI_RC" != 0 ] && [ "$(jq -r .code <<<"$CNI_OUT")" = 102 ] || nr_fail "CHECK missed the IPv6 default route: $CNI_OUT"
 nr_expect_match "$CNI_OUT" 'default route via fd10::1' "CHECK without the IPv6 default route: code 102, named"
 
+echo "== a failure half-way undoes everything the ADD made"
+# IPv6 off in the container: the veth and the endpoint exist by the time the
+# IPv6 address is refused, so both must be taken back
+cni_pod pod-c
+ip netns exec "${NR_P}pod-c" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+cni_run ADD "$N1" "$CNI_WORK/ds1.conflist" ctr-c "$(ns pod-c)" eth0
+[ "$CNI_RC" != 0 ] && [ "$(jq -r .code <<<"$CNI_OUT")" = 103 ] || nr_fail "ADD into an IPv6-less container: $CNI_OUT"
+nr_ok "ADD into a container with IPv6 off: code 103 ($(jq -r .details <<<"$CNI_OUT"))"
+ip -n "${NR_P}pod-c" link show eth0 >/dev/null 2>&1 && nr_fail "eth0 left in pod-c"
+[ "$(ip -n "$N1" -o link | grep -c 'nr[0-9a-f]\{11\}@')" = 1 ] || nr_fail "a veth left on node-1: $(ip -n "$N1" -o link)"
+nr_expect_no_match "$(nrctl1 -o json endpoints)" 'ctr-c' "the endpoint was released"
+ip netns exec "${NR_P}pod-c" sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0
+cni_run ADD "$N1" "$CNI_WORK/ds1.conflist" ctr-c "$(ns pod-c)" eth0
+expect_ok "the same ADD with IPv6 on"
+nr_expect_match "$(jq -c '[.ips[].address]' <<<"$CNI_OUT")" '^\["10\.0\.0\.3/32","fd10::3/128"\]$' \
+	"it gets the addresses the failed ADD had (they were returned)"
+cni_run DEL "$N1" "$CNI_WORK/ds1.conflist" ctr-c "$(ns pod-c)" eth0
+expect_ok "DEL ctr-c"
+
 for a in "1 ctr-a pod-a" "2 ctr-b pod-b"; do
 	set -- $a
 	cni_run DEL "${NR_P}node-$1" "$CNI_WORK/ds$1.conflist" "$2" "$(ns "$3")" eth0

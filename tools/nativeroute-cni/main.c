@@ -75,7 +75,8 @@ static int usage(void)
 	       "It is run by a container runtime: CNI_COMMAND=ADD|DEL|CHECK|STATUS|GC|VERSION,\n"
 	       "CNI_CONTAINERID, CNI_NETNS, CNI_IFNAME, CNI_ARGS in the environment and the\n"
 	       "network configuration on stdin. Configuration keys: socket, mtu, dns,\n"
-	       "hostInterfacePrefix, timeoutMs. See docs/cni.md.\n",
+	       "hostInterfacePrefix, timeoutMs; the \"ips\" capability. Installed with the\n"
+	       "documentation: cni.md, examples/cni/; man nativeroute-cni.\n",
 	       CNI_PROG, nr_version_string());
 	return 0;
 }
