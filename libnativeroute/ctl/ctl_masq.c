@@ -319,14 +319,19 @@ void nr_ctl_masq_pass(struct nr_ctl *ctl)
 
 /* ---- waiting requests --------------------------------------------------------- */
 
+static void release(struct nr_ctl *ctl, uint64_t upto, const struct nr_err *fail);
+
 bool nr_ctl_masq_hold(struct nr_ctl *ctl, struct nr_pending *list,
 		      const struct nr_ctl_failure *fails, size_t n_fails,
 		      int status, const char *msg)
 {
 	struct nr_ctl_masq *m = ctl->masq;
 	struct hold *h;
+	/* the job this pass needed could not even start: its requests get the
+	 * failure now, as if it had run and failed */
+	bool failed_now = m && !m->job && m->last.code < 0 && job_needed(m);
 
-	if (!m || m->releasing || !m->job || !list)
+	if (!m || m->releasing || (!m->job && !failed_now) || !list)
 		return false;
 	h = calloc(1, sizeof(*h));
 	if (h && n_fails) {
@@ -347,6 +352,8 @@ bool nr_ctl_masq_hold(struct nr_ctl *ctl, struct nr_pending *list,
 	snprintf(h->msg, sizeof(h->msg), "%s", msg ? msg : "");
 	*m->holds_tail = h;
 	m->holds_tail = &h->next;
+	if (failed_now)
+		release(ctl, m->gen, &m->last);
 	return true;
 }
 
@@ -444,7 +451,7 @@ static void synced(struct nr_ctl *ctl, struct masq_job *j)
 	}
 	/* how this nft prints what we asked for, if not exactly as we render
 	 * it: accepted from now on, so the next look does not replace it */
-	if (j->gen == m->gen && j->script && j->sync.listing &&
+	if (j->gen == m->gen && j->script && j->sync.listing && !j->sync.readback_failed &&
 	    !nr_masq_listing_eq(j->sync.listing, j->expect) &&
 	    !(m->learned && nr_masq_listing_eq(j->sync.listing, m->learned))) {
 		free(m->learned);
@@ -453,6 +460,8 @@ static void synced(struct nr_ctl *ctl, struct masq_job *j)
 	m->done_gen = j->gen;
 	m->synced = true;
 	nr_err_clear(&m->last);
+	if (j->sync.readback_failed)
+		m->verify = true; /* committed, but unseen: look again */
 }
 
 static void after_cb(uv_work_t *req, int status)
@@ -470,7 +479,12 @@ static void after_cb(uv_work_t *req, int status)
 	m = ctl->masq;
 	m->job = NULL;
 	if (j->purge) {
-		purge_done(ctl, j->sync.listing != NULL, rc, status < 0 ? "cancelled" : e->msg);
+		if (rc == 0 && j->sync.readback_failed) /* purge must prove the table is gone */
+			purge_done(ctl, false, -EIO, "purge: nftables table " NR_MASQ_TABLE_FAMILY " "
+				   NR_MASQ_TABLE_NAME " deleted but could not be listed again to check");
+		else
+			purge_done(ctl, j->sync.listing != NULL, rc,
+				   status < 0 ? "cancelled" : e->msg);
 		job_free(j);
 		return;
 	}

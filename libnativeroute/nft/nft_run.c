@@ -119,7 +119,13 @@ static void sync_locked(struct nr_nft_sync *s, struct nft_ctx *ctx)
 			return;
 		}
 	}
-	list(s, ctx); /* read back what the kernel now holds */
+	/* read back what the kernel now holds; the transaction is committed
+	 * whatever happens here, so a failed read is no failure of the sync
+	 * ("an error means nothing changed"): the caller just looks again */
+	if (list(s, ctx) < 0) {
+		nr_err_clear(&s->err);
+		s->readback_failed = true;
+	}
 }
 
 void nr_nft_sync_run(struct nr_nft_sync *s)

@@ -33,6 +33,7 @@ struct nr_nft_sync {
 	bool was_planned;      /* ... and matched expect/expect2 (or, with script NULL, was absent) */
 	bool changed;          /* we sent a transaction */
 	char *listing;         /* the table after (malloc'd), NULL when absent */
+	bool readback_failed;  /* committed, but the table could not be read back */
 	struct nr_err err;     /* code < 0: failed, and nothing changed */
 };
 
