@@ -22,6 +22,9 @@ endif()
 if(NR_WITH_NFTABLES)
   string(APPEND NR_PC_REQUIRES_PRIVATE " libnftables")
 endif()
+if(NR_WITH_ETCD)
+  string(APPEND NR_PC_REQUIRES_PRIVATE " libcurl json-c")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/pkgconfig/nativeroute.pc.in
                ${PROJECT_BINARY_DIR}/nativeroute.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/nativeroute.pc

@@ -97,6 +97,29 @@ enum nr_switch {
 	NR_SWITCH_ON = 1,
 	NR_SWITCH_OFF = 2,
 };
+/* The etcd v3 cluster store (nr_ctl_opts.etcd); declare with
+ * NR_OPTS(nr_etcd_opts, name, ...). Keys live under
+ * <prefix>/<cluster_name>/ (nodes/<name>, ipam/<family>/<cidr>, config).
+ * With a store, remote nodes come from it: nr_ctl_node_add/update/remove of
+ * another node is refused (-EPERM), and in cluster-pool mode endpoints wait
+ * (-EAGAIN) until this node's CIDR is claimed in etcd. */
+struct nr_etcd_opts {
+	size_t sz;
+	const char *const *endpoints;   /* required: "http://10.0.0.1:2379", ... (fail-over) */
+	const char *prefix;             /* key prefix, NULL = "/nativeroute/v1" */
+	const char *cluster_name;       /* NULL = "default" */
+	const char *ca_file;            /* TLS: CA bundle for https endpoints, NULL = system */
+	const char *cert_file;          /* TLS client certificate and key, NULL = none */
+	const char *key_file;
+	const char *username;           /* etcd auth (token); NULL = none */
+	const char *password;
+	unsigned int lease_ttl_s;       /* node lease TTL, renewed every TTL/3; 0 = 15 */
+	unsigned int cidr_grace_s;      /* a vanished node's CIDR stays reserved this long
+					   (its own lease); 0 = max(300, 4 * lease TTL) */
+	unsigned int timeout_ms;        /* per request, 0 = 10000 */
+	size_t :0;
+};
+#define nr_etcd_opts__last_field timeout_ms
 
 /* Options of nr_ctl_new(); declare with NR_OPTS(nr_ctl_opts, name, ...).
  * Text fields are copied; string arrays are NULL-terminated. */
@@ -162,9 +185,14 @@ struct nr_ctl_opts {
 	/* More destinations never masqueraded (ip-masq-agent's
 	 * nonMasqueradeCIDRs), v4 and/or v6, at most 16. */
 	const char *const *non_masquerade_cidrs;
+	/* A shared cluster store (NULL = none): with etcd, every controller
+	 * registers its own node under a lease, claims its pod CIDRs there
+	 * (so two hosts never get the same one) and learns the other nodes
+	 * from it; see struct nr_etcd_opts and docs/etcd.md. */
+	const struct nr_etcd_opts *etcd;
 	size_t :0;
 };
-#define nr_ctl_opts__last_field non_masquerade_cidrs
+#define nr_ctl_opts__last_field etcd
 
 /* A node of the cluster (this one or a remote one). */
 struct nr_node_spec {
@@ -274,6 +302,12 @@ struct nr_status {
 	char masquerade_excluded[512];  /* destinations left alone, space-separated CIDRs */
 	char masquerade_note[256];      /* why a family is off, where the CIDRs come from, the
 					   last error; "" when there is nothing to say */
+	/* Where the model lives: state_dir (file) and/or the etcd store. */
+	bool store_file;
+	bool store_etcd;
+	bool store_healthy;             /* etcd: registered, watching, answering */
+	int64_t store_unhealthy_since;  /* etcd: unix time it stopped being healthy, 0 = healthy */
+	char store_detail[200];         /* etcd: "Ok (...)", "unreachable (since ...): why", ... */
 	size_t :0;
 };
 

@@ -136,6 +136,8 @@ struct nr_ctl {
 	/* eBPF maps and fast path (libnativeroute/bpf/), NULL without NR_WITH_BPF */
 	struct nr_bpf *bpf;
 	struct nr_ctl_masq *masq;     /* masquerading (ctl_masq.c) */
+	/* the etcd cluster store (store/etcd*.c); NULL = none */
+	struct nr_etcd *etcd;
 
 	/* purge (ctl_purge.c) */
 	struct nr_pending *purge_req; /* queued, runs from the kick timer */

@@ -9,6 +9,7 @@
 #include "ctl/ctl_masq.h"
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
+#include "store/etcd.h"
 #include "util/last_error.h"
 #include "util/opts_internal.h"
 
@@ -196,7 +197,11 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 		return rc;
 	ctl->classic_routes = OPTS_GET(o, classic_routes, false) || !kernel_has_nexthops(ctl);
 	nr_ctl_bpf_setup(ctl, OPTS_GET(o, bpf, false));
-	return nr_reach_cache_new(&ctl->reach);
+	rc = nr_reach_cache_new(&ctl->reach);
+	/* last: it owns libuv handles, nothing may fail after it */
+	if (rc == 0 && OPTS_GET(o, etcd, NULL))
+		rc = nr_etcd_new(ctl, o->etcd, &ctl->etcd, err);
+	return rc;
 }
 
 static void ctl_free(struct nr_ctl *ctl)
@@ -291,12 +296,14 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 	ctl->full_pass = true;
 	uv_timer_start(&ctl->resync_timer, resync_cb, ctl->resync_ms, ctl->resync_ms);
 	nr_ctl_schedule(ctl, 0);
+	if (ctl->etcd)
+		nr_etcd_start(ctl->etcd);
 	return 0;
 }
 
-static void handle_closed(uv_handle_t *h)
+static void part_closed(void *data)
 {
-	struct nr_ctl *ctl = h->data;
+	struct nr_ctl *ctl = data;
 
 	if (--ctl->open_handles > 0)
 		return;
@@ -311,6 +318,11 @@ static void handle_closed(uv_handle_t *h)
 	if (ctl->close_cb)
 		ctl->close_cb(ctl, ctl->close_data);
 	ctl_free(ctl);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+	part_closed(h->data);
 }
 
 NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data)
@@ -330,5 +342,10 @@ NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data
 	uv_close((uv_handle_t *)&ctl->resync_timer, handle_closed);
 	nr_ctl_deliver_close(ctl, handle_closed);
 	nr_ctl_masq_close(ctl, handle_closed);
+	if (ctl->etcd) {
+		ctl->open_handles++;
+		nr_etcd_close(ctl->etcd, part_closed, ctl);
+		ctl->etcd = NULL;
+	}
 	return 0;
 }

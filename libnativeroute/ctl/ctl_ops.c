@@ -12,6 +12,7 @@
 #include "ctl/ctl_ep_device.h"
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_masq.h"
+#include "store/etcd.h"
 #include "netlink/nl_link.h"
 #include "netlink/nl_reach.h"
 #include "util/last_error.h"
@@ -240,6 +241,8 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 		return nr_last_error_set_from(&err, -EINVAL);
 	rc = node_req_from_spec(spec, &req, &err);
 	if (rc == 0)
+		rc = nr_etcd_check_node_call(ctl->etcd, req.name, &err);
+	if (rc == 0)
 		rc = check_direct(ctl, &req, &err);
 	if (rc < 0)
 		return nr_last_error_set_from(&err, rc);
@@ -303,6 +306,8 @@ NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name, nr_ctl_done_
 	n = nr_model_node_get(ctl->model, name);
 	if (!n)
 		return nr_last_error_set(-ENOENT, "node %s: no such node", name);
+	if ((rc = nr_etcd_check_node_call(ctl->etcd, name, &err)) < 0)
+		return nr_last_error_set_from(&err, rc);
 	if (!strcmp(name, nr_model_local_name(ctl->model)))
 		return nr_last_error_set(-EBUSY, "node %s is this node; it cannot be removed", name);
 	p = pending_new(ctl, NR_OP_NODE, cb, data);
@@ -395,6 +400,8 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 		return rc;
 	if (!OPTS_VALID(spec, nr_endpoint_spec, &err))
 		return nr_last_error_set_from(&err, -EINVAL);
+	if ((rc = nr_etcd_check_endpoint_call(ctl->etcd, &err)) < 0)
+		return nr_last_error_set_from(&err, rc);
 	rc = endpoint_req_from_spec(ctl, spec, &req, &err);
 	if (rc < 0)
 		return nr_last_error_set_from(&err, rc);

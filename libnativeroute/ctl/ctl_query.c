@@ -7,6 +7,7 @@
 
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_masq.h"
+#include "store/etcd.h"
 #include "netlink/nl_link.h"
 #include "util/last_error.h"
 
@@ -81,6 +82,9 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	s.direct_routing_skip_unreachable = cfg->direct_routing_skip_unreachable;
 	nr_ctl_bpf_status(ctl, &s);
 	nr_ctl_masq_status(ctl, &s);
+	s.store_file = ctl->store != NULL;
+	if (ctl->etcd)
+		nr_etcd_status(ctl->etcd, &s);
 	/* copy only what the caller's struct has room for */
 	memcpy((char *)st + sizeof(size_t), (char *)&s + sizeof(size_t),
 	       (st->sz < sizeof(s) ? st->sz : sizeof(s)) - sizeof(size_t));

@@ -141,7 +141,7 @@ static void route_of(struct decode *d, const msgpack_object *o, void *out)
 
 static void status_of(struct decode *d, const msgpack_object *o, struct nr_status *st)
 {
-	const char *mode = NULL, *ipam = NULL;
+	const char *mode = NULL, *ipam = NULL, *store;
 
 	memset(st, 0, sizeof(*st));
 	st->sz = sizeof(*st);
@@ -189,6 +189,14 @@ static void status_of(struct decode *d, const msgpack_object *o, struct nr_statu
 		 str_or_empty(d, o, "masquerade_excluded", false));
 	snprintf(st->masquerade_note, sizeof(st->masquerade_note), "%s",
 		 str_or_empty(d, o, "masquerade_note", false));
+	/* the store fields are newer: an older daemon has none (file, healthy) */
+	store = str_or_empty(d, o, "store", false);
+	st->store_etcd = !strcmp(store, "etcd");
+	st->store_file = !strcmp(store, "file");
+	st->store_healthy = !st->store_etcd || bool_of(d, o, "store_healthy");
+	st->store_unhealthy_since = (int64_t)u64_of(d, o, "store_unhealthy_since");
+	snprintf(st->store_detail, sizeof(st->store_detail), "%s",
+		 str_or_empty(d, o, "store_detail", false));
 }
 
 /* An array of objects, each decoded by item_of into `size` bytes. */

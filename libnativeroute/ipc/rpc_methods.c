@@ -240,7 +240,7 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	if (rc < 0)
 		return rc;
 	pk = nr_rpc_call_begin(call);
-	msgpack_pack_map(pk, 32 + NR_BPF_VERDICTS);
+	msgpack_pack_map(pk, 32 + NR_BPF_VERDICTS + 4);
 	nr_rpc_pack_kv_str(pk, "version", nr_version_string());
 	nr_rpc_pack_str(pk, "local_node");
 	if (nr_ctl_node_foreach(ctl, local_name_cb, pk) != 1)
@@ -282,6 +282,11 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	nr_rpc_pack_kv_bool(pk, "masquerade_programmed", st.masquerade_programmed);
 	nr_rpc_pack_kv_str(pk, "masquerade_excluded", st.masquerade_excluded);
 	nr_rpc_pack_kv_str(pk, "masquerade_note", st.masquerade_note);
+	nr_rpc_pack_kv_str(pk, "store", st.store_etcd ? "etcd" : st.store_file ? "file" : "none");
+	nr_rpc_pack_kv_bool(pk, "store_healthy", !st.store_etcd || st.store_healthy);
+	nr_rpc_pack_kv_u64(pk, "store_unhealthy_since",
+			   st.store_unhealthy_since > 0 ? (uint64_t)st.store_unhealthy_since : 0);
+	nr_rpc_pack_kv_str(pk, "store_detail", st.store_detail);
 	nr_rpc_call_end(call);
 	return 0;
 }

@@ -4,7 +4,7 @@ NR_DEBIAN_PACKAGES=(
 	build-essential cmake pkg-config g++
 	libuv1-dev libmnl-dev libmsgpack-dev libbpf-dev bpftool clang llvm
 	libcriterion-dev libyaml-dev libcurl4-openssl-dev libjson-c-dev
-	libclang-rt-14-dev abigail-tools libnftables-dev nftables
+	libclang-rt-14-dev abigail-tools libnftables-dev nftables etcd-server jq curl
 	iproute2 iputils-ping tcpdump procps strace util-linux gawk
 	containernetworking-plugins iptables jq golang-go golang-github-appc-cni-dev
 	linux-libc-dev iperf3 sockperf

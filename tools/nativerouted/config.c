@@ -65,6 +65,7 @@ void nrd_config_free(struct nrd_config *cfg)
 	for (size_t i = 0; i < cfg->n_non_masquerade_cidrs; i++)
 		free(cfg->non_masquerade_cidrs[i]);
 	cfg->n_cluster_cidrs = cfg->n_pod_cidrs = cfg->n_non_masquerade_cidrs = 0;
+	nrd_etcd_config_free(&cfg->etcd);
 }
 
 static int parse_bool(const char *v, bool *out)
@@ -178,11 +179,14 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 	} else if (!strcmp(name, "socket-group")) {
 		set_str(&cfg->socket_group, value);
 	} else if (!strcmp(name, "store")) {
-		/* etcd arrives with its own issue; until then, file is the only store. */
-		if (strcmp(value, "file") != 0)
-			return fail(err, errlen, "%s: store \"%s\": only \"file\" is supported", origin,
+		/* file: the state dir only; etcd: shared nodes and CIDR claims
+		 * (the state dir stays this node's cache) */
+		if (strcmp(value, "file") != 0 && strcmp(value, "etcd") != 0)
+			return fail(err, errlen, "%s: store \"%s\": expected file or etcd", origin,
 				    value);
 		set_str(&cfg->store, value);
+	} else if (nrd_etcd_config_key(name)) {
+		return nrd_etcd_config_set(&cfg->etcd, name, value, origin, err, errlen) < 0 ? -1 : 0;
 	} else if (!strcmp(name, "max-clients")) {
 		if (parse_uint(value, 65536, &cfg->max_clients) < 0 || !cfg->max_clients)
 			return fail(err, errlen, "%s: \"%s\": expected 1..65536", origin, value);
@@ -452,6 +456,8 @@ static const struct alias aliases[] = {
 	{ "nonMasqueradeCIDRs", "non-masquerade-cidr", NULL },
 	{ "ipMasqAgent.config.nonMasqueradeCIDRs", "non-masquerade-cidr", NULL },
 	{ "ipv4.enabled", "ipv4.enabled", NULL },
+	{ "kvstore", "store", NULL },
+	{ "kvstore-lease-ttl", "etcd-lease-ttl", NULL },
 };
 
 static const char *const our_keys[] = {
@@ -459,7 +465,10 @@ static const char *const our_keys[] = {
 	"auto-direct-node-routes", "direct-routing-skip-unreachable", "ipam", "cluster-cidr",
 	"mask-size", "mask-size6", "pod-cidr", "native-routing-cidr", "socket-group", "store",
 	"log-level", "max-clients", "max-queue-kb", "client-timeout", "allow-config-migration", "bpf",
-	"enable-ipv4-masquerade", "enable-ipv6-masquerade", "non-masquerade-cidr", NULL,
+	"enable-ipv4-masquerade", "enable-ipv6-masquerade", "non-masquerade-cidr",
+	"etcd-endpoints", "etcd-prefix", "cluster-name", "etcd-ca-file", "etcd-cert-file",
+	"etcd-key-file", "etcd-username", "etcd-password-file", "etcd-lease-ttl",
+	"etcd-cidr-grace", "kvstore-opt", NULL,
 };
 
 /* Resolve a file key to (our name, our value). Returns -1 for unknown keys
@@ -622,6 +631,8 @@ int nrd_config_validate(const struct nrd_config *cfg, char *err, size_t errlen)
 			    "--auto-direct-node-routes contradicts --mode tunnel (use native or hybrid)");
 	if (!cfg->socket || !*cfg->socket)
 		return fail(err, errlen, "--socket must not be empty");
+	if (cfg->store && !strcmp(cfg->store, "etcd"))
+		return nrd_etcd_config_validate(&cfg->etcd, err, errlen);
 	return 0;
 }
 
@@ -684,4 +695,5 @@ void nrd_config_print(const struct nrd_config *cfg, FILE *out)
 	if (cfg->client_timeout)
 		fprintf(out, "client-timeout: %u\n", cfg->client_timeout);
 	fprintf(out, "log-level: %s\n", log_levels[cfg->log_level]);
+	nrd_etcd_config_print(&cfg->etcd, out);
 }

@@ -10,6 +10,8 @@
 
 #include <nativeroute/controller.h>
 
+#include "config_etcd.h"
+
 #define NRD_MAX_CIDRS 16
 
 struct nrd_config {
@@ -47,6 +49,7 @@ struct nrd_config {
 	bool purge;
 	bool check_config;
 	char *config_file;
+	struct nrd_etcd_config etcd;  /* --store etcd (config_etcd.c) */
 };
 
 void nrd_config_init(struct nrd_config *cfg);

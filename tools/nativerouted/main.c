@@ -60,7 +60,15 @@ static const char usage[] =
 	"                                     address, nftables (default: on when the family\n"
 	"                                     has either CIDR)\n"
 	"  --non-masquerade-cidr CIDR         another destination never masqueraded (repeatable)\n"
-	"  --store file                       where the cluster state is kept (state dir)\n"
+	"  --store file|etcd                  file: the state dir only; etcd: nodes and CIDR\n"
+	"                                     claims shared through etcd (docs/etcd.md)\n"
+	"  --etcd-endpoints URL,...           etcd members (http[s]://HOST:PORT), fail-over\n"
+	"  --cluster-name NAME                keys under /nativeroute/v1/NAME (default default)\n"
+	"  --etcd-prefix PREFIX               instead of /nativeroute/v1\n"
+	"  --etcd-lease-ttl SECONDS           node lease (default 15), renewed every TTL/3\n"
+	"  --etcd-cidr-grace SECONDS          a vanished node's CIDR stays held (default 300)\n"
+	"  --etcd-ca-file F, --etcd-cert-file F, --etcd-key-file F   TLS\n"
+	"  --etcd-username U, --etcd-password-file F                 etcd auth\n"
 	"  --allow-config-migration           accept saved state under changed cluster CIDRs,\n"
 	"                                     mask sizes or IPAM mode: re-allocate what no\n"
 	"                                     longer fits (otherwise the daemon refuses)\n"
@@ -106,6 +114,16 @@ static const struct option long_opts[] = {
 	{ "enable-ipv6-masquerade", optional_argument, NULL, 0 },
 	{ "non-masquerade-cidr", required_argument, NULL, 0 },
 	{ "store", required_argument, NULL, 0 },
+	{ "etcd-endpoints", required_argument, NULL, 0 },
+	{ "etcd-prefix", required_argument, NULL, 0 },
+	{ "cluster-name", required_argument, NULL, 0 },
+	{ "etcd-ca-file", required_argument, NULL, 0 },
+	{ "etcd-cert-file", required_argument, NULL, 0 },
+	{ "etcd-key-file", required_argument, NULL, 0 },
+	{ "etcd-username", required_argument, NULL, 0 },
+	{ "etcd-password-file", required_argument, NULL, 0 },
+	{ "etcd-lease-ttl", required_argument, NULL, 0 },
+	{ "etcd-cidr-grace", required_argument, NULL, 0 },
 	{ "log-level", required_argument, NULL, 0 },
 	{ "max-clients", required_argument, NULL, 0 },
 	{ "max-queue-kb", required_argument, NULL, 0 },
@@ -356,6 +374,7 @@ static bool socket_is_live(const char *path)
 static int create_controller(struct daemon *d)
 {
 	struct nrd_config *cfg = &d->cfg;
+	NR_OPTS(nr_etcd_opts, etcd);
 	/* The saved state is loaded (and the daemon starts over it at once, so
 	 * a restart over an unchanged cluster changes nothing in the kernel).
 	 * --purge does not need it: a damaged state file must not block it. */
@@ -384,7 +403,14 @@ static int create_controller(struct daemon *d)
 		.state_dir = cfg->state_dir,
 		.allow_config_migration = cfg->allow_config_migration,
 		.discard_saved_state = cfg->purge);
-	int rc = nr_ctl_new(d->loop, &opts, &d->ctl);
+	int rc;
+
+	/* --purge works on this host alone: no need to reach etcd */
+	if (cfg->store && !strcmp(cfg->store, "etcd") && !cfg->purge) {
+		nrd_etcd_config_opts(&cfg->etcd, &etcd);
+		opts.etcd = &etcd;
+	}
+	rc = nr_ctl_new(d->loop, &opts, &d->ctl);
 
 	if (rc < 0)
 		nrd_log(LOG_ERR, "cannot create the controller: %s (%s)", nr_last_errmsg(),

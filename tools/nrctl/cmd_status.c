@@ -102,6 +102,8 @@ static void on_status(struct nr_client *c, int status, const char *errmsg,
 	(void)c;
 	if (failed(a, status, errmsg))
 		return;
+	if (st->store_etcd && !st->store_healthy)
+		a->exit_code = EXIT_FAILED; /* "Controller: Ok" only when all is healthy */
 	if (a->json && !a->verbose) {
 		json_status(&a->j, NULL, st);
 		json_done(&a->j);

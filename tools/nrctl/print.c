@@ -147,15 +147,22 @@ void print_status_text(const struct nr_status *st)
 	/* a masquerade table that is not as planned is a broken subsystem (an
 	 * older daemon sends no masquerade fields: both families read as off) */
 	bool masq_bad = (st->masquerade_ipv4 || st->masquerade_ipv6) && !st->masquerade_programmed;
+	bool store_bad = st->store_etcd && !st->store_healthy;
 
 	printf("Controller:              %s\n", !st->started ? "Starting"
-					   : masq_bad ? "Degraded (masquerading not programmed)" : "Ok");
+					   : masq_bad ? "Degraded (masquerading not programmed)"
+					   : store_bad ? "Degraded (store)" : "Ok");
 	printf("Routing: Network: %s\n", routing);
 	printf("Native Routing: %s\n", on_off(st->routing_mode != NR_MODE_TUNNEL));
 	printf("Tunnel: %s\n", st->routing_mode == NR_MODE_NATIVE ? "Disabled" : "vxlan");
 	printf("Auto Direct Node Routes: %s\n", on_off(st->auto_direct_node_routes));
-	printf("IPAM: %s  node CIDRs: %zu/%zu allocated\n", nr_ipam_mode_str(st->ipam_mode),
-	       st->ipam_used, st->ipam_total);
+	/* which allocator is in effect: without a shared store, cluster-pool
+	 * is correct only while this controller is the cluster's only one */
+	printf("IPAM: %s  node CIDRs: %zu/%zu allocated  (allocator: %s)\n",
+	       nr_ipam_mode_str(st->ipam_mode), st->ipam_used, st->ipam_total,
+	       st->ipam_mode == NR_IPAM_KUBERNETES ? "the orchestrator (--pod-cidr)"
+	       : st->store_etcd		    ? "etcd, shared by every node"
+						    : "this controller alone (single-allocator rule)");
 	printf("Nodes: %zu (%zu unreachable)\n", st->nodes, st->nodes_unreachable);
 	printf("Routes: %zu/%zu programmed (%s)\n", st->routes_programmed, st->routes_planned,
 	       st->nexthop_objects ? "nexthop objects" : "classic routes");
@@ -180,6 +187,10 @@ void print_status_text(const struct nr_status *st)
 		printf("\n");
 	}
 	print_masquerade(st);
+	if (st->store_etcd)
+		printf("Store: etcd %s\n", st->store_detail);
+	else
+		printf("Store: %s\n", st->store_file ? "file" : "memory (no state dir)");
 }
 
 void json_status(struct json *j, const char *key, const struct nr_status *st)
@@ -220,6 +231,11 @@ void json_status(struct json *j, const char *key, const struct nr_status *st)
 	json_bool(j, "masquerade_programmed", st->masquerade_programmed);
 	json_str(j, "masquerade_excluded", st->masquerade_excluded);
 	json_str(j, "masquerade_note", st->masquerade_note);
+	json_str(j, "store", st->store_etcd ? "etcd" : st->store_file ? "file" : "none");
+	json_bool(j, "store_healthy", !st->store_etcd || st->store_healthy);
+	json_u64(j, "store_unhealthy_since",
+		 st->store_unhealthy_since > 0 ? (uint64_t)st->store_unhealthy_since : 0);
+	json_str(j, "store_detail", st->store_detail);
 	json_end_obj(j);
 }
 

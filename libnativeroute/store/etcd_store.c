@@ -1,0 +1,290 @@
+/* The etcd store's life cycle, health and controller hooks. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store/etcd_internal.h"
+#include "util/opts_internal.h"
+
+static char *join3(const char *a, const char *b, const char *c)
+{
+	size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+	char *s = malloc(n);
+
+	if (s)
+		snprintf(s, n, "%s%s%s", a, b, c);
+	return s;
+}
+
+/* A cluster name becomes a key component: keep it to what cannot confuse a
+ * prefix range (no '/'). */
+static int check_cluster_name(const char *s, struct nr_err *err)
+{
+	if (!*s || strlen(s) > 64)
+		return nr_err_set(err, -EINVAL, "etcd cluster name \"%s\": 1..64 characters", s);
+	for (const char *p = s; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= '0' && *p <= '9') && *p != '-' && *p != '.' &&
+		    !(*p >= 'A' && *p <= 'Z') && *p != '_')
+			return nr_err_set(err, -EINVAL, "etcd cluster name \"%s\": only letters, digits, "
+					  "'-', '_' and '.'", s);
+	return 0;
+}
+
+int nr_etcd_new(struct nr_ctl *ctl, const struct nr_etcd_opts *o, struct nr_etcd **ret,
+		struct nr_err *err)
+{
+	const char *prefix, *cluster;
+	char *base = NULL;
+	unsigned int ttl, grace;
+	struct nr_etcd *e;
+	int rc;
+
+	if (!OPTS_VALID(o, nr_etcd_opts, err))
+		return -EINVAL;
+	prefix = OPTS_GET(o, prefix, NULL);
+	cluster = OPTS_GET(o, cluster_name, NULL);
+	if (!prefix || !*prefix)
+		prefix = NR_ETCD_DEFAULT_PREFIX;
+	if (!cluster || !*cluster)
+		cluster = NR_ETCD_DEFAULT_CLUSTER;
+	if (prefix[0] != '/')
+		return nr_err_set(err, -EINVAL, "etcd prefix \"%s\": must start with '/'", prefix);
+	if ((rc = check_cluster_name(cluster, err)) < 0)
+		return rc;
+	ttl = OPTS_GET(o, lease_ttl_s, 0) ? o->lease_ttl_s : NR_ETCD_DEFAULT_TTL;
+	grace = OPTS_GET(o, cidr_grace_s, 0);
+	if (!grace)
+		grace = ttl * 4 > NR_ETCD_MIN_GRACE ? ttl * 4 : NR_ETCD_MIN_GRACE;
+	if (ttl < 2 || ttl > 86400 * 30)
+		return nr_err_set(err, -EINVAL, "etcd lease TTL %u s: expected 2 .. 2592000", ttl);
+	if (grace < ttl)
+		return nr_err_set(err, -EINVAL, "etcd CIDR grace period %u s: shorter than the node "
+				  "lease TTL %u s (a CIDR would be free while its node's routes remain)",
+				  grace, ttl);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return nr_err_set(err, -ENOMEM, "out of memory");
+	e->ctl = ctl;
+	e->loop = ctl->loop;
+	e->ttl_s = ttl;
+	e->grace_s = grace;
+	base = malloc(strlen(prefix) + strlen(cluster) + 3);
+	if (base)
+		sprintf(base, "%s%s%s/", prefix, prefix[strlen(prefix) - 1] == '/' ? "" : "/", cluster);
+	e->name = strdup(nr_model_local_name(ctl->model));
+	if (base) {
+		e->nodes_prefix = join3(base, "nodes/", "");
+		e->ipam_prefix = join3(base, "ipam/", "");
+		e->config_key = join3(base, "config", "");
+		e->node_key = e->name ? join3(base, "nodes/", e->name) : NULL;
+	}
+	free(base);
+	if (!e->name || !e->nodes_prefix || !e->ipam_prefix || !e->config_key || !e->node_key) {
+		rc = nr_err_set(err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	{
+		struct nr_etcd_http_opts ho = {
+			.endpoints = OPTS_GET(o, endpoints, NULL),
+			.ca_file = OPTS_GET(o, ca_file, NULL),
+			.cert_file = OPTS_GET(o, cert_file, NULL),
+			.key_file = OPTS_GET(o, key_file, NULL),
+			.username = OPTS_GET(o, username, NULL),
+			.password = OPTS_GET(o, password, NULL),
+			.timeout_ms = OPTS_GET(o, timeout_ms, 0),
+		};
+
+		rc = nr_etcd_http_new(ctl->loop, &ho, &e->http, err);
+		if (rc < 0)
+			goto fail;
+	}
+	uv_timer_init(e->loop, &e->retry_timer);
+	uv_timer_init(e->loop, &e->ka_timer);
+	uv_timer_init(e->loop, &e->resync_timer);
+	e->retry_timer.data = e->ka_timer.data = e->resync_timer.data = e;
+	e->open_handles = 3;
+	e->unhealthy_since = (int64_t)time(NULL);
+	snprintf(e->why, sizeof(e->why), "connecting to %s", nr_etcd_http_endpoint(e->http));
+	/* A saved local node that has endpoints had its CIDR confirmed by a
+	 * claim before (endpoints wait for one): the state dir is the cache
+	 * that lets pods start while etcd is away. In kubernetes mode the CIDR
+	 * is the orchestrator's: the claim only reports a clash. */
+	e->cidr_confirmed = nr_model_endpoint_count(ctl->model) > 0 ||
+			    nr_model_config(ctl->model)->ipam_mode == NR_IPAM_KUBERNETES;
+	*ret = e;
+	return 0;
+fail:
+	free(e->name);
+	free(e->nodes_prefix);
+	free(e->ipam_prefix);
+	free(e->config_key);
+	free(e->node_key);
+	free(e);
+	return rc;
+}
+
+void nr_etcd_start(struct nr_etcd *e)
+{
+	if (e->started)
+		return;
+	e->started = true;
+	nr_etcd_join(e);
+}
+
+static void free_store(struct nr_etcd *e)
+{
+	void (*done)(void *) = e->close_done;
+	void *data = e->close_data;
+
+	free(e->name);
+	free(e->nodes_prefix);
+	free(e->ipam_prefix);
+	free(e->config_key);
+	free(e->node_key);
+	free(e);
+	if (done)
+		done(data);
+}
+
+static void part_closed(void *data)
+{
+	struct nr_etcd *e = data;
+
+	if (--e->open_handles == 0)
+		free_store(e);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	part_closed(h->data);
+}
+
+void nr_etcd_close(struct nr_etcd *e, void (*done)(void *data), void *data)
+{
+	e->closing = true;
+	e->close_done = done;
+	e->close_data = data;
+	/* requests are dropped with the client: their callbacks never run */
+	e->req = e->watch = e->ka = NULL;
+	e->open_handles++;
+	nr_etcd_http_close(e->http, part_closed, e);
+	uv_close((uv_handle_t *)&e->retry_timer, timer_closed);
+	uv_close((uv_handle_t *)&e->ka_timer, timer_closed);
+	uv_close((uv_handle_t *)&e->resync_timer, timer_closed);
+}
+
+/* ---- health ----------------------------------------------------------------- */
+
+void nr_etcd_set_healthy(struct nr_etcd *e)
+{
+	if (e->healthy || e->phase != NR_ETCD_WATCH || !e->ka_ok)
+		return;
+	e->healthy = true;
+	e->unhealthy_since = 0;
+	e->why[0] = '\0';
+	nr_ctl_emit(e->ctl, NR_EVENT_RESYNC, NULL, NULL, "etcd %s: registered as %s, watching %s "
+		    "from revision %lld", nr_etcd_http_endpoint(e->http), e->name, e->nodes_prefix,
+		    (long long)e->watch_from);
+}
+
+void nr_etcd_set_unhealthy(struct nr_etcd *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->why, sizeof(e->why), fmt, ap);
+	va_end(ap);
+	if (!e->healthy && e->unhealthy_since)
+		return;
+	if (e->healthy)
+		nr_ctl_emit(e->ctl, NR_EVENT_ERROR, NULL, NULL, "etcd unreachable: %s "
+			    "(kernel state kept; retrying)", e->why);
+	e->healthy = false;
+	e->unhealthy_since = (int64_t)time(NULL);
+}
+
+void nr_etcd_status(const struct nr_etcd *e, struct nr_status *st)
+{
+	char since[32] = "";
+	struct tm tm;
+	time_t t = (time_t)e->unhealthy_since;
+	int rc;
+
+	st->store_etcd = true;
+	st->store_healthy = e->healthy;
+	st->store_unhealthy_since = e->healthy ? 0 : e->unhealthy_since;
+	if (t && gmtime_r(&t, &tm))
+		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	/* (a long reason is cut: the events carry it whole) */
+	if (e->phase == NR_ETCD_REFUSED)
+		rc = snprintf(st->store_detail, sizeof(st->store_detail),
+			      "refused (since %s): cluster config differs: %s", since, e->refused);
+	else if (e->healthy)
+		rc = snprintf(st->store_detail, sizeof(st->store_detail),
+			      "Ok (%s, revision %lld, %zu remote nodes, lease %u s)",
+			      nr_etcd_http_endpoint(e->http), (long long)e->revision,
+			      e->remote_nodes, e->ttl_s);
+	else
+		rc = snprintf(st->store_detail, sizeof(st->store_detail),
+			      "unreachable (since %s): %s", since, e->why);
+	if (rc < 0)
+		st->store_detail[0] = '\0';
+}
+
+/* ---- hooks -------------------------------------------------------------------- */
+
+int nr_etcd_check_node_call(const struct nr_etcd *e, const char *name, struct nr_err *err)
+{
+	if (!e || e->feeding || !name || !strcmp(name, e->name))
+		return 0;
+	return nr_err_set(err, -EPERM, "node %s: nodes come from etcd with the etcd store (each "
+			  "host's controller registers its own node there)", name);
+}
+
+int nr_etcd_check_endpoint_call(const struct nr_etcd *e, struct nr_err *err)
+{
+	if (!e || e->cidr_confirmed)
+		return 0;
+	return nr_err_set(err, -EAGAIN, "this node's pod CIDR is not claimed in etcd yet (%s); "
+			  "try again", e->why[0] ? e->why : "joining");
+}
+
+/* ---- request helpers ----------------------------------------------------------- */
+
+int nr_etcd_answer(int status, long http_code, const char *body, size_t len, const char *msg,
+		   const char *what, struct nr_err *err)
+{
+	char gmsg[200] = "";
+	int code;
+
+	if (status < 0)
+		return nr_err_set(err, status, "%s: %s", what, msg ? msg : "failed");
+	code = nr_etcd_parse_error(body, len, gmsg, sizeof(gmsg));
+	if (code == 5) /* NotFound: "requested lease not found" */
+		return nr_err_set(err, -ENOENT, "%s: %s", what, gmsg);
+	if (code || http_code != 200)
+		return nr_err_set(err, http_code == 401 || code == 16 ? -EACCES : -EIO,
+				  "%s: HTTP %ld: %s", what, http_code, gmsg[0] ? gmsg : body);
+	return 0;
+}
+
+bool nr_etcd_post(struct nr_etcd *e, const char *path, char *body, nr_etcd_http_cb cb)
+{
+	struct nr_err err = { 0 };
+
+	if (!body) {
+		nr_err_set(&err, -ENOMEM, "out of memory");
+		nr_etcd_fail(e, &err);
+		return false;
+	}
+	e->req = nr_etcd_http_post(e->http, path, body, cb, e, &err);
+	free(body);
+	if (!e->req) {
+		nr_etcd_fail(e, &err);
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,104 @@
+# A 3-member etcd cluster under two nativerouted: with the member they talk
+# to killed they fail over and keep working (a third host joining is seen by
+# both); with two members killed (no quorum) the data plane keeps forwarding
+# and the status says the store is unreachable; when quorum returns the
+# controllers recover and changes flow again.
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/etcd.sh"
+
+D="$NR_BIN_DIR/nativerouted"
+[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
+TMP=$(mktemp -d /tmp/nretcdm.XXXXXX)
+nr_cleanup_hooks+=("rm -rf '$TMP'")
+CLUSTER="m$$"
+declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11 [node-3]=192.168.1.12)
+declare -A DPID=()
+
+nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
+kroutes() { ip -n "${NR_P}$1" route show proto 201; }
+start_daemon() {
+	local n=$1
+	"$D" --socket "$TMP/$n.sock" --state-dir "$TMP/$n.state" --netns "${NR_P}$n" \
+		--node-name "$n" --node-ip "${IP[$n]}" --mode native --auto-direct-node-routes \
+		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
+		--store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$CLUSTER" \
+		--etcd-lease-ttl 5 >>"$TMP/$n.log" 2>&1 &
+	DPID[$n]=$!
+	NR_PIDS+=("${DPID[$n]}")
+}
+store_ok() { nrctl "$1" status | grep -q '^Store: etcd Ok'; }
+cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
+routes_to() { kroutes "$1" | grep -q "^$2 "; }
+
+nr_etcd_cluster e1 e2 e3
+nr_topo_up "$NR_P"
+nr_topo_node "$NR_P" node-3 192.168.1.12/24
+start_daemon node-1
+start_daemon node-2
+for n in node-1 node-2; do
+	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join"; }
+done
+c1=$(cidr_of node-1); c2=$(cidr_of node-2)
+nr_wait_for 10 routes_to node-1 "$c2" && nr_wait_for 10 routes_to node-2 "$c1" ||
+	nr_fail "node-1/node-2 do not route each other: $(kroutes node-1) / $(kroutes node-2)"
+nr_ok "two hosts on a 3-member etcd: $c1 and $c2, routed both ways"
+declare -A PODIP=()
+for n in node-1 node-2; do
+	pod="pod-${n#node-}"
+	nr_topo_pod "$NR_P" "$n" "$pod" "veth-$pod"
+	out=$(nrctl "$n" -o json endpoint add "$pod" --ifname "veth-$pod")
+	PODIP[$n]=$(sed -n 's/.*"ipv4":"\([0-9.]*\)".*/\1/p' <<<"$out")
+	nr_topo_pod_addr "$NR_P" "$pod" "${PODIP[$n]}" "$(sed -n 's/.*"gateway":"\([0-9.]*\)".*/\1/p' <<<"$out")"
+done
+ping_ok() { ip netns exec "${NR_P}pod-1" ping -c 2 -i 0.2 -W 2 "${PODIP[node-2]}" >/dev/null; }
+ping_ok || nr_fail "pod-1 cannot reach pod-2"
+nr_ok "pod-1 reaches pod-2"
+
+# ---- one member down: fail-over ---------------------------------------------------
+nr_etcd_kill e1   # the first endpoint: the one both controllers talk to
+t0=$(date +%s%N)
+start_daemon node-3  # joins through e2/e3 while e1 is dead
+nr_wait_for 20 store_ok node-3 || { cat "$TMP/node-3.log"; nr_fail "node-3 could not join with e1 down"; }
+c3=$(cidr_of node-3)
+for n in node-1 node-2; do
+	nr_wait_for 20 routes_to "$n" "$c3" || { tail -20 "$TMP/$n.log"; nr_fail "$n did not learn node-3 with e1 down"; }
+	nr_wait_for 20 store_ok "$n" || nr_fail "$n is not Ok after failing over: $(nrctl "$n" status)"
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+nr_ok "e1 killed: node-3 joined via another member and both hosts routed its $c3 ($ms ms)"
+nr_expect_match "$(nrctl node-1 status)" '^Store: etcd Ok \(http://127\.0\.0\.1:[0-9]+' "node-1 Store: etcd Ok after fail-over"
+[ "$(c=$(nrctl node-1 status | sed -n 's/^Store: etcd Ok (\([^,]*\),.*/\1/p'); echo "$c")" != "${NR_ETCD_URL[e1]}" ] ||
+	nr_fail "node-1 still claims to use the dead member"
+nr_ok "node-1 now talks to a live member"
+
+# ---- two members down: no quorum; forwarding goes on ------------------------------
+before=$(kroutes node-1)
+nr_etcd_kill e2
+nr_wait_for 30 sh -c "! '$NR_BIN_DIR/nrctl' --socket '$TMP/node-1.sock' status >/dev/null" ||
+	nr_fail "node-1 still says Ok without quorum: $(nrctl node-1 status)"
+nr_expect_match "$(nrctl node-1 status || true)" '^Store: etcd unreachable \(since ' "no quorum: Store: etcd unreachable"
+ping_ok || nr_fail "pod-1 cannot reach pod-2 without etcd quorum"
+[ "$(kroutes node-1)" = "$before" ] || nr_fail "routes changed without quorum: $(kroutes node-1)"
+nr_ok "no quorum: routes unchanged, pods still ping"
+
+# ---- quorum back: recovery ---------------------------------------------------------
+nr_etcd_restart e1
+nr_etcd_restart e2
+for n in node-1 node-2 node-3; do
+	nr_wait_for 40 store_ok "$n" || { tail -20 "$TMP/$n.log"; nr_fail "$n did not recover with quorum back"; }
+done
+nr_ok "quorum back: all three Store: etcd Ok"
+kill -9 "${DPID[node-3]}"
+for n in node-1 node-2; do
+	nr_wait_for 20 sh -c "! ip -n ${NR_P}$n route show proto 201 | grep -q '^$c3 '" ||
+		nr_fail "$n still routes node-3 after its lease ran out: $(kroutes "$n")"
+done
+nr_ok "changes flow again: dead node-3 removed from node-1 and node-2"
+ping_ok || nr_fail "pod-1 cannot reach pod-2 at the end"
+for n in node-1 node-2; do
+	kill -TERM "${DPID[$n]}"
+	wait "${DPID[$n]}" || nr_fail "$n exited with status $? on SIGTERM"
+done
+nr_expect_no_match "$(cat "$TMP"/*.log)" "AddressSanitizer|LeakSanitizer|runtime error" \
+	"no sanitizer report in any daemon log"
+echo "PASS"
