@@ -103,6 +103,9 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 nr_ok "node-3 killed: its route left node-1 and node-2 after $ms ms (lease TTL ${TTL} s)"
 nr_expect_match "$(nrctl node-1 nodes)" 'node-2' "node-1 still has node-2"
 nr_expect_no_match "$(nrctl node-1 nodes)" 'node-3' "node-1 no longer lists node-3"
+c3key="/nativeroute/v1/$CLUSTER/ipam/ipv4/${CIDR[node-3]%/*}-${CIDR[node-3]#*/}"
+held=$(nr_etcdctl e1 /v3/kv/range "{\"key\":\"$(nr_b64 "$c3key")\"}" | jq -r '.kvs[0].value // empty | @base64d')
+nr_expect_match "$held" '"owner":"node-3"' "node-3's CIDR is still held in etcd after its node key expired (grace period)"
 rm -rf "$TMP/node-3.state" # no local cache: the CIDR comes back from etcd (grace period)
 start_daemon node-3
 nr_wait_for 20 store_ok node-3 || { cat "$TMP/node-3.log"; nr_fail "node-3 did not rejoin"; }
