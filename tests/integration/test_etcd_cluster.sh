@@ -132,6 +132,18 @@ sleep $((TTL + 1))
 ip netns exec "${NR_P}pod-1" ping -c 2 -i 0.2 -W 2 "${PODIP[node-2]}" >/dev/null ||
 	nr_fail "pod-1 cannot reach pod-2 while etcd is down"
 nr_ok "etcd down for $((TTL + 1)) s: routes unchanged, pods still ping"
+# a restart while etcd is away: the state dir is the node's cache
+kill -TERM "${DPID[node-1]}"
+wait "${DPID[node-1]}" || nr_fail "node-1 exited with $? on SIGTERM"
+start_daemon node-1
+nr_wait_for 10 sh -c "'$NR_BIN_DIR/nrctl' --socket '$TMP/node-1.sock' status --verbose 2>/dev/null | grep -q '^Store: etcd unreachable'" ||
+	nr_fail "restarted node-1 does not report etcd unreachable: $(nrctl node-1 status || true)"
+sleep 1
+[ "$(kroutes node-1)" = "$before" ] || nr_fail "routes changed across a restart without etcd: $(kroutes node-1)"
+nr_expect_match "$(nrctl node-1 endpoints)" 'pod-1' "restarted node-1 kept its endpoint (state dir)"
+ip netns exec "${NR_P}pod-1" ping -c 2 -i 0.2 -W 2 "${PODIP[node-3]}" >/dev/null ||
+	nr_fail "pod-1 cannot reach pod-3 after node-1 restarted without etcd"
+nr_ok "node-1 restarted while etcd was down: same routes from its state dir, pods still ping"
 nr_etcd_restart e1
 for n in node-1 node-2 node-3; do
 	nr_wait_for 20 store_ok "$n" || { tail -20 "$TMP/$n.log"; nr_fail "$n did not recover after etcd returned"; }
