@@ -175,8 +175,9 @@ struct nr_ctl_opts {
 	 * native-routing CIDR of its family (without one: outside the cluster
 	 * CIDRs of that family), outside non_masquerade_cidrs and not a local
 	 * pod leaves with the address of its egress device (nftables NAT in the
-	 * table "inet nativeroute", which the controller owns and keeps as
-	 * planned). NR_SWITCH_KEEP (0) = the default: on for a family that has
+	 * table "inet nativeroute" - "inet nativeroute_<table>_<protocol>" for a
+	 * controller with another route_table/route_protocol - which the
+	 * controller owns and keeps as planned). NR_SWITCH_KEEP (0) = the default: on for a family that has
 	 * a native-routing or cluster CIDR, off otherwise; NR_SWITCH_ON without
 	 * either is refused (-EINVAL), as is any masquerading in a library built
 	 * without nftables. */

@@ -27,6 +27,7 @@ struct masq_job {
 	uint64_t gen;
 	bool purge;
 	char *script, *expect, *expect2;
+	char table[NR_MASQ_TABLE_NAME_MAX];
 	struct nr_nft_sync sync;
 	struct nr_err err;    /* the thread could not run */
 };
@@ -44,6 +45,8 @@ struct hold {
 
 struct nr_ctl_masq {
 	struct nr_masq_config cfg;
+	char table[NR_MASQ_TABLE_NAME_MAX]; /* ours, in family inet */
+	char what[NR_MASQ_TABLE_NAME_MAX + 32]; /* "nftables table inet <name>", for messages */
 	int netns_fd;
 	struct nr_masq_plan plan;
 	char *want_script;    /* NULL: no table */
@@ -91,6 +94,8 @@ int nr_ctl_masq_new(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_e
 	m->holds_tail = &m->holds;
 	m->verify = true; /* the first pass adopts what is there */
 	ctl->masq = m;
+	nr_masq_table_name(ctl->owner.table, ctl->owner.protocol, m->table, sizeof(m->table));
+	snprintf(m->what, sizeof(m->what), "nftables table " NR_MASQ_TABLE_FAMILY " %s", m->table);
 	rc = nr_masq_config_parse(&m->cfg, OPTS_GET(o, masquerade_ipv4, NR_SWITCH_KEEP),
 				  OPTS_GET(o, masquerade_ipv6, NR_SWITCH_KEEP),
 				  OPTS_GET(o, non_masquerade_cidrs, NULL), nr_nft_supported(), err);
@@ -103,7 +108,7 @@ int nr_ctl_masq_new(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_e
 		return m->netns_fd;
 	/* without events (no nf_tables in this kernel?) drift is still found by
 	 * the periodic resync; programming will report the real problem */
-	if (nr_nft_supported() && nr_masq_watch_open(m->netns_fd, &m->watch, NULL) < 0)
+	if (nr_nft_supported() && nr_masq_watch_open(m->netns_fd, m->table, &m->watch, NULL) < 0)
 		m->watch = NULL;
 	return 0;
 }
@@ -168,7 +173,7 @@ static void plan_now(struct nr_ctl *ctl)
 	static const struct nr_prefix none;
 
 	nr_masq_plan(&m->cfg, nr_model_config(ctl->model), self ? &self->cidr4 : &none,
-		     self ? &self->cidr6 : &none, &m->plan);
+		     self ? &self->cidr6 : &none, m->table, &m->plan);
 }
 
 /* The plan's text; a new generation when it differs from the last. */
@@ -254,6 +259,7 @@ static int job_start(struct nr_ctl *ctl, bool purge)
 	j->gen = m->gen;
 	j->purge = purge;
 	j->req.data = j;
+	snprintf(j->table, sizeof(j->table), "%s", m->table);
 	j->netns_fd = fcntl(m->netns_fd, F_DUPFD_CLOEXEC, 0);
 	if (!purge) {
 		j->script = dup_or_null(m->want_script, &oom);
@@ -268,6 +274,7 @@ static int job_start(struct nr_ctl *ctl, bool purge)
 	j->sync.script = j->script;
 	j->sync.expect = j->expect;
 	j->sync.expect2 = j->expect2;
+	j->sync.table = j->table;
 	rc = uv_queue_work(ctl->loop, &j->req, work_cb, after_cb);
 	if (rc < 0) {
 		job_free(j);
@@ -283,8 +290,7 @@ static void fail_now(struct nr_ctl *ctl, int rc, const char *what)
 	struct nr_ctl_masq *m = ctl->masq;
 
 	nr_err_set(&m->last, rc, "masquerading: cannot %s: %s", what, strerror(-rc));
-	nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NR_MASQ_TABLE_FAMILY " " NR_MASQ_TABLE_NAME, "%s",
-		    m->last.msg);
+	nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, m->what, "%s", m->last.msg);
 	m->verify = true;
 	nr_ctl_schedule(ctl, NR_MASQ_RETRY_MS);
 }
@@ -426,12 +432,13 @@ static void purge_done(struct nr_ctl *ctl, bool still_there, int rc, const char 
 {
 	struct nr_ctl_masq *m = ctl->masq;
 	void (*then)(struct nr_ctl *, int, const char *) = m->purge_then;
+	char text[NR_ERR_MSG_MAX];
 
 	m->purge_then = NULL;
 	if (rc == 0 && still_there) {
 		rc = -ENOTEMPTY;
-		msg = "purge: nftables table " NR_MASQ_TABLE_FAMILY " " NR_MASQ_TABLE_NAME
-		      " still present after deleting it";
+		snprintf(text, sizeof(text), "purge: %s still present after deleting it", m->what);
+		msg = text;
 	}
 	then(ctl, rc, rc == 0 ? "" : msg);
 }
@@ -443,10 +450,8 @@ static void synced(struct nr_ctl *ctl, struct masq_job *j)
 	/* in line before, same plan since, yet changed: someone else's hand */
 	if (j->sync.changed && m->synced && j->gen == m->done_gen) {
 		ctl->drift_repairs++;
-		nr_ctl_emit(ctl, NR_EVENT_DRIFT_REPAIRED, NULL,
-			    "nftables table " NR_MASQ_TABLE_FAMILY " " NR_MASQ_TABLE_NAME,
-			    "nftables table " NR_MASQ_TABLE_FAMILY " " NR_MASQ_TABLE_NAME " %s "
-			    "outside the controller; restored",
+		nr_ctl_emit(ctl, NR_EVENT_DRIFT_REPAIRED, NULL, m->what,
+			    "%s %s outside the controller; restored", m->what,
 			    j->sync.was_present ? "was changed" : "was deleted");
 	}
 	/* how this nft prints what we asked for, if not exactly as we render
@@ -480,8 +485,8 @@ static void after_cb(uv_work_t *req, int status)
 	m->job = NULL;
 	if (j->purge) {
 		if (rc == 0 && j->sync.readback_failed) /* purge must prove the table is gone */
-			purge_done(ctl, false, -EIO, "purge: nftables table " NR_MASQ_TABLE_FAMILY " "
-				   NR_MASQ_TABLE_NAME " deleted but could not be listed again to check");
+			purge_done(ctl, false, -EIO, "purge: our nftables table was deleted but "
+				   "could not be listed again to check");
 		else
 			purge_done(ctl, j->sync.listing != NULL, rc,
 				   status < 0 ? "cancelled" : e->msg);
@@ -490,9 +495,7 @@ static void after_cb(uv_work_t *req, int status)
 	}
 	if (rc < 0) {
 		nr_err_set(&m->last, rc, "masquerading: %s", status < 0 ? "cancelled" : e->msg);
-		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL,
-			    "nftables table " NR_MASQ_TABLE_FAMILY " " NR_MASQ_TABLE_NAME, "%s",
-			    m->last.msg);
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, m->what, "%s", m->last.msg);
 		m->verify = true;
 		nr_ctl_schedule(ctl, NR_MASQ_RETRY_MS);
 	} else {

@@ -55,7 +55,8 @@ int nr_ctl_masq_watch_start(struct nr_ctl *ctl);
 int nr_ctl_masq_close(struct nr_ctl *ctl, uv_close_cb cb);
 
 struct nr_masq_watch;
-int nr_masq_watch_open(int netns_fd, struct nr_masq_watch **ret, struct nr_err *err);
+int nr_masq_watch_open(int netns_fd, const char *table, struct nr_masq_watch **ret,
+		       struct nr_err *err);
 int nr_masq_watch_start(struct nr_masq_watch *w, uv_loop_t *loop, void *ctl);
 void nr_masq_watch_stop(struct nr_masq_watch *w);
 int nr_masq_watch_close(struct nr_masq_watch *w, uv_close_cb cb);

@@ -6,6 +6,7 @@
  * own changes echo back too: the look then finds the table as planned and
  * changes nothing. An overflow means events were lost: look as well. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,6 +29,7 @@ struct nr_masq_watch {
 	int fd;
 	struct mnl_socket *sock;
 	int error;            /* of the opening thread */
+	char table[NR_MASQ_TABLE_NAME_MAX]; /* ours */
 	bool started;         /* the poll handle is initialised (and not closing) */
 };
 
@@ -51,7 +53,7 @@ static void open_in_netns(void *arg)
 }
 
 /* Whether the message is about our table. */
-static bool about_us(const struct nlmsghdr *nlh)
+static bool about_us(const struct nr_masq_watch *w, const struct nlmsghdr *nlh)
 {
 	const struct nfgenmsg *nfg;
 	const struct nlattr *a;
@@ -65,7 +67,7 @@ static bool about_us(const struct nlmsghdr *nlh)
 	mnl_attr_for_each(a, nlh, sizeof(*nfg)) {
 		if (mnl_attr_get_type(a) == 1 /* NFTA_{TABLE_NAME,CHAIN_TABLE,RULE_TABLE,...} */)
 			return mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0 &&
-			       !strcmp(mnl_attr_get_str(a), NR_MASQ_TABLE_NAME);
+			       !strcmp(mnl_attr_get_str(a), w->table);
 	}
 	return false;
 }
@@ -90,13 +92,14 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 		}
 		for (const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		     !ours && mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
-			ours = about_us(nlh);
+			ours = about_us(w, nlh);
 	}
 	if (ours)
 		nr_ctl_masq_recheck(h->data);
 }
 
-int nr_masq_watch_open(int netns_fd, struct nr_masq_watch **ret, struct nr_err *err)
+int nr_masq_watch_open(int netns_fd, const char *table, struct nr_masq_watch **ret,
+		       struct nr_err *err)
 {
 	struct nr_masq_watch *w = calloc(1, sizeof(*w));
 	int rc;
@@ -104,6 +107,7 @@ int nr_masq_watch_open(int netns_fd, struct nr_masq_watch **ret, struct nr_err *
 	*ret = NULL;
 	if (!w)
 		return nr_err_set(err, -ENOMEM, "out of memory");
+	snprintf(w->table, sizeof(w->table), "%s", table);
 	rc = nr_nft_in_netns(netns_fd, open_in_netns, w, err);
 	if (rc == 0 && w->error < 0)
 		rc = nr_err_set(err, w->error, "nftables events: %s", strerror(-w->error));

@@ -149,10 +149,19 @@ static void plan_family(const struct nr_masq_config *mc, const struct nr_cluster
 	out->n_keep = nr_masq_normalize(out->keep, out->n_keep);
 }
 
+void nr_masq_table_name(uint32_t table, uint8_t protocol, char *buf, size_t len)
+{
+	if (table == 254 && protocol == 201)
+		snprintf(buf, len, "%s", NR_MASQ_TABLE_NAME);
+	else
+		snprintf(buf, len, "%s_%u_%u", NR_MASQ_TABLE_NAME, table, (unsigned)protocol);
+}
+
 void nr_masq_plan(const struct nr_masq_config *mc, const struct nr_cluster_config *cfg,
-		  const struct nr_prefix *cidr4, const struct nr_prefix *cidr6,
+		  const struct nr_prefix *cidr4, const struct nr_prefix *cidr6, const char *table,
 		  struct nr_masq_plan *out)
 {
+	snprintf(out->table, sizeof(out->table), "%s", table);
 	plan_family(mc, cfg, 0, cidr4, &out->fam[0]);
 	plan_family(mc, cfg, 1, cidr6, &out->fam[1]);
 }
@@ -219,7 +228,7 @@ static void render(struct buf *b, const struct nr_masq_plan *p)
 	static const char *const match[2] = { "ip", "ip6" };
 	char a[NR_ADDR_STRLEN];
 
-	put(b, "table %s %s {\n", NR_MASQ_TABLE_FAMILY, NR_MASQ_TABLE_NAME);
+	put(b, "table %s %s {\n", NR_MASQ_TABLE_FAMILY, p->table);
 	put(b, "\tcomment \"libnativeroute masquerading: changes are reverted\"\n");
 	for (int f = 0; f < 2; f++) {
 		const struct nr_masq_family *fm = &p->fam[f];
@@ -259,8 +268,8 @@ char *nr_masq_script(const struct nr_masq_plan *p)
 	/* "table" creates it when missing, so the delete cannot fail: the
 	 * three commands are one transaction, the old table and the new never
 	 * coexist and no packet sees neither */
-	put(&b, "table %s %s\ndelete table %s %s\n", NR_MASQ_TABLE_FAMILY, NR_MASQ_TABLE_NAME,
-	    NR_MASQ_TABLE_FAMILY, NR_MASQ_TABLE_NAME);
+	put(&b, "table %s %s\ndelete table %s %s\n", NR_MASQ_TABLE_FAMILY, p->table,
+	    NR_MASQ_TABLE_FAMILY, p->table);
 	render(&b, p);
 	return done(&b);
 }

@@ -21,9 +21,14 @@
 #include "util/addr.h"
 #include "util/err.h"
 
-/* The table the controller owns, whole; nothing else is ever touched. */
+/* The table the controller owns, whole; nothing else is ever touched. A
+ * controller with the default route table and protocol owns "inet
+ * nativeroute"; another one in the same namespace (other table/protocol)
+ * owns "inet nativeroute_<table>_<protocol>", so two never fight over one
+ * table (see nr_masq_table_name). */
 #define NR_MASQ_TABLE_FAMILY "inet"
 #define NR_MASQ_TABLE_NAME "nativeroute"
+#define NR_MASQ_TABLE_NAME_MAX 40
 #define NR_MASQ_MAX_EXTRA 16
 /* native-routing or cluster CIDRs + extras + the local pod CIDR */
 #define NR_MASQ_MAX_KEEP (NR_MAX_CLUSTER_CIDRS + NR_MASQ_MAX_EXTRA + 1)
@@ -54,8 +59,13 @@ struct nr_masq_family {
 };
 
 struct nr_masq_plan {
+	char table[NR_MASQ_TABLE_NAME_MAX]; /* our table's name (family inet) */
 	struct nr_masq_family fam[2]; /* [0] IPv4, [1] IPv6 */
 };
+
+/* Our table's name for a controller owning route table `table` with
+ * protocol `protocol` (254/201, the defaults: "nativeroute"). */
+void nr_masq_table_name(uint32_t table, uint8_t protocol, char *buf, size_t len);
 
 /* Parse the options (extra CIDRs as text, NULL-terminated). Errors: -EINVAL
  * naming the CIDR. */
@@ -68,9 +78,10 @@ int nr_masq_config_parse(struct nr_masq_config *mc, enum nr_switch v4, enum nr_s
 int nr_masq_config_check(const struct nr_masq_config *mc, const struct nr_cluster_config *cfg,
 			 struct nr_err *err);
 
-/* The plan for a local node with pod CIDRs cidr4/cidr6 (family 0 = none). */
+/* The plan for a local node with pod CIDRs cidr4/cidr6 (family 0 = none),
+ * for the table named `table`. */
 void nr_masq_plan(const struct nr_masq_config *mc, const struct nr_cluster_config *cfg,
-		  const struct nr_prefix *cidr4, const struct nr_prefix *cidr6,
+		  const struct nr_prefix *cidr4, const struct nr_prefix *cidr6, const char *table,
 		  struct nr_masq_plan *out);
 
 /* Whether any family masquerades (otherwise the table must not exist). */

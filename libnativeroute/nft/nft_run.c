@@ -14,8 +14,6 @@
 
 #include "nft/masq_plan.h"
 
-#define TABLE NR_MASQ_TABLE_FAMILY " " NR_MASQ_TABLE_NAME
-
 static pthread_mutex_t nft_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool nr_nft_supported(void)
@@ -50,8 +48,8 @@ static int fail(struct nr_nft_sync *s, struct nft_ctx *ctx, const char *what)
 
 	e = e ? e : "";
 	n = strcspn(e, "\n"); /* the first line says it; the rest points at the text */
-	return nr_err_set(&s->err, code_of(e), "nftables: %s " TABLE ": %.*s", what, (int)n,
-			  *e ? e : "failed");
+	return nr_err_set(&s->err, code_of(e), "nftables: %s " NR_MASQ_TABLE_FAMILY " %s: %.*s",
+			  what, s->table, (int)n, *e ? e : "failed");
 }
 
 static int run(struct nft_ctx *ctx, const char *cmd)
@@ -63,16 +61,18 @@ static int run(struct nft_ctx *ctx, const char *cmd)
  * an error. */
 static int present(struct nr_nft_sync *s, struct nft_ctx *ctx, bool *yes)
 {
+	char want[NR_MASQ_TABLE_NAME_MAX + 16];
 	const char *out;
 
 	if (run(ctx, "list tables " NR_MASQ_TABLE_FAMILY) != 0)
 		return fail(s, ctx, "list tables of");
 	out = nft_ctx_get_output_buffer(ctx);
+	snprintf(want, sizeof(want), "table " NR_MASQ_TABLE_FAMILY " %s", s->table);
 	*yes = false;
 	for (const char *l = out; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : "") {
 		size_t n = strcspn(l, "\n");
 
-		if (n == strlen("table " TABLE) && !strncmp(l, "table " TABLE, n))
+		if (n == strlen(want) && !strncmp(l, want, n))
 			*yes = true;
 	}
 	return 0;
@@ -80,6 +80,7 @@ static int present(struct nr_nft_sync *s, struct nft_ctx *ctx, bool *yes)
 
 static int list(struct nr_nft_sync *s, struct nft_ctx *ctx)
 {
+	char cmd[NR_MASQ_TABLE_NAME_MAX + 32];
 	bool yes = false;
 	int rc = present(s, ctx, &yes);
 
@@ -87,7 +88,8 @@ static int list(struct nr_nft_sync *s, struct nft_ctx *ctx)
 	s->listing = NULL;
 	if (rc < 0 || !yes)
 		return rc;
-	if (run(ctx, "list table " TABLE) != 0)
+	snprintf(cmd, sizeof(cmd), "list table " NR_MASQ_TABLE_FAMILY " %s", s->table);
+	if (run(ctx, cmd) != 0)
 		return fail(s, ctx, "list");
 	s->listing = strdup(nft_ctx_get_output_buffer(ctx));
 	return s->listing ? 0 : nr_err_set(&s->err, -ENOMEM, "out of memory");
@@ -104,7 +106,11 @@ static void sync_locked(struct nr_nft_sync *s, struct nft_ctx *ctx)
 			return;
 		s->changed = true;
 		/* created-if-missing first: a table deleted meanwhile is no error */
-		if (run(ctx, "table " TABLE "\ndelete table " TABLE) != 0) {
+		char cmd[2 * NR_MASQ_TABLE_NAME_MAX + 64];
+
+		snprintf(cmd, sizeof(cmd), "table " NR_MASQ_TABLE_FAMILY " %s\ndelete table "
+			 NR_MASQ_TABLE_FAMILY " %s", s->table, s->table);
+		if (run(ctx, cmd) != 0) {
 			fail(s, ctx, "delete");
 			return;
 		}

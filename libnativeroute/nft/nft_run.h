@@ -25,6 +25,7 @@ int nr_nft_in_netns(int netns_fd, void (*fn)(void *arg), void *arg, struct nr_er
 /* One synchronisation of our table, to be run inside the namespace. */
 struct nr_nft_sync {
 	/* in */
+	const char *table;     /* our table's name (family inet) */
 	const char *script;    /* replacement transaction; NULL = the table must not exist */
 	const char *expect;    /* a listing that counts as "as planned" (white space ignored) */
 	const char *expect2;   /* another one (what this nft printed last time), or NULL */

@@ -43,7 +43,7 @@ static struct nr_masq_plan plan(const struct nr_masq_config *mc, const struct nr
 		c4 = P(pod4);
 	if (pod6)
 		c6 = P(pod6);
-	nr_masq_plan(mc, c, &c4, &c6, &p);
+	nr_masq_plan(mc, c, &c4, &c6, "nativeroute", &p);
 	return p;
 }
 
@@ -295,4 +295,25 @@ Test(masq_text, listings_compare_without_layout)
 	cr_assert(!nr_masq_listing_eq("a b c", "a b"));
 	cr_assert(!nr_masq_listing_eq("a b", NULL));
 	cr_assert(nr_masq_listing_eq(NULL, NULL));
+}
+
+Test(masq_text, a_controller_of_another_route_table_owns_another_table)
+{
+	struct nr_cluster_config c = cluster("10.0.0.0/16", NULL, NULL);
+	struct nr_masq_config mc = masq(0, 0, NULL);
+	struct nr_masq_plan p;
+	struct nr_prefix c4 = P("10.0.0.0/24"), none = { 0 };
+	char name[NR_MASQ_TABLE_NAME_MAX], *s;
+
+	nr_masq_table_name(254, 201, name, sizeof(name));
+	cr_assert_str_eq(name, "nativeroute");
+	nr_masq_table_name(100, 202, name, sizeof(name));
+	cr_assert_str_eq(name, "nativeroute_100_202");
+	nr_masq_plan(&mc, &c, &c4, &none, name, &p);
+	s = nr_masq_script(&p);
+	const char *head = "table inet nativeroute_100_202\ndelete table inet nativeroute_100_202\n"
+			   "table inet nativeroute_100_202 {\n";
+
+	cr_assert(!strncmp(s, head, strlen(head)), "%s", s);
+	free(s);
 }
