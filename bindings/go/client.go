@@ -92,8 +92,10 @@ func (cl *Client) Close() error {
 				return rc
 			})
 		} else {
-			cl.lt.post(func() { C.nrgo_loop_stop_waking(cl.lt.l) })
-			cl.lt.stop()
+			cl.lt.post(func() {
+				cl.lt.stop()
+				C.nrgo_loop_stop_waking(cl.lt.l)
+			})
 		}
 		<-cl.lt.done
 		unregister(cl.id)

@@ -119,8 +119,10 @@ func (x *Controller) Close() error {
 				return rc
 			})
 		} else {
-			x.lt.post(func() { C.nrgo_loop_stop_waking(x.lt.l) })
-			x.lt.stop()
+			x.lt.post(func() {
+				x.lt.stop()
+				C.nrgo_loop_stop_waking(x.lt.l)
+			})
 		}
 		<-x.lt.done
 		unregister(x.id)

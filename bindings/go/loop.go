@@ -79,15 +79,16 @@ func startLoop() (*loopThread, error) {
 	return lt, nil
 }
 
-// post runs f on the loop thread; false once the loop is stopping.
+// post runs f on the loop thread; false once the loop is stopping. The
+// wakeup is sent under the lock: stop() takes it before the wakeup handle
+// closes, so no wakeup can reach a closed handle or a freed loop.
 func (lt *loopThread) post(f func()) bool {
 	lt.mu.Lock()
+	defer lt.mu.Unlock()
 	if lt.stopping {
-		lt.mu.Unlock()
 		return false
 	}
 	lt.queue = append(lt.queue, f)
-	lt.mu.Unlock()
 	C.nrgo_loop_wake(lt.l)
 	return true
 }
