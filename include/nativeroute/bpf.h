@@ -87,21 +87,23 @@ enum nr_bpf_verdict {
 	NR_BPF_STAT_REDIRECT_PEER = 0,  /* to a local pod with bpf_redirect_peer */
 	NR_BPF_STAT_REDIRECT_NEIGH = 1, /* to a remote node with bpf_redirect_neigh */
 	NR_BPF_STAT_REDIRECT_LOCAL = 2, /* to a local pod, MAC unknown: bpf_redirect_neigh */
-	NR_BPF_STAT_PASS_TUNNEL = 3,    /* tunnelled destination: left to the kernel */
+	NR_BPF_STAT_PASS_TUNNEL = 3,    /* tunnelled destination the FIB sends elsewhere: kernel */
 	NR_BPF_STAT_PASS_NO_ROUTE = 4,  /* destination not in our maps */
 	NR_BPF_STAT_PASS_TTL = 5,       /* TTL/hop limit <= 1: the stack sends the ICMP error */
 	NR_BPF_STAT_PASS_FRAGMENT = 6,  /* IP fragments and IPv6 extension headers */
 	NR_BPF_STAT_PASS_NOT_IP = 7,    /* ARP, NDP and anything that is not IP */
 	NR_BPF_STAT_PASS_FIB = 8,       /* the kernel FIB could not forward it (no route, MTU) */
+	NR_BPF_STAT_REDIRECT_TUNNEL = 9, /* to a remote node over the VXLAN device (redirect_neigh) */
 	NR_BPF_STAT_MAX = 16
 };
 
 /* Text names of the verdicts above, in order (RPC status keys are
  * "bpf_packets_<name>"): static const char *const names[] = NR_BPF_VERDICT_NAMES; */
-#define NR_BPF_VERDICTS 9
+#define NR_BPF_VERDICTS 10
 #define NR_BPF_VERDICT_NAMES                                                      \
 	{ "redirect_peer", "redirect_neigh", "redirect_local", "pass_tunnel",     \
-	  "pass_no_route", "pass_ttl", "pass_fragment", "pass_not_ip", "pass_fib" }
+	  "pass_no_route", "pass_ttl", "pass_fragment", "pass_not_ip", "pass_fib", \
+	  "redirect_tunnel" }
 
 struct nr_bpf_stat {
 	__u64 packets;

@@ -9,8 +9,12 @@
  *       FIB stays the authority: policy, MTU, forwarding switch) and
  *       bpf_redirect_neigh to the gateway it returns (the kernel resolves and
  *       keeps the MAC; a MAC copied from a neighbour entry could go stale);
- *   tunnelled CIDRs, unknown destinations, TTL <= 1, fragments, IPv6
- *       extension headers, non-IP, FIB failures -> TC_ACT_OK.
+ *   from a pod, a tunnelled CIDR -> the same FIB lookup, and
+ *       bpf_redirect_neigh into the VXLAN device to the VTEP gateway: its
+ *       permanent neighbour entry and FDB entry (the controller's) encapsulate
+ *       to the remote node, the host's IP forwarding is skipped;
+ *   unknown destinations, TTL <= 1, fragments, IPv6 extension headers,
+ *       non-IP, FIB failures -> TC_ACT_OK.
  * Every verdict is counted in `stats`. Only uapi headers are used (packet
  * headers and __sk_buff are stable ABI), so this builds in any fresh clone
  * without vmlinux.h. */
@@ -156,7 +160,8 @@ static __always_inline int to_endpoint(struct __sk_buff *skb, const struct pkt *
 	return verdict(skb, NR_BPF_STAT_REDIRECT_PEER, bpf_redirect_peer(ep->ifindex, 0));
 }
 
-static __always_inline int to_remote(struct __sk_buff *skb, const struct pkt *p)
+static __always_inline int to_remote(struct __sk_buff *skb, const struct pkt *p,
+				     const struct nr_bpf_route_val *rt)
 {
 	struct bpf_fib_lookup fib = {};
 	struct bpf_redir_neigh nh = {};
@@ -183,6 +188,10 @@ static __always_inline int to_remote(struct __sk_buff *skb, const struct pkt *p)
 	/* NO_NEIGH is fine: bpf_redirect_neigh resolves the next hop itself */
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
 		return verdict(skb, NR_BPF_STAT_PASS_FIB, TC_ACT_OK);
+	/* a tunnelled CIDR must leave by our VXLAN device; if the kernel
+	 * routes it elsewhere (a route being switched), it decides */
+	if (rt->kind == NR_BPF_ROUTE_TUNNEL && fib.ifindex != rt->ifindex)
+		return verdict(skb, NR_BPF_STAT_PASS_TUNNEL, TC_ACT_OK);
 	if (fib.family == NR_BPF_AF_INET) {
 		nh.nh_family = NR_BPF_AF_INET;
 		nh.ipv4_nh = fib.ipv4_dst; /* the gateway, after the lookup */
@@ -192,7 +201,8 @@ static __always_inline int to_remote(struct __sk_buff *skb, const struct pkt *p)
 	}
 	if (decrement_ttl(skb, p))
 		return verdict(skb, NR_BPF_STAT_PASS_FIB, TC_ACT_OK);
-	return verdict(skb, NR_BPF_STAT_REDIRECT_NEIGH,
+	return verdict(skb, rt->kind == NR_BPF_ROUTE_TUNNEL ? NR_BPF_STAT_REDIRECT_TUNNEL
+							    : NR_BPF_STAT_REDIRECT_NEIGH,
 		       bpf_redirect_neigh(fib.ifindex, &nh, sizeof(nh), 0));
 }
 
@@ -225,11 +235,10 @@ static __always_inline int fast(struct __sk_buff *skb, int from_pod)
 	rt = bpf_map_lookup_elem(&routes, &rk);
 	if (!rt)
 		return verdict(skb, NR_BPF_STAT_PASS_NO_ROUTE, TC_ACT_OK);
-	if (rt->kind == NR_BPF_ROUTE_TUNNEL)
-		return verdict(skb, NR_BPF_STAT_PASS_TUNNEL, TC_ACT_OK);
-	if (rt->kind != NR_BPF_ROUTE_NATIVE)
+	struct nr_bpf_route_val route = *rt;
+	if (route.kind != NR_BPF_ROUTE_NATIVE && route.kind != NR_BPF_ROUTE_TUNNEL)
 		return verdict(skb, NR_BPF_STAT_PASS_NO_ROUTE, TC_ACT_OK);
-	return to_remote(skb, &p);
+	return to_remote(skb, &p, &route);
 }
 
 SEC("tc")

@@ -107,6 +107,23 @@ nr_expect_match "$out" "Time to live exceeded" "TTL 1: ICMP time exceeded from t
 nr_ok "pass_ttl counted"
 nr_expect_match "$(nrctl node-1 status --verbose)" "BPF Verdicts \(packets\): redirect_peer=[1-9].* redirect_neigh=[1-9]" "nrctl shows the verdict counters"
 
+echo "== tunnel mode: pod traffic is redirected into the VXLAN device, arrives by redirect_peer"
+nrctl node-1 mode set tunnel --no-auto-direct-node-routes >/dev/null
+nrctl node-2 mode set tunnel --no-auto-direct-node-routes >/dev/null
+nr_expect_match "$(tc -n "$n1" filter show dev nr_vxlan ingress)" "handle 0x4e52 nr_from_underla" "nr_vxlan has our filter"
+tun0=$(stat_of "$pins1" redirect_tunnel) peer0=$(stat_of "$pins2" redirect_peer)
+ip netns exec "${NR_P}pod-a" ping -c 5 -i 0.1 -W 2 10.0.1.2 >/dev/null || nr_fail "IPv4 ping over the tunnel"
+ip netns exec "${NR_P}pod-a" ping -6 -c 5 -i 0.1 -W 2 fd10::1:2 >/dev/null || nr_fail "IPv6 ping over the tunnel"
+tun1=$(stat_of "$pins1" redirect_tunnel) peer1=$(stat_of "$pins2" redirect_peer)
+echo "node-1 redirect_tunnel: $tun0 -> $tun1; node-2 redirect_peer: $peer0 -> $peer1"
+[ $((tun1 - tun0)) -ge 10 ] || nr_fail "node-1 did not redirect into the VXLAN device"
+[ $((peer1 - peer0)) -ge 10 ] || nr_fail "node-2 did not deliver decapsulated packets by redirect_peer"
+nr_ok "v4 + v6 over VXLAN: redirect_tunnel out of node-1, redirect_peer into pod-b"
+nrctl node-1 mode set native --auto-direct-node-routes >/dev/null
+nrctl node-2 mode set native --auto-direct-node-routes >/dev/null
+ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.1 -W 2 10.0.1.2 >/dev/null || nr_fail "ping after switching back to native"
+nr_ok "back to native mode"
+
 echo "== restart: program swapped in place, no packet lost"
 ids0=$(dump ids "$pins1")
 prog0=$(tc -n "$n1" filter show dev veth-a ingress | grep -o ' id [0-9]*' | head -1)

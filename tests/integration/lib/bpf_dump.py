@@ -15,7 +15,8 @@ import sys
 
 KINDS = {1: "native", 2: "tunnel", 3: "endpoint"}
 VERDICTS = ["redirect_peer", "redirect_neigh", "redirect_local", "pass_tunnel",
-            "pass_no_route", "pass_ttl", "pass_fragment", "pass_not_ip", "pass_fib"]
+            "pass_no_route", "pass_ttl", "pass_fragment", "pass_not_ip", "pass_fib",
+            "redirect_tunnel"]
 
 
 def bpftool(*args):
