@@ -33,6 +33,14 @@ nrctl node add node-2 --ip 192.168.1.11 >/dev/null
 nrctl endpoint add pod-a --ifname vpa >/dev/null
 "$CHECK" client "$SOCK" || { cat "$TMP/daemon.log"; nr_fail "nr_api_check client"; }
 
+echo "== nrctl mode reads every switch back"
+nr_expect_match "$(nrctl -o json mode)" '"mode":"native","auto_direct_node_routes":true,"direct_routing_skip_unreachable":true' \
+	"nrctl -o json mode: direct_routing_skip_unreachable read back"
+nr_expect_match "$(nrctl mode)" 'direct-routing-skip-unreachable: on' "nrctl mode: the switch in the table"
+nr_expect_match "$(nrctl -o json mode set native --no-direct-routing-skip-unreachable)" \
+	'"direct_routing_skip_unreachable":false' "nrctl mode set answers with the switch in force"
+nrctl mode set native --direct-routing-skip-unreachable >/dev/null
+
 echo "== nrctl: global options after the command (issue 12 item 5)"
 out=$("$NR_BIN_DIR/nrctl" status -o json --socket "$SOCK")
 nr_expect_match "$out" '^\{"routing_mode":"native"' "nrctl status -o json --socket PATH"

@@ -1,4 +1,6 @@
 /* mode (show, or set with the direct-routing switches) and ipam. */
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <nativeroute/opts.h>
@@ -6,25 +8,47 @@
 #include "nrctl.h"
 #include "print.h"
 
+/* The mode and every switch: the mode.get/mode.set answer carries the mode
+ * and auto-direct-node-routes, the status has direct-routing-skip-unreachable
+ * too, so the answer is followed by a status call. */
+static void on_mode_status(struct nr_client *c, int status, const char *errmsg,
+			   const struct nr_status *st, void *data)
+{
+	struct app *a = data;
+	bool skip;
+
+	(void)c;
+	if (failed(a, status, errmsg))
+		return;
+	/* a daemon older than the field: the switch reads as off */
+	skip = st->sz >= offsetof(struct nr_status, direct_routing_skip_unreachable) + sizeof(bool) &&
+	       st->direct_routing_skip_unreachable;
+	if (a->json) {
+		json_begin_obj(&a->j, NULL);
+		json_str(&a->j, "mode", nr_routing_mode_str(st->routing_mode));
+		json_bool(&a->j, "auto_direct_node_routes", st->auto_direct_node_routes);
+		json_bool(&a->j, "direct_routing_skip_unreachable", skip);
+		json_str(&a->j, "tunnel", st->routing_mode == NR_MODE_NATIVE ? "disabled" : "vxlan");
+		json_end_obj(&a->j);
+		json_done(&a->j);
+	} else {
+		printf("%s\n", nr_routing_mode_str(st->routing_mode));
+		printf("auto-direct-node-routes: %s\n", st->auto_direct_node_routes ? "on" : "off");
+		printf("direct-routing-skip-unreachable: %s\n", skip ? "on" : "off");
+	}
+	finish(a, EXIT_OK);
+}
+
 static void on_mode(struct nr_client *c, int status, const char *errmsg,
 		    enum nr_routing_mode mode, bool adnr, void *data)
 {
 	struct app *a = data;
 
-	(void)c;
+	(void)mode;
+	(void)adnr;
 	if (failed(a, status, errmsg))
 		return;
-	if (a->json) {
-		json_begin_obj(&a->j, NULL);
-		json_str(&a->j, "mode", nr_routing_mode_str(mode));
-		json_bool(&a->j, "auto_direct_node_routes", adnr);
-		json_str(&a->j, "tunnel", mode == NR_MODE_NATIVE ? "disabled" : "vxlan");
-		json_end_obj(&a->j);
-		json_done(&a->j);
-	} else {
-		printf("%s\n", nr_routing_mode_str(mode));
-	}
-	finish(a, EXIT_OK);
+	started(a, nr_client_status(c, on_mode_status, a));
 }
 
 int run_mode(struct app *a)
