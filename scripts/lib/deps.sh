@@ -8,7 +8,7 @@ NR_DEBIAN_PACKAGES=(
 	iproute2 iputils-ping tcpdump procps strace util-linux gawk
 	containernetworking-plugins iptables jq golang-go golang-github-appc-cni-dev
 	linux-libc-dev iperf3 sockperf
-	python3 python3-pytest python3-pip python3-setuptools golang-go
+	python3 python3-pytest python3-pip python3-setuptools python3-wheel golang-go
 )
 
 nr_install_deps() {
