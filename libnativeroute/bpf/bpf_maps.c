@@ -182,8 +182,10 @@ int nr_bpf_maps_open(const char *instance, struct nr_bpf_maps *m, struct nr_err 
 		rc = open_one(m, &SPECS[1], &m->eps_fd, &m->eps_id, err);
 	if (rc == 0)
 		rc = open_one(m, &SPECS[2], &m->stats_fd, &m->stats_id, err);
-	if (rc < 0)
+	if (rc < 0) {
 		nr_bpf_maps_close(m);
+		rmdir(m->dir); /* only when nothing was pinned in it */
+	}
 	return rc;
 }
 
