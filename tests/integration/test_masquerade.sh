@@ -222,9 +222,33 @@ start_daemon n1 "${args1[@]}" --enable-ipv4-masquerade=false --enable-ipv6-masqu
 nr_expect_no_match "$(nft1 list tables)" "nativeroute" "both off: no table at all"
 nr_expect_match "$(nrctl n1 status --verbose)" "^Masquerading: Disabled" "status: Disabled"
 
-echo "== purge removes our table and nothing else"
+echo "== a table the controller cannot replace fails the start, naming it"
 stop_daemon n1
+nft1 delete table inet nativeroute 2>/dev/null || true
+# an "owner" table can only be changed through the socket that made it: an
+# interactive nft holds it, so our transaction is refused (EPERM)
+mkfifo "$TMP/nft.in"
+ip netns exec "$n1" nft -i <"$TMP/nft.in" >/dev/null 2>&1 &
+holder=$!
+NR_PIDS+=("$holder")
+exec {hfd}>"$TMP/nft.in"
+echo 'add table inet nativeroute { flags owner; }' >&"$hfd"
+nr_wait_for 5 sh -c "ip netns exec '$n1' nft list tables | grep -q nativeroute" || nr_fail "no owner table"
+set +e
+timeout 20 "$D" --socket "$TMP/n1.sock" --state-dir "$TMP/n1.state" "${args1[@]}" >"$TMP/refused.log" 2>&1
+rc=$?
+set -e
+cat "$TMP/refused.log"
+[ $rc -eq 1 ] || nr_fail "daemon exit status $rc, expected 1 (start failed)"
+nr_expect_match "$(cat "$TMP/refused.log")" "first reconcile failed: masquerading: nftables: replace inet nativeroute: .*Operation not permitted \(EPERM\)" \
+	"start fails with the nftables error, naming the table"
+exec {hfd}>&- # end of input: nft exits, and its owner table goes with its socket
+wait "$holder" 2>/dev/null || true
+nr_wait_for 5 sh -c "! ip netns exec '$n1' nft list tables | grep -q nativeroute" || nr_fail "owner table stayed"
 start_daemon n1 "${args1[@]}"
+nr_ok "with the obstacle gone the next start programs the table"
+
+echo "== purge removes our table and nothing else"
 nft1 add table ip foreign
 nft1 add chain ip foreign post '{ type nat hook postrouting priority 100; }'
 nft1 add rule ip foreign post ip saddr 10.0.0.0/24 masquerade
