@@ -25,6 +25,7 @@ struct nr_etcd_req {
 	bool authing;          /* the current transfer is /v3/auth/authenticate */
 	bool reauthed;         /* one re-authentication per request */
 	unsigned int tries;    /* endpoints tried for this request */
+	unsigned int timeout_ms; /* per endpoint tried; 0 = the client's */
 	nr_etcd_http_cb cb;
 	nr_etcd_line_cb line_cb;
 	void *data;
@@ -355,7 +356,8 @@ static int transfer_start(struct nr_etcd_req *r, struct nr_err *err)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
 	if (!r->stream || r->authing)
-		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)h->timeout_ms);
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+				 (long)(r->timeout_ms ? r->timeout_ms : h->timeout_ms));
 	if (h->ca)
 		curl_easy_setopt(e, CURLOPT_CAINFO, h->ca);
 	if (h->cert)
@@ -467,8 +469,8 @@ static void finish_transfer(struct nr_etcd_http *h, struct nr_etcd_req *r, CURLc
 /* ---- public ------------------------------------------------------------------ */
 
 static struct nr_etcd_req *submit(struct nr_etcd_http *h, const char *path, const char *body,
-				  bool stream, nr_etcd_line_cb line_cb, nr_etcd_http_cb cb,
-				  void *data, struct nr_err *err)
+				  bool stream, unsigned int timeout_ms, nr_etcd_line_cb line_cb,
+				  nr_etcd_http_cb cb, void *data, struct nr_err *err)
 {
 	struct nr_etcd_req *r;
 
@@ -486,6 +488,7 @@ static struct nr_etcd_req *submit(struct nr_etcd_http *h, const char *path, cons
 	}
 	r->h = h;
 	r->stream = stream;
+	r->timeout_ms = timeout_ms;
 	r->line_cb = line_cb;
 	r->cb = cb;
 	r->data = data;
@@ -504,14 +507,21 @@ static struct nr_etcd_req *submit(struct nr_etcd_http *h, const char *path, cons
 struct nr_etcd_req *nr_etcd_http_post(struct nr_etcd_http *h, const char *path, const char *body,
 				      nr_etcd_http_cb cb, void *data, struct nr_err *err)
 {
-	return submit(h, path, body, false, NULL, cb, data, err);
+	return submit(h, path, body, false, 0, NULL, cb, data, err);
+}
+
+struct nr_etcd_req *nr_etcd_http_post_timeout(struct nr_etcd_http *h, const char *path,
+					      const char *body, unsigned int timeout_ms,
+					      nr_etcd_http_cb cb, void *data, struct nr_err *err)
+{
+	return submit(h, path, body, false, timeout_ms, NULL, cb, data, err);
 }
 
 struct nr_etcd_req *nr_etcd_http_stream(struct nr_etcd_http *h, const char *path,
 					const char *body, nr_etcd_line_cb line_cb,
 					nr_etcd_http_cb end_cb, void *data, struct nr_err *err)
 {
-	return submit(h, path, body, true, line_cb, end_cb, data, err);
+	return submit(h, path, body, true, 0, line_cb, end_cb, data, err);
 }
 
 void nr_etcd_req_cancel(struct nr_etcd_req *r)

@@ -48,6 +48,11 @@ void nr_etcd_http_close(struct nr_etcd_http *h, void (*close_cb)(void *data), vo
  * err set (then cb never runs). */
 struct nr_etcd_req *nr_etcd_http_post(struct nr_etcd_http *h, const char *path, const char *body,
 				      nr_etcd_http_cb cb, void *data, struct nr_err *err);
+/* The same with its own timeout per endpoint tried (0 = the client's): a
+ * lease keepalive must not wait on a hung member longer than the lease has. */
+struct nr_etcd_req *nr_etcd_http_post_timeout(struct nr_etcd_http *h, const char *path,
+					      const char *body, unsigned int timeout_ms,
+					      nr_etcd_http_cb cb, void *data, struct nr_err *err);
 /* A long-lived POST whose body arrives in lines (watch). No total timeout;
  * TCP keepalive finds a dead peer. end_cb runs once when it ends (as cb of
  * a unary request, body = whatever was not a complete line). */

@@ -513,8 +513,13 @@ static void ka_send(struct nr_etcd *e, int64_t lease, bool cidr)
 	struct nr_err err = { 0 };
 	char *body = nr_etcd_req_lease_id(lease);
 
+	/* each member tried gets TTL/6 (at least 0.5 s): with a hung member
+	 * the next one still renews the lease in time */
+	unsigned int timeout = e->ttl_s * 1000 / 6 > 500 ? e->ttl_s * 1000 / 6 : 500;
+
 	e->ka_cidr = cidr;
-	e->ka = body ? nr_etcd_http_post(e->http, "/v3/lease/keepalive", body, ka_done, e, &err)
+	e->ka = body ? nr_etcd_http_post_timeout(e->http, "/v3/lease/keepalive", body, timeout,
+						 ka_done, e, &err)
 		     : NULL;
 	free(body);
 	if (!e->ka) {
