@@ -6,8 +6,14 @@
 
 #include <linux/rtnetlink.h>
 
+#include "nativeroute/error.h"
+#include "netlink/nl_ack.h"
 #include "netlink/nl_encode.h"
 #include "netlink/nl_request.h"
+
+/* Lookups per sendmsg in nr_nl_reach_many: ~40 bytes each, and their
+ * answers (a few hundred bytes of receive buffer each) fit easily. */
+#define REACH_CHUNK 512
 
 struct reach_reply {
 	struct nr_nl_reach *out;
@@ -105,4 +111,96 @@ int nr_nl_reach(struct nr_nl *nl, const struct nr_addr *ip,
 	if (r < 0)
 		return r;
 	return reach_classify(&rr, what, err);
+}
+
+/* ---- pipelined ------------------------------------------------------------ */
+
+struct reach_many {
+	struct nr_nl *nl;
+	const struct nr_addr *ips;
+	struct nr_nl_reach *out;
+	int *rc;
+	uint32_t base_seq; /* seq of ips[0] */
+	size_t n, inflight;
+};
+
+static void reach_many_answer(struct reach_many *m, const struct nlmsghdr *nlh)
+{
+	size_t i = nlh->nlmsg_seq - m->base_seq; /* u32 wrap-safe */
+	struct reach_reply rr;
+	const char *kmsg;
+
+	if (i >= m->n || m->rc[i] != 1)
+		return; /* not one of ours, or answered already */
+	rr = (struct reach_reply){ .out = &m->out[i], .family = m->ips[i].family };
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		int code = nr_nl_ack_parse(nlh, &kmsg);
+
+		m->rc[i] = code < 0 ? code : -ENETUNREACH;
+	} else if (nlh->nlmsg_type == RTM_NEWROUTE) {
+		struct nr_err e;
+
+		reach_reply_cb(nlh, &rr);
+		m->rc[i] = reach_classify(&rr, NULL, &e);
+	} else {
+		return;
+	}
+	m->inflight--;
+}
+
+static int reach_many_read(struct reach_many *m)
+{
+	char buf[NR_NL_RECV_SIZE];
+
+	while (m->inflight) {
+		int n = nr_nl_recv(m->nl, buf, sizeof(buf), NR_NL_TIMEOUT_MS);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+		if (n < 0)
+			return n;
+		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
+			reach_many_answer(m, nlh);
+	}
+	return 0;
+}
+
+int nr_nl_reach_many(struct nr_nl *nl, const struct nr_addr *ips, size_t n,
+		     struct nr_nl_reach *out, int *rc, struct nr_err *err)
+{
+	struct reach_many m = { .nl = nl, .ips = ips, .out = out, .rc = rc, .n = n };
+	char buf[REACH_CHUNK * 64];
+	int r = 0;
+
+	if (!n)
+		return 0;
+	m.base_seq = nr_nl_next_seq(nl);
+	nl->seq = m.base_seq + (uint32_t)(n - 1); /* one seq per address */
+	for (size_t i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		rc[i] = nr_addr_size(ips[i].family) ? 1 : -EAFNOSUPPORT;
+	}
+	for (size_t from = 0; from < n && r == 0; from += REACH_CHUNK) {
+		size_t to = from + REACH_CHUNK < n ? from + REACH_CHUNK : n, len = 0;
+
+		for (size_t i = from; i < to; i++) {
+			struct nlmsghdr *nlh;
+
+			if (rc[i] != 1)
+				continue;
+			nlh = reach_request(buf + len, &ips[i]);
+			nlh->nlmsg_seq = m.base_seq + (uint32_t)i;
+			len += NLMSG_ALIGN(nlh->nlmsg_len);
+			m.inflight++;
+		}
+		if (len)
+			r = nr_nl_send(nl, buf, len);
+		if (r == 0)
+			r = reach_many_read(&m);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rc[i] == 1)
+			rc[i] = -EIO;
+	if (r < 0)
+		return nr_err_set(err, r, "route lookups: %s (%s)", nr_strerror(r), nr_err_name(r));
+	return 0;
 }
