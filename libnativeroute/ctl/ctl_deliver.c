@@ -83,7 +83,10 @@ void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, co
 {
 	p->next = NULL;
 	p->status = status;
-	p->msg = status < 0 && msg && *msg ? strdup(msg) : NULL; /* NULL: nr_strerror */
+	if (msg != p->msg) { /* a request parked for a save keeps its own text */
+		free(p->msg);
+		p->msg = status < 0 && msg && *msg ? strdup(msg) : NULL; /* NULL: nr_strerror */
+	}
 	*ctl->done_tail = p;
 	ctl->done_tail = &p->next;
 	if (!ctl->closing) { /* when closing, the last handle_closed flushes */

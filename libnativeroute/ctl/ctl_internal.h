@@ -12,6 +12,7 @@
  *   ctl_purge.c      remove everything we own, then the state files
  *   ctl_deliver.c    completion callbacks, run from the loop's check phase
  *   ctl_masq.c       masquerading: the nftables table, off the loop (ctl_masq.h)
+ *   ctl_save.c       saving off the loop; callbacks wait for the fsync'd save
  */
 #ifndef NR_CTL_INTERNAL_H
 #define NR_CTL_INTERNAL_H
@@ -131,6 +132,16 @@ struct nr_ctl {
 	struct nr_store *store;
 	struct nr_store_meta store_meta;
 	bool store_dirty;            /* the model changed since the last save */
+	struct nr_pending *await, **await_tail; /* decided, waiting for a save */
+	struct {
+		uv_work_t work;
+		bool running;
+		char *text;          /* the encoded model being written */
+		size_t len;
+		int rc;              /* the worker's result */
+		struct nr_err err;
+		struct nr_pending *covered; /* answered when this save is durable */
+	} save;
 	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
 
 	/* eBPF maps and fast path (libnativeroute/bpf/), NULL without NR_WITH_BPF */
@@ -163,9 +174,19 @@ void nr_ctl_deliver_flush(struct nr_ctl *ctl);
 void nr_ctl_deliver_close(struct nr_ctl *ctl, uv_close_cb cb);
 void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg);
 
+/* ctl_save.c: nr_ctl_save_await parks a decided request until a save
+ * covering it is durable; nr_ctl_save_kick starts that save (or answers at
+ * once when there is nothing to write). */
+void nr_ctl_save_init(struct nr_ctl *ctl);
+void nr_ctl_save_await(struct nr_ctl *ctl, struct nr_pending *p);
+void nr_ctl_save_kick(struct nr_ctl *ctl);
+bool nr_ctl_save_busy(struct nr_ctl *ctl);
+
+/* ctl_life.c: the end of a close (after the handles and any running save) */
+void nr_ctl_close_finish(struct nr_ctl *ctl);
+
 /* ctl_ops.c: decide queued requests; status from the failures that are theirs.
- * nr_ctl_pending_finish first saves the model when a state store is in use
- * (group commit: one fsync'd write per pass, before any callback runs). */
+ * nr_ctl_pending_finish parks them until the model is saved (ctl_save.c). */
 void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg);
 void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 			   const struct nr_ctl_failure *fails, size_t n_fails,
@@ -177,8 +198,6 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
 		       const struct nr_cluster_config *cfg, const struct nr_node_req *local,
 		       struct nr_err *err);
-/* Save the model if it changed since the last save. */
-int nr_ctl_state_save(struct nr_ctl *ctl, struct nr_err *err);
 /* Emit and free the notes of loading (at nr_ctl_start). */
 void nr_ctl_state_emit_notes(struct nr_ctl *ctl);
 void nr_ctl_state_free(struct nr_ctl *ctl);

@@ -248,6 +248,7 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 	uv_timer_init(loop, &ctl->resync_timer);
 	ctl->event_poll.data = ctl->kick_timer.data = ctl->resync_timer.data = ctl;
 	nr_ctl_deliver_init(ctl);
+	nr_ctl_save_init(ctl);
 	ctl->open_handles = 5;
 	uv_poll_start(&ctl->event_poll, UV_READABLE, nr_ctl_watch_cb);
 	ctl->open_handles += nr_ctl_masq_watch_start(ctl); /* nftables events */
@@ -307,6 +308,13 @@ static void part_closed(void *data)
 
 	if (--ctl->open_handles > 0)
 		return;
+	/* a save on the thread pool still uses the store: wait for it */
+	if (!nr_ctl_save_busy(ctl))
+		nr_ctl_close_finish(ctl);
+}
+
+void nr_ctl_close_finish(struct nr_ctl *ctl)
+{
 	nr_ctl_masq_cancel(ctl, "controller closed");
 	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller closed");
 	if (ctl->purge_req) {

@@ -124,19 +124,9 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 			   int pass_status, const char *pass_msg)
 {
 	struct nr_pending *p = list;
-	struct nr_err serr = { 0 };
 
 	if (nr_ctl_masq_hold(ctl, list, fails, n_fails, pass_status, pass_msg))
 		return; /* answered once the masquerade table is in line too */
-	/* Every change these callbacks acknowledge must be durable first. */
-	if (nr_ctl_state_save(ctl, &serr) < 0) {
-		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", serr.msg);
-		if (pass_status == 0) {
-			pass_status = serr.code;
-			pass_msg = serr.msg;
-		}
-		nr_ctl_schedule(ctl, 1000);
-	}
 	while (p) {
 		struct nr_pending *next = p->next;
 		int status = pass_status;
@@ -148,9 +138,13 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 				msg = fails[i].text;
 			}
 		}
-		nr_ctl_pending_run(ctl, p, status, msg);
+		p->status = status;
+		p->msg = status < 0 && msg && *msg ? strdup(msg) : NULL;
+		nr_ctl_save_await(ctl, p);
 		p = next;
 	}
+	/* Every change these callbacks acknowledge must be durable first. */
+	nr_ctl_save_kick(ctl);
 }
 
 /* ---- nodes ---------------------------------------------------------------- */

@@ -135,6 +135,10 @@ static void purge_cb(uv_timer_t *t)
 
 	if (ctl->closing)
 		return; /* close cancels the request with the others */
+	if (ctl->save.running) { /* the worker still writes the state file */
+		uv_timer_start(&ctl->kick_timer, purge_cb, 1, 0);
+		return;
+	}
 	nr_ctl_masq_cancel(ctl, "controller purged");
 	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller purged");
 	nr_ctl_masq_purge(ctl, purge_rest);

@@ -1,9 +1,9 @@
 /* The controller's durable state: at nr_ctl_new the model comes from the
  * state directory when it holds a saved one (nodes keep their index, hence
  * their nexthop ids, and their CIDRs), otherwise from the options. Saving
- * is a group commit: nr_ctl_pending_finish saves once per reconcile pass,
- * before the callbacks of that pass run, so an acknowledged change is on
- * disk while 10,000 changes in one loop turn cost one write and one fsync. */
+ * (ctl_save.c) is a group commit off the loop: the callbacks of a pass run
+ * once a save covering their changes is on disk, while 10,000 changes in
+ * one loop turn cost one write and one fsync. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,18 +89,6 @@ int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
 		restore_note("state file format migrated", ctl);
 	rc = nr_store_restore(&st, nr_store_path(ctl->store), &ro, &ctl->model, err);
 	nr_state_free(&st);
-	return rc;
-}
-
-int nr_ctl_state_save(struct nr_ctl *ctl, struct nr_err *err)
-{
-	int rc;
-
-	if (!ctl->store || !ctl->store_dirty || ctl->purged || ctl->purge_req)
-		return 0;
-	rc = nr_store_save(ctl->store, ctl->model, &ctl->store_meta, err);
-	if (rc == 0)
-		ctl->store_dirty = false;
 	return rc;
 }
 

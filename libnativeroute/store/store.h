@@ -130,9 +130,21 @@ const char *nr_store_path(const struct nr_store *s); /* <dir>/state */
  * directory), otherwise as nr_store_decode or -errno of reading. */
 int nr_store_load(struct nr_store *s, struct nr_state *st, struct nr_err *err);
 /* Write the model crash-safely (see above); returns once it is durable.
- * Errors: -errno of write/fsync/rename, naming the file. */
+ * Bytes equal to what the file is known to hold (loaded or last written)
+ * are not written again. Errors: -errno of write/fsync/rename, naming the
+ * file. Equivalent to encode + nr_store_unchanged + nr_store_write +
+ * nr_store_written, which let the writing run on another thread. */
 int nr_store_save(struct nr_store *s, const struct nr_model *m, const struct nr_store_meta *meta,
 		  struct nr_err *err);
+/* Whether `text` is what the state file is known to hold. */
+bool nr_store_unchanged(const struct nr_store *s, const char *text, size_t len);
+/* The I/O of a save: temporary file, fsync, rename, directory fsync. Reads
+ * only fields that are fixed after open, so it may run on a worker thread
+ * while the loop thread keeps out of the store (no load/save/remove/close)
+ * until it returns. */
+int nr_store_write(struct nr_store *s, const char *text, size_t len, struct nr_err *err);
+/* On the loop thread, after nr_store_write succeeded with these bytes. */
+void nr_store_written(struct nr_store *s, const char *text, size_t len);
 /* Remove the state, temporary and lock files (the directory stays). */
 int nr_store_remove(struct nr_store *s, struct nr_err *err);
 /* How many saves succeeded (tests, status). */

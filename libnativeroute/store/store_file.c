@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/crc32c.h"
 #include "store/store.h"
 #include "store/store_trust.h"
 
@@ -24,7 +25,38 @@ struct nr_store {
 	char *dir;
 	char *path;      /* <dir>/state, for messages */
 	uint64_t saves;
+	/* what the state file holds, as far as we know (loaded or written):
+	 * a save of the same bytes is skipped, so a restart that changed
+	 * nothing writes nothing (and a full disk does not stop it) */
+	bool disk_known;
+	size_t disk_len;
+	uint32_t disk_crc, disk_fnv;
 };
+
+static uint32_t fnv1a(const char *p, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	while (len--)
+		h = (h ^ (uint8_t)*p++) * 16777619u;
+	return h;
+}
+
+/* Two independent 32-bit sums and the length: a false "same" would lose a
+ * save, so one checksum alone is not enough. */
+static void remember_disk(struct nr_store *s, const char *text, size_t len)
+{
+	s->disk_known = true;
+	s->disk_len = len;
+	s->disk_crc = nr_crc32c(0, text, len);
+	s->disk_fnv = fnv1a(text, len);
+}
+
+bool nr_store_unchanged(const struct nr_store *s, const char *text, size_t len)
+{
+	return s->disk_known && s->disk_len == len && s->disk_crc == nr_crc32c(0, text, len) &&
+	       s->disk_fnv == fnv1a(text, len);
+}
 
 static int mkdir_p(const char *dir)
 {
@@ -167,6 +199,8 @@ int nr_store_load(struct nr_store *s, struct nr_state *st, struct nr_err *err)
 	if (rc < 0)
 		return rc;
 	rc = nr_store_decode(text, len, s->path, st, err);
+	if (rc == 0)
+		remember_disk(s, text, len);
 	free(text);
 	return rc;
 }
@@ -186,24 +220,17 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int nr_store_save(struct nr_store *s, const struct nr_model *m, const struct nr_store_meta *meta,
-		  struct nr_err *err)
+int nr_store_write(struct nr_store *s, const char *text, size_t len, struct nr_err *err)
 {
-	char *text = NULL;
-	size_t len = 0;
 	int fd, rc;
-	const char *step;
+	const char *step = "create";
 
-	if (nr_store_encode(m, meta, &text, &len) < 0)
-		return nr_err_set(err, -ENOMEM, "%s: out of memory", s->path);
-	step = "create";
 	fd = nr_store_create_fresh(s->dir_fd, NR_STORE_TMP);
 	rc = fd < 0 ? fd : 0;
 	if (rc == 0 && (step = "write", rc = write_all(fd, text, len)) == 0)
 		rc = (step = "fsync", fsync(fd) < 0 ? -errno : 0);
 	if (fd >= 0 && close(fd) < 0 && rc == 0)
 		rc = (step = "close", -errno);
-	free(text);
 	if (rc < 0) {
 		unlinkat(s->dir_fd, NR_STORE_TMP, 0);
 		return nr_err_set(err, rc, "%s/%s: %s: %s", s->dir, NR_STORE_TMP, step, strerror(-rc));
@@ -216,8 +243,31 @@ int nr_store_save(struct nr_store *s, const struct nr_model *m, const struct nr_
 	/* the rename itself is durable only once the directory is */
 	if (fsync(s->dir_fd) < 0)
 		return nr_err_set(err, -errno, "%s: fsync: %s", s->dir, strerror(errno));
-	s->saves++;
 	return 0;
+}
+
+void nr_store_written(struct nr_store *s, const char *text, size_t len)
+{
+	remember_disk(s, text, len);
+	s->saves++;
+}
+
+int nr_store_save(struct nr_store *s, const struct nr_model *m, const struct nr_store_meta *meta,
+		  struct nr_err *err)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int rc = 0;
+
+	if (nr_store_encode(m, meta, &text, &len) < 0)
+		return nr_err_set(err, -ENOMEM, "%s: out of memory", s->path);
+	if (!nr_store_unchanged(s, text, len)) {
+		rc = nr_store_write(s, text, len, err);
+		if (rc == 0)
+			nr_store_written(s, text, len);
+	}
+	free(text);
+	return rc;
 }
 
 int nr_store_remove(struct nr_store *s, struct nr_err *err)
@@ -228,6 +278,7 @@ int nr_store_remove(struct nr_store *s, struct nr_err *err)
 		if (unlinkat(s->dir_fd, names[i], 0) < 0 && errno != ENOENT)
 			return nr_err_set(err, -errno, "%s/%s: %s", s->dir, names[i], strerror(errno));
 	}
+	s->disk_known = false;
 	if (fsync(s->dir_fd) < 0)
 		return nr_err_set(err, -errno, "%s: fsync: %s", s->dir, strerror(errno));
 	return 0;
