@@ -34,15 +34,15 @@ int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, st
 	struct nr_nl_link link;
 	int rc;
 
-	rc = nr_nl_link_get(ctl->nl, NULL, ep->ifindex, &link, err);
+	rc = nr_nl_link_get(ctl->query, NULL, ep->ifindex, &link, err);
 	if (rc == 0 && !link.up)
-		rc = nr_nl_link_set_up(ctl->nl, ep->ifindex, true, err);
+		rc = nr_nl_link_set_up(ctl->query, ep->ifindex, true, err);
 	for (int i = 0; rc == 0 && i < 2; i++) {
 		struct nr_addr gw;
 
 		if (!ips[i]->family || nr_model_gateway(ctl->model, fams[i], &gw) < 0)
 			continue;
-		rc = nr_nl_addr_add(ctl->nl, ep->ifindex, &gw, nr_addr_bits(fams[i]), err);
+		rc = nr_nl_addr_add(ctl->query, ep->ifindex, &gw, nr_addr_bits(fams[i]), err);
 	}
 	/* the per-interface forwarding switch of IPv6 follows "all" only at
 	 * creation; set it for links made before forwarding was on */

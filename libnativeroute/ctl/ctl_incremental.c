@@ -256,19 +256,21 @@ static int subset(const struct nr_kstate *from, const struct nr_kstate *keys, st
 	return 0;
 }
 
-int nr_ctl_touched_subsets(struct nr_ctl *ctl, struct nr_kstate *want, struct nr_kstate *have)
+int nr_ctl_touched_subsets(struct nr_ctl *ctl, const struct nr_kstate *touched,
+			   struct nr_kstate *want, struct nr_kstate *have)
 {
-	int rc = subset(&ctl->desired, &ctl->touched, want);
+	int rc = subset(&ctl->desired, touched, want);
 
 	if (rc == 0)
-		rc = subset(&ctl->observed, &ctl->touched, have);
+		rc = subset(&ctl->observed, touched, have);
 	return rc;
 }
 
 /* After the kernel applied `want` for the touched keys: the record follows. */
-int nr_ctl_touched_applied(struct nr_ctl *ctl, const struct nr_kstate *want)
+int nr_ctl_touched_applied(struct nr_ctl *ctl, const struct nr_kstate *t,
+			   const struct nr_kstate *want)
 {
-	struct nr_kstate *o = &ctl->observed, *t = &ctl->touched;
+	struct nr_kstate *o = &ctl->observed;
 
 #define FOLLOW(f, n, cmp)                                                                 \
 	for (size_t i = 0; i < t->n; i++) {                                               \

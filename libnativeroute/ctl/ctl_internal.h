@@ -76,13 +76,17 @@ struct nr_ctl_failure {
 };
 
 struct nr_ctl_lock;
+struct pass;
 
 struct nr_ctl {
 	uv_loop_t *loop;
 	void *user_data;         /* nr_ctl_set_data(); never read by the library */
 	char *netns;
 	struct nr_model *model;
-	struct nr_nl *nl;        /* command socket: requests, dumps, batches */
+	struct nr_nl *nl;        /* command socket of the passes: dumps, lookups, batches */
+	struct nr_nl *query;     /* for calls outside a pass (node/endpoint checks, host
+				  * side of endpoints, status): they must not read the
+				  * ACKs of a batch in flight on `nl` */
 	struct nr_nl *events;    /* event socket */
 	struct nr_nl_owner owner;
 	struct nr_ctl_lock *owner_lock; /* ctl_lock.h: one controller per netns/table/protocol */
@@ -99,6 +103,10 @@ struct nr_ctl {
 	uv_poll_t event_poll;
 	uv_timer_t kick_timer;   /* run a reconcile pass soon (coalesces calls) */
 	uv_timer_t resync_timer; /* periodic full resync */
+	uv_poll_t cmd_poll;      /* `nl` while a batch is in flight */
+	uv_timer_t cmd_timer;    /* its timeout */
+	struct pass *flight;     /* the pass whose batch is out, NULL when none */
+	bool pass_again;         /* a pass was asked for meanwhile */
 	uv_idle_t deliver_idle;  /* keeps the poll from blocking while ... */
 	uv_check_t deliver_check; /* ... decided callbacks wait to run (ctl_deliver.c) */
 	struct nr_pending *done_q, **done_tail;
@@ -166,6 +174,7 @@ struct nr_ctl_note {
 /* ctl_reconcile.c */
 void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms);
 int nr_ctl_reconcile(struct nr_ctl *ctl);
+void nr_ctl_flight_cancel(struct nr_ctl *ctl);
 
 /* ctl_deliver.c: nr_ctl_pending_run decides a request's outcome and queues
  * its callback; the loop's check phase runs it (flush: at close). */
@@ -207,8 +216,10 @@ void nr_ctl_state_free(struct nr_ctl *ctl);
 bool nr_ctl_incremental(const struct nr_ctl *ctl);
 int nr_ctl_before_change(struct nr_ctl *ctl, bool endpoint, const char *name, struct nr_kstate *old);
 void nr_ctl_after_change(struct nr_ctl *ctl, bool endpoint, const char *name, struct nr_kstate *old);
-int nr_ctl_touched_subsets(struct nr_ctl *ctl, struct nr_kstate *want, struct nr_kstate *have);
-int nr_ctl_touched_applied(struct nr_ctl *ctl, const struct nr_kstate *want);
+int nr_ctl_touched_subsets(struct nr_ctl *ctl, const struct nr_kstate *touched,
+			   struct nr_kstate *want, struct nr_kstate *have);
+int nr_ctl_touched_applied(struct nr_ctl *ctl, const struct nr_kstate *touched,
+			   const struct nr_kstate *want);
 void nr_ctl_touched_clear(struct nr_ctl *ctl);
 
 /* ctl_watch.c */

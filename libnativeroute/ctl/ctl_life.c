@@ -183,7 +183,10 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 	if (ctl->vxlan_vni > 0xffffff)
 		return nr_err_set(err, -EINVAL, "VXLAN VNI %u: larger than 16777215", ctl->vxlan_vni);
 
-	rc = nr_nl_open(ctl->netns, 0, &ctl->nl, err);
+	/* non-blocking: a pass's batch is driven by cmd_poll (ctl_reconcile.c) */
+	rc = nr_nl_open(ctl->netns, NR_NL_NONBLOCK, &ctl->nl, err);
+	if (rc == 0)
+		rc = nr_nl_open(ctl->netns, 0, &ctl->query, err);
 	if (rc == 0)
 		rc = nr_ctl_lock_take(ctl->netns, ctl->owner.table, ctl->owner.protocol,
 				      &ctl->owner_lock, err);
@@ -215,6 +218,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_ctl_state_free(ctl);
 	nr_ctl_masq_free(ctl);
 	nr_nl_close(ctl->nl);
+	nr_nl_close(ctl->query);
 	nr_nl_close(ctl->events);
 	nr_ctl_lock_release(ctl->owner_lock);
 	nr_model_free(ctl->model);
@@ -246,10 +250,13 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 	uv_poll_init(loop, &ctl->event_poll, nr_nl_fd(ctl->events));
 	uv_timer_init(loop, &ctl->kick_timer);
 	uv_timer_init(loop, &ctl->resync_timer);
+	uv_poll_init(loop, &ctl->cmd_poll, nr_nl_fd(ctl->nl));
+	uv_timer_init(loop, &ctl->cmd_timer);
 	ctl->event_poll.data = ctl->kick_timer.data = ctl->resync_timer.data = ctl;
+	ctl->cmd_poll.data = ctl->cmd_timer.data = ctl;
 	nr_ctl_deliver_init(ctl);
 	nr_ctl_save_init(ctl);
-	ctl->open_handles = 5;
+	ctl->open_handles = 7;
 	uv_poll_start(&ctl->event_poll, UV_READABLE, nr_ctl_watch_cb);
 	ctl->open_handles += nr_ctl_masq_watch_start(ctl); /* nftables events */
 	*ret = ctl;
@@ -315,6 +322,7 @@ static void part_closed(void *data)
 
 void nr_ctl_close_finish(struct nr_ctl *ctl)
 {
+	nr_ctl_flight_cancel(ctl);
 	nr_ctl_masq_cancel(ctl, "controller closed");
 	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller closed");
 	if (ctl->purge_req) {
@@ -348,6 +356,8 @@ NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data
 	uv_close((uv_handle_t *)&ctl->event_poll, handle_closed);
 	uv_close((uv_handle_t *)&ctl->kick_timer, handle_closed);
 	uv_close((uv_handle_t *)&ctl->resync_timer, handle_closed);
+	uv_close((uv_handle_t *)&ctl->cmd_poll, handle_closed);
+	uv_close((uv_handle_t *)&ctl->cmd_timer, handle_closed);
 	nr_ctl_deliver_close(ctl, handle_closed);
 	nr_ctl_masq_close(ctl, handle_closed);
 	if (ctl->etcd) {

@@ -59,12 +59,11 @@ static struct nr_pending *pending_new(struct nr_ctl *ctl, enum nr_op_kind kind,
 static void pending_queue(struct nr_ctl *ctl, struct nr_pending *p)
 {
 	ctl->store_dirty = true; /* every queued request changed the model */
-	/* Queued by an event callback while a pass runs: the pass neither sent
-	 * it nor answers it, and its record of the kernel (desired copied as
-	 * observed, touched keys) may now count the change as made: the next
-	 * pass looks at the kernel. */
-	if (ctl->in_pass)
-		ctl->need_dump = true;
+	/* Queued while a pass runs (a callback, or a loop turn while its batch
+	 * is out): that pass neither sent it nor answers it. Its record of the
+	 * kernel stays right: during a pass a change leaves ctl->desired alone
+	 * and asks for a full pass instead (nr_ctl_incremental), so what the
+	 * pass adopts as observed is what it sent. */
 	*ctl->pending_tail = p;
 	ctl->pending_tail = &p->next;
 	if (ctl->started)
@@ -359,7 +358,7 @@ static int endpoint_req_from_spec(struct nr_ctl *ctl, const struct nr_endpoint_s
 	if (req->ifname) {
 		uint32_t ifindex;
 
-		if (nr_nl_link_index(ctl->nl, req->ifname, &ifindex, err) < 0)
+		if (nr_nl_link_index(ctl->query, req->ifname, &ifindex, err) < 0)
 			return nr_err_set(err, -ENODEV, "endpoint %s: interface %s does not exist%s%s",
 					  req->id, req->ifname, ctl->netns ? " in " : "",
 					  ctl->netns ? ctl->netns : "");
@@ -370,7 +369,7 @@ static int endpoint_req_from_spec(struct nr_ctl *ctl, const struct nr_endpoint_s
 	} else {
 		struct nr_nl_link link;
 
-		if (nr_nl_link_get(ctl->nl, NULL, req->ifindex, &link, err) < 0)
+		if (nr_nl_link_get(ctl->query, NULL, req->ifindex, &link, err) < 0)
 			return nr_err_set(err, -ENODEV, "endpoint %s: no interface with index %u",
 					  req->id, req->ifindex);
 	}

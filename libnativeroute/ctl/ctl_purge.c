@@ -135,7 +135,8 @@ static void purge_cb(uv_timer_t *t)
 
 	if (ctl->closing)
 		return; /* close cancels the request with the others */
-	if (ctl->save.running) { /* the worker still writes the state file */
+	/* the worker still writes the state file, or a batch is out */
+	if (ctl->save.running || ctl->flight) {
 		uv_timer_start(&ctl->kick_timer, purge_cb, 1, 0);
 		return;
 	}

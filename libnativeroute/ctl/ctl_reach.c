@@ -108,7 +108,7 @@ const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_ad
 
 	if (hit)
 		return hit;
-	rc = nr_nl_reach(ctl->nl, ip, &r, &err);
+	rc = nr_nl_reach(ctl->query, ip, &r, &err);
 	take_answer(ip, rc, &r, &copy);
 	hit = cache_put(ctl->reach, &copy);
 	return hit ? hit : &copy;

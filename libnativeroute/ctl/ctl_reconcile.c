@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nativeroute/error.h"
+
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_masq.h"
 #include "netlink/nl_batch.h"
@@ -28,6 +30,13 @@ struct pass {
 	struct nr_ctl_failure *fails;
 	size_t n_fails, cap_fails;
 	size_t added, replaced, deleted;
+	bool full;                       /* else incremental */
+	const struct nr_kstate *want, *have; /* what the batch applies */
+	struct nr_kstate own_want, own_have; /* incremental: the touched subsets */
+	struct nr_kstate touched;        /* incremental: the keys it covers */
+	struct nr_plan_report old_report; /* full: the report before the plan */
+	bool planned, dumped;
+	struct nr_err err, first_err;
 };
 
 /* ---- diff ----------------------------------------------------------------- */
@@ -304,131 +313,266 @@ static void report_unreachable(struct nr_ctl *ctl, const struct nr_plan_report *
 	}
 }
 
-/* Send the difference between want and have (one batch) and keep the
- * record of the kernel in step. `applied` runs when everything succeeded. */
-static int apply_diff(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have,
-		      int (*applied)(struct nr_ctl *ctl, const struct nr_kstate *want),
-		      struct nr_err *err)
+/* ---- the pass as a state machine -------------------------------------------
+ * begin (on the loop: plan, dump when needed, diff) -> the batch goes out in
+ * slices and its ACKs are collected as they arrive (cmd_poll, a time
+ * budget per loop turn, cmd_timer as the timeout) -> finish (events, the
+ * record of the kernel, callbacks). While a batch is in flight the model
+ * may change (callbacks, the caller's next loop turn): such changes do not
+ * touch ctl->desired (nr_ctl_incremental is false during a pass) and wait
+ * for the next pass, which runs as soon as this one ends. */
+
+#define NR_PUMP_BUDGET_NS 1000000u /* work per loop turn while a batch is out */
+
+static void flight_continue(struct nr_ctl *ctl);
+
+/* The end of a batch: events, and the record of the kernel in step. */
+static int apply_end(struct pass *ps, int rc)
 {
 	struct nr_ctl *ctl = ps->ctl;
-	int rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps->batch);
-	size_t first_fail = ps->n_fails;
 
-	if (rc == 0)
-		rc = queue_diff(ps, want, have, err);
-	if (rc < 0 || nr_nl_batch_count(ps->batch) == 0)
-		return rc;
-	rc = nr_nl_batch_commit(ps->batch, record_failure, ps, err);
-	for (size_t i = first_fail; i < ps->n_fails; i++)
+	if (rc > 0 && rc != NR_NL_BATCH_WAIT && rc != NR_NL_BATCH_MORE)
+		rc = 0;
+	for (size_t i = 0; i < ps->n_fails; i++)
 		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", ps->fails[i].text);
 	if (rc < 0) {
 		ctl->need_dump = true; /* the socket failed: unknown state */
+		nr_err_set(&ps->err, rc, "netlink batch of %zu operations: %s (%s)",
+			   nr_nl_batch_count(ps->batch), nr_strerror(rc), nr_err_name(rc));
 		return rc;
 	}
-	emit_route_events(ps, want, have);
-	if (rc > 0 || applied(ctl, want) < 0)
+	emit_route_events(ps, ps->want, ps->have);
+	if (nr_nl_batch_failures(ps->batch) > 0)
 		ctl->need_dump = true;
-	return 0;
-}
-
-static int adopt_all(struct nr_ctl *ctl, const struct nr_kstate *want)
-{
-	(void)want;
-	adopt_desired_as_observed(ctl);
+	else if (ps->full)
+		adopt_desired_as_observed(ctl);
+	else if (nr_ctl_touched_applied(ctl, &ps->touched, ps->want) < 0)
+		ctl->need_dump = true;
 	return 0;
 }
 
 /* Callbacks, events and the retry timer, for both kinds of pass. */
-static int finish_pass(struct nr_ctl *ctl, struct pass *ps, int rc, struct nr_err *err)
+static void finish_pass(struct pass *ps, int rc)
 {
+	struct nr_ctl *ctl = ps->ctl;
+
+	if (ps->full) {
+		if (rc == 0)
+			nr_ctl_bpf_sync(ctl, true, ps->dumped); /* eBPF maps: all, read back if dumped */
+		if (rc == 0)
+			rc = nr_ctl_vxlan_cleanup(ctl, &ps->err);
+		if (rc == 0)
+			report_unreachable(ctl, &ps->old_report);
+		if (ps->planned) {
+			nr_plan_report_free(&ps->old_report);
+		} else { /* no new plan: what we knew about skipped nodes still holds */
+			nr_plan_report_free(&ctl->report);
+			ctl->report = ps->old_report;
+		}
+	} else {
+		if (rc == 0) { /* eBPF maps: the touched keys, which bpf_ctl.c
+				* reads from ctl->touched: lend it this pass's */
+			struct nr_kstate later = ctl->touched;
+
+			ctl->touched = ps->touched;
+			nr_ctl_bpf_sync(ctl, false, false);
+			ps->touched = ctl->touched;
+			ctl->touched = later;
+		}
+		nr_kstate_free(&ps->own_want);
+		nr_kstate_free(&ps->own_have);
+	}
+	nr_kstate_free(&ps->touched);
 	nr_nl_batch_free(ps->batch);
+	ps->batch = NULL;
 	if (rc < 0) {
 		ctl->netlink_errors++;
 		ctl->need_dump = true;
-		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", err->msg);
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", ps->err.msg);
 	}
 	ctl->in_pass = false;
+	ctl->flight = NULL;
 	nr_ctl_masq_pass(ctl); /* the nftables table, off the loop; callbacks wait for it */
-	nr_ctl_pending_finish(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0, err->msg);
+	nr_ctl_pending_finish(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0, ps->err.msg);
 	if (rc < 0 || ps->n_fails)
 		nr_ctl_schedule(ctl, NR_RETRY_MS);
+	if (ctl->pass_again) { /* asked for while this one was out */
+		ctl->pass_again = false;
+		nr_ctl_schedule(ctl, 0);
+	}
 	free(ps->fails);
-	return rc;
+	free(ps);
+}
+
+/* Queue the difference between want and have and send it: at once when it
+ * is small, else in slices from the loop (flight_continue). */
+static void apply_begin(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have)
+{
+	struct nr_ctl *ctl = ps->ctl;
+	int rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps->batch);
+
+	ps->want = want;
+	ps->have = have;
+	if (rc == 0)
+		rc = queue_diff(ps, want, have, &ps->err);
+	if (rc < 0) {
+		finish_pass(ps, rc);
+		return;
+	}
+	if (nr_nl_batch_count(ps->batch) == 0) {
+		finish_pass(ps, apply_end(ps, 0));
+		return;
+	}
+	rc = nr_nl_batch_begin(ps->batch, record_failure, ps, &ps->first_err);
+	if (rc < 0) {
+		finish_pass(ps, rc);
+		return;
+	}
+	ctl->flight = ps;
+	flight_continue(ctl);
+}
+
+static void flight_poll_cb(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	flight_continue(h->data);
+}
+
+static void flight_timeout_cb(uv_timer_t *t)
+{
+	struct nr_ctl *ctl = t->data;
+	struct pass *ps = ctl->flight;
+
+	if (!ps)
+		return;
+	uv_poll_stop(&ctl->cmd_poll);
+	finish_pass(ps, apply_end(ps, -ETIMEDOUT));
+}
+
+/* Read the ACKs that arrived, send the next slices within the budget, and
+ * wait for the socket (readable: ACKs; writable too: more to send). */
+static void flight_continue(struct nr_ctl *ctl)
+{
+	struct pass *ps = ctl->flight;
+	int rc;
+
+	if (!ps)
+		return;
+	rc = nr_nl_batch_pump(ps->batch, NR_PUMP_BUDGET_NS);
+	if (rc == NR_NL_BATCH_WAIT || rc == NR_NL_BATCH_MORE) {
+		uv_poll_start(&ctl->cmd_poll, rc == NR_NL_BATCH_MORE ? UV_READABLE | UV_WRITABLE : UV_READABLE,
+			      flight_poll_cb);
+		/* the kernel answers within milliseconds; silence this long means
+		 * it will not (the old blocking receive's SO_RCVTIMEO) */
+		uv_timer_start(&ctl->cmd_timer, flight_timeout_cb, NR_NL_TIMEOUT_MS, 0);
+		return;
+	}
+	uv_poll_stop(&ctl->cmd_poll);
+	uv_timer_stop(&ctl->cmd_timer);
+	finish_pass(ps, apply_end(ps, rc));
 }
 
 /* Only the objects touched since the last pass: O(changes), not O(cluster). */
-static int reconcile_touched(struct nr_ctl *ctl, struct pass ps)
+static void reconcile_touched(struct nr_ctl *ctl, struct pass *ps)
 {
-	struct nr_err err = { 0 };
-	struct nr_kstate want = { 0 }, have = { 0 };
-	int rc = nr_ctl_touched_subsets(ctl, &want, &have);
-
-	if (rc < 0)
-		nr_err_set(&err, rc, "out of memory");
-	else
-		rc = apply_diff(&ps, &want, &have, nr_ctl_touched_applied, &err);
-	if (rc == 0)
-		nr_ctl_bpf_sync(ctl, false, false); /* eBPF maps: the touched keys */
-	nr_kstate_free(&want);
-	nr_kstate_free(&have);
-	nr_ctl_touched_clear(ctl);
-	return finish_pass(ctl, &ps, rc, &err);
-}
-
-static int reconcile_full(struct nr_ctl *ctl, struct pass ps)
-{
-	struct nr_err err = { 0 };
-	struct nr_plan_report old = ctl->report;
-	bool planned = false, dumped = ctl->need_dump;
 	int rc;
 
+	/* the touched keys are this pass's; changes from now on start anew */
+	ps->touched = ctl->touched;
+	memset(&ctl->touched, 0, sizeof(ctl->touched));
+	ctl->full_pass = false;
+	rc = nr_ctl_touched_subsets(ctl, &ps->touched, &ps->own_want, &ps->own_have);
+	if (rc < 0) {
+		nr_err_set(&ps->err, rc, "out of memory");
+		finish_pass(ps, rc);
+		return;
+	}
+	apply_begin(ps, &ps->own_want, &ps->own_have);
+}
+
+static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
+{
+	int rc;
+
+	ps->full = true;
+	ps->dumped = ctl->need_dump;
+	ps->old_report = ctl->report;
 	ctl->report = (struct nr_plan_report){ 0 };
 	if (ctl->reach_stale) {
 		nr_reach_cache_clear(ctl->reach);
 		ctl->reach_stale = false;
 	}
 	nr_ctl_touched_clear(ctl);
-	rc = nr_ctl_vxlan_sync(ctl, &err);
+	rc = nr_ctl_vxlan_sync(ctl, &ps->err);
 	if (rc == 0)
-		rc = plan(ctl, &err);
-	planned = rc == 0;
+		rc = plan(ctl, &ps->err);
+	ps->planned = rc == 0;
 	if (rc == 0 && ctl->need_dump) {
-		rc = observe(ctl, &err);
+		rc = observe(ctl, &ps->err);
 		if (rc == 0)
 			ctl->need_dump = false;
 	}
-	if (rc == 0)
-		rc = apply_diff(&ps, &ctl->desired, &ctl->observed, adopt_all, &err);
-	if (rc == 0)
-		nr_ctl_bpf_sync(ctl, true, dumped); /* eBPF maps: all, read back if dumped */
-	if (rc == 0)
-		rc = nr_ctl_vxlan_cleanup(ctl, &err);
-	if (rc == 0)
-		report_unreachable(ctl, &old);
-	if (planned) {
-		nr_plan_report_free(&old);
-	} else { /* no new plan: what we knew about skipped nodes still holds */
-		nr_plan_report_free(&ctl->report);
-		ctl->report = old;
+	if (rc < 0) {
+		finish_pass(ps, rc);
+		return;
 	}
-	return finish_pass(ctl, &ps, rc, &err);
+	/* ctl->desired stays as it is while the batch is out (see above) */
+	apply_begin(ps, &ctl->desired, &ctl->observed);
 }
 
 int nr_ctl_reconcile(struct nr_ctl *ctl)
 {
-	struct pass ps = { .ctl = ctl, .reqs = ctl->pending };
+	struct pass *ps;
 	bool incremental = nr_ctl_incremental(ctl); /* decided before in_pass is set */
 
+	if (ctl->flight) { /* one pass at a time: the next follows this one */
+		ctl->pass_again = true;
+		return 0;
+	}
+	ps = calloc(1, sizeof(*ps));
+	if (!ps) {
+		nr_ctl_schedule(ctl, NR_RETRY_MS);
+		return -ENOMEM;
+	}
+	ps->ctl = ctl;
+	ps->reqs = ctl->pending;
 	/* requests queued from now on (event callbacks) wait for the next pass */
 	ctl->pending = NULL;
 	ctl->pending_tail = &ctl->pending;
 	ctl->in_pass = true;
 	if (incremental) {
 		ctl->incremental_passes++;
-		return reconcile_touched(ctl, ps);
+		reconcile_touched(ctl, ps);
+	} else {
+		ctl->full_passes++;
+		reconcile_full(ctl, ps);
 	}
-	ctl->full_passes++;
-	return reconcile_full(ctl, ps);
+	return 0;
+}
+
+/* At close: a batch still out answers its requests with -ECANCELED. */
+void nr_ctl_flight_cancel(struct nr_ctl *ctl)
+{
+	struct pass *ps = ctl->flight;
+
+	if (!ps)
+		return;
+	ctl->flight = NULL;
+	for (struct nr_pending *p = ps->reqs, *next; p; p = next) {
+		next = p->next;
+		nr_ctl_pending_run(ctl, p, -ECANCELED, "controller closed");
+	}
+	if (ps->full) {
+		nr_plan_report_free(&ps->old_report);
+	} else {
+		nr_kstate_free(&ps->own_want);
+		nr_kstate_free(&ps->own_have);
+	}
+	nr_kstate_free(&ps->touched);
+	nr_nl_batch_free(ps->batch);
+	free(ps->fails);
+	free(ps);
 }
 
 static void kick_cb(uv_timer_t *t)
@@ -443,6 +587,12 @@ void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms)
 {
 	if (ctl->closing || !ctl->started)
 		return;
+	if (ctl->flight) { /* runs when the batch in flight is done */
+		if (delay_ms == 0) {
+			ctl->pass_again = true;
+			return;
+		}
+	}
 	/* an earlier pass already queued wins unless we need one sooner
 	 * (uv_timer_get_due_in is 0 for an inactive timer too: ask first) */
 	if (uv_is_active((uv_handle_t *)&ctl->kick_timer) &&

@@ -39,7 +39,8 @@ static bool nexthop_planned(const struct nr_ctl *ctl, const struct nr_knexthop *
  * have moved on since (a callback removed the node it just added). */
 static bool own_echo(const struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 {
-	return nlh->nlmsg_pid && nlh->nlmsg_pid == ctl->nl->portid;
+	return nlh->nlmsg_pid &&
+	       (nlh->nlmsg_pid == ctl->nl->portid || nlh->nlmsg_pid == ctl->query->portid);
 }
 
 static void drift(struct nr_ctl *ctl, const char *what, const char *how)

@@ -19,13 +19,6 @@
 #define ACK_COST 2048
 #define OP_PENDING 1
 
-struct nr_nl_batch {
-	struct nr_nl *nl;
-	struct nr_nl_owner owner;
-	struct nr_nl_batch_op *ops;
-	size_t n_ops, cap_ops;
-};
-
 struct commit_state {
 	struct nr_nl_batch *b;
 	uint32_t base_seq;   /* seq of ops[0] */
@@ -35,6 +28,17 @@ struct commit_state {
 	nr_nl_batch_fail_cb cb;
 	void *data;
 	struct nr_err *err;
+};
+
+struct nr_nl_batch {
+	struct nr_nl *nl;
+	struct nr_nl_owner owner;
+	struct nr_nl_batch_op *ops;
+	size_t n_ops, cap_ops;
+	/* the asynchronous commit (nr_nl_batch_begin/pump) */
+	struct commit_state cs;
+	size_t next;      /* first operation not sent yet */
+	char *buf;        /* one slice, encoded */
 };
 
 int nr_nl_batch_new(struct nr_nl *nl, const struct nr_nl_owner *owner,
@@ -54,6 +58,7 @@ void nr_nl_batch_free(struct nr_nl_batch *b)
 {
 	if (!b)
 		return;
+	free(b->buf);
 	free(b->ops);
 	free(b);
 }
@@ -274,4 +279,102 @@ int nr_nl_batch_commit(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb,
 		return nr_err_set(err, r, "netlink batch of %zu operations: %s (%s)",
 				  b->n_ops, nr_strerror(r), nr_err_name(r));
 	return st.failures;
+}
+
+/* ---- asynchronous commit --------------------------------------------------- */
+
+#include <time.h>
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int nr_nl_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *data,
+		      struct nr_err *err)
+{
+	b->cs = (struct commit_state){ .b = b, .cb = fail_cb, .data = data, .err = err };
+	b->next = 0;
+	if (!b->n_ops)
+		return 0;
+	if (!b->buf && !(b->buf = malloc(BATCH_LIMIT)))
+		return nr_err_set(err, -ENOMEM, "netlink batch: out of memory");
+	b->cs.max_inflight = commit_max_inflight(b->nl);
+	b->cs.base_seq = nr_nl_next_seq(b->nl);
+	b->nl->seq = b->cs.base_seq + (uint32_t)(b->n_ops - 1);
+	return 0;
+}
+
+/* Every ACK already queued on the socket; -EAGAIN is not an error here. */
+static int pump_read(struct nr_nl_batch *b)
+{
+	char buf[NR_NL_RECV_SIZE];
+
+	while (b->cs.inflight) {
+		int n = nr_nl_recv(b->nl, buf, sizeof(buf), 0);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+		if (n == -ETIMEDOUT || n == -EAGAIN)
+			return 0; /* nothing more for now */
+		if (n < 0)
+			return n;
+		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
+			commit_ack(&b->cs, nlh);
+	}
+	return 0;
+}
+
+/* Encode and send the next slice. */
+static int pump_send(struct nr_nl_batch *b)
+{
+	size_t len = 0, k = 0;
+	int r;
+
+	while (b->next + k < b->n_ops && k < NR_NL_BATCH_SLICE) {
+		size_t i = b->next + k;
+		char tmp[NR_NL_MSG_MAX];
+		struct nlmsghdr *nlh = nr_nl_encode(tmp, &b->ops[i].obj, b->ops[i].op, &b->owner);
+
+		if (len + NLMSG_ALIGN(nlh->nlmsg_len) > BATCH_LIMIT)
+			break;
+		nlh->nlmsg_seq = b->cs.base_seq + (uint32_t)i;
+		memcpy(b->buf + len, nlh, nlh->nlmsg_len);
+		len += NLMSG_ALIGN(nlh->nlmsg_len);
+		k++;
+	}
+	r = nr_nl_send(b->nl, b->buf, len);
+	if (r < 0)
+		return r;
+	b->next += k;
+	b->cs.inflight += k;
+	return 0;
+}
+
+int nr_nl_batch_pump(struct nr_nl_batch *b, uint64_t budget_ns)
+{
+	uint64_t t0 = mono_ns();
+	int r;
+
+	for (;;) {
+		r = pump_read(b);
+		if (r < 0)
+			return r;
+		if (b->next == b->n_ops)
+			return b->cs.inflight ? NR_NL_BATCH_WAIT : 0;
+		if (b->cs.inflight + NR_NL_BATCH_SLICE > b->cs.max_inflight)
+			return NR_NL_BATCH_WAIT; /* their ACKs must fit first */
+		if (mono_ns() - t0 >= budget_ns)
+			return NR_NL_BATCH_MORE;
+		r = pump_send(b);
+		if (r < 0)
+			return r;
+	}
+}
+
+int nr_nl_batch_failures(const struct nr_nl_batch *b)
+{
+	return b->cs.failures;
 }

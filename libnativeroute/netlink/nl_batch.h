@@ -10,6 +10,7 @@
 #define NR_NETLINK_NL_BATCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "netlink/nl_encode.h"
 #include "netlink/nl_socket.h"
@@ -67,6 +68,22 @@ const struct nr_nl_batch_op *nr_nl_batch_op(const struct nr_nl_batch *b, size_t 
  * not acknowledged by then keep error == 1 (unknown: dump to find out). */
 int nr_nl_batch_commit(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb,
 		       void *data, struct nr_err *err);
+
+/* The same, driven by a caller's poll loop on a non-blocking socket, so a
+ * large batch never holds the loop: begin reserves the sequence numbers;
+ * each pump reads the ACKs that have arrived and sends more, in slices of
+ * NR_NL_BATCH_SLICE messages, for at most `budget_ns` of work. pump
+ * returns NR_NL_BATCH_WAIT (ACKs outstanding: call again when the socket is
+ * readable), NR_NL_BATCH_MORE (call again soon: more to send), 0 when every
+ * operation has its result (nr_nl_batch_failures tells how many failed;
+ * fail_cb ran for each, err holds the first), or -errno when the socket
+ * failed (unacknowledged operations keep error == 1). */
+#define NR_NL_BATCH_SLICE 64
+enum { NR_NL_BATCH_WAIT = 1, NR_NL_BATCH_MORE = 2 };
+int nr_nl_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *data,
+		      struct nr_err *err);
+int nr_nl_batch_pump(struct nr_nl_batch *b, uint64_t budget_ns);
+int nr_nl_batch_failures(const struct nr_nl_batch *b);
 
 /* Forget all queued operations and results; the batch can be refilled. */
 void nr_nl_batch_reset(struct nr_nl_batch *b);
