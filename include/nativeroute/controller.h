@@ -140,7 +140,8 @@ struct nr_ctl_opts {
 	bool auto_direct_node_routes;   /* install <cidr> via <node IP> (native/hybrid) */
 	bool direct_routing_skip_unreachable; /* skip, don't refuse, unreachable nodes */
 	bool classic_routes;            /* never use nexthop objects */
-	uint8_t route_protocol;         /* rtm_protocol of our routes, 0 = 201 */
+	uint8_t route_protocol;         /* rtm_protocol of our routes, 0 = 201; 1-4 (the
+					 * kernel's and other software's) are refused */
 	uint32_t route_table;           /* 0 = main (254) */
 	unsigned int resync_interval_ms;   /* periodic full resync, 0 = 30000 */
 	uint32_t vxlan_vni;             /* 0 = 1 */

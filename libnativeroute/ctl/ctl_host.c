@@ -32,17 +32,38 @@ int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, st
 	const uint8_t fams[2] = { AF_INET, AF_INET6 };
 	const struct nr_addr *ips[2] = { &ep->ip4, &ep->ip6 };
 	struct nr_nl_link link;
+	struct nr_addr added[2];
+	int n_added = 0;
+	bool raised = false;
 	int rc;
 
 	rc = nr_nl_link_get(ctl->query, NULL, ep->ifindex, &link, err);
-	if (rc == 0 && !link.up)
+	if (rc == 0 && !link.up) {
 		rc = nr_nl_link_set_up(ctl->query, ep->ifindex, true, err);
+		raised = rc == 0;
+	}
 	for (int i = 0; rc == 0 && i < 2; i++) {
 		struct nr_addr gw;
 
 		if (!ips[i]->family || nr_model_gateway(ctl->model, fams[i], &gw) < 0)
 			continue;
-		rc = nr_nl_addr_add(ctl->query, ep->ifindex, &gw, nr_addr_bits(fams[i]), err);
+		rc = nr_nl_addr_present(ctl->query, ep->ifindex, &gw, err);
+		if (rc == 0) {
+			rc = nr_nl_addr_add(ctl->query, ep->ifindex, &gw, nr_addr_bits(fams[i]), err);
+			if (rc == 0)
+				added[n_added++] = gw;
+		} else if (rc > 0) {
+			rc = 0;
+		}
+	}
+	/* a refused endpoint add changes nothing: addresses we added go, and a
+	 * link we brought up goes down again (the caller takes the endpoint
+	 * out of the model) */
+	if (rc < 0) {
+		for (int i = 0; i < n_added; i++)
+			nr_nl_addr_del(ctl->query, ep->ifindex, &added[i], nr_addr_bits(added[i].family), NULL);
+		if (raised)
+			nr_nl_link_set_up(ctl->query, ep->ifindex, false, NULL);
 	}
 	/* the per-interface forwarding switch of IPv6 follows "all" only at
 	 * creation; set it for links made before forwarding was on */

@@ -56,7 +56,8 @@ struct nr_pending {
 	 * was its own: the node's nexthop ids and CIDRs, or the endpoint IPs */
 	struct nr_prefix dst[4];  /* a node update: the old CIDRs and the new */
 	uint32_t nh_id[2];
-	char *id; /* endpoint id (NR_OP_ENDPOINT) */
+	char *id; /* endpoint id (NR_OP_ENDPOINT); node name when check_reach */
+	bool check_reach; /* a node add whose reachability check the pass makes */
 	int status; /* the outcome, once decided (queued for delivery) */
 	char *msg;  /* its text when status < 0; NULL: nr_strerror(status) */
 	struct {  /* what the endpoint callback reports */
@@ -225,11 +226,21 @@ void nr_ctl_touched_clear(struct nr_ctl *ctl);
 /* ctl_watch.c */
 void nr_ctl_watch_cb(uv_poll_t *handle, int status, int events);
 
+/* ctl_ops.c: the auto-direct-node-routes check (text of the refusal), and
+ * the checks a node add left to the pass (run before planning). */
+int nr_ctl_direct_refusal(const char *name, const struct nr_addr *ip, const struct nr_reach *r,
+			  struct nr_err *err);
+void nr_ctl_deferred_checks(struct nr_ctl *ctl, struct nr_pending *reqs);
+
 /* ctl_reach.c: one answer per node IP, refreshed when stale. */
 struct nr_reach_cache;
 int nr_reach_cache_new(struct nr_reach_cache **ret);
 void nr_reach_cache_free(struct nr_reach_cache *c);
 void nr_reach_cache_clear(struct nr_reach_cache *c);
+/* The remembered answer for ip, NULL when there is none (no I/O). */
+const struct nr_reach *nr_reach_cache_peek(struct nr_ctl *ctl, const struct nr_addr *ip);
+/* Ask for every remote node IP the cache lacks, at once (pipelined). */
+int nr_ctl_reach_prefill(struct nr_ctl *ctl);
 /* The answer for ip: from the cache, or asked now and remembered. */
 const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_addr *ip);
 /* Whether a route to dst (may be NULL) or a change of link ifindex (0 =

@@ -115,19 +115,18 @@ static int local_node_req(const struct nr_ctl_opts *o, struct nr_node_req *req, 
 
 /* The node IPs must be addresses of this namespace: routes carry them as
  * preferred source, and the kernel refuses a foreign one late and vaguely. */
-static int check_node_ips(struct nr_ctl *ctl, struct nr_err *err)
+static int check_node_ips(struct nr_ctl *ctl, const struct nr_node_req *local, struct nr_err *err)
 {
-	const struct nr_node *self = nr_model_local_node(ctl->model);
-	const uint8_t fams[2] = { AF_INET, AF_INET6 };
+	const struct nr_addr *ips[2] = { &local->ip4, &local->ip6 };
 	char buf[NR_ADDR_STRLEN];
 
 	for (int i = 0; i < 2; i++) {
-		const struct nr_addr *ip = nr_node_ip(self, fams[i]);
+		const struct nr_addr *ip = ips[i];
 		uint32_t ifindex;
 
-		if (!ip)
+		if (!ip->family)
 			continue;
-		if (nr_nl_addr_find(ctl->nl, ip, &ifindex, err) < 0)
+		if (nr_nl_addr_find(ctl->query, ip, &ifindex, err) < 0)
 			return nr_err_set(err, -EADDRNOTAVAIL,
 					  "node IP %s is not an address of any link in %s%s",
 					  nr_addr_str(ip, buf, sizeof(buf)),
@@ -150,27 +149,32 @@ static bool kernel_has_nexthops(struct nr_ctl *ctl)
 	return rc != -EOPNOTSUPP && rc != -EINVAL && rc != -EAFNOSUPPORT;
 }
 
-static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_err *err)
+/* Route protocols the kernel and other software own (unspec, redirect,
+ * kernel, boot, static): with one of them the prune at start and
+ * nr_ctl_purge would delete routes that are not ours. */
+#define NR_RTPROT_RESERVED_MAX 4
+
+/* Everything that needs no I/O: a refusal here leaves no trace. */
+static int check_opts(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_cluster_config *cfg,
+		      struct nr_node_req *local, struct nr_err *err)
 {
-	struct nr_cluster_config cfg;
-	struct nr_node_req local;
 	const char *netns = OPTS_GET(o, netns, NULL);
+	unsigned int proto = OPTS_GET(o, route_protocol, 0);
 	int rc;
 
 	if (!OPTS_GET(o, node_name, NULL))
 		return nr_err_set(err, -EINVAL, "node_name is required");
-	rc = config_from_opts(o, &cfg, err);
+	rc = config_from_opts(o, cfg, err);
 	if (rc == 0)
-		rc = local_node_req(o, &local, err);
+		rc = local_node_req(o, local, err);
 	if (rc < 0)
 		return rc;
-	ctl->owner.protocol = OPTS_GET(o, route_protocol, 0) ? o->route_protocol
-							      : NR_DEFAULT_ROUTE_PROTOCOL;
+	if (proto && proto <= NR_RTPROT_RESERVED_MAX)
+		return nr_err_set(err, -EINVAL, "route_protocol %u: belongs to the kernel or other "
+				  "software (1-4: redirect, kernel, boot, static); use 5-255 "
+				  "(default %d)", proto, NR_DEFAULT_ROUTE_PROTOCOL);
+	ctl->owner.protocol = proto ? (uint8_t)proto : NR_DEFAULT_ROUTE_PROTOCOL;
 	ctl->owner.table = OPTS_GET(o, route_table, 0) ? o->route_table : NR_DEFAULT_ROUTE_TABLE;
-	/* the model: saved state (state_dir) or the options alone */
-	rc = nr_ctl_state_setup(ctl, o, &cfg, &local, err);
-	if (rc < 0)
-		return rc;
 	if (netns && !(ctl->netns = strdup(netns)))
 		return nr_err_set(err, -ENOMEM, "out of memory");
 	ctl->resync_ms = OPTS_GET(o, resync_interval_ms, 0) ? o->resync_interval_ms
@@ -182,19 +186,36 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 	ctl->event_data = OPTS_GET(o, event_data, NULL);
 	if (ctl->vxlan_vni > 0xffffff)
 		return nr_err_set(err, -EINVAL, "VXLAN VNI %u: larger than 16777215", ctl->vxlan_vni);
+	return 0;
+}
 
+/* Validate everything before any side effect ("a call that returns < 0
+ * changed nothing"): options first, then the namespace and the node IPs
+ * (read-only netlink), and only then the state directory (created, locked)
+ * and the rest. */
+static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_err *err)
+{
+	struct nr_cluster_config cfg;
+	struct nr_node_req local;
+	int rc = check_opts(ctl, o, &cfg, &local, err);
+
+	if (rc < 0)
+		return rc;
 	/* non-blocking: a pass's batch is driven by cmd_poll (ctl_reconcile.c) */
 	rc = nr_nl_open(ctl->netns, NR_NL_NONBLOCK, &ctl->nl, err);
 	if (rc == 0)
 		rc = nr_nl_open(ctl->netns, 0, &ctl->query, err);
 	if (rc == 0)
+		rc = check_node_ips(ctl, &local, err);
+	if (rc == 0)
 		rc = nr_ctl_lock_take(ctl->netns, ctl->owner.table, ctl->owner.protocol,
 				      &ctl->owner_lock, err);
 	if (rc == 0)
 		rc = nr_nl_open(ctl->netns, NR_NL_NONBLOCK | NR_NL_EVENTS, &ctl->events, err);
+	/* the model: saved state (state_dir) or the options alone */
 	if (rc == 0)
-		rc = check_node_ips(ctl, err);
-	if (rc == 0)
+		rc = nr_ctl_state_setup(ctl, o, &cfg, &local, err);
+	if (rc == 0) /* reads the model: after it exists */
 		rc = nr_ctl_masq_new(ctl, o, err);
 	if (rc < 0)
 		return rc;

@@ -128,8 +128,8 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 		return; /* answered once the masquerade table is in line too */
 	while (p) {
 		struct nr_pending *next = p->next;
-		int status = pass_status;
-		const char *msg = pass_msg;
+		int status = p->status < 0 ? p->status : pass_status;
+		const char *msg = p->status < 0 ? p->msg : pass_msg;
 
 		for (size_t i = 0; status == 0 && i < n_fails; i++) {
 			if (p->kind == NR_OP_START || p->kind == NR_OP_MODE || failure_is_mine(p, &fails[i])) {
@@ -137,8 +137,11 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 				msg = fails[i].text;
 			}
 		}
+		if (msg != p->msg) {
+			free(p->msg);
+			p->msg = status < 0 && msg && *msg ? strdup(msg) : NULL;
+		}
 		p->status = status;
-		p->msg = status < 0 && msg && *msg ? strdup(msg) : NULL;
 		nr_ctl_save_await(ctl, p);
 		p = next;
 	}
@@ -184,34 +187,91 @@ static int node_req_from_spec(const struct nr_node_spec *spec, struct nr_node_re
 /* auto-direct-node-routes in native mode installs `<cidr> via <node IP>`,
  * which only works for an L2 neighbour: refuse the others up front (hybrid
  * tunnels them; skip_unreachable lets the planner report them instead). */
-static int check_direct(struct nr_ctl *ctl, const struct nr_node_req *req, struct nr_err *err)
+static bool direct_required(struct nr_ctl *ctl, const char *name)
 {
 	const struct nr_cluster_config *cfg = nr_model_config(ctl->model);
-	const struct nr_addr *ips[2] = { &req->ip4, &req->ip6 };
+
+	return cfg->routing_mode == NR_MODE_NATIVE && cfg->auto_direct_node_routes &&
+	       !cfg->direct_routing_skip_unreachable && strcmp(name, nr_model_local_name(ctl->model));
+}
+
+int nr_ctl_direct_refusal(const char *name, const struct nr_addr *ip, const struct nr_reach *r,
+			  struct nr_err *err)
+{
 	char ipb[NR_ADDR_STRLEN], gwb[NR_ADDR_STRLEN];
 
-	if (cfg->routing_mode != NR_MODE_NATIVE || !cfg->auto_direct_node_routes ||
-	    cfg->direct_routing_skip_unreachable || !strcmp(req->name, nr_model_local_name(ctl->model)))
+	if (r->kind == NR_REACH_DIRECT)
+		return 0;
+	nr_addr_str(ip, ipb, sizeof(ipb));
+	if (r->kind == NR_REACH_GATEWAY)
+		return nr_err_set(err, -ENETUNREACH,
+				  "node %s: %s is not directly reachable (only via gateway %s); "
+				  "auto-direct-node-routes needs every node on a connected link: "
+				  "use hybrid mode or direct_routing_skip_unreachable",
+				  name, ipb, nr_addr_str(&r->gw, gwb, sizeof(gwb)));
+	return nr_err_set(err, -ENETUNREACH, "node %s: %s is unreachable (no route)", name, ipb);
+}
+
+/* The check at once when the answer is known or cheap to get. A node add
+ * while a full pass is due anyway (a bulk of adds, a batch in flight)
+ * leaves an unknown answer to that pass, which asks for all of them at
+ * once (pipelined) and refuses the node there, before planning: 500 adds
+ * in one loop turn cost no round trip each. *defer tells. */
+static int check_direct(struct nr_ctl *ctl, const struct nr_node_req *req, bool may_defer,
+			bool *defer, struct nr_err *err)
+{
+	const struct nr_addr *ips[2] = { &req->ip4, &req->ip6 };
+
+	*defer = false;
+	if (!direct_required(ctl, req->name))
 		return 0;
 	for (int i = 0; i < 2; i++) {
 		const struct nr_reach *r;
+		int rc;
 
 		if (!ips[i]->family)
 			continue;
-		r = nr_reach_cache_get(ctl, ips[i]);
-		if (r->kind == NR_REACH_DIRECT)
+		r = nr_reach_cache_peek(ctl, ips[i]);
+		if (!r && may_defer && !nr_ctl_incremental(ctl)) {
+			*defer = true;
 			continue;
-		nr_addr_str(ips[i], ipb, sizeof(ipb));
-		if (r->kind == NR_REACH_GATEWAY)
-			return nr_err_set(err, -ENETUNREACH,
-					  "node %s: %s is not directly reachable (only via gateway %s); "
-					  "auto-direct-node-routes needs every node on a connected link: "
-					  "use hybrid mode or direct_routing_skip_unreachable",
-					  req->name, ipb, nr_addr_str(&r->gw, gwb, sizeof(gwb)));
-		return nr_err_set(err, -ENETUNREACH, "node %s: %s is unreachable (no route)",
-				  req->name, ipb);
+		}
+		if (!r)
+			r = nr_reach_cache_get(ctl, ips[i]);
+		rc = nr_ctl_direct_refusal(req->name, ips[i], r, err);
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
+}
+
+/* In a full pass, once every node IP's answer is known: refuse the node
+ * adds whose check was left to it. The node leaves the model again and its
+ * request fails with the reason; nothing of it reached the kernel. */
+void nr_ctl_deferred_checks(struct nr_ctl *ctl, struct nr_pending *reqs)
+{
+	for (struct nr_pending *p = reqs; p; p = p->next) {
+		const struct nr_node *n;
+		const struct nr_addr *ips[2];
+		struct nr_err err = { 0 };
+		int rc = 0;
+
+		if (!p->check_reach || !p->id || !(n = nr_model_node_get(ctl->model, p->id)) ||
+		    !direct_required(ctl, p->id))
+			continue;
+		ips[0] = &n->ip4;
+		ips[1] = &n->ip6;
+		for (int i = 0; i < 2 && rc == 0; i++)
+			if (ips[i]->family)
+				rc = nr_ctl_direct_refusal(p->id, ips[i], nr_reach_cache_get(ctl, ips[i]), &err);
+		if (rc == 0)
+			continue;
+		p->status = rc;
+		free(p->msg);
+		p->msg = strdup(err.msg);
+		nr_model_node_remove(ctl->model, p->id, NULL);
+		nr_ctl_emit(ctl, NR_EVENT_NODE_REMOVED, p->id, NULL, "node %s refused: %s", p->id, err.msg);
+	}
 }
 
 static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool update,
@@ -222,7 +282,7 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	const struct nr_node *n;
 	struct nr_kstate old;
 	struct nr_pending *p;
-	bool local = false;
+	bool local = false, defer = false;
 	int rc;
 
 	nr_last_error_clear();
@@ -236,12 +296,15 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	if (rc == 0)
 		rc = nr_etcd_check_node_call(ctl->etcd, req.name, &err);
 	if (rc == 0)
-		rc = check_direct(ctl, &req, &err);
+		rc = check_direct(ctl, &req, !update, &defer, &err);
 	if (rc < 0)
 		return nr_last_error_set_from(&err, rc);
 	p = pending_new(ctl, NR_OP_NODE, cb, data);
-	if (!p)
+	if (!p || (defer && !(p->id = strdup(req.name)))) {
+		free(p);
 		return nr_last_error_set(-ENOMEM, "out of memory");
+	}
+	p->check_reach = defer;
 	nr_ctl_before_change(ctl, false, req.name, &old);
 	if (update) {
 		/* failures of the old CIDRs' removal count as this request's too */
@@ -260,6 +323,7 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	 * not used after this */
 	nr_ctl_after_change(ctl, false, req.name, &old);
 	if (rc < 0) {
+		free(p->id);
 		free(p);
 		return nr_last_error_set_from(&err, rc);
 	}

@@ -98,6 +98,11 @@ static const struct nr_reach *cache_put(struct nr_reach_cache *c, const struct n
 	return &e->answer;
 }
 
+const struct nr_reach *nr_reach_cache_peek(struct nr_ctl *ctl, const struct nr_addr *ip)
+{
+	return cache_find(ctl->reach, ip);
+}
+
 const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_addr *ip)
 {
 	static _Thread_local struct nr_reach copy;
@@ -229,6 +234,31 @@ static int collect(struct nr_ctl *ctl, bool demote_gateways)
 	return 0;
 }
 
+int nr_ctl_reach_prefill(struct nr_ctl *ctl)
+{
+	struct nr_reach_cache *c = ctl->reach;
+	struct nr_addr *ips;
+	int rc;
+
+	if (nr_model_config(ctl->model)->routing_mode == NR_MODE_TUNNEL)
+		return 0;
+	/* which IPs (answers unknown where the cache lacks them), then ask for
+	 * the missing ones at once; a failed lookup stays unknown: the planner
+	 * skips and reports it */
+	rc = collect(ctl, false);
+	if (rc < 0)
+		return rc;
+	ips = malloc((c->n_array ? c->n_array : 1) * sizeof(*ips));
+	if (!ips)
+		return -ENOMEM;
+	for (size_t i = 0; i < c->n_array; i++)
+		ips[i] = c->array[i].ip;
+	cache_fill(ctl, ips, c->n_array);
+	free(ips);
+	c->n_array = 0;
+	return 0;
+}
+
 int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr_reach **out,
 		       size_t *n)
 {
@@ -237,21 +267,9 @@ int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr
 
 	c->n_array = 0;
 	if (nr_model_config(ctl->model)->routing_mode != NR_MODE_TUNNEL) {
-		/* first walk: which IPs; then ask for the missing ones at once
-		 * (a failed lookup stays unknown: the planner skips and
-		 * reports it); second walk: the answers */
-		rc = collect(ctl, false);
-		if (rc == 0) {
-			struct nr_addr *ips = malloc((c->n_array ? c->n_array : 1) * sizeof(*ips));
-
-			if (!ips)
-				return -ENOMEM;
-			for (size_t i = 0; i < c->n_array; i++)
-				ips[i] = c->array[i].ip;
-			cache_fill(ctl, ips, c->n_array);
-			free(ips);
+		rc = nr_ctl_reach_prefill(ctl);
+		if (rc == 0)
 			rc = collect(ctl, demote_gateways);
-		}
 	}
 	*out = c->array;
 	*n = c->n_array;

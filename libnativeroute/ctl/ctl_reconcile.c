@@ -505,8 +505,11 @@ static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
 	}
 	nr_ctl_touched_clear(ctl);
 	rc = nr_ctl_vxlan_sync(ctl, &ps->err);
-	if (rc == 0)
+	if (rc == 0) { /* the node adds that left their check to this pass */
+		nr_ctl_reach_prefill(ctl);
+		nr_ctl_deferred_checks(ctl, ps->reqs);
 		rc = plan(ctl, &ps->err);
+	}
 	ps->planned = rc == 0;
 	if (rc == 0 && ctl->need_dump) {
 		rc = observe(ctl, &ps->err);

@@ -161,8 +161,23 @@ int nr_nl_link_delete(struct nr_nl *nl, uint32_t ifindex, struct nr_err *err)
 
 /* ---- addresses ------------------------------------------------------- */
 
+static int addr_change(struct nr_nl *nl, uint16_t type, uint32_t ifindex, const struct nr_addr *addr,
+		       uint8_t prefixlen, struct nr_err *err);
+
 int nr_nl_addr_add(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
 		   uint8_t prefixlen, struct nr_err *err)
+{
+	return addr_change(nl, RTM_NEWADDR, ifindex, addr, prefixlen, err);
+}
+
+int nr_nl_addr_del(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
+		   uint8_t prefixlen, struct nr_err *err)
+{
+	return addr_change(nl, RTM_DELADDR, ifindex, addr, prefixlen, err);
+}
+
+static int addr_change(struct nr_nl *nl, uint16_t type, uint32_t ifindex, const struct nr_addr *addr,
+		       uint8_t prefixlen, struct nr_err *err)
 {
 	char buf[NR_NL_MSG_MAX], a[NR_ADDR_STRLEN], what[NR_ADDR_STRLEN + 32];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -173,9 +188,10 @@ int nr_nl_addr_add(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *add
 		 nr_addr_str(addr, a, sizeof(a)), prefixlen, ifindex);
 	if (!size || prefixlen > nr_addr_bits(addr->family))
 		return nr_err_set(err, -EINVAL, "%s: invalid address", what);
-	nlh->nlmsg_type = RTM_NEWADDR;
+	nlh->nlmsg_type = type;
 	/* REPLACE: adding an address that is already there succeeds. */
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+	nlh->nlmsg_flags = type == RTM_NEWADDR ? NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE
+					       : NLM_F_REQUEST;
 	ifa->ifa_family = addr->family;
 	ifa->ifa_prefixlen = prefixlen;
 	ifa->ifa_index = ifindex;
@@ -219,8 +235,26 @@ static int addr_reply_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+static int addr_lookup(struct nr_nl *nl, const struct nr_addr *addr, uint32_t on,
+		       uint32_t *ifindex, struct nr_err *err);
+
 int nr_nl_addr_find(struct nr_nl *nl, const struct nr_addr *addr,
 		    uint32_t *ifindex, struct nr_err *err)
+{
+	return addr_lookup(nl, addr, 0, ifindex, err);
+}
+
+int nr_nl_addr_present(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
+		       struct nr_err *err)
+{
+	uint32_t at;
+	int r = addr_lookup(nl, addr, ifindex, &at, err);
+
+	return r == -EADDRNOTAVAIL ? 0 : r < 0 ? r : at == ifindex;
+}
+
+static int addr_lookup(struct nr_nl *nl, const struct nr_addr *addr, uint32_t on,
+		       uint32_t *ifindex, struct nr_err *err)
 {
 	char buf[NR_NL_MSG_MAX], a[NR_ADDR_STRLEN], what[NR_ADDR_STRLEN + 16];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -232,6 +266,7 @@ int nr_nl_addr_find(struct nr_nl *nl, const struct nr_addr *addr,
 	nlh->nlmsg_type = RTM_GETADDR;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	ifa->ifa_family = addr->family;
+	ifa->ifa_index = on; /* 0: every link (strict checking filters by it) */
 	r = nr_nl_request(nl, nlh, addr_reply_cb, &af, what, err);
 	if (r < 0)
 		return r;

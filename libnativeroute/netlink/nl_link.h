@@ -48,6 +48,14 @@ int nr_nl_link_delete(struct nr_nl *nl, uint32_t ifindex, struct nr_err *err);
 int nr_nl_addr_add(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
 		   uint8_t prefixlen, struct nr_err *err);
 
+/* Remove `addr`/prefixlen from a link. */
+int nr_nl_addr_del(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
+		   uint8_t prefixlen, struct nr_err *err);
+
+/* 1 when link `ifindex` holds `addr`, 0 when not, -errno on failure. */
+int nr_nl_addr_present(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
+		       struct nr_err *err);
+
 /* The link that holds local address `addr` (e.g. the underlay device of
  * the node IP). -EADDRNOTAVAIL when no link has it. */
 int nr_nl_addr_find(struct nr_nl *nl, const struct nr_addr *addr,

@@ -1,0 +1,76 @@
+# "A call that returns < 0 changed nothing" (issue 9 item 3): nr_ctl_new
+# refuses a reserved route protocol (1-4: redirect, kernel, boot, static -
+# the prune at start and purge would delete other software's routes), an
+# oversized VXLAN VNI, a node IP that is no address of the namespace, a
+# missing namespace and a bad cluster CIDR, each before it creates the state
+# directory or its lock; nr_ctl_endpoint_add refused by the kernel (IPv6
+# disabled on the host-side link) leaves the link down and without the
+# gateway address it added. ip monitor sees no change of links, addresses,
+# routes or nexthops over all of it.
+. "$(dirname "$0")/lib/common.sh"
+
+X="$NR_TOOLS_DIR/nr_refusals"
+[ -x "$X" ] || nr_fail "build nr_refusals first"
+TMP=$(mktemp -d /tmp/nrrefuse.XXXXXX)
+nr_cleanup_hooks+=("rm -rf '$TMP'")
+NS="${NR_P}refuse"
+ip netns add "$NS"
+# no duplicate address detection in this namespace: addresses and the
+# kernel's own routes of new links are final at once, before the snapshot
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.default.accept_dad=0
+ip -n "$NS" link set lo up
+ip -n "$NS" link add v0 type veth peer name v1
+ip -n "$NS" link set v1 up
+ip -n "$NS" addr add 172.31.255.254/12 dev v0
+ip -n "$NS" link set v0 up
+ip -n "$NS" link add h1 type veth peer name p1
+ip netns exec "$NS" sysctl -qw net.ipv6.conf.h1.disable_ipv6=1
+# forwarding as nr_ctl_start sets it (the endpoint case starts a controller,
+# and that success is not what is checked here)
+ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+sleep 0.3
+
+kernel() {
+	# a link that was up once keeps the default qdisc the kernel attached:
+	# not a setting anyone made, so it does not count
+	ip -n "$NS" link show | grep -v 'link/' | sed 's/ qdisc [a-z_]*//'
+	ip -n "$NS" addr show | sed 's/ qdisc [a-z_]*//'
+	ip -n "$NS" route show table all
+	ip -n "$NS" nexthop show 2>/dev/null || true
+}
+BEFORE=$(kernel)
+ip -n "$NS" monitor link address route nexthop >"$TMP/mon" 2>&1 &
+MON=$!
+sleep 0.3
+
+echo "== nr_ctl_new refusals"
+out=$("$X" "$NS" "$TMP/state" new) || { echo "$out"; nr_fail "a bad option was accepted or left a state directory"; }
+echo "$out"
+for c in route-protocol-static route-protocol-kernel vxlan-vni node-ip-elsewhere netns-missing cluster-cidr; do
+	nr_expect_match "$out" "^refused $c: " "$c refused"
+	nr_expect_match "$out" "^dir $c: absent$" "$c: no state directory"
+done
+nr_expect_match "$out" "route_protocol 4: belongs to the kernel or other software" "the reserved protocol is named"
+[ ! -e "$TMP/state" ] || { ls -la "$TMP/state"; nr_fail "state root created"; }
+
+echo "== nr_ctl_endpoint_add refused by the kernel"
+ip -n "$NS" link show h1 | grep -q 'state DOWN' || nr_fail "h1 should start down"
+mkdir "$TMP/ep"
+out=$("$X" "$NS" "$TMP/ep" endpoint h1) || { echo "$out"; nr_fail "endpoint add was not refused"; }
+echo "$out"
+nr_expect_match "$out" "^refused endpoint: EACCES: address fd00:10::1/128" "refused, naming the address"
+ip -n "$NS" link show h1 | grep -q 'state DOWN' || nr_fail "the refused endpoint left h1 up"
+ip -n "$NS" addr show dev h1 | grep -q 'inet ' && nr_fail "the refused endpoint left the gateway address on h1"
+nr_ok "h1 is down and has no address again"
+
+sleep 0.3
+kill "$MON"; wait "$MON" 2>/dev/null || true
+# the endpoint case: the controller's own up/address and their undoing are
+# the only changes allowed, each undone; the refusals of nr_ctl_new none
+AFTER=$(kernel)
+if [ "$AFTER" != "$BEFORE" ]; then
+	diff <(echo "$BEFORE") <(echo "$AFTER")
+	nr_fail "the kernel differs after the refused calls"
+fi
+nr_ok "links, addresses, routes, nexthops: as before"
+echo "PASS"

@@ -1,0 +1,157 @@
+/* nr_refusals: calls that must be refused before any side effect
+ * ("a call that returns < 0 changed nothing"), in a namespace whose node IP
+ * is 172.31.255.254 (set up by the caller).
+ *
+ *   nr_refusals NETNS DIR new
+ *       nr_ctl_new with one bad thing each, state_dir DIR/<case>: prints
+ *       "refused CASE: NAME: message" and "dir CASE: absent|PRESENT"
+ *   nr_refusals NETNS DIR endpoint IFNAME
+ *       a dual-stack controller (state_dir DIR/ep), started; then
+ *       nr_ctl_endpoint_add on IFNAME, which the caller made refuse the
+ *       IPv6 gateway address (disable_ipv6): prints "refused endpoint: ..."
+ *       or "accepted endpoint"
+ *
+ * Exit 0 when every call was refused and no state directory was made. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <uv.h>
+
+#include <nativeroute/controller.h>
+#include <nativeroute/nativeroute.h>
+
+static const char *pool[] = { "10.0.0.0/8", NULL };
+static const char *local_cidr[] = { "10.0.0.0/26", NULL };
+
+static int one(uv_loop_t *loop, const char *name, const char *dir, struct nr_ctl_opts *o)
+{
+	char path[512];
+	struct stat st;
+	struct nr_ctl *ctl;
+	int rc, bad = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	o->state_dir = path;
+	rc = nr_ctl_new(loop, o, &ctl);
+	if (rc == 0) {
+		printf("ACCEPTED %s\n", name);
+		nr_ctl_close(ctl, NULL, NULL);
+		uv_run(loop, UV_RUN_DEFAULT);
+		bad = 1;
+	} else {
+		printf("refused %s: %s: %s\n", name, nr_err_name(rc), nr_last_errmsg());
+	}
+	if (stat(path, &st) == 0) {
+		printf("dir %s: PRESENT\n", name);
+		bad = 1;
+	} else {
+		printf("dir %s: absent\n", name);
+	}
+	return bad;
+}
+
+static int refuse_new(uv_loop_t *loop, const char *netns, const char *dir)
+{
+	int bad = 0;
+#define BASE .netns = netns, .node_name = "local", .node_ipv4 = "172.31.255.254", \
+	     .ipam_mode = NR_IPAM_KUBERNETES, .cluster_cidrs = pool, .pod_cidrs = local_cidr
+	{
+		NR_OPTS(nr_ctl_opts, o, BASE, .route_protocol = 4);
+		bad |= one(loop, "route-protocol-static", dir, &o);
+	}
+	{
+		NR_OPTS(nr_ctl_opts, o, BASE, .route_protocol = 2);
+		bad |= one(loop, "route-protocol-kernel", dir, &o);
+	}
+	{
+		NR_OPTS(nr_ctl_opts, o, BASE, .vxlan_vni = 0x1000000);
+		bad |= one(loop, "vxlan-vni", dir, &o);
+	}
+	{
+		NR_OPTS(nr_ctl_opts, o, BASE);
+		o.node_ipv4 = "172.31.255.253";
+		bad |= one(loop, "node-ip-elsewhere", dir, &o);
+	}
+	{
+		NR_OPTS(nr_ctl_opts, o, BASE);
+		o.netns = "nr-no-such-netns-0";
+		bad |= one(loop, "netns-missing", dir, &o);
+	}
+	{
+		const char *bad_pool[] = { "10.0.0.0/33", NULL };
+		NR_OPTS(nr_ctl_opts, o, BASE);
+		o.cluster_cidrs = bad_pool;
+		bad |= one(loop, "cluster-cidr", dir, &o);
+	}
+#undef BASE
+	return bad;
+}
+
+static bool started;
+
+static void start_cb(struct nr_ctl *ctl, int status, const char *msg, void *data)
+{
+	(void)ctl;
+	(void)data;
+	if (status < 0)
+		printf("start failed: %s\n", msg);
+	started = true;
+}
+
+static void ep_cb(struct nr_ctl *ctl, int status, const char *msg,
+		  const struct nr_endpoint_info *info, void *data)
+{
+	(void)ctl;
+	(void)info;
+	(void)data;
+	printf("endpoint callback: %d %s\n", status, msg ? msg : "");
+}
+
+static int refuse_endpoint(uv_loop_t *loop, const char *netns, const char *dir, const char *ifname)
+{
+	const char *pools[] = { "10.0.0.0/8", "fd00:10::/64", NULL };
+	const char *cidrs[] = { "10.0.0.0/26", "fd00:10::/112", NULL };
+	char path[512];
+	struct nr_ctl *ctl;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/ep", dir);
+	NR_OPTS(nr_ctl_opts, o, .netns = netns, .node_name = "local", .node_ipv4 = "172.31.255.254",
+		.ipam_mode = NR_IPAM_KUBERNETES, .cluster_cidrs = pools, .pod_cidrs = cidrs,
+		.state_dir = path);
+	if (nr_ctl_new(loop, &o, &ctl) < 0 || nr_ctl_start(ctl, start_cb, NULL) < 0) {
+		printf("setup failed: %s\n", nr_last_errmsg());
+		return 1;
+	}
+	while (!started)
+		uv_run(loop, UV_RUN_ONCE);
+	NR_OPTS(nr_endpoint_spec, spec, .id = "pod-1", .ifname = ifname);
+	rc = nr_ctl_endpoint_add(ctl, &spec, ep_cb, NULL);
+	if (rc < 0)
+		printf("refused endpoint: %s: %s\n", nr_err_name(rc), nr_last_errmsg());
+	else
+		printf("accepted endpoint\n");
+	nr_ctl_close(ctl, NULL, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	return rc < 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	uv_loop_t *loop = uv_default_loop();
+	int bad;
+
+	if (argc == 4 && !strcmp(argv[3], "new"))
+		bad = refuse_new(loop, argv[1], argv[2]);
+	else if (argc == 5 && !strcmp(argv[3], "endpoint"))
+		bad = refuse_endpoint(loop, argv[1], argv[2], argv[4]);
+	else {
+		fprintf(stderr, "usage: nr_refusals NETNS DIR new | endpoint IFNAME\n");
+		return 2;
+	}
+	uv_loop_close(loop);
+	return bad;
+}
