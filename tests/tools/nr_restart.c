@@ -1,8 +1,8 @@
 /* nr_restart: an embedded controller with a state directory, started and
  * closed as an orchestrator process that restarts would (public API only).
  *
- *   nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool add N
- *       new + start, add nodes 0..N-1 (500 per loop turn, as a watch
+ *   nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool add N [FIRST]
+ *       new + start, add nodes FIRST..FIRST+N-1 (default FIRST 0; 500 per loop turn, as a watch
  *       stream feeds them), wait for every callback, close
  * STATE_DIR "-" runs without a state directory.
  *   nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool start
@@ -112,9 +112,9 @@ static void closed_cb(struct nr_ctl *ctl, void *data)
 	a->closed = true;
 }
 
-static int add_nodes(struct app *a, size_t n)
+static int add_nodes(struct app *a, size_t first, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = first; i < first + n; i++) {
 		char name[32], ip[32], cidr[32];
 		const char *cidrs[] = { cidr, NULL };
 		size_t b = i + 1; /* the (i+1)-th /26 of 10.0.0.0/8 */
@@ -128,7 +128,7 @@ static int add_nodes(struct app *a, size_t n)
 			fprintf(stderr, "node add %s: %s\n", name, nr_last_errmsg());
 			return -1;
 		}
-		if ((i + 1) % SLICE == 0) /* as a watch stream feeds them */
+		if ((i + 1 - first) % SLICE == 0) /* as a watch stream feeds them */
 			uv_run(a->loop, UV_RUN_NOWAIT);
 	}
 	while (a->done < n)
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 	static const char *local_cidr[] = { "10.0.0.0/26", NULL };
 	struct app a = { .loop = uv_default_loop() };
 	struct nr_status st = { .sz = sizeof(st) };
-	size_t n_add = 0;
+	size_t n_add = 0, first = 0;
 	double t0, t_ret, t_add = 0, c0, c_start;
 	int rc = 0;
 
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 
 	argc -= heartbeat;
 	argv += heartbeat;
-	if (argc < 5 || (strcmp(argv[4], "start") && (strcmp(argv[4], "add") || argc != 6))) {
+	if (argc < 5 || (strcmp(argv[4], "start") && (strcmp(argv[4], "add") || argc < 6 || argc > 7))) {
 		fprintf(stderr, "usage: nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool "
 			"start|add N\n");
 		return 2;
@@ -159,8 +159,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", nr_last_errmsg());
 		return 2;
 	}
-	if (argc == 6)
+	if (argc >= 6)
 		n_add = strtoul(argv[5], NULL, 10);
+	if (argc == 7)
+		first = strtoul(argv[6], NULL, 10);
 	NR_OPTS(nr_ctl_opts, o, .netns = argv[1], .node_name = "local", .node_ipv4 = "172.31.255.254",
 		.routing_mode = NR_MODE_NATIVE, .auto_direct_node_routes = true, .ipam_mode = a.ipam,
 		.cluster_cidrs = pool, .mask_size_v4 = 26,
@@ -194,7 +196,7 @@ int main(int argc, char **argv)
 		a.max_gap = 0;
 		a.last_beat = t1;
 
-		if (add_nodes(&a, n_add) < 0)
+		if (add_nodes(&a, first, n_add) < 0)
 			rc = 1;
 		t_add = now() - t1;
 		beat_cb(&a.beat);

@@ -1,0 +1,60 @@
+# A full disk and a deleted state directory (issue 11, item 4):
+#  - a restart whose state needs no new write is not stopped by a full disk:
+#    the start callback succeeds, the kernel is not touched, and the state
+#    file is not rewritten (the loaded bytes are known to be on disk);
+#  - a change that cannot be saved (ENOSPC) is reported as an error.
+# The small file system is a tmpfs mounted inside a private mount namespace
+# (unshare -m): the host's mounts are never touched.
+. "$(dirname "$0")/lib/common.sh"
+
+R="$NR_TOOLS_DIR/nr_restart"
+[ -x "$R" ] || nr_fail "build nr_restart first"
+command -v unshare >/dev/null || nr_fail "unshare (util-linux) not installed"
+TMP=$(mktemp -d /tmp/nrfull.XXXXXX)
+nr_cleanup_hooks+=("rm -rf '$TMP'")
+NS="${NR_P}full"
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add v0 type veth peer name v1
+ip -n "$NS" link set v1 up
+ip -n "$NS" addr add 172.31.255.254/12 dev v0
+ip -n "$NS" link set v0 up
+
+# Everything that needs the small disk runs in one private mount namespace.
+cat >"$TMP/inner.sh" <<'INNER'
+set -euo pipefail
+R=$1 NS=$2 D=$3
+mount -t tmpfs -o size=256k nrtest "$D"
+st="$D/state"
+out=$("$R" "$NS" "$st" kubernetes add 40) || { echo "populate failed: $out"; exit 1; }
+echo "populated: $out"
+before=$(stat -c '%Y.%Z %i' "$st/state")
+# fill the file system to the last byte
+dd if=/dev/zero of="$D/filler" bs=4k 2>/dev/null || true
+dd if=/dev/zero of="$D/filler2" bs=1 2>/dev/null || true
+df -k "$D" | tail -1
+out=$("$R" "$NS" "$st" kubernetes start) || { echo "restart on a full disk failed: $out"; exit 1; }
+echo "restart on a full disk: $out"
+after=$(stat -c '%Y.%Z %i' "$st/state")
+[ "$before" = "$after" ] || { echo "the state file was rewritten ($before -> $after)"; exit 1; }
+echo "state file untouched"
+# a change needs a write, which the full disk refuses
+if out=$("$R" "$NS" "$st" kubernetes add 1 40 2>&1); then
+	echo "a change was acknowledged on a full disk: $out"; exit 1
+fi
+echo "change on a full disk: $out"
+echo "$out" | grep -q 'No space left on device' || { echo "ENOSPC not reported"; exit 1; }
+umount "$D"
+INNER
+mkdir "$TMP/disk"
+ip -n "$NS" monitor route nexthop >"$TMP/mon" 2>&1 &
+MON=$!
+out=$(unshare -m --propagation private bash "$TMP/inner.sh" "$R" "$NS" "$TMP/disk" 2>&1) || {
+	echo "$out"; nr_fail "full-disk scenario failed"; }
+kill "$MON"; wait "$MON" 2>/dev/null || true
+echo "$out"
+nr_expect_match "$out" "restart on a full disk: start_ms=[0-9.]+ returned_ms=[0-9.]+ cpu_ms=[0-9.]+ status=0 .* nodes=41" \
+	"restart on a full disk: start callback with status 0, 40 remote nodes"
+nr_expect_match "$out" "state file untouched" "the state file was not rewritten"
+nr_expect_match "$out" "change on a full disk" "a change that cannot be saved is an error"
+echo PASS
