@@ -68,7 +68,8 @@ enum nr_event_type {
 	NR_EVENT_RESYNC,            /* full resync (periodic, or the event socket overflowed) */
 	NR_EVENT_ERROR,             /* programming failed; message says what */
 	NR_EVENT_STATE_MIGRATED,    /* loading the saved state changed something (node
-				       re-allocated, endpoint dropped, format upgraded) */
+				       re-allocated, endpoint dropped, format upgraded),
+				       or a save made a deleted state directory again */
 	NR_EVENT_BPF,               /* eBPF datapath: bpffs mounted, maps adopted or
 				       created, or host routing fell back to Legacy (why) */
 };

@@ -64,6 +64,10 @@ static void save_done(uv_work_t *w, int status)
 
 	ctl->save.running = false;
 	ctl->save.covered = NULL;
+	if (nr_store_take_recreated(ctl->store))
+		nr_ctl_emit(ctl, NR_EVENT_STATE_MIGRATED, NULL, NULL,
+			    "state directory of %s was deleted; created it again to save the state",
+			    nr_store_path(ctl->store));
 	if (rc == 0) {
 		nr_store_written(ctl->store, ctl->save.text, ctl->save.len);
 	} else {

@@ -143,6 +143,9 @@ bool nr_store_unchanged(const struct nr_store *s, const char *text, size_t len);
  * while the loop thread keeps out of the store (no load/save/remove/close)
  * until it returns. */
 int nr_store_write(struct nr_store *s, const char *text, size_t len, struct nr_err *err);
+/* Whether a write since the last call found the directory deleted and
+ * created it again (to be told to a person). A write does that by itself. */
+bool nr_store_take_recreated(struct nr_store *s);
 /* On the loop thread, after nr_store_write succeeded with these bytes. */
 void nr_store_written(struct nr_store *s, const char *text, size_t len);
 /* Remove the state, temporary and lock files (the directory stays). */

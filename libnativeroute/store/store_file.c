@@ -29,6 +29,7 @@ struct nr_store {
 	 * a save of the same bytes is skipped, so a restart that changed
 	 * nothing writes nothing (and a full disk does not stop it) */
 	bool disk_known;
+	bool recreated;  /* the directory was deleted and made again (a save) */
 	size_t disk_len;
 	uint32_t disk_crc, disk_fnv;
 };
@@ -54,6 +55,11 @@ static void remember_disk(struct nr_store *s, const char *text, size_t len)
 
 bool nr_store_unchanged(const struct nr_store *s, const char *text, size_t len)
 {
+	struct stat st;
+
+	/* a deleted directory no longer holds what we wrote */
+	if (fstat(s->dir_fd, &st) == 0 && st.st_nlink == 0)
+		return false;
 	return s->disk_known && s->disk_len == len && s->disk_crc == nr_crc32c(0, text, len) &&
 	       s->disk_fnv == fnv1a(text, len);
 }
@@ -220,10 +226,61 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* The state directory was deleted under us (rm -rf by an operator, a
+ * cleanup script): make it again, as trusted as at open, and hold its new
+ * lock, so the state is not silently written into a removed directory
+ * (where nobody would ever find it). */
+static int reopen_dir(struct nr_store *s, struct nr_err *err)
+{
+	int rc = mkdir_p(s->dir), fd, lock;
+
+	if (rc < 0)
+		return nr_err_set(err, rc, "state directory %s was deleted and cannot be created "
+				  "again: %s", s->dir, strerror(-rc));
+	fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return nr_err_set(err, -errno, "state directory %s: %s", s->dir, strerror(errno));
+	rc = nr_store_trust_dir(fd, s->dir, err);
+	lock = rc < 0 ? rc : nr_store_open_owned(fd, s->dir, NR_STORE_LOCK, err);
+	if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		rc = nr_err_set(err, -EBUSY, "state directory %s was deleted and made again by "
+				"another controller (%s/%s is locked)", s->dir, s->dir, NR_STORE_LOCK);
+		close(lock);
+		lock = rc;
+	}
+	if (lock < 0) {
+		close(fd);
+		return lock;
+	}
+	close(s->dir_fd);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->dir_fd = fd;
+	s->lock_fd = lock;
+	s->recreated = true;
+	return 0;
+}
+
+bool nr_store_take_recreated(struct nr_store *s)
+{
+	bool r = s->recreated;
+
+	s->recreated = false;
+	return r;
+}
+
 int nr_store_write(struct nr_store *s, const char *text, size_t len, struct nr_err *err)
 {
+	struct stat st;
 	int fd, rc;
 	const char *step = "create";
+
+	/* a removed directory has no links left */
+	if (fstat(s->dir_fd, &st) == 0 && st.st_nlink == 0) {
+		rc = reopen_dir(s, err);
+		if (rc < 0)
+			return rc;
+	}
 
 	fd = nr_store_create_fresh(s->dir_fd, NR_STORE_TMP);
 	rc = fd < 0 ? fd : 0;

@@ -1,4 +1,7 @@
 # A full disk and a deleted state directory (issue 11, item 4):
+#  - a state directory deleted under a running controller is created again
+#    at the next save, which says so (event state.migrated), and holds the
+#    whole state;
 #  - a restart whose state needs no new write is not stopped by a full disk:
 #    the start callback succeeds, the kernel is not touched, and the state
 #    file is not rewritten (the loaded bytes are known to be on disk);
@@ -6,6 +9,7 @@
 # The small file system is a tmpfs mounted inside a private mount namespace
 # (unshare -m): the host's mounts are never touched.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/embed.sh"
 
 R="$NR_TOOLS_DIR/nr_restart"
 [ -x "$R" ] || nr_fail "build nr_restart first"
@@ -57,4 +61,21 @@ nr_expect_match "$out" "restart on a full disk: start_ms=[0-9.]+ returned_ms=[0-
 	"restart on a full disk: start callback with status 0, 40 remote nodes"
 nr_expect_match "$out" "state file untouched" "the state file was not rewritten"
 nr_expect_match "$out" "change on a full disk" "a change that cannot be saved is an error"
+
+echo "== a state directory deleted under a running controller"
+ST2="$TMP/st2"
+nr_embed_start e1 --netns "$NS" --node-name local --node-ip 172.31.255.254 --ipam kubernetes \
+	--cluster-cidr 10.0.0.0/8 --pod-cidr 10.0.0.0/26 --auto-direct-node-routes --state-dir "$ST2"
+nr_embed e1 start >/dev/null
+nr_embed e1 node add n1 172.16.0.2 10.0.1.0/26 >/dev/null || nr_fail "node add n1"
+grep -q 'n1' "$ST2/state" || nr_fail "n1 not saved"
+rm -rf "$ST2"
+out=$(nr_embed e1 node add n2 172.16.0.3 10.0.2.0/26) || { echo "$out"; nr_fail "node add n2 after the directory went"; }
+echo "$out"
+nr_expect_match "$out" "state directory of $ST2/state was deleted; created it again" "the re-creation is told"
+[ -f "$ST2/state" ] && [ -f "$ST2/lock" ] || nr_fail "state directory not made again"
+grep -q 'n1' "$ST2/state" && grep -q 'n2' "$ST2/state" || { cat "$ST2/state"; nr_fail "the new state file lacks n1 or n2"; }
+[ "$(stat -c %a "$ST2")" = 700 ] || nr_fail "state directory made with mode $(stat -c %a "$ST2")"
+nr_ok "state directory made again (0700) with the whole state and its lock"
+nr_embed_stop e1
 echo PASS
