@@ -141,7 +141,11 @@ struct nr_ctl {
 	struct nr_store *store;
 	struct nr_store_meta store_meta;
 	bool store_dirty;            /* the model changed since the last save */
-	struct nr_pending *await, **await_tail; /* decided, waiting for a save */
+	struct {                     /* what a rollback rebuilds from (ctl_state.c) */
+		struct nr_cluster_config cfg;
+		struct nr_node_req local;
+		char *name;
+	} rb;
 	struct {
 		uv_work_t work;
 		bool running;
@@ -149,7 +153,7 @@ struct nr_ctl {
 		size_t len;
 		int rc;              /* the worker's result */
 		struct nr_err err;
-		struct nr_pending *covered; /* answered when this save is durable */
+		void (*then)(struct nr_ctl *ctl, int rc, const char *msg);
 	} save;
 	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
 
@@ -184,19 +188,18 @@ void nr_ctl_deliver_flush(struct nr_ctl *ctl);
 void nr_ctl_deliver_close(struct nr_ctl *ctl, uv_close_cb cb);
 void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg);
 
-/* ctl_save.c: nr_ctl_save_await parks a decided request until a save
- * covering it is durable; nr_ctl_save_kick starts that save (or answers at
- * once when there is nothing to write). */
-void nr_ctl_save_init(struct nr_ctl *ctl);
-void nr_ctl_save_await(struct nr_ctl *ctl, struct nr_pending *p);
-void nr_ctl_save_kick(struct nr_ctl *ctl);
+/* ctl_save.c: save the model if it changed, off the loop, then call
+ * then(ctl, 0 or -errno, text) from the loop (at once when there is
+ * nothing to write). A pass calls it before it changes the kernel. */
+typedef void (*nr_ctl_saved_fn)(struct nr_ctl *ctl, int rc, const char *msg);
+void nr_ctl_save_ahead(struct nr_ctl *ctl, nr_ctl_saved_fn then);
 bool nr_ctl_save_busy(struct nr_ctl *ctl);
 
 /* ctl_life.c: the end of a close (after the handles and any running save) */
 void nr_ctl_close_finish(struct nr_ctl *ctl);
 
 /* ctl_ops.c: decide queued requests; status from the failures that are theirs.
- * nr_ctl_pending_finish parks them until the model is saved (ctl_save.c). */
+ * The pass saved the model before it changed the kernel (ctl_save.c). */
 void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg);
 void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 			   const struct nr_ctl_failure *fails, size_t n_fails,
@@ -208,6 +211,8 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
 		       const struct nr_cluster_config *cfg, const struct nr_node_req *local,
 		       struct nr_err *err);
+/* A save failed: the model back to the last durable state. */
+int nr_ctl_state_rollback(struct nr_ctl *ctl, struct nr_err *err);
 /* Emit and free the notes of loading (at nr_ctl_start). */
 void nr_ctl_state_emit_notes(struct nr_ctl *ctl);
 void nr_ctl_state_free(struct nr_ctl *ctl);

@@ -276,7 +276,6 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 	ctl->event_poll.data = ctl->kick_timer.data = ctl->resync_timer.data = ctl;
 	ctl->cmd_poll.data = ctl->cmd_timer.data = ctl;
 	nr_ctl_deliver_init(ctl);
-	nr_ctl_save_init(ctl);
 	ctl->open_handles = 7;
 	uv_poll_start(&ctl->event_poll, UV_READABLE, nr_ctl_watch_cb);
 	ctl->open_handles += nr_ctl_masq_watch_start(ctl); /* nftables events */

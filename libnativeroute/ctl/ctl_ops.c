@@ -137,16 +137,9 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 				msg = fails[i].text;
 			}
 		}
-		if (msg != p->msg) {
-			free(p->msg);
-			p->msg = status < 0 && msg && *msg ? strdup(msg) : NULL;
-		}
-		p->status = status;
-		nr_ctl_save_await(ctl, p);
+		nr_ctl_pending_run(ctl, p, status, msg);
 		p = next;
 	}
-	/* Every change these callbacks acknowledge must be durable first. */
-	nr_ctl_save_kick(ctl);
 }
 
 /* ---- nodes ---------------------------------------------------------------- */

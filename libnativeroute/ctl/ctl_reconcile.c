@@ -432,6 +432,39 @@ static void apply_begin(struct pass *ps, const struct nr_kstate *want, const str
 	flight_continue(ctl);
 }
 
+/* The save ahead of the kernel change is durable (rc 0): send the batch.
+ * It failed: the model goes back to the last durable state, and every
+ * request whose change it held fails with the reason - this pass's, and
+ * those queued meanwhile; the kernel was not touched. */
+static void saved_cb(struct nr_ctl *ctl, int rc, const char *msg)
+{
+	struct pass *ps = ctl->flight;
+	struct nr_err rb = { 0 };
+
+	if (!ps)
+		return;
+	if (rc == 0) {
+		apply_begin(ps, ps->want, ps->have);
+		return;
+	}
+	nr_err_set(&ps->err, rc, "%s", msg && *msg ? msg : nr_strerror(rc));
+	if (nr_ctl_state_rollback(ctl, &rb) < 0)
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "state rollback after a failed save: %s",
+			    rb.msg);
+	else
+		nr_ctl_pending_finish_all(ctl, rc, ps->err.msg);
+	finish_pass(ps, rc);
+}
+
+/* Write-ahead: the model is durable before the kernel changes. */
+static void save_then_apply(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have)
+{
+	ps->want = want;
+	ps->have = have;
+	ps->ctl->flight = ps; /* close and purge wait, passes queue up */
+	nr_ctl_save_ahead(ps->ctl, saved_cb);
+}
+
 static void flight_poll_cb(uv_poll_t *h, int status, int events)
 {
 	(void)status;
@@ -457,7 +490,7 @@ static void flight_continue(struct nr_ctl *ctl)
 	struct pass *ps = ctl->flight;
 	int rc;
 
-	if (!ps)
+	if (!ps || !ps->batch) /* none, or still saving ahead */
 		return;
 	rc = nr_nl_batch_pump(ps->batch, NR_PUMP_BUDGET_NS);
 	if (rc == NR_NL_BATCH_WAIT || rc == NR_NL_BATCH_MORE) {
@@ -488,7 +521,7 @@ static void reconcile_touched(struct nr_ctl *ctl, struct pass *ps)
 		finish_pass(ps, rc);
 		return;
 	}
-	apply_begin(ps, &ps->own_want, &ps->own_have);
+	save_then_apply(ps, &ps->own_want, &ps->own_have);
 }
 
 static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
@@ -521,7 +554,7 @@ static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
 		return;
 	}
 	/* ctl->desired stays as it is while the batch is out (see above) */
-	apply_begin(ps, &ctl->desired, &ctl->observed);
+	save_then_apply(ps, &ctl->desired, &ctl->observed);
 }
 
 int nr_ctl_reconcile(struct nr_ctl *ctl)

@@ -74,6 +74,12 @@ int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
 	};
 	if (!dir || !*dir)
 		return fresh_model(ctl, cfg, local, err);
+	/* what a rollback rebuilds the model from (besides the saved bytes) */
+	ctl->rb.cfg = *cfg;
+	ctl->rb.local = *local;
+	ctl->rb.local.name = ctl->rb.name = strdup(local->name);
+	if (!ctl->rb.name)
+		return nr_err_set(err, -ENOMEM, "out of memory");
 	rc = nr_store_open(dir, &ctl->store, err);
 	if (rc < 0)
 		return rc;
@@ -90,6 +96,45 @@ int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
 	rc = nr_store_restore(&st, nr_store_path(ctl->store), &ro, &ctl->model, err);
 	nr_state_free(&st);
 	return rc;
+}
+
+/* A save failed: the model goes back to what is on disk (the last durable
+ * state), or to what the options describe when nothing was ever saved, so
+ * that nothing the failed save covered stays changed anywhere. */
+int nr_ctl_state_rollback(struct nr_ctl *ctl, struct nr_err *err)
+{
+	struct nr_model *saved = ctl->model, *back = NULL;
+	size_t len;
+	const char *text = nr_store_durable(ctl->store, &len);
+	int rc;
+
+	if (text) {
+		struct nr_state st;
+		struct nr_store_restore ro = {
+			.cfg = &ctl->rb.cfg, .meta = &ctl->store_meta, .local = &ctl->rb.local,
+		};
+
+		rc = nr_store_decode(text, len, nr_store_path(ctl->store), &st, err);
+		if (rc == 0) {
+			rc = nr_store_restore(&st, nr_store_path(ctl->store), &ro, &back, err);
+			nr_state_free(&st);
+		}
+	} else {
+		ctl->model = NULL;
+		rc = fresh_model(ctl, &ctl->rb.cfg, &ctl->rb.local, err);
+		back = ctl->model;
+	}
+	ctl->model = saved;
+	if (rc < 0) {
+		nr_model_free(back);
+		return rc;
+	}
+	nr_model_free(saved);
+	ctl->model = back;
+	ctl->store_dirty = false;
+	ctl->full_pass = true;   /* the plan must follow the model back */
+	ctl->reach_stale = false;
+	return 0;
 }
 
 void nr_ctl_state_emit_notes(struct nr_ctl *ctl)
@@ -117,4 +162,6 @@ void nr_ctl_state_free(struct nr_ctl *ctl)
 	}
 	nr_store_close(ctl->store);
 	ctl->store = NULL;
+	free(ctl->rb.name);
+	ctl->rb.name = NULL;
 }

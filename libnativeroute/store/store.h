@@ -143,6 +143,9 @@ bool nr_store_unchanged(const struct nr_store *s, const char *text, size_t len);
  * while the loop thread keeps out of the store (no load/save/remove/close)
  * until it returns. */
 int nr_store_write(struct nr_store *s, const char *text, size_t len, struct nr_err *err);
+/* The bytes the state file is known to hold (loaded or last written), NULL
+ * when unknown: what the model goes back to when a save fails. */
+const char *nr_store_durable(const struct nr_store *s, size_t *len);
 /* Whether a write since the last call found the directory deleted and
  * created it again (to be told to a person). A write does that by itself. */
 bool nr_store_take_recreated(struct nr_store *s);

@@ -30,6 +30,7 @@ struct nr_store {
 	 * nothing writes nothing (and a full disk does not stop it) */
 	bool disk_known;
 	bool recreated;  /* the directory was deleted and made again (a save) */
+	char *disk_text; /* those bytes: what a failed save rolls back to */
 	size_t disk_len;
 	uint32_t disk_crc, disk_fnv;
 };
@@ -47,6 +48,12 @@ static uint32_t fnv1a(const char *p, size_t len)
  * save, so one checksum alone is not enough. */
 static void remember_disk(struct nr_store *s, const char *text, size_t len)
 {
+	char *copy = malloc(len ? len : 1);
+
+	free(s->disk_text);
+	s->disk_text = copy;
+	if (copy)
+		memcpy(copy, text, len);
 	s->disk_known = true;
 	s->disk_len = len;
 	s->disk_crc = nr_crc32c(0, text, len);
@@ -144,6 +151,7 @@ void nr_store_close(struct nr_store *s)
 		close(s->dir_fd);
 	free(s->dir);
 	free(s->path);
+	free(s->disk_text);
 	free(s);
 }
 
@@ -261,6 +269,12 @@ static int reopen_dir(struct nr_store *s, struct nr_err *err)
 	return 0;
 }
 
+const char *nr_store_durable(const struct nr_store *s, size_t *len)
+{
+	*len = s->disk_len;
+	return s->disk_known ? s->disk_text : NULL;
+}
+
 bool nr_store_take_recreated(struct nr_store *s)
 {
 	bool r = s->recreated;
@@ -336,6 +350,8 @@ int nr_store_remove(struct nr_store *s, struct nr_err *err)
 			return nr_err_set(err, -errno, "%s/%s: %s", s->dir, names[i], strerror(errno));
 	}
 	s->disk_known = false;
+	free(s->disk_text);
+	s->disk_text = NULL;
 	if (fsync(s->dir_fd) < 0)
 		return nr_err_set(err, -errno, "%s: fsync: %s", s->dir, strerror(errno));
 	return 0;

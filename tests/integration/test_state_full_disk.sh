@@ -5,7 +5,10 @@
 #  - a restart whose state needs no new write is not stopped by a full disk:
 #    the start callback succeeds, the kernel is not touched, and the state
 #    file is not rewritten (the loaded bytes are known to be on disk);
-#  - a change that cannot be saved (ENOSPC) is reported as an error.
+#  - a change that cannot be saved (ENOSPC) is an error and changed nothing
+#    (write-ahead: the state is saved before the kernel is changed, and the
+#    model goes back when the save fails): no route in the kernel, and once
+#    there is room again the same change succeeds (no EEXIST).
 # The small file system is a tmpfs mounted inside a private mount namespace
 # (unshare -m): the host's mounts are never touched.
 . "$(dirname "$0")/lib/common.sh"
@@ -48,6 +51,15 @@ if out=$("$R" "$NS" "$st" kubernetes add 1 40 2>&1); then
 fi
 echo "change on a full disk: $out"
 echo "$out" | grep -q 'No space left on device' || { echo "ENOSPC not reported"; exit 1; }
+# node-40's pod CIDR is the 41st /26 of 10.0.0.0/8
+if ip -n "$NS" route show 10.0.10.64/26 | grep -q .; then
+	echo "the refused change reached the kernel: $(ip -n "$NS" route show 10.0.10.64/26)"; exit 1
+fi
+echo "refused change: not in the kernel"
+rm -f "$D/filler" "$D/filler2"
+out=$("$R" "$NS" "$st" kubernetes add 1 40) || { echo "the same change with room again failed: $out"; exit 1; }
+echo "with room again: $out"
+ip -n "$NS" route show 10.0.10.64/26 | grep -q 'proto 201' || { echo "node-40's route missing"; exit 1; }
 umount "$D"
 INNER
 mkdir "$TMP/disk"
@@ -61,6 +73,8 @@ nr_expect_match "$out" "restart on a full disk: start_ms=[0-9.]+ returned_ms=[0-
 	"restart on a full disk: start callback with status 0, 40 remote nodes"
 nr_expect_match "$out" "state file untouched" "the state file was not rewritten"
 nr_expect_match "$out" "change on a full disk" "a change that cannot be saved is an error"
+nr_expect_match "$out" "refused change: not in the kernel" "the refused change is not in the kernel"
+nr_expect_match "$out" "with room again: .*status=0 .*nodes=42 .*failed=0" "with room again the same change succeeds"
 
 echo "== a state directory deleted under a running controller"
 ST2="$TMP/st2"
