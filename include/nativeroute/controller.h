@@ -353,10 +353,16 @@ NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data
 
 /* Add a remote node (or describe the local one again). Refused at once:
  * invalid name or address (-EINVAL), duplicate name or IP (-EEXIST), a CIDR
- * overlapping another node's (-EBUSY), pool exhausted (-ENOSPC), and, with
- * auto_direct_node_routes in native mode, a node IP that is not directly
- * reachable (-ENETUNREACH) unless direct_routing_skip_unreachable is set.
- * cb runs when the kernel has it (and, with a state_dir, the disk).
+ * overlapping another node's (-EBUSY), pool exhausted (-ENOSPC). With
+ * auto_direct_node_routes in native mode a node IP that is not directly
+ * reachable is refused (-ENETUNREACH) unless direct_routing_skip_unreachable
+ * is set: at once when the answer is known or one lookup is cheap; during a
+ * bulk of adds or while a pass is under way, through cb instead (the node
+ * is taken out again before anything of it reached the kernel; the lookups
+ * of a bulk are made together, pipelined).
+ * cb runs when the kernel has it (and, with a state_dir, the disk: the
+ * state is saved before the kernel is changed; a failed save fails cb and
+ * changes nothing).
  * Before nr_ctl_start, only the model changes; cb runs after the first pass. */
 NR_API int nr_ctl_node_add(struct nr_ctl *ctl, const struct nr_node_spec *spec,
 			   nr_ctl_done_cb cb, void *data);
