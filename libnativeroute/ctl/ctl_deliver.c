@@ -1,5 +1,6 @@
-/* Completion callbacks are queued and run from the loop's check phase (after
- * the poll), never from inside the code that decided them.
+/* Completion callbacks and events are queued and run from the loop's check
+ * phase (after the poll), in the order they happened, never from inside the
+ * code that decided them (an nr_ctl_* call, a pass).
  *
  * Why the check phase: a pass runs from a timer, which libuv runs at the
  * start of a loop iteration. A callback run there is followed, in the same
@@ -24,7 +25,15 @@ static void run_one(struct nr_ctl *ctl, struct nr_pending *p)
 {
 	const char *msg = p->status < 0 ? (p->msg ? p->msg : nr_strerror(p->status)) : NULL;
 
-	if (p->kind == NR_OP_ENDPOINT && p->ep_cb) {
+	if (p->kind == NR_OP_EVENT) {
+		struct nr_event ev = { .sz = sizeof(ev), .type = p->ev_type, .node = p->ev_node,
+				       .object = p->ev_object, .message = p->msg };
+
+		if (ctl->event_cb)
+			ctl->event_cb(ctl, &ev, ctl->event_data);
+		free(p->ev_node);
+		free(p->ev_object);
+	} else if (p->kind == NR_OP_ENDPOINT && p->ep_cb) {
 		struct nr_endpoint_info info = {
 			.sz = sizeof(info), .id = p->id, .ifname = p->ep.ifname,
 			.ifindex = p->ep.ifindex, .ipv4 = p->ep.ipv4, .ipv6 = p->ep.ipv6,
@@ -71,12 +80,40 @@ static void idle_cb(uv_idle_t *h)
 	(void)h; /* only keeps the poll from blocking while work is queued */
 }
 
+static void wake(struct nr_ctl *ctl)
+{
+	/* not before the handles exist (events of nr_ctl_new wait for them),
+	 * and not when closing (the last handle_closed flushes) */
+	if (ctl->deliver_ready && !ctl->closing) {
+		uv_idle_start(&ctl->deliver_idle, idle_cb);
+		uv_check_start(&ctl->deliver_check, deliver_cb);
+	}
+}
+
 void nr_ctl_deliver_init(struct nr_ctl *ctl)
 {
-	ctl->done_tail = &ctl->done_q;
 	uv_idle_init(ctl->loop, &ctl->deliver_idle);
 	uv_check_init(ctl->loop, &ctl->deliver_check);
 	ctl->deliver_idle.data = ctl->deliver_check.data = ctl;
+	ctl->deliver_ready = true;
+	if (ctl->done_q)
+		wake(ctl);
+}
+
+/* nr_ctl_new failed: what it queued is dropped (the call changed nothing). */
+void nr_ctl_deliver_drop(struct nr_ctl *ctl)
+{
+	while (ctl->done_q) {
+		struct nr_pending *p = ctl->done_q;
+
+		ctl->done_q = p->next;
+		free(p->ev_node);
+		free(p->ev_object);
+		free(p->msg);
+		free(p->id);
+		free(p);
+	}
+	ctl->done_tail = &ctl->done_q;
 }
 
 void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg)
@@ -89,10 +126,15 @@ void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, co
 	}
 	*ctl->done_tail = p;
 	ctl->done_tail = &p->next;
-	if (!ctl->closing) { /* when closing, the last handle_closed flushes */
-		uv_idle_start(&ctl->deliver_idle, idle_cb);
-		uv_check_start(&ctl->deliver_check, deliver_cb);
-	}
+	wake(ctl);
+}
+
+void nr_ctl_deliver_event(struct nr_ctl *ctl, struct nr_pending *p)
+{
+	p->next = NULL;
+	*ctl->done_tail = p;
+	ctl->done_tail = &p->next;
+	wake(ctl);
 }
 
 void nr_ctl_deliver_flush(struct nr_ctl *ctl)

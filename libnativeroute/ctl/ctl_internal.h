@@ -43,7 +43,8 @@
  * cheaper than per-object upkeep (each costs a sorted insert). */
 #define NR_INCREMENTAL_MAX 512
 
-enum nr_op_kind { NR_OP_START, NR_OP_NODE, NR_OP_ENDPOINT, NR_OP_MODE, NR_OP_REMOVE_EP, NR_OP_PURGE };
+enum nr_op_kind { NR_OP_START, NR_OP_NODE, NR_OP_ENDPOINT, NR_OP_MODE, NR_OP_REMOVE_EP, NR_OP_PURGE,
+		  NR_OP_EVENT /* not a request: an event waiting in the delivery queue */ };
 
 /* A caller's async request waiting for the next reconcile to finish. */
 struct nr_pending {
@@ -59,6 +60,8 @@ struct nr_pending {
 	char *id; /* endpoint id (NR_OP_ENDPOINT); node name when check_reach */
 	bool check_reach; /* a node add whose reachability check the pass makes */
 	int status; /* the outcome, once decided (queued for delivery) */
+	enum nr_event_type ev_type; /* NR_OP_EVENT: the event (msg: its text) */
+	char *ev_node, *ev_object;
 	char *msg;  /* its text when status < 0; NULL: nr_strerror(status) */
 	struct {  /* what the endpoint callback reports */
 		char ifname[16];
@@ -111,6 +114,7 @@ struct nr_ctl {
 	uv_idle_t deliver_idle;  /* keeps the poll from blocking while ... */
 	uv_check_t deliver_check; /* ... decided callbacks wait to run (ctl_deliver.c) */
 	struct nr_pending *done_q, **done_tail;
+	bool deliver_ready;      /* deliver_idle/check exist */
 	int open_handles;        /* closing completes when this reaches 0 */
 
 	bool started;
@@ -185,6 +189,8 @@ void nr_ctl_flight_cancel(struct nr_ctl *ctl);
  * its callback; the loop's check phase runs it (flush: at close). */
 void nr_ctl_deliver_init(struct nr_ctl *ctl);
 void nr_ctl_deliver_flush(struct nr_ctl *ctl);
+void nr_ctl_deliver_event(struct nr_ctl *ctl, struct nr_pending *p);
+void nr_ctl_deliver_drop(struct nr_ctl *ctl);
 void nr_ctl_deliver_close(struct nr_ctl *ctl, uv_close_cb cb);
 void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg);
 
@@ -275,7 +281,9 @@ int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err);
 void nr_ctl_bpf_status(struct nr_ctl *ctl, struct nr_status *st);
 void nr_ctl_bpf_free(struct nr_ctl *ctl);
 
-/* Emit an event to the caller's callback (if any). */
+/* Queue an event for the caller's callback (if any): it is delivered from
+ * the loop (ctl_deliver.c), in order with the completion callbacks, never
+ * from inside the nr_ctl_* call or the pass that caused it. */
 void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
 		 const char *object, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

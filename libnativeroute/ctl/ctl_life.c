@@ -263,8 +263,10 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	ctl->loop = loop;
 	ctl->pending_tail = &ctl->pending;
+	ctl->done_tail = &ctl->done_q; /* events of the setup wait in it */
 	rc = ctl_setup(ctl, opts, &err);
 	if (rc < 0) {
+		nr_ctl_deliver_drop(ctl);
 		ctl_free(ctl);
 		return nr_last_error_set_from(&err, rc);
 	}

@@ -21,8 +21,8 @@
 void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
 		 const char *object, const char *fmt, ...)
 {
-	struct nr_event ev = { .sz = sizeof(ev), .type = type, .node = node, .object = object };
 	char msg[NR_ERR_MSG_MAX];
+	struct nr_pending *p;
 	va_list ap;
 
 	if (!ctl->event_cb)
@@ -30,8 +30,19 @@ void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	ev.message = msg;
-	ctl->event_cb(ctl, &ev, ctl->event_data);
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->msg = strdup(msg)) || (node && !(p->ev_node = strdup(node))) ||
+	    (object && !(p->ev_object = strdup(object)))) {
+		if (p) {
+			free(p->msg);
+			free(p->ev_node);
+		}
+		free(p);
+		return; /* out of memory: an event is lost, not state */
+	}
+	p->kind = NR_OP_EVENT;
+	p->ev_type = type;
+	nr_ctl_deliver_event(ctl, p);
 }
 
 /* After a purge (or while one runs) the model no longer describes the

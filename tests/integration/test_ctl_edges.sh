@@ -74,3 +74,29 @@ nr_expect_match "$out" "^done node-2-removed 0" "the removal is acknowledged"
 nr_expect_no_match "$out" "drift\.repaired" "no drift event for our own changes"
 nr_expect_match "$out" "^status drift_repairs=0 " "drift counter stays 0"
 clean_kernel
+
+echo "== every public function called from inside event and completion callbacks"
+# events and callbacks are delivered from the loop after the call that
+# caused them returned: whatever a callback calls finds the controller
+# between two steps (issue 9 item 2); sanitizers watch every call
+ip -n "$n1" link add evh type veth peer name evp
+out=$(reentrant everything)
+echo "$out"
+nr_expect_no_match "$out" "AddressSanitizer|LeakSanitizer|runtime error|exit status" "no sanitizer report"
+for c in nr_ctl_status nr_ctl_node_foreach nr_ctl_endpoint_foreach nr_ctl_route_foreach \
+	nr_ctl_set_data/get_data names nr_ctl_endpoint_add nr_ctl_mode_set_opts nr_ctl_node_update \
+	nr_ctl_node_add nr_ctl_mode_set nr_ctl_node_remove nr_ctl_endpoint_remove nr_ctl_purge nr_ctl_close; do
+	nr_expect_match "$out" "^call $c ok$" "$c from a callback"
+done
+nr_expect_match "$out" "^call nr_ctl_start\(again\) EALREADY$" "start again: EALREADY"
+nr_expect_match "$out" "^call nr_ctl_endpoint_remove\(unknown\) ENOENT$" "unknown endpoint: ENOENT"
+nr_expect_match "$out" "^call nr_ctl_node_add\(purging\) ESHUTDOWN$" "node add while purging: ESHUTDOWN"
+nr_expect_match "$out" "^call nr_ctl_node_remove\(closing\) EINVAL$" "node remove while closing: EINVAL"
+nr_expect_match "$out" "^call nr_ctl_status\(in event\) ok$" "status from a node.removed event"
+nr_expect_match "$out" "^done node-2-updated 0" "node update acknowledged"
+nr_expect_match "$out" "^done node-2-removed 0" "node remove acknowledged"
+nr_expect_match "$out" "^done purged 0" "purge acknowledged"
+nr_expect_match "$out" "^closed$" "closed"
+[ -z "$(ip -n "$n1" route show proto 201)" ] || nr_fail "routes left after the purge"
+nr_ok "every public function from callbacks; purge left nothing"
+ip -n "$n1" link del evh

@@ -13,6 +13,12 @@
  *                       callback must come only once the kernel has it
  *   chain-remove        node-2 is removed from its own add callback: the
  *                       kernel's echo of our own changes is no drift
+ *   everything          every public function, each called from inside an
+ *                       event or a completion callback: status, the three
+ *                       iterators, user data, start again (EALREADY), node
+ *                       add/update/remove, endpoint add/remove (on veth
+ *                       evh, made by the test), mode set (both forms),
+ *                       names, purge, close; prints "call NAME rc" each
  *   add-in-error        node-2 and node-4 are added before the start; a
  *                       foreign route on node-2's CIDR (made by the test)
  *                       fails its route, and node-3 is added from that
@@ -139,6 +145,106 @@ static void started(struct nr_ctl *ctl, int status, const char *errmsg, void *da
 	}
 }
 
+/* ---- everything ----------------------------------------------------------- */
+
+static int count_fn(void *data)
+{
+	++*(int *)data;
+	return 0;
+}
+
+static int node_fn(const struct nr_node_info *n, void *data)
+{
+	(void)n;
+	return count_fn(data);
+}
+
+static int ep_fn(const struct nr_endpoint_info *e, void *data)
+{
+	(void)e;
+	return count_fn(data);
+}
+
+static int route_fn(const struct nr_route_info *r, void *data)
+{
+	(void)r;
+	return count_fn(data);
+}
+
+static void call(const char *what, int rc)
+{
+	printf("call %s %s\n", what, rc < 0 ? nr_err_name(rc) : "ok");
+	fflush(stdout);
+}
+
+static void all_closed(struct nr_ctl *ctl, void *data)
+{
+	(void)ctl;
+	(void)data;
+	printf("closed\n");
+	fflush(stdout);
+	uv_close((uv_handle_t *)&quit_timer, NULL);
+}
+
+static void all_purged(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
+{
+	done_print(ctl, status, errmsg, data);
+	call("nr_ctl_close", nr_ctl_close(ctl, all_closed, NULL));
+	/* closing: everything else is refused, nothing crashes */
+	call("nr_ctl_node_remove(closing)", nr_ctl_node_remove(ctl, "node-9", done_print, "x"));
+}
+
+static void all_removed(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
+{
+	done_print(ctl, status, errmsg, data);
+	call("nr_ctl_endpoint_remove", nr_ctl_endpoint_remove(ctl, "pod-1", done_print, "pod-1-removed"));
+	call("nr_ctl_purge", nr_ctl_purge(ctl, all_purged, "purged"));
+	call("nr_ctl_node_add(purging)", node_add(ctl, "node-9", "192.168.1.19", "10.0.9.0/24", done_print));
+}
+
+static void all_updated(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
+{
+	done_print(ctl, status, errmsg, data);
+	call("nr_ctl_mode_set", nr_ctl_mode_set(ctl, NR_MODE_NATIVE, done_print, "mode-native"));
+	call("nr_ctl_node_remove", nr_ctl_node_remove(ctl, "node-2", all_removed, "node-2-removed"));
+	call("nr_ctl_endpoint_remove(unknown)", nr_ctl_endpoint_remove(ctl, "nope", done_print, "x"));
+}
+
+static void ep_added(struct nr_ctl *ctl, int status, const char *errmsg,
+		     const struct nr_endpoint_info *info, void *data)
+{
+	printf("done %s %d %s %s\n", (const char *)data, status, errmsg ? errmsg : "",
+	       info && info->ipv4 ? info->ipv4 : "");
+	fflush(stdout);
+	(void)ctl;
+}
+
+static void everything_in_event(struct nr_ctl *ctl)
+{
+	const char *cidrs[2] = { "10.0.5.0/24", NULL };
+	struct nr_status st = { .sz = sizeof(st) };
+	enum nr_routing_mode mode;
+	int n = 0;
+
+	NR_OPTS(nr_node_spec, upd, .name = "node-2", .ipv4 = "192.168.1.11", .pod_cidrs = cidrs);
+	NR_OPTS(nr_endpoint_spec, ep, .id = "pod-1", .ifname = "evh");
+	NR_OPTS(nr_mode_opts, mo, .auto_direct_node_routes = NR_SWITCH_ON);
+
+	call("nr_ctl_status", nr_ctl_status(ctl, &st));
+	call("nr_ctl_node_foreach", nr_ctl_node_foreach(ctl, node_fn, &n));
+	call("nr_ctl_endpoint_foreach", nr_ctl_endpoint_foreach(ctl, ep_fn, &n));
+	call("nr_ctl_route_foreach", nr_ctl_route_foreach(ctl, route_fn, &n));
+	nr_ctl_set_data(ctl, &quit_timer);
+	call("nr_ctl_set_data/get_data", nr_ctl_get_data(ctl) == &quit_timer ? 0 : -EINVAL);
+	call("nr_ctl_start(again)", nr_ctl_start(ctl, done_print, "start-again"));
+	call("names", nr_routing_mode_parse(nr_routing_mode_str(NR_MODE_HYBRID), &mode) < 0 ||
+		      !nr_ipam_mode_str(NR_IPAM_KUBERNETES) || !nr_event_type_str(NR_EVENT_ERROR) ? -EINVAL : 0);
+	call("nr_ctl_endpoint_add", nr_ctl_endpoint_add(ctl, &ep, ep_added, "pod-1"));
+	call("nr_ctl_mode_set_opts", nr_ctl_mode_set_opts(ctl, &mo, done_print, "mode-opts"));
+	call("nr_ctl_node_update", nr_ctl_node_update(ctl, &upd, all_updated, "node-2-updated"));
+	call("nr_ctl_node_add", node_add(ctl, "node-3", "192.168.1.12", "10.0.2.0/24", done_print));
+}
+
 static void event_cb(struct nr_ctl *ctl, const struct nr_event *ev, void *data)
 {
 	(void)data;
@@ -150,6 +256,11 @@ static void event_cb(struct nr_ctl *ctl, const struct nr_event *ev, void *data)
 		must(nr_ctl_node_remove(ctl, "node-x", done_print, "node-x-removed"), "node remove");
 	if (!strcmp(scenario, "add-in-error") && ev->type == NR_EVENT_ERROR && !fired++)
 		must(node_add(ctl, "node-3", "192.168.1.12", "10.0.2.0/24", node3_done), "node add");
+	if (!strcmp(scenario, "everything") && ev->type == NR_EVENT_ROUTE_PROGRAMMED &&
+	    ev->object && !strcmp(ev->object, "10.0.1.0/24") && !fired++)
+		everything_in_event(ctl);
+	if (!strcmp(scenario, "everything") && ev->type == NR_EVENT_NODE_REMOVED)
+		call("nr_ctl_status(in event)", nr_ctl_status(ctl, &(struct nr_status){ .sz = sizeof(struct nr_status) }));
 	if (!strcmp(scenario, "add-in-event") && ev->type == NR_EVENT_ROUTE_PROGRAMMED &&
 	    ev->object && !strcmp(ev->object, "10.0.1.0/24") && !fired++)
 		must(node_add(ctl, "node-3", "192.168.1.12", "10.0.2.0/24", node3_done), "node add");
@@ -162,7 +273,8 @@ int main(int argc, char **argv)
 	struct nr_ctl *ctl;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: nr_reentrant NETNS unreachable-remove|add-in-event|chain-remove|add-in-error\n");
+		fprintf(stderr, "usage: nr_reentrant NETNS unreachable-remove|add-in-event|chain-remove|"
+			"add-in-error|everything\n");
 		return 2;
 	}
 	scenario = argv[2];
