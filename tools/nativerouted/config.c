@@ -12,6 +12,8 @@
 
 #include "ipc/rpc_codec.h"
 
+#include "options.h"
+
 #define DEFAULT_SOCKET "/run/nativeroute/nativeroute.sock"
 #define DEFAULT_STATE_DIR "/var/lib/nativeroute"
 
@@ -193,6 +195,18 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 	} else if (!strcmp(name, "max-queue-kb")) {
 		if (parse_uint(value, 1u << 22, &cfg->max_queue_kb) < 0 || !cfg->max_queue_kb)
 			return fail(err, errlen, "%s: \"%s\": expected 1..4194304", origin, value);
+	} else if (!strcmp(name, "tunnel-protocol")) {
+		if (strcasecmp(value, "vxlan") != 0)
+			return fail(err, errlen, "%s: tunnel protocol \"%s\": only vxlan is supported",
+				    origin, value);
+		cfg->tunnel_protocol_vxlan = true;
+	} else if (!strcmp(name, "vxlan-port")) {
+		if (parse_uint(value, 65535, &cfg->vxlan_port) < 0 || !cfg->vxlan_port)
+			return fail(err, errlen, "%s: UDP port \"%s\": expected 1..65535", origin, value);
+	} else if (!strcmp(name, "mtu")) {
+		/* Cilium's mtu is the underlay's; the tunnel costs 50 bytes of it. */
+		if (parse_uint(value, 65535, &cfg->mtu) < 0 || cfg->mtu < 1280)
+			return fail(err, errlen, "%s: MTU \"%s\": expected 1280..65535", origin, value);
 	} else if (!strcmp(name, "client-timeout")) {
 		if (parse_uint(value, 86400, &cfg->client_timeout) < 0 || !cfg->client_timeout)
 			return fail(err, errlen, "%s: \"%s\": expected 1..86400 seconds", origin, value);
@@ -425,69 +439,92 @@ out:
 }
 
 /* How a key of the file maps onto our option names. `values` translates
- * the value ("tunnel: disabled" is "mode: native"); NULL keeps it. */
+ * the value ("tunnel: disabled" is "mode: native"); NULL keeps it. `ours`
+ * NULL with `values`: a Cilium setting that states what nativerouted always
+ * does (accepted for those values only, nothing to set). `refuse`: a name
+ * with no equivalent here, refused with this pointer; `hint` explains a
+ * value outside `values`. Nothing is ever accepted and then ignored. */
 struct alias {
 	const char *key;
 	const char *ours;
 	const char *const *values; /* pairs: theirs, ours; NULL-terminated */
+	const char *refuse;
+	const char *hint;
 };
 
 static const char *const routing_mode_values[] = { "native", "native", "tunnel", "tunnel", NULL };
 static const char *const tunnel_values[] = { "disabled", "native", "vxlan", "tunnel", NULL };
 static const char *const native_routing_values[] = { "true", "native", "false", "tunnel", NULL };
+static const char *const always_true[] = { "true", "true", NULL };
+
+#define NO_DEVICES                                                                          \
+	"not needed here: the underlay device is the one the kernel routes each node IP "   \
+	"through (set node-ip to an address on the device you mean)"
 
 static const struct alias aliases[] = {
-	/* Cilium's names (agent flags and Helm values of the seed). */
-	{ "routing-mode", "mode", routing_mode_values },
-	{ "routingMode", "mode", routing_mode_values },
-	{ "tunnel", "mode", tunnel_values },
-	{ "enable-ipv4-native-routing", "mode", native_routing_values },
-	{ "autoDirectNodeRoutes", "auto-direct-node-routes", NULL },
-	{ "ipam.mode", "ipam", NULL },
-	{ "cluster-pool-ipv4-cidr", "cluster-cidr", NULL },
-	{ "cluster-pool-ipv4-mask-size", "mask-size", NULL },
-	{ "ipv4-native-routing-cidr", "native-routing-cidr", NULL },
-	{ "ipv4NativeRoutingCIDR", "native-routing-cidr", NULL },
-	{ "ipv6-native-routing-cidr", "native-routing-cidr", NULL },
-	{ "ipv6NativeRoutingCIDR", "native-routing-cidr", NULL },
-	{ "enableIPv4Masquerade", "enable-ipv4-masquerade", NULL },
-	{ "enableIPv6Masquerade", "enable-ipv6-masquerade", NULL },
+	/* Cilium's names: agent flags and Helm values (nativerouted(8) has the table). */
+	{ "routing-mode", "mode", routing_mode_values, NULL, NULL },
+	{ "routingMode", "mode", routing_mode_values, NULL, NULL },
+	{ "tunnel", "mode", tunnel_values, NULL, " (only disabled or vxlan)" },
+	{ "enable-ipv4-native-routing", "mode", native_routing_values, NULL, NULL },
+	{ "autoDirectNodeRoutes", "auto-direct-node-routes", NULL, NULL, NULL },
+	{ "ipam.mode", "ipam", NULL, NULL, NULL },
+	{ "cluster-pool-ipv4-cidr", "cluster-cidr", NULL, NULL, NULL },
+	{ "cluster-pool-ipv6-cidr", "cluster-cidr", NULL, NULL, NULL },
+	{ "ipam.operator.clusterPoolIPv4PodCIDRList", "cluster-cidr", NULL, NULL, NULL },
+	{ "ipam.operator.clusterPoolIPv6PodCIDRList", "cluster-cidr", NULL, NULL, NULL },
+	{ "cluster-pool-ipv4-mask-size", "mask-size", NULL, NULL, NULL },
+	{ "ipam.operator.clusterPoolIPv4MaskSize", "mask-size", NULL, NULL, NULL },
+	{ "cluster-pool-ipv6-mask-size", "mask-size6", NULL, NULL, NULL },
+	{ "ipam.operator.clusterPoolIPv6MaskSize", "mask-size6", NULL, NULL, NULL },
+	{ "ipv4-native-routing-cidr", "native-routing-cidr", NULL, NULL, NULL },
+	{ "ipv4NativeRoutingCIDR", "native-routing-cidr", NULL, NULL, NULL },
+	{ "ipv6-native-routing-cidr", "native-routing-cidr", NULL, NULL, NULL },
+	{ "ipv6NativeRoutingCIDR", "native-routing-cidr", NULL, NULL, NULL },
+	{ "tunnelProtocol", "tunnel-protocol", NULL, NULL, NULL },
+	{ "tunnel-port", "vxlan-port", NULL, NULL, NULL },
+	{ "tunnelPort", "vxlan-port", NULL, NULL, NULL },
+	{ "MTU", "mtu", NULL, NULL, NULL },
+	{ "enable-endpoint-routes", NULL, always_true, NULL,
+	  ": nativerouted always routes each local pod by its own route (only true)" },
+	{ "endpointRoutes.enabled", NULL, always_true, NULL,
+	  ": nativerouted always routes each local pod by its own route (only true)" },
+	{ "ipv4.enabled", "ipv4.enabled", NULL, NULL, NULL },
+	{ "enable-ipv4", "ipv4.enabled", NULL, NULL, NULL },
+	{ "ipv6.enabled", "ipv6.enabled", NULL, NULL, NULL },
+	{ "enable-ipv6", "ipv6.enabled", NULL, NULL, NULL },
+	{ "devices", NULL, NULL, NO_DEVICES, NULL },
+	{ "direct-routing-device", NULL, NULL, NO_DEVICES, NULL },
+	{ "directRoutingDevice", NULL, NULL, NO_DEVICES, NULL },
+	{ "enableIPv4Masquerade", "enable-ipv4-masquerade", NULL, NULL, NULL },
+	{ "enableIPv6Masquerade", "enable-ipv6-masquerade", NULL, NULL, NULL },
 	/* ip-masq-agent's list, bare or as Cilium's Helm value */
-	{ "nonMasqueradeCIDRs", "non-masquerade-cidr", NULL },
-	{ "ipMasqAgent.config.nonMasqueradeCIDRs", "non-masquerade-cidr", NULL },
-	{ "ipv4.enabled", "ipv4.enabled", NULL },
-	{ "kvstore", "store", NULL },
-	{ "kvstore-lease-ttl", "etcd-lease-ttl", NULL },
+	{ "nonMasqueradeCIDRs", "non-masquerade-cidr", NULL, NULL, NULL },
+	{ "ipMasqAgent.config.nonMasqueradeCIDRs", "non-masquerade-cidr", NULL, NULL, NULL },
+	{ "kvstore", "store", NULL, NULL, NULL },
+	{ "kvstore-lease-ttl", "etcd-lease-ttl", NULL, NULL, NULL },
 };
 
-static const char *const our_keys[] = {
-	"socket", "state-dir", "node-name", "node-ip", "node-ip6", "netns", "mode",
-	"auto-direct-node-routes", "direct-routing-skip-unreachable", "ipam", "cluster-cidr",
-	"mask-size", "mask-size6", "pod-cidr", "native-routing-cidr", "socket-group", "store",
-	"log-level", "max-clients", "max-queue-kb", "client-timeout", "allow-config-migration", "bpf",
-	"enable-ipv4-masquerade", "enable-ipv6-masquerade", "non-masquerade-cidr",
-	"etcd-endpoints", "etcd-prefix", "cluster-name", "etcd-ca-file", "etcd-cert-file",
-	"etcd-key-file", "etcd-username", "etcd-password-file", "etcd-lease-ttl",
-	"etcd-cidr-grace", "kvstore-opt", NULL,
-};
-
-/* Resolve a file key to (our name, our value). Returns -1 for unknown keys
- * or values that have no meaning here. */
+/* Resolve a file key to (our name, our value); *ours NULL for a setting
+ * that holds as it is. Returns -1 for unknown keys, names without an
+ * equivalent, or values that have no meaning here. */
 static int translate(const struct entry *e, const char *path, const char **ours,
 		     const char **value, char *err, size_t errlen)
 {
+	const struct nrd_option *o = nrd_option_find(e->key);
+
 	*value = e->value;
-	for (size_t i = 0; our_keys[i]; i++) {
-		if (!strcmp(e->key, our_keys[i])) {
-			*ours = our_keys[i];
-			return 0;
-		}
+	if (o && !(o->flags & NRD_OPT_CLI_ONLY)) {
+		*ours = o->name;
+		return 0;
 	}
 	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++) {
 		const struct alias *a = &aliases[i];
 
 		if (strcmp(e->key, a->key) != 0)
 			continue;
+		if (a->refuse)
+			return fail(err, errlen, "%s:%d: %s: %s", path, e->line, e->key, a->refuse);
 		*ours = a->ours;
 		if (!a->values)
 			return 0;
@@ -502,8 +539,7 @@ static int translate(const struct entry *e, const char *path, const char **ours,
 			}
 		}
 		return fail(err, errlen, "%s:%d: %s: value \"%s\" is not supported here%s", path,
-			    e->line, e->key, e->value,
-			    !strcmp(e->key, "tunnel") ? " (only disabled or vxlan)" : "");
+			    e->line, e->key, e->value, a->hint ? a->hint : "");
 	}
 	return fail(err, errlen, "%s:%d: unknown key \"%s\"", path, e->line, e->key);
 }
@@ -511,13 +547,9 @@ static int translate(const struct entry *e, const char *path, const char **ours,
 /* The options that are repeatable flags, hence lists in the file. */
 static bool takes_list(const char *ours)
 {
-	static const char *const lists[] = { "cluster-cidr", "pod-cidr", "native-routing-cidr",
-					     "non-masquerade-cidr", NULL };
+	const struct nrd_option *o = ours ? nrd_option_find(ours) : NULL;
 
-	for (size_t i = 0; lists[i]; i++)
-		if (!strcmp(ours, lists[i]))
-			return true;
-	return false;
+	return o && (o->flags & NRD_OPT_LIST);
 }
 
 /* Normalise a value for comparing two keys that set the same option. */
@@ -525,19 +557,34 @@ static void canonical(const char *ours, const char *value, char *out, size_t len
 {
 	bool b;
 
-	if ((!strcmp(ours, "auto-direct-node-routes") ||
-	     !strcmp(ours, "direct-routing-skip-unreachable") || !strcmp(ours, "ipv4.enabled") ||
-	     !strncmp(ours, "enable-ipv", 10)) &&
-	    parse_bool(value, &b) == 0)
+	const struct nrd_option *o = nrd_option_find(ours);
+
+	/* switches and ipv4/ipv6.enabled: yes/on/1 are true */
+	if ((!o || !o->arg) && parse_bool(value, &b) == 0)
 		value = b ? "true" : "false";
 	snprintf(out, len, "%s", value);
+}
+
+/* Which family a setting is about (for ipv4/ipv6.enabled), 0 = none. */
+static int family_of(const char *ours, const char *value)
+{
+	if (!strcmp(ours, "node-ip") || !strcmp(ours, "mask-size"))
+		return 4;
+	if (!strcmp(ours, "node-ip6") || !strcmp(ours, "mask-size6"))
+		return 6;
+	if (!strcmp(ours, "cluster-cidr") || !strcmp(ours, "pod-cidr") ||
+	    !strcmp(ours, "native-routing-cidr"))
+		return strchr(value, ':') ? 6 : 4;
+	return 0;
 }
 
 int nrd_config_load_file(struct nrd_config *cfg, const char *path, char *err, size_t errlen)
 {
 	struct entries es = { 0 };
 	const char **ours = NULL, **vals = NULL;
-	const struct entry *v4_user = NULL, *v4_off = NULL;
+	/* [0] IPv4, [1] IPv6: the first setting of that family, and the
+	 * "<family>.enabled" entry that switched it off or on */
+	const struct entry *user[2] = { NULL }, *off[2] = { NULL }, *on[2] = { NULL };
 	int rc = -1;
 
 	if (read_entries(path, &es, err, errlen) < 0)
@@ -551,6 +598,7 @@ int nrd_config_load_file(struct nrd_config *cfg, const char *path, char *err, si
 	for (size_t i = 0; i < es.n; i++) {
 		const struct entry *e = &es.v[i];
 		char origin[PATH_MAX + 32];
+		int fam;
 
 		if (translate(e, path, &ours[i], &vals[i], err, errlen) < 0)
 			goto out;
@@ -558,18 +606,23 @@ int nrd_config_load_file(struct nrd_config *cfg, const char *path, char *err, si
 			fail(err, errlen, "%s:%d: %s takes one value, not a list", path, e->line, e->key);
 			goto out;
 		}
+		if (!ours[i])
+			continue; /* holds as it is (enable-endpoint-routes: true) */
 		/* The same option set twice: fine if it agrees (routing-mode:
 		 * native with tunnel: disabled), an error naming both if not. */
 		for (size_t j = 0; j < i && !e->in_list; j++) {
 			char a[256], b[256];
 
-			if (strcmp(ours[i], ours[j]) != 0)
+			if (!ours[j] || strcmp(ours[i], ours[j]) != 0)
 				continue;
 			if (!strcmp(e->key, es.v[j].key)) {
 				fail(err, errlen, "%s:%d: \"%s\" given twice (first on line %d)", path,
 				     e->line, e->key, es.v[j].line);
 				goto out;
 			}
+			/* lists add up (cluster-pool-ipv4-cidr + cluster-pool-ipv6-cidr) */
+			if (takes_list(ours[i]))
+				continue;
 			canonical(ours[i], vals[i], a, sizeof(a));
 			canonical(ours[j], vals[j], b, sizeof(b));
 			if (strcmp(a, b) != 0) {
@@ -580,33 +633,46 @@ int nrd_config_load_file(struct nrd_config *cfg, const char *path, char *err, si
 				goto out;
 			}
 		}
-		if (!strcmp(ours[i], "ipv4.enabled")) {
-			bool on;
+		if (!strcmp(ours[i], "ipv4.enabled") || !strcmp(ours[i], "ipv6.enabled")) {
+			int f = ours[i][3] == '6';
+			bool yes;
 
-			if (parse_bool(e->value, &on) < 0) {
+			if (parse_bool(e->value, &yes) < 0) {
 				fail(err, errlen, "%s:%d: %s: \"%s\" is not true or false", path, e->line,
 				     e->key, e->value);
 				goto out;
 			}
-			if (!on)
-				v4_off = e;
+			*(yes ? &on[f] : &off[f]) = e;
 			continue;
 		}
-		if ((!strcmp(ours[i], "node-ip") || !strcmp(ours[i], "cluster-cidr") ||
-		     !strcmp(ours[i], "pod-cidr") || !strcmp(ours[i], "native-routing-cidr")) &&
-		    !strchr(vals[i], ':') && !v4_user)
-			v4_user = e;
+		fam = family_of(ours[i], vals[i]);
+		if (fam && !user[fam == 6])
+			user[fam == 6] = e;
 		snprintf(origin, sizeof(origin), "%s:%d: %s", path, e->line, e->key);
 		if (nrd_config_set(cfg, ours[i], vals[i], origin, err, errlen) < 0)
 			goto out;
 	}
-	if (v4_off && v4_user) {
-		fail(err, errlen, "%s:%d: \"%s: %s\" contradicts \"%s: %s\" on line %d", path,
-		     v4_user->line, v4_user->key, v4_user->value, v4_off->key, v4_off->value,
-		     v4_off->line);
-		goto out;
+	for (int f = 0; f < 2; f++) {
+		if (off[f] && user[f]) {
+			fail(err, errlen, "%s:%d: \"%s: %s\" contradicts \"%s: %s\" on line %d", path,
+			     user[f]->line, user[f]->key, user[f]->value, off[f]->key, off[f]->value,
+			     off[f]->line);
+			goto out;
+		}
 	}
-	cfg->ipv4_disabled = v4_off != NULL;
+	cfg->ipv4_disabled = off[0] != NULL;
+	cfg->ipv6_disabled = off[1] != NULL;
+	/* IPv6 asked for: without an IPv6 node address nothing would be done
+	 * for it, and that must not pass silently (checked in validate, so a
+	 * --node-ip6 flag can supply it). */
+	if (on[1]) {
+		int n = snprintf(cfg->ipv6_required_by, sizeof(cfg->ipv6_required_by), "%.120s:%d: ",
+				 path, on[1]->line);
+
+		if (n > 0 && (size_t)n < sizeof(cfg->ipv6_required_by))
+			snprintf(cfg->ipv6_required_by + n, sizeof(cfg->ipv6_required_by) - (size_t)n,
+				 "%.40s: %.16s", on[1]->key, on[1]->value);
+	}
 	rc = 0;
 out:
 	free(ours);
@@ -624,6 +690,12 @@ int nrd_config_validate(const struct nrd_config *cfg, char *err, size_t errlen)
 	if (cfg->ipv4_disabled && cfg->node_ip)
 		return fail(err, errlen, "--node-ip %s contradicts ipv4.enabled: false in %s",
 			    cfg->node_ip, cfg->config_file ? cfg->config_file : "the config");
+	if (cfg->ipv6_disabled && cfg->node_ip6)
+		return fail(err, errlen, "--node-ip6 %s contradicts ipv6.enabled: false in %s",
+			    cfg->node_ip6, cfg->config_file ? cfg->config_file : "the config");
+	if (cfg->ipv6_required_by[0] && !cfg->node_ip6)
+		return fail(err, errlen, "%s needs an IPv6 node address (node-ip6)",
+			    cfg->ipv6_required_by);
 	if (cfg->ipam == NR_IPAM_CLUSTER_POOL && cfg->n_cluster_cidrs == 0)
 		return fail(err, errlen, "--ipam cluster-pool needs at least one --cluster-cidr");
 	if (cfg->auto_direct_node_routes && cfg->mode == NR_MODE_TUNNEL)
@@ -694,6 +766,12 @@ void nrd_config_print(const struct nrd_config *cfg, FILE *out)
 		fprintf(out, "max-queue-kb: %u\n", cfg->max_queue_kb);
 	if (cfg->client_timeout)
 		fprintf(out, "client-timeout: %u\n", cfg->client_timeout);
+	if (cfg->tunnel_protocol_vxlan)
+		fprintf(out, "tunnel-protocol: vxlan\n");
+	if (cfg->vxlan_port)
+		fprintf(out, "vxlan-port: %u\n", cfg->vxlan_port);
+	if (cfg->mtu)
+		fprintf(out, "mtu: %u\n", cfg->mtu);
 	fprintf(out, "log-level: %s\n", log_levels[cfg->log_level]);
 	nrd_etcd_config_print(&cfg->etcd, out);
 }

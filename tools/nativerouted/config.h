@@ -45,6 +45,11 @@ struct nrd_config {
 	unsigned int client_timeout; /* seconds, 0 = server default */
 	int log_level;          /* LOG_ERR .. LOG_DEBUG */
 	bool ipv4_disabled;     /* ipv4.enabled: false in the file */
+	bool ipv6_disabled;     /* ipv6.enabled / enable-ipv6: false */
+	char ipv6_required_by[192]; /* "file:line: enable-ipv6: true", "" = not asked */
+	bool tunnel_protocol_vxlan; /* tunnel-protocol: vxlan given (the only one) */
+	unsigned int vxlan_port;    /* 0 = library default (8472) */
+	unsigned int mtu;           /* underlay MTU, 0 = the device's */
 	bool allow_config_migration; /* saved state under changed pools/masks */
 	bool purge;
 	bool check_config;

@@ -23,6 +23,7 @@
 #include "ipc/rpc_server.h"
 
 #include "config.h"
+#include "options.h"
 #include "log.h"
 
 struct daemon {
@@ -35,160 +36,83 @@ struct daemon {
 	int exit_code;
 };
 
-static const char usage[] =
-	"Usage: nativerouted --node-name NAME --node-ip IP [OPTION]...\n"
-	"Run the native-routing control plane of this node and serve it on a Unix socket.\n"
-	"\n"
-	"  --socket PATH                      RPC socket (default /run/nativeroute/nativeroute.sock)\n"
-	"  --socket-group GROUP               members may change state (others: read-only)\n"
-	"  --state-dir DIR                    state directory (default /var/lib/nativeroute)\n"
-	"  --node-name NAME                   this node's name in the cluster\n"
-	"  --node-ip IP, --node-ip6 IP        this node's underlay address(es)\n"
-	"  --netns NAME                       manage the named network namespace (/run/netns/NAME)\n"
-	"  --mode native|tunnel|hybrid        routing mode (default native)\n"
-	"  --auto-direct-node-routes          route remote pod CIDRs via the node IPs\n"
-	"  --direct-routing-skip-unreachable  skip (not refuse) nodes behind a gateway\n"
-	"  --bpf                              eBPF host routing: pinned route/endpoint maps\n"
-	"                                     and a tc fast path (falls back to routes alone)\n"
-	"  --ipam cluster-pool|kubernetes     who assigns node CIDRs (default cluster-pool)\n"
-	"  --cluster-cidr CIDR                pod address pool, v4 or v6 (repeatable)\n"
-	"  --mask-size N, --mask-size6 N      node CIDR size (default 24, 112)\n"
-	"  --pod-cidr CIDR                    this node's pod CIDR(s) (repeatable)\n"
-	"  --native-routing-cidr CIDR         reachable without masquerading (v4 and/or v6)\n"
-	"  --enable-ipv4-masquerade[=BOOL]    masquerade pod traffic leaving the native-routing\n"
-	"  --enable-ipv6-masquerade[=BOOL]    CIDR (or the cluster CIDRs) to the egress device's\n"
-	"                                     address, nftables (default: on when the family\n"
-	"                                     has either CIDR)\n"
-	"  --non-masquerade-cidr CIDR         another destination never masqueraded (repeatable)\n"
-	"  --store file|etcd                  file: the state dir only; etcd: nodes and CIDR\n"
-	"                                     claims shared through etcd (docs/etcd.md)\n"
-	"  --etcd-endpoints URL,...           etcd members (http[s]://HOST:PORT), fail-over\n"
-	"  --cluster-name NAME                keys under /nativeroute/v1/NAME (default default)\n"
-	"  --etcd-prefix PREFIX               instead of /nativeroute/v1\n"
-	"  --etcd-lease-ttl SECONDS           node lease (default 15), renewed every TTL/3\n"
-	"  --etcd-cidr-grace SECONDS          a vanished node's CIDR stays held (default 300)\n"
-	"  --etcd-ca-file F, --etcd-cert-file F, --etcd-key-file F   TLS\n"
-	"  --etcd-username U, --etcd-password-file F                 etcd auth\n"
-	"  --allow-config-migration           accept saved state under changed cluster CIDRs,\n"
-	"                                     mask sizes or IPAM mode: re-allocate what no\n"
-	"                                     longer fits (otherwise the daemon refuses)\n"
-	"  --config FILE                      YAML file of these options (or Cilium's names);\n"
-	"                                     flags given on the command line win\n"
-	"  --log-level error|warn|info|debug  (default info)\n"
-	"  --max-clients N                    concurrent RPC clients (default 128)\n"
-	"  --max-queue-kb N                   unread answers/events per client before it\n"
-	"                                     is dropped (default 8192)\n"
-	"  --client-timeout SEC               close a client whose message stays incomplete,\n"
-	"                                     or a read-only one idle, this long (default 30)\n"
-	"  --check-config                     print the effective configuration and exit\n"
-	"  --purge                            remove every route, nexthop, neighbour/FDB entry,\n"
-	"                                     nr_vxlan device and the nftables table inet\n"
-	"                                     nativeroute this daemon made in the namespace\n"
-	"                                     and its state files, then exit\n"
-	"  --help, --version\n"
-	"\n"
-	"SIGTERM stops the daemon and leaves the routes in place. See nativerouted(8).\n";
+/* getopt's table, made from the one list of options (options.c). Every
+ * option reports 0 and is told apart by name. */
+static struct option *long_options(void)
+{
+	size_t n = 0;
+	struct option *lo;
 
-enum { OPT_HELP = 1000, OPT_VERSION, OPT_CONFIG, OPT_PURGE, OPT_CHECK };
+	while (nrd_options[n].name)
+		n++;
+	lo = calloc(n + 1, sizeof(*lo));
+	if (!lo)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct nrd_option *o = &nrd_options[i];
 
-static const struct option long_opts[] = {
-	{ "socket", required_argument, NULL, 0 },
-	{ "socket-group", required_argument, NULL, 0 },
-	{ "state-dir", required_argument, NULL, 0 },
-	{ "node-name", required_argument, NULL, 0 },
-	{ "node-ip", required_argument, NULL, 0 },
-	{ "node-ip6", required_argument, NULL, 0 },
-	{ "netns", required_argument, NULL, 0 },
-	{ "mode", required_argument, NULL, 0 },
-	{ "auto-direct-node-routes", no_argument, NULL, 0 },
-	{ "direct-routing-skip-unreachable", no_argument, NULL, 0 },
-	{ "allow-config-migration", no_argument, NULL, 0 },
-	{ "bpf", no_argument, NULL, 0 },
-	{ "ipam", required_argument, NULL, 0 },
-	{ "cluster-cidr", required_argument, NULL, 0 },
-	{ "mask-size", required_argument, NULL, 0 },
-	{ "mask-size6", required_argument, NULL, 0 },
-	{ "pod-cidr", required_argument, NULL, 0 },
-	{ "native-routing-cidr", required_argument, NULL, 0 },
-	{ "enable-ipv4-masquerade", optional_argument, NULL, 0 },
-	{ "enable-ipv6-masquerade", optional_argument, NULL, 0 },
-	{ "non-masquerade-cidr", required_argument, NULL, 0 },
-	{ "store", required_argument, NULL, 0 },
-	{ "etcd-endpoints", required_argument, NULL, 0 },
-	{ "etcd-prefix", required_argument, NULL, 0 },
-	{ "cluster-name", required_argument, NULL, 0 },
-	{ "etcd-ca-file", required_argument, NULL, 0 },
-	{ "etcd-cert-file", required_argument, NULL, 0 },
-	{ "etcd-key-file", required_argument, NULL, 0 },
-	{ "etcd-username", required_argument, NULL, 0 },
-	{ "etcd-password-file", required_argument, NULL, 0 },
-	{ "etcd-lease-ttl", required_argument, NULL, 0 },
-	{ "etcd-cidr-grace", required_argument, NULL, 0 },
-	{ "log-level", required_argument, NULL, 0 },
-	{ "max-clients", required_argument, NULL, 0 },
-	{ "max-queue-kb", required_argument, NULL, 0 },
-	{ "client-timeout", required_argument, NULL, 0 },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "purge", no_argument, NULL, OPT_PURGE },
-	{ "check-config", no_argument, NULL, OPT_CHECK },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 },
-};
+		lo[i].name = o->name;
+		/* a switch may be given a value: --auto-direct-node-routes=false */
+		lo[i].has_arg = o->arg ? required_argument
+			      : (o->flags & NRD_OPT_CLI_ONLY) ? no_argument : optional_argument;
+	}
+	return lo;
+}
 
 /* Two passes: --config first (the file is the base), then every other flag
  * on top of it. Returns 0, 1 (done: help/version) or -1 (usage error). */
 static int parse_args(struct nrd_config *cfg, int argc, char **argv)
 {
+	struct option *lo = long_options();
 	char err[512];
-	int c, idx;
+	int c, idx, rc = 0;
 
+	if (!lo) {
+		fputs("nativerouted: out of memory\n", stderr);
+		return -1;
+	}
 	opterr = 1;
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
 		optind = 0; /* GNU: re-initialise */
-		while ((c = getopt_long(argc, argv, "", long_opts, &idx)) != -1) {
+		while (rc == 0 && (c = getopt_long(argc, argv, "", lo, &idx)) != -1) {
+			const char *name = c == 0 ? lo[idx].name : "";
 			char origin[64];
 
-			switch (c) {
-			case 0:
-				if (pass == 0)
-					break;
-				snprintf(origin, sizeof(origin), "--%s", long_opts[idx].name);
-				if (nrd_config_set(cfg, long_opts[idx].name, optarg, origin, err,
-						   sizeof(err)) < 0) {
-					fprintf(stderr, "nativerouted: %s\n", err);
-					return -1;
-				}
-				break;
-			case OPT_CONFIG:
-				if (pass == 1)
-					break;
-				free(cfg->config_file);
-				cfg->config_file = strdup(optarg);
-				if (nrd_config_load_file(cfg, optarg, err, sizeof(err)) < 0) {
-					fprintf(stderr, "nativerouted: %s\n", err);
-					return -1;
-				}
-				break;
-			case OPT_PURGE:
-				cfg->purge = true;
-				break;
-			case OPT_CHECK:
-				cfg->check_config = true;
-				break;
-			case OPT_HELP:
-				fputs(usage, stdout);
-				return 1;
-			case OPT_VERSION:
-				printf("nativerouted %s\n", nr_version_string());
-				return 1;
-			default:
+			if (c != 0) {
 				fputs("Try 'nativerouted --help'.\n", stderr);
-				return -1;
+				rc = -1;
+			} else if (!strcmp(name, "config")) {
+				if (pass == 0) {
+					free(cfg->config_file);
+					cfg->config_file = strdup(optarg);
+					if (nrd_config_load_file(cfg, optarg, err, sizeof(err)) < 0) {
+						fprintf(stderr, "nativerouted: %s\n", err);
+						rc = -1;
+					}
+				}
+			} else if (!strcmp(name, "purge")) {
+				cfg->purge = true;
+			} else if (!strcmp(name, "check-config")) {
+				cfg->check_config = true;
+			} else if (!strcmp(name, "help")) {
+				nrd_options_usage(stdout);
+				rc = 1;
+			} else if (!strcmp(name, "version")) {
+				printf("nativerouted %s\n", nr_version_string());
+				rc = 1;
+			} else if (pass == 1) {
+				snprintf(origin, sizeof(origin), "--%s", name);
+				if (nrd_config_set(cfg, name, optarg, origin, err, sizeof(err)) < 0) {
+					fprintf(stderr, "nativerouted: %s\n", err);
+					rc = -1;
+				}
 			}
 			opterr = pass; /* report unknown flags once */
 		}
 	}
+	free(lo);
+	if (rc != 0)
+		return rc;
 	if (optind < argc) {
 		fprintf(stderr, "nativerouted: unexpected argument \"%s\"\n", argv[optind]);
 		return -1;
@@ -393,6 +317,8 @@ static int create_controller(struct daemon *d)
 		.native_routing_cidr6 = cfg->native_routing_cidr6,
 		.auto_direct_node_routes = cfg->auto_direct_node_routes,
 		.bpf = cfg->bpf,
+		.vxlan_port = (uint16_t)cfg->vxlan_port,
+		.vxlan_mtu = cfg->mtu ? cfg->mtu - 50 : 0,
 		.direct_routing_skip_unreachable = cfg->skip_unreachable,
 		.masquerade_ipv4 = cfg->masquerade4,
 		.masquerade_ipv6 = cfg->masquerade6,
