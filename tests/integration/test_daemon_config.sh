@@ -118,7 +118,7 @@ refused "${BASE}enable-endpoint-routes: false"$'\n' 'always routes each local po
 refused "${BASE}devices: [eth0]"$'\n' 'devices: not needed here: .*set node-ip' "devices refused with a pointer"
 refused "${BASE}direct-routing-device: eth0"$'\n' 'direct-routing-device: not needed here' \
 	"direct-routing-device refused with a pointer"
-if "$D" --help | grep -q -- '--enable-ipv4-masquerade'; then
+if grep -q -- '--enable-ipv4-masquerade' <<<"$("$D" --help)"; then
 	accepted "${BASE}enable-ipv4-masquerade: false"$'\n' 'enable-ipv4-masquerade: false' \
 		"enable-ipv4-masquerade maps onto ours (masquerading built in)"
 else
