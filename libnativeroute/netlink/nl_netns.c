@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,37 +28,50 @@ static int netns_open(const char *netns, struct nr_err *err)
 	return fd;
 }
 
+struct netns_job {
+	int target;
+	int (*fn)(void *arg);
+	void *arg;
+	int ret;
+	int setns_errno;
+};
+
+/* A short-lived thread enters the namespace and dies there: the caller's
+ * thread (the application's loop thread) never changes namespace, and
+ * there is no way back to fail (which once had to abort the process). */
+static void *netns_thread(void *p)
+{
+	struct netns_job *j = p;
+
+	if (setns(j->target, CLONE_NEWNET) < 0) {
+		j->setns_errno = errno;
+		return NULL;
+	}
+	j->ret = j->fn(j->arg);
+	return NULL;
+}
+
 int nr_nl_netns_run(const char *netns, int (*fn)(void *arg), void *arg,
 		    struct nr_err *err)
 {
-	int orig, target, ret;
+	struct netns_job j = { .fn = fn, .arg = arg };
+	pthread_t t;
+	int rc;
 
 	if (!netns)
 		return fn(arg);
-	target = netns_open(netns, err);
-	if (target < 0)
-		return target;
-	/* thread-self, not self: namespaces are per thread and only this
-	 * thread moves. */
-	orig = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (orig < 0) {
-		ret = nr_err_set(err, -errno, "netns %s: cannot open own netns: %s",
-				 netns, strerror(errno));
-		close(target);
-		return ret;
+	j.target = netns_open(netns, err);
+	if (j.target < 0)
+		return j.target;
+	rc = pthread_create(&t, NULL, netns_thread, &j);
+	if (rc != 0) {
+		close(j.target);
+		return nr_err_set(err, -rc, "netns %s: cannot start a thread: %s", netns, strerror(rc));
 	}
-	if (setns(target, CLONE_NEWNET) < 0) {
-		ret = nr_err_set(err, -errno, "netns %s: setns: %s", netns,
-				 strerror(errno));
-	} else {
-		ret = fn(arg);
-		if (setns(orig, CLONE_NEWNET) < 0) {
-			fprintf(stderr, "libnativeroute: cannot leave netns %s: %s\n",
-				netns, strerror(errno));
-			abort();
-		}
-	}
-	close(orig);
-	close(target);
-	return ret;
+	pthread_join(t, NULL);
+	close(j.target);
+	if (j.setns_errno)
+		return nr_err_set(err, -j.setns_errno, "netns %s: setns: %s", netns,
+				  strerror(j.setns_errno));
+	return j.ret;
 }

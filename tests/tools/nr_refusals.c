@@ -4,7 +4,10 @@
  *
  *   nr_refusals NETNS DIR new
  *       nr_ctl_new with one bad thing each, state_dir DIR/<case>: prints
- *       "refused CASE: NAME: message" and "dir CASE: absent|PRESENT"
+ *       "refused CASE: NAME: message" and "dir CASE: absent|PRESENT"; then
+ *       a good one: "thread netns unchanged" when the calling thread is in
+ *       its own namespace all along (sockets are opened in NETNS by a
+ *       helper thread)
  *   nr_refusals NETNS DIR endpoint IFNAME
  *       a dual-stack controller (state_dir DIR/ep), started; then
  *       nr_ctl_endpoint_add on IFNAME, which the caller made refuse the
@@ -85,6 +88,22 @@ static int refuse_new(uv_loop_t *loop, const char *netns, const char *dir)
 		NR_OPTS(nr_ctl_opts, o, BASE);
 		o.cluster_cidrs = bad_pool;
 		bad |= one(loop, "cluster-cidr", dir, &o);
+	}
+	{
+		struct stat before, after;
+		struct nr_ctl *ctl;
+		NR_OPTS(nr_ctl_opts, o, BASE);
+
+		stat("/proc/thread-self/ns/net", &before);
+		if (nr_ctl_new(loop, &o, &ctl) < 0) {
+			printf("good options refused: %s\n", nr_last_errmsg());
+			return 1;
+		}
+		stat("/proc/thread-self/ns/net", &after);
+		printf("thread netns %s\n", before.st_ino == after.st_ino ? "unchanged" : "CHANGED");
+		bad |= before.st_ino != after.st_ino;
+		nr_ctl_close(ctl, NULL, NULL);
+		uv_run(loop, UV_RUN_DEFAULT);
 	}
 #undef BASE
 	return bad;
