@@ -72,6 +72,8 @@ enum nr_event_type {
 				       or a save made a deleted state directory again */
 	NR_EVENT_BPF,               /* eBPF datapath: bpffs mounted, maps adopted or
 				       created, or host routing fell back to Legacy (why) */
+	NR_EVENT_ENDPOINT_GONE,     /* an endpoint's host interface disappeared; it is
+				       released after the grace period (endpoint_grace_ms) */
 };
 
 struct nr_event {
@@ -193,9 +195,18 @@ struct nr_ctl_opts {
 	 * (so two hosts never get the same one) and learns the other nodes
 	 * from it; see struct nr_etcd_opts and docs/etcd.md. */
 	const struct nr_etcd_opts *etcd;
+	/* How long an endpoint whose host-side interface disappeared (the pod
+	 * went away without endpoint removal) keeps its addresses before it is
+	 * released; its route is withdrawn at once. 0 = 30000. */
+	unsigned int endpoint_grace_ms;
+	/* The VXLAN device stays in native mode as the receive side (no route
+	 * or FDB entry sends anything through it), so peers that switch to
+	 * tunnel or hybrid mode before this node (or back later) lose nothing.
+	 * Set this to delete it in native mode instead. */
+	bool native_without_tunnel;
 	size_t :0;
 };
-#define nr_ctl_opts__last_field etcd
+#define nr_ctl_opts__last_field native_without_tunnel
 
 /* A node of the cluster (this one or a remote one). */
 struct nr_node_spec {
@@ -250,9 +261,10 @@ struct nr_node_info {
 	 * directly or over VXLAN; "pending": routes planned but not (yet) in the
 	 * kernel as planned, or the controller is not started; "unreachable":
 	 * skipped, not directly reachable (direct_routing_skip_unreachable);
-	 * "unrouted": started, but nothing is routed to it (it has no pod CIDR,
-	 * or native mode without auto_direct_node_routes leaves its CIDRs to the
-	 * underlay network). New states may be added in later minor versions. */
+	 * "no-cidr": it has no pod CIDR, so nothing can be routed to it;
+	 * "unrouted": started, but native mode without auto_direct_node_routes
+	 * leaves its CIDRs to the underlay network. New states may be added in
+	 * later minor versions. */
 	const char *state;
 	bool local;                     /* state is "local" */
 };
@@ -311,6 +323,26 @@ struct nr_status {
 	bool store_healthy;             /* etcd: registered, watching, answering */
 	int64_t store_unhealthy_since;  /* etcd: unix time it stopped being healthy, 0 = healthy */
 	char store_detail[200];         /* etcd: "Ok (...)", "unreachable (since ...): why", ... */
+	/* Appended (present when the library's sz covers them). Text fields
+	 * are valid until the next call on the controller (or, from the
+	 * client, during the callback). */
+	bool healthy;                   /* every subsystem is fine: "Controller: Ok" */
+	const char *problems;           /* "" when healthy, else what is wrong, by subsystem
+					   ("routes: 0/1 programmed; namespace: deleted") */
+	size_t nodes_native;            /* remote nodes whose pod CIDRs are routed natively */
+	size_t nodes_tunnel;            /* ... through the tunnel (hybrid counts both) */
+	size_t nodes_no_cidr;           /* nodes without a pod CIDR (state "no-cidr") */
+	size_t endpoints_broken;        /* endpoints whose host interface is gone */
+	bool netns_gone;                /* the named namespace was deleted under the controller */
+	int store_error;                /* last save of the state failed (-errno), 0 = fine */
+	const char *version;            /* the controller's library version ("1.1.0") */
+	const char *local_node;         /* this node's name */
+	const char *pod_cidr4;          /* this node's pod CIDRs, "" when none */
+	const char *pod_cidr6;
+	/* Pod addresses of this node: used includes the gateway address, total
+	 * excludes the network (and IPv4 broadcast) address (saturates). */
+	size_t pod_ips_used4, pod_ips_total4;
+	size_t pod_ips_used6, pod_ips_total6;
 	size_t :0;
 };
 
@@ -389,9 +421,10 @@ NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id,
 				  nr_ctl_done_cb cb, void *data);
 
 /* Switch routing mode at run time. Routes are replaced in place: no moment
- * where a remote CIDR has no route. Tunnel mode with auto_direct_node_routes
- * on is refused (-EINVAL): turn it off in the same call with
- * nr_ctl_mode_set_opts. */
+ * where a remote CIDR has no route. Switching to tunnel mode turns
+ * auto_direct_node_routes off (and with it direct_routing_skip_unreachable)
+ * in the same step; asking for either on with tunnel mode is refused
+ * (-EINVAL) before anything changes. */
 NR_API int nr_ctl_mode_set(struct nr_ctl *ctl, enum nr_routing_mode mode,
 			   nr_ctl_done_cb cb, void *data);
 
@@ -406,7 +439,10 @@ struct nr_mode_opts {
 #define nr_mode_opts__last_field direct_routing_skip_unreachable
 
 /* Change the routing mode and/or the direct-routing switches at once (the
- * combination is checked as a whole, as at nr_ctl_new). */
+ * combination is checked as a whole, as at nr_ctl_new). Switches left at
+ * NR_SWITCH_KEEP follow the ones they depend on: tunnel mode turns
+ * auto_direct_node_routes off, and auto_direct_node_routes off turns
+ * direct_routing_skip_unreachable off. */
 NR_API int nr_ctl_mode_set_opts(struct nr_ctl *ctl, const struct nr_mode_opts *opts,
 				nr_ctl_done_cb cb, void *data);
 

@@ -8,7 +8,11 @@
  * is the same for every pod of the node, so a CNI plugin can configure the
  * pod before it knows anything else. */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <linux/rtnetlink.h>
 
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_link.h"
@@ -79,7 +83,19 @@ void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep)
 	(void)ep;
 }
 
+/* The VXLAN device is kept in native mode too, as the receive side: a peer
+ * that switches to tunnel (or hybrid) mode before this node, or has not yet
+ * switched back, still sends encapsulated traffic here, and in a real
+ * cluster nodes never switch at the same instant. Nothing is sent through
+ * it in native mode: no route uses it and it has no FDB entry.
+ * native_without_tunnel opts out (the device is deleted in native mode). */
 static bool tunnel_wanted(const struct nr_ctl *ctl)
+{
+	return nr_model_config(ctl->model)->routing_mode != NR_MODE_NATIVE ||
+	       !ctl->native_without_tunnel;
+}
+
+static bool tunnel_needed(const struct nr_ctl *ctl)
 {
 	return nr_model_config(ctl->model)->routing_mode != NR_MODE_NATIVE;
 }
@@ -90,6 +106,7 @@ int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err)
 	struct nr_nl_vxlan want = { .vni = ctl->vxlan_vni, .port = ctl->vxlan_port,
 				    .mtu = ctl->vxlan_mtu_opt };
 	struct nr_nl_link link;
+	struct nr_err local = { 0 };
 	uint32_t ifindex;
 	int rc;
 
@@ -98,21 +115,36 @@ int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err)
 	snprintf(want.name, sizeof(want.name), "%s", NR_VXLAN_NAME);
 	want.local = self->ip4.family ? self->ip4 : self->ip6;
 	nr_vtep_mac(&want.local, want.mac);
-	rc = nr_nl_vxlan_ensure(ctl->nl, &want, &ifindex, err);
-	if (rc < 0)
-		return rc;
-	rc = nr_nl_link_get(ctl->nl, NULL, ifindex, &link, err);
-	if (rc < 0)
-		return rc;
+	rc = nr_nl_vxlan_ensure(ctl->nl, &want, &ifindex, &local);
+	if (rc >= 0)
+		rc = nr_nl_link_get(ctl->nl, NULL, ifindex, &link, &local);
+	if (rc < 0) {
+		if (tunnel_needed(ctl)) {
+			*err = local;
+			return rc;
+		}
+		/* native mode: only the receive side is missing; say so once */
+		if (!ctl->vxlan_warned)
+			nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NR_VXLAN_NAME,
+				    "no VXLAN receive side in native mode (peers switching to "
+				    "tunnel mode first cannot reach this node): %s", local.msg);
+		ctl->vxlan_warned = true;
+		return 0;
+	}
+	ctl->vxlan_warned = false;
 	if (ctl->vxlan_ifindex != ifindex)
 		ctl->need_dump = true; /* new device: learn what it holds */
 	ctl->vxlan_ifindex = ifindex;
 	ctl->vxlan_mtu = link.mtu;
+	/* watched: its MTU is where the tunnel's comes from (ctl_watch.c) */
+	if (nr_nl_addr_find(ctl->nl, &want.local, &ctl->vxlan_under_ifindex, NULL) == 0 &&
+	    nr_nl_link_get(ctl->nl, NULL, ctl->vxlan_under_ifindex, &link, NULL) == 0)
+		ctl->vxlan_under_mtu = link.mtu;
 	return 0;
 }
 
-/* Native mode needs no tunnel: once no route uses the device, remove it, so
- * nothing can silently send encapsulated traffic (a pain point of peers). */
+/* With native_without_tunnel: once no route uses the device, remove it (if
+ * it is ours), so nothing can send or receive encapsulated traffic. */
 int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err)
 {
 	struct nr_nl_vxlan have;
@@ -120,9 +152,208 @@ int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err)
 
 	if (tunnel_wanted(ctl))
 		return 0;
-	if (nr_nl_vxlan_get(ctl->nl, NR_VXLAN_NAME, &have, &ifindex, NULL) < 0)
-		return 0; /* none (or not a VXLAN device: not ours) */
+	if (nr_nl_vxlan_get(ctl->nl, NR_VXLAN_NAME, &have, &ifindex, NULL) < 0 ||
+	    !nr_nl_vxlan_owned(&have))
+		return 0; /* none, not a VXLAN device or someone else's: not ours */
 	ctl->vxlan_ifindex = 0;
 	ctl->vxlan_mtu = 0;
 	return nr_nl_link_delete(ctl->nl, ifindex, err);
+}
+
+/* ---- host-side repair ------------------------------------------------------
+ * What the controller sets up for an endpoint outside the plan (the gateway
+ * address on its host interface) is watched like routes: an address or link
+ * event on an endpoint's interface sets host_check, and the next pass
+ * (nr_ctl_host_sync, run first) looks at every endpoint's interface. A
+ * deleted gateway address is put back. A vanished interface (the pod went
+ * away without endpoint.remove) is reported at once, its route is no longer
+ * planned (no ENODEV retried every second), and the endpoint and its
+ * addresses are released after endpoint_grace_ms, unless a link of the same
+ * name appears before (a restarted sandbox), which re-attaches it. */
+
+static const struct nr_endpoint *endpoint_by_ifindex(const struct nr_ctl *ctl, uint32_t ifindex)
+{
+	if (!ifindex)
+		return NULL;
+	for (const struct nr_endpoint *ep = nr_model_endpoint_next(ctl->model, NULL); ep;
+	     ep = nr_model_endpoint_next(ctl->model, ep))
+		if (ep->ifindex == ifindex)
+			return ep;
+	return NULL;
+}
+
+bool nr_ctl_host_is_endpoint_link(const struct nr_ctl *ctl, uint32_t ifindex)
+{
+	return endpoint_by_ifindex(ctl, ifindex) != NULL;
+}
+
+static void gone_drop(struct nr_ctl_gone **g)
+{
+	struct nr_ctl_gone *dead = *g;
+
+	*g = dead->next;
+	free(dead->id);
+	free(dead);
+}
+
+void nr_ctl_host_free(struct nr_ctl *ctl)
+{
+	while (ctl->gone)
+		gone_drop(&ctl->gone);
+}
+
+void nr_ctl_host_link_event(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct nr_nl_link link;
+
+	if (nlh->nlmsg_type == RTM_DELLINK) {
+		if (endpoint_by_ifindex(ctl, (uint32_t)ifi->ifi_index)) {
+			ctl->host_check = true;
+			nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
+		}
+		return;
+	}
+	if (!ctl->gone || nr_nl_link_parse(nlh, &link) < 0)
+		return;
+	for (struct nr_ctl_gone *g = ctl->gone; g; g = g->next) {
+		if (g->ifname[0] && !strcmp(g->ifname, link.name)) {
+			ctl->host_check = true;
+			nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
+		}
+	}
+}
+
+void nr_ctl_host_addr_event(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type == RTM_DELADDR && endpoint_by_ifindex(ctl, ifa->ifa_index)) {
+		ctl->host_check = true;
+		nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
+	}
+}
+
+/* Point the endpoint's plan at a new ifindex (0: none), keeping the
+ * incremental desired state in step. */
+static void endpoint_move(struct nr_ctl *ctl, const char *id, uint32_t ifindex)
+{
+	struct nr_kstate old;
+
+	nr_ctl_before_change(ctl, true, id, &old);
+	nr_model_endpoint_set_ifindex(ctl->model, id, ifindex, NULL);
+	nr_ctl_after_change(ctl, true, id, &old);
+	ctl->store_dirty = true;
+}
+
+static void endpoint_gone(struct nr_ctl *ctl, const struct nr_endpoint *ep)
+{
+	uint64_t now = uv_now(ctl->loop);
+	struct nr_ctl_gone *g = calloc(1, sizeof(*g));
+	char *id = g ? strdup(ep->id) : NULL;
+
+	if (!id) { /* no memory to wait: release now rather than leak */
+		free(g);
+		nr_ctl_endpoint_remove(ctl, ep->id, NULL, NULL);
+		return;
+	}
+	g->id = id;
+	g->deadline_ms = now + ctl->endpoint_grace_ms;
+	snprintf(g->ifname, sizeof(g->ifname), "%s", ep->ifname);
+	g->next = ctl->gone;
+	ctl->gone = g;
+	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_GONE, nr_model_local_name(ctl->model), ep->id,
+		    "endpoint %s: host interface %s (#%u) disappeared; its route is withdrawn and "
+		    "the endpoint is released in %u s unless %s comes back",
+		    ep->id, ep->ifname[0] ? ep->ifname : "?", ep->ifindex,
+		    (ctl->endpoint_grace_ms + 999) / 1000, ep->ifname[0] ? ep->ifname : "it");
+	endpoint_move(ctl, id, 0);
+}
+
+/* One endpoint with a known interface: still there? gateway address on it? */
+static void endpoint_check(struct nr_ctl *ctl, const struct nr_endpoint *ep)
+{
+	const uint8_t fams[2] = { AF_INET, AF_INET6 };
+	const struct nr_addr *ips[2] = { &ep->ip4, &ep->ip6 };
+	struct nr_nl_link link;
+	struct nr_err err = { 0 };
+
+	if (nr_nl_link_get(ctl->query, NULL, ep->ifindex, &link, &err) == -ENODEV) {
+		endpoint_gone(ctl, ep);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct nr_addr gw;
+		char buf[NR_ADDR_STRLEN];
+		int r;
+
+		if (!ips[i]->family || nr_model_gateway(ctl->model, fams[i], &gw) < 0)
+			continue;
+		/* the gateway sits on every endpoint's link: ask this one by an
+		 * exclusive add, which changes nothing when it is there */
+		r = nr_nl_addr_restore(ctl->query, ep->ifindex, &gw, nr_addr_bits(fams[i]), &err);
+		if (r < 0)
+			nr_ctl_emit(ctl, NR_EVENT_ERROR, nr_model_local_name(ctl->model), ep->id,
+				    "endpoint %s: %s", ep->id, err.msg);
+		if (r <= 0)
+			continue;
+		ctl->drift_repairs++;
+		nr_ctl_emit(ctl, NR_EVENT_DRIFT_REPAIRED, nr_model_local_name(ctl->model),
+			    nr_addr_str(&gw, buf, sizeof(buf)),
+			    "gateway address %s on %s (endpoint %s) was deleted outside the controller; restored", buf,
+			    link.name, ep->id);
+	}
+}
+
+/* A gone endpoint whose interface name exists again: attach it anew. */
+static bool endpoint_back(struct nr_ctl *ctl, struct nr_ctl_gone *g)
+{
+	const struct nr_endpoint *ep = nr_model_endpoint_get(ctl->model, g->id);
+	struct nr_err err = { 0 };
+	uint32_t ifindex;
+
+	if (!ep || !g->ifname[0] || nr_nl_link_index(ctl->query, g->ifname, &ifindex, NULL) < 0 ||
+	    nr_ctl_host_is_endpoint_link(ctl, ifindex))
+		return false;
+	endpoint_move(ctl, g->id, ifindex);
+	ep = nr_model_endpoint_get(ctl->model, g->id);
+	if (nr_ctl_host_endpoint_up(ctl, ep, &err) < 0)
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, nr_model_local_name(ctl->model), g->id,
+			    "endpoint %s: %s", g->id, err.msg);
+	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_ADDED, nr_model_local_name(ctl->model), g->id,
+		    "endpoint %s: host interface %s is back (#%u); route restored", g->id,
+		    g->ifname, ifindex);
+	return true;
+}
+
+void nr_ctl_host_sync(struct nr_ctl *ctl)
+{
+	uint64_t now = uv_now(ctl->loop), next = UINT64_MAX;
+	struct nr_ctl_gone **g = &ctl->gone;
+
+	if (ctl->host_check) {
+		ctl->host_check = false;
+		for (const struct nr_endpoint *ep = nr_model_endpoint_next(ctl->model, NULL), *nx;
+		     ep; ep = nx) {
+			nx = nr_model_endpoint_next(ctl->model, ep);
+			if (ep->ifindex)
+				endpoint_check(ctl, ep);
+		}
+	}
+	while (*g) {
+		const char *id = (*g)->id;
+
+		if (!nr_model_endpoint_get(ctl->model, id) || endpoint_back(ctl, *g)) {
+			gone_drop(g); /* removed meanwhile, or back */
+		} else if ((*g)->deadline_ms <= now) {
+			nr_ctl_endpoint_remove(ctl, id, NULL, NULL);
+			gone_drop(g);
+		} else {
+			if ((*g)->deadline_ms < next)
+				next = (*g)->deadline_ms;
+			g = &(*g)->next;
+		}
+	}
+	if (next != UINT64_MAX)
+		nr_ctl_schedule(ctl, (unsigned int)(next - now));
 }

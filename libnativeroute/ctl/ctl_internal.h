@@ -35,6 +35,7 @@
 #define NR_DEFAULT_ROUTE_PROTOCOL 201
 #define NR_DEFAULT_ROUTE_TABLE 254 /* RT_TABLE_MAIN */
 #define NR_DEFAULT_RESYNC_MS 30000
+#define NR_DEFAULT_ENDPOINT_GRACE_MS 30000
 /* Kernel events are coalesced for this long before a repair pass, so a
  * burst (a link flap touches many routes) costs one pass, while a deleted
  * route is still back well within 100 ms. */
@@ -103,6 +104,16 @@ struct nr_ctl {
 	unsigned int vxlan_mtu_opt;
 	uint32_t vxlan_ifindex;  /* 0 while there is none */
 	uint32_t vxlan_mtu;
+	uint32_t vxlan_under_ifindex, vxlan_under_mtu; /* the device under it */
+	bool native_without_tunnel; /* no receive side in native mode (ctl_host.c) */
+	bool vxlan_warned;          /* the receive side's failure was reported */
+
+	/* host side (ctl_host.c): endpoints whose interface went away, released
+	 * after endpoint_grace_ms; host_check: re-verify every endpoint's
+	 * interface and gateway address at the next pass */
+	struct nr_ctl_gone *gone;
+	unsigned int endpoint_grace_ms;
+	bool host_check;
 
 	uv_poll_t event_poll;
 	uv_timer_t kick_timer;   /* run a reconcile pass soon (coalesces calls) */
@@ -137,6 +148,15 @@ struct nr_ctl {
 	nr_ctl_close_cb close_cb;
 	void *close_data;
 
+	/* health (ctl_query.c): the named namespace as it was at new (a
+	 * deleted one lives on while we hold it, unreachable to everyone
+	 * else); the last save's failure */
+	uint64_t netns_dev, netns_ino;
+	int store_error;
+	char store_msg[NR_ERR_MSG_MAX];
+	/* what nr_ctl_status's text fields point at */
+	char st_problems[512], st_cidr4[NR_ADDR_STRLEN], st_cidr6[NR_ADDR_STRLEN];
+
 	uint64_t resyncs, drift_repairs, netlink_errors;
 	uint64_t full_passes, incremental_passes;
 	struct nr_err last_pass_err;
@@ -170,6 +190,14 @@ struct nr_ctl {
 	/* purge (ctl_purge.c) */
 	struct nr_pending *purge_req; /* queued, runs from the kick timer */
 	bool purged;                  /* done: only close is accepted */
+};
+
+/* An endpoint whose host-side interface disappeared (ctl_host.c). */
+struct nr_ctl_gone {
+	struct nr_ctl_gone *next;
+	uint64_t deadline_ms;  /* uv_now() when it is released */
+	char *id;
+	char ifname[16];       /* a link of this name coming back re-attaches it */
 };
 
 /* A message from loading the state, emitted as an event at the first pass. */
@@ -265,6 +293,13 @@ int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr
 int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err);
 int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, struct nr_err *err);
 void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep);
+/* Before each pass: release endpoints whose grace ran out, and (after an
+ * event said so) re-check every endpoint's interface and gateway address. */
+void nr_ctl_host_sync(struct nr_ctl *ctl);
+void nr_ctl_host_link_event(struct nr_ctl *ctl, const struct nlmsghdr *nlh);
+void nr_ctl_host_addr_event(struct nr_ctl *ctl, const struct nlmsghdr *nlh);
+bool nr_ctl_host_is_endpoint_link(const struct nr_ctl *ctl, uint32_t ifindex);
+void nr_ctl_host_free(struct nr_ctl *ctl);
 int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err);
 int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err);
 
@@ -280,6 +315,11 @@ void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped);
 int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err);
 void nr_ctl_bpf_status(struct nr_ctl *ctl, struct nr_status *st);
 void nr_ctl_bpf_free(struct nr_ctl *ctl);
+/* ctl_query.c */
+/* Remember the named namespace's identity (at new). */
+void nr_ctl_netns_remember(struct nr_ctl *ctl);
+/* The node (or endpoint id) a planned route belongs to, "" if none. */
+const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute *r);
 
 /* Queue an event for the caller's callback (if any): it is delivered from
  * the loop (ctl_deliver.c), in order with the completion callbacks, never

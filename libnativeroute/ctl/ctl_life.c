@@ -182,6 +182,10 @@ static int check_opts(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr
 	ctl->vxlan_vni = OPTS_GET(o, vxlan_vni, 0) ? o->vxlan_vni : 1;
 	ctl->vxlan_port = OPTS_GET(o, vxlan_port, 0) ? o->vxlan_port : 8472;
 	ctl->vxlan_mtu_opt = OPTS_GET(o, vxlan_mtu, 0);
+	ctl->endpoint_grace_ms = OPTS_GET(o, endpoint_grace_ms, 0) ? o->endpoint_grace_ms
+								      : NR_DEFAULT_ENDPOINT_GRACE_MS;
+	ctl->host_check = true; /* a pod may have gone while we were down */
+	ctl->native_without_tunnel = OPTS_GET(o, native_without_tunnel, false);
 	ctl->event_cb = OPTS_GET(o, event_cb, NULL);
 	ctl->event_data = OPTS_GET(o, event_data, NULL);
 	if (ctl->vxlan_vni > 0xffffff)
@@ -217,6 +221,7 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 		rc = nr_ctl_state_setup(ctl, o, &cfg, &local, err);
 	if (rc == 0) /* reads the model: after it exists */
 		rc = nr_ctl_masq_new(ctl, o, err);
+	nr_ctl_netns_remember(ctl);
 	if (rc < 0)
 		return rc;
 	ctl->classic_routes = OPTS_GET(o, classic_routes, false) || !kernel_has_nexthops(ctl);
@@ -238,6 +243,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_ctl_bpf_free(ctl);
 	nr_ctl_state_free(ctl);
 	nr_ctl_masq_free(ctl);
+	nr_ctl_host_free(ctl);
 	nr_nl_close(ctl->nl);
 	nr_nl_close(ctl->query);
 	nr_nl_close(ctl->events);

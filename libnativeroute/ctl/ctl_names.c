@@ -45,6 +45,7 @@ NR_API const char *nr_event_type_str(enum nr_event_type type)
 	case NR_EVENT_ERROR: return "error";
 	case NR_EVENT_STATE_MIGRATED: return "state.migrated";
 	case NR_EVENT_BPF: return "bpf";
+	case NR_EVENT_ENDPOINT_GONE: return "endpoint.gone";
 	}
 	return "unknown";
 }

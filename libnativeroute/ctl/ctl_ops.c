@@ -278,6 +278,29 @@ void nr_ctl_deferred_checks(struct nr_ctl *ctl, struct nr_pending *reqs)
 	}
 }
 
+/* The local node's IPs are the routes' preferred source and the tunnel's
+ * local address: like at start-up, each must be an address of a link here
+ * (the kernel would refuse every route later, "Invalid prefsrc"). */
+static int check_local_ips(struct nr_ctl *ctl, const struct nr_node_req *req, struct nr_err *err)
+{
+	const struct nr_addr *ips[2] = { &req->ip4, &req->ip6 };
+	char buf[NR_ADDR_STRLEN];
+
+	if (strcmp(req->name, nr_model_local_name(ctl->model)))
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		uint32_t ifindex;
+
+		if (ips[i]->family && nr_nl_addr_find(ctl->query, ips[i], &ifindex, NULL) < 0)
+			return nr_err_set(err, -EADDRNOTAVAIL,
+					  "node %s (this node): IP %s is not an address of any link in %s%s",
+					  req->name, nr_addr_str(ips[i], buf, sizeof(buf)),
+					  ctl->netns ? "network namespace " : "this network namespace",
+					  ctl->netns ? ctl->netns : "");
+	}
+	return 0;
+}
+
 static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool update,
 		       nr_ctl_done_cb cb, void *data)
 {
@@ -299,6 +322,8 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	rc = node_req_from_spec(spec, &req, &err);
 	if (rc == 0)
 		rc = nr_etcd_check_node_call(ctl->etcd, req.name, &err);
+	if (rc == 0)
+		rc = check_local_ips(ctl, &req, &err);
 	if (rc == 0)
 		rc = check_direct(ctl, &req, !update, &defer, &err);
 	if (rc < 0)
@@ -566,6 +591,15 @@ NR_API int nr_ctl_mode_set_opts(struct nr_ctl *ctl, const struct nr_mode_opts *o
 					 "on (1) or off (2)", adnr > NR_SWITCH_OFF ? (int)adnr : (int)skip);
 	apply_switch(&cfg.auto_direct_node_routes, adnr);
 	apply_switch(&cfg.direct_routing_skip_unreachable, skip);
+	/* Switches that depend on others follow them in the same step, so a
+	 * cluster-wide `mode set tunnel` never stops half-way on one node:
+	 * tunnel mode has no direct routes, and skipping unreachable nodes
+	 * means nothing without them. Only a switch asked for explicitly is
+	 * refused (by the check of the whole configuration below). */
+	if (cfg.routing_mode == NR_MODE_TUNNEL && adnr == NR_SWITCH_KEEP)
+		cfg.auto_direct_node_routes = false;
+	if (!cfg.auto_direct_node_routes && skip == NR_SWITCH_KEEP)
+		cfg.direct_routing_skip_unreachable = false;
 	p = pending_new(ctl, NR_OP_MODE, cb, data);
 	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");
@@ -579,8 +613,9 @@ NR_API int nr_ctl_mode_set_opts(struct nr_ctl *ctl, const struct nr_mode_opts *o
 	ctl->reach_stale = true;
 	ctl->full_pass = true;
 	nr_ctl_emit(ctl, NR_EVENT_MODE_CHANGED, NULL, nr_routing_mode_str(cfg.routing_mode),
-		    "routing mode is now %s, auto-direct-node-routes %s", nr_routing_mode_str(cfg.routing_mode),
-		    cfg.auto_direct_node_routes ? "on" : "off");
+		    "routing mode is now %s, auto-direct-node-routes %s, direct-routing-skip-unreachable %s",
+		    nr_routing_mode_str(cfg.routing_mode), cfg.auto_direct_node_routes ? "on" : "off",
+		    cfg.direct_routing_skip_unreachable ? "on" : "off");
 	pending_queue(ctl, p);
 	return 0;
 }

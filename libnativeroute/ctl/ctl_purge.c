@@ -26,8 +26,9 @@ static int dump_ours(struct nr_ctl *ctl, struct nr_kstate *out, uint32_t *vxlan_
 	int rc;
 
 	*vxlan_ifindex = 0;
-	if (nr_nl_vxlan_get(ctl->nl, NR_VXLAN_NAME, &vx, vxlan_ifindex, NULL) < 0)
-		*vxlan_ifindex = 0; /* none, or not a VXLAN device: not ours */
+	if (nr_nl_vxlan_get(ctl->nl, NR_VXLAN_NAME, &vx, vxlan_ifindex, NULL) < 0 ||
+	    !nr_nl_vxlan_owned(&vx))
+		*vxlan_ifindex = 0; /* none, not a VXLAN device, or someone else's */
 	f.neigh_ifindex = f.fdb_ifindex = *vxlan_ifindex;
 	memset(out, 0, sizeof(*out));
 	for (int tries = 0; tries < 5; tries++) {

@@ -4,6 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+#include "nativeroute/version.h"
 
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_masq.h"
@@ -29,11 +33,96 @@ static bool route_programmed(const struct nr_ctl *ctl, const struct nr_kroute *w
 	return have && nr_kroute_same(want, have);
 }
 
+void nr_ctl_netns_remember(struct nr_ctl *ctl)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (!ctl->netns)
+		return;
+	snprintf(path, sizeof(path), "%s%s", strchr(ctl->netns, '/') ? "" : "/run/netns/", ctl->netns);
+	if (stat(path, &sb) == 0) {
+		ctl->netns_dev = sb.st_dev;
+		ctl->netns_ino = sb.st_ino;
+	}
+}
+
+/* `ip netns delete` unmounts the name; the namespace lives on while our
+ * sockets hold it, but nothing else can reach it any more (its pods and
+ * links went with their owner's view of it): that is an outage. */
+static bool netns_gone(const struct nr_ctl *ctl)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (!ctl->netns || !ctl->netns_ino)
+		return false;
+	snprintf(path, sizeof(path), "%s%s", strchr(ctl->netns, '/') ? "" : "/run/netns/", ctl->netns);
+	return stat(path, &sb) < 0 || sb.st_ino != ctl->netns_ino || sb.st_dev != ctl->netns_dev;
+}
+
+static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n);
+
+/* Local pod addresses of one family: used counts the gateway, total leaves
+ * out the network and IPv4 broadcast addresses. */
+static void pod_ips(const struct nr_ctl *ctl, uint8_t family, size_t used_eps, char *cidr,
+		    size_t *used, size_t *total)
+{
+	const struct nr_node *self = nr_model_local_node(ctl->model);
+	const struct nr_prefix *p = self ? nr_node_cidr(self, family) : NULL;
+	unsigned int host;
+
+	*used = *total = 0;
+	cidr[0] = '\0';
+	if (!p)
+		return;
+	nr_prefix_str(p, cidr, NR_ADDR_STRLEN);
+	host = nr_addr_bits(family) - p->len;
+	*total = host >= 63 ? SIZE_MAX : (1ull << host) - (family == AF_INET && host >= 2 ? 2 : 1);
+	*used = used_eps + 1;
+}
+
+#define PROBLEM(...)                                                                            \
+	do {                                                                                    \
+		if (at < sizeof(ctl->st_problems))                                              \
+			at += (size_t)snprintf(ctl->st_problems + at, sizeof(ctl->st_problems) - at, \
+					       "%s", at ? "; " : "");                          \
+		if (at < sizeof(ctl->st_problems))                                              \
+			at += (size_t)snprintf(ctl->st_problems + at, sizeof(ctl->st_problems) - at, \
+					       __VA_ARGS__);                                    \
+	} while (0)
+
+/* What is wrong, subsystem by subsystem; "" when nothing is. */
+static void problems(struct nr_ctl *ctl, struct nr_status *s, size_t nodes_lost)
+{
+	size_t at = 0;
+
+	ctl->st_problems[0] = '\0';
+	if (!s->started)
+		PROBLEM("controller: starting");
+	if (s->netns_gone)
+		PROBLEM("namespace: %s was deleted", ctl->netns);
+	if (s->routes_programmed < s->routes_planned)
+		PROBLEM("routes: %zu/%zu programmed", s->routes_programmed, s->routes_planned);
+	if (nodes_lost)
+		PROBLEM("nodes: %zu without a route (not reachable or waiting for the tunnel)",
+			nodes_lost);
+	if (s->endpoints_broken)
+		PROBLEM("endpoints: %zu broken (host interface gone)", s->endpoints_broken);
+	if (s->store_error)
+		PROBLEM("store: %s", ctl->store_msg);
+	if (s->store_etcd && !s->store_healthy)
+		PROBLEM("store: etcd %s", s->store_detail);
+	if ((s->masquerade_ipv4 || s->masquerade_ipv6) && !s->masquerade_programmed)
+		PROBLEM("masquerading: the nftables table is not as planned");
+}
+
 NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 {
 	const struct nr_cluster_config *cfg;
 	struct nr_status s = { .sz = sizeof(s) };
 	const struct nr_ipam *ipam;
+	size_t eps4 = 0, eps6 = 0, nodes_lost = 0;
 
 	if (!ctl || !st || st->sz < sizeof(size_t))
 		return nr_last_error_set(-EINVAL, "nr_ctl_status: %s", !ctl ? "no controller"
@@ -43,6 +132,7 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	s.routing_mode = cfg->routing_mode;
 	s.ipam_mode = cfg->ipam_mode;
 	s.auto_direct_node_routes = cfg->auto_direct_node_routes;
+	s.direct_routing_skip_unreachable = cfg->direct_routing_skip_unreachable;
 	s.nexthop_objects = !ctl->classic_routes;
 	s.started = ctl->started;
 	s.nodes = nr_model_node_count(ctl->model);
@@ -50,7 +140,33 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 		if (ctl->report.skipped[i].reason == NR_SKIP_UNREACHABLE ||
 		    ctl->report.skipped[i].reason == NR_SKIP_REACH_UNKNOWN)
 			s.nodes_unreachable++;
+	/* every node counted where its state says */
+	for (const struct nr_node *n = nr_model_node_next(ctl->model, NULL); n;
+	     n = nr_model_node_next(ctl->model, n)) {
+		const char *state = node_state(ctl, n);
+
+		if (!strcmp(state, "native"))
+			s.nodes_native++;
+		else if (!strcmp(state, "tunnel"))
+			s.nodes_tunnel++;
+		else if (!strcmp(state, "no-cidr"))
+			s.nodes_no_cidr++;
+	}
+	for (size_t i = 0; i < ctl->report.n_skipped; i++) {
+		uint8_t why = ctl->report.skipped[i].reason;
+
+		/* a skip the configuration asked for is reported, not a fault */
+		if (why == NR_SKIP_REACH_UNKNOWN || why == NR_SKIP_NO_TUNNEL || why == NR_SKIP_NO_NODE_IP)
+			nodes_lost++;
+	}
 	s.endpoints = nr_model_endpoint_count(ctl->model);
+	for (const struct nr_endpoint *ep = nr_model_endpoint_next(ctl->model, NULL); ep;
+	     ep = nr_model_endpoint_next(ctl->model, ep)) {
+		eps4 += ep->ip4.family != 0;
+		eps6 += ep->ip6.family != 0;
+	}
+	for (const struct nr_ctl_gone *g = ctl->gone; g; g = g->next)
+		s.endpoints_broken++;
 	s.routes_planned = ctl->desired.n_routes;
 	for (size_t i = 0; i < ctl->desired.n_routes; i++)
 		s.routes_programmed += route_programmed(ctl, &ctl->desired.routes[i]);
@@ -85,6 +201,17 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	s.store_file = ctl->store != NULL;
 	if (ctl->etcd)
 		nr_etcd_status(ctl->etcd, &s);
+	s.netns_gone = netns_gone(ctl);
+	s.store_error = ctl->store_error;
+	s.version = nr_version_string();
+	s.local_node = nr_model_local_name(ctl->model);
+	pod_ips(ctl, AF_INET, eps4, ctl->st_cidr4, &s.pod_ips_used4, &s.pod_ips_total4);
+	pod_ips(ctl, AF_INET6, eps6, ctl->st_cidr6, &s.pod_ips_used6, &s.pod_ips_total6);
+	s.pod_cidr4 = ctl->st_cidr4;
+	s.pod_cidr6 = ctl->st_cidr6;
+	problems(ctl, &s, nodes_lost);
+	s.problems = ctl->st_problems;
+	s.healthy = !ctl->st_problems[0];
 	/* copy only what the caller's struct has room for */
 	memcpy((char *)st + sizeof(size_t), (char *)&s + sizeof(size_t),
 	       (st->sz < sizeof(s) ? st->sz : sizeof(s)) - sizeof(size_t));
@@ -111,7 +238,7 @@ static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n)
 		return "local";
 	for (size_t i = 0; i < ctl->report.n_skipped; i++)
 		if (!strcmp(ctl->report.skipped[i].name, n->name))
-			return "unreachable";
+			return ctl->report.skipped[i].reason == NR_SKIP_NO_CIDR ? "no-cidr" : "unreachable";
 	for (int i = 0; i < 2; i++) {
 		const struct nr_kroute *r;
 
@@ -202,11 +329,11 @@ static const char *dev_name(struct nr_ctl *ctl, struct dev_names *d, uint32_t if
 	return d->name[d->n++];
 }
 
-static const char *route_owner(const struct nr_ctl *ctl, const struct nr_kroute *r)
+const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute *r)
 {
 	const struct nr_node *n = NULL;
 
-	if (r->kind == NR_ROUTE_NATIVE && r->nh_id >= NR_NH_ID_BASE) {
+	if (r->nh_id >= NR_NH_ID_BASE) {
 		n = nr_model_node_by_index(ctl->model, (r->nh_id - NR_NH_ID_BASE) / 2);
 	} else if (r->kind == NR_ROUTE_NATIVE) {
 		n = nr_model_node_by_ip(ctl->model, &r->gw);
@@ -263,7 +390,7 @@ NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl, nr_route_fn fn, void *data)
 			    : r->kind == NR_ROUTE_ENDPOINT ? "endpoint" : "native";
 		info.via = via;
 		info.dev = dev_name(ctl, &devs, ifindex);
-		info.node = route_owner(ctl, r);
+		info.node = nr_ctl_route_owner(ctl, r);
 		info.programmed = route_programmed(ctl, r);
 		rc = fn(&info, data);
 		if (rc)

@@ -164,6 +164,13 @@ static bool route_failed(const struct pass *ps, const struct nr_prefix *dst)
 	return false;
 }
 
+static const char *route_node(const struct nr_ctl *ctl, const struct nr_kroute *r)
+{
+	const char *name = nr_ctl_route_owner(ctl, r);
+
+	return *name ? name : NULL;
+}
+
 /* Tell the caller about routes that appeared or went, in one walk; a route
  * whose operation failed was reported as an ERROR instead. */
 static void emit_route_events(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have)
@@ -178,11 +185,13 @@ static void emit_route_events(struct pass *ps, const struct nr_kstate *want, con
 		int c = i == want->n_routes ? 1 : j == have->n_routes ? -1
 			: nr_kroute_cmp_key(&want->routes[i], &have->routes[j]);
 
+		/* the node (or endpoint) a route belongs to, from the plan: a
+		 * removed route's owner may be gone from it already */
 		if (c < 0 && !route_failed(ps, &want->routes[i].dst))
-			nr_ctl_emit(ctl, NR_EVENT_ROUTE_PROGRAMMED, NULL,
+			nr_ctl_emit(ctl, NR_EVENT_ROUTE_PROGRAMMED, route_node(ctl, &want->routes[i]),
 				    nr_prefix_str(&want->routes[i].dst, buf, sizeof(buf)), "route added");
 		else if (c > 0 && !route_failed(ps, &have->routes[j].dst))
-			nr_ctl_emit(ctl, NR_EVENT_ROUTE_REMOVED, NULL,
+			nr_ctl_emit(ctl, NR_EVENT_ROUTE_REMOVED, route_node(ctl, &have->routes[j]),
 				    nr_prefix_str(&have->routes[j].dst, buf, sizeof(buf)), "route removed");
 		i += c <= 0;
 		j += c >= 0;
@@ -444,10 +453,13 @@ static void saved_cb(struct nr_ctl *ctl, int rc, const char *msg)
 	if (!ps)
 		return;
 	if (rc == 0) {
+		ctl->store_error = 0;
 		apply_begin(ps, ps->want, ps->have);
 		return;
 	}
 	nr_err_set(&ps->err, rc, "%s", msg && *msg ? msg : nr_strerror(rc));
+	ctl->store_error = rc; /* status: the store subsystem is failing */
+	snprintf(ctl->store_msg, sizeof(ctl->store_msg), "%s", ps->err.msg);
 	if (nr_ctl_state_rollback(ctl, &rb) < 0)
 		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "state rollback after a failed save: %s",
 			    rb.msg);
@@ -560,12 +572,17 @@ static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
 int nr_ctl_reconcile(struct nr_ctl *ctl)
 {
 	struct pass *ps;
-	bool incremental = nr_ctl_incremental(ctl); /* decided before in_pass is set */
+	bool incremental;
 
 	if (ctl->flight) { /* one pass at a time: the next follows this one */
 		ctl->pass_again = true;
 		return 0;
 	}
+	/* before the pass (the command socket is idle now): what these change
+	 * belongs to this pass */
+	nr_ctl_host_sync(ctl);
+	nr_ctl_nh_scan(ctl, NULL); /* once: nexthop ids others hold */
+	incremental = nr_ctl_incremental(ctl); /* decided before in_pass is set */
 	ps = calloc(1, sizeof(*ps));
 	if (!ps) {
 		nr_ctl_schedule(ctl, NR_RETRY_MS);

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_event.h"
+#include "netlink/nl_link.h"
 #include "netlink/nl_parse.h"
 
 static bool route_planned(const struct nr_ctl *ctl, const struct nr_kroute *r, bool *same)
@@ -99,33 +101,113 @@ static void on_nexthop(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 		drift(ctl, buf, "was changed");
 }
 
+static bool neigh_planned(const struct nr_ctl *ctl, const struct nlmsghdr *nlh)
+{
+	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
+	struct nr_nl_neigh_info info;
+
+	if (nd->ndm_family == AF_BRIDGE) {
+		struct nr_kfdb f;
+
+		return nr_nl_parse_fdb(nlh, &f, &info) == 0 && ctl->desired.n_fdbs &&
+		       bsearch(&f, ctl->desired.fdbs, ctl->desired.n_fdbs, sizeof(f),
+			       (int (*)(const void *, const void *))nr_kfdb_cmp_key);
+	}
+	struct nr_kneigh n;
+
+	return nr_nl_parse_neigh(nlh, &n, &info) == 0 && ctl->desired.n_neighs &&
+	       bsearch(&n, ctl->desired.neighs, ctl->desired.n_neighs, sizeof(n),
+		       (int (*)(const void *, const void *))nr_kneigh_cmp_key);
+}
+
 static void on_neigh(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 {
 	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
 
 	if (own_echo(ctl, nlh) || !ctl->vxlan_ifindex || (uint32_t)nd->ndm_ifindex != ctl->vxlan_ifindex)
 		return;
-	/* only our device: any removal of a permanent entry is drift */
-	if (nlh->nlmsg_type == RTM_DELNEIGH && (nd->ndm_state & NUD_PERMANENT))
-		drift(ctl, "VXLAN neighbour/FDB entry", "was deleted");
+	/* The delete event of a permanent entry does not say NUD_PERMANENT
+	 * (the kernel reports the state it is leaving for NUD_NONE... or not):
+	 * judge it by the plan instead, like routes. */
+	if (nlh->nlmsg_type == RTM_DELNEIGH && neigh_planned(ctl, nlh))
+		drift(ctl, nd->ndm_family == AF_BRIDGE ? "VXLAN FDB entry" : "VXLAN neighbour entry",
+		      "was deleted");
+}
+
+/* Whether any object of the plan sits on link ifindex. O(plan), but link
+ * events are rare next to route events. */
+static bool link_used(const struct nr_ctl *ctl, uint32_t ifindex)
+{
+	if (ifindex == ctl->vxlan_ifindex || ifindex == ctl->vxlan_under_ifindex)
+		return true;
+	for (size_t i = 0; i < ctl->desired.n_nexthops; i++)
+		if (ctl->desired.nexthops[i].ifindex == ifindex)
+			return true;
+	for (size_t i = 0; i < ctl->desired.n_routes; i++)
+		if (ctl->desired.routes[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* A link our objects use went down, up, lost or got its carrier, or
+ * changed MTU or addresses: the kernel flushes the nexthops and routes on a
+ * link that goes down (or loses its carrier) without a notification for
+ * each, so our record of the kernel is no longer trusted; the next pass
+ * dumps and re-adds what is missing (failing, and retried, while the link
+ * is down; back within milliseconds of it coming up). An MTU change of the
+ * VXLAN device or its underlay changes the tunnel routes' MTU: re-plan. */
+static void link_changed(struct nr_ctl *ctl)
+{
+	ctl->need_dump = true;
+	ctl->reach_stale = true;
+	nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
 }
 
 static void on_link(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	uint32_t ifindex = (uint32_t)ifi->ifi_index;
+	struct nr_nl_link link;
 
-	if (nlh->nlmsg_type == RTM_DELLINK && ctl->vxlan_ifindex &&
-	    (uint32_t)ifi->ifi_index == ctl->vxlan_ifindex) {
+	if (nlh->nlmsg_type == RTM_DELLINK && ctl->vxlan_ifindex && ifindex == ctl->vxlan_ifindex) {
 		ctl->vxlan_ifindex = 0;
 		drift(ctl, "VXLAN device", "was deleted");
 		return;
 	}
+	nr_ctl_host_link_event(ctl, nlh);
+	if (link_used(ctl, ifindex)) {
+		/* carrier changes come with ifi_change 0, like MTU and name
+		 * changes: any event of a used link is worth one dump */
+		if (nlh->nlmsg_type == RTM_NEWLINK && nr_nl_link_parse(nlh, &link) == 0 &&
+		    ((ifindex == ctl->vxlan_ifindex && link.mtu != ctl->vxlan_mtu) ||
+		     (ifindex == ctl->vxlan_under_ifindex && link.mtu != ctl->vxlan_under_mtu)))
+			ctl->full_pass = true;
+		link_changed(ctl);
+		return;
+	}
 	/* only a link node IPs are reached through (up/down, gone); a new pod
 	 * veth reaches nothing until it gets routes, which come as events */
-	if (nr_reach_cache_affected(ctl, NULL, (uint32_t)ifi->ifi_index)) {
+	if (nr_reach_cache_affected(ctl, NULL, ifindex)) {
 		ctl->reach_stale = true;
 		nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
 	}
+}
+
+/* An address added or removed on a link our objects use (not by us):
+ * prefsrc and connected routes depend on it, and removing a link's last
+ * IPv4 address flushes every route on it without a notification (an
+ * endpoint's gateway address is often its only one). The host side checks
+ * its gateway addresses. */
+static void on_addr(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+
+	if (own_echo(ctl, nlh))
+		return;
+	nr_ctl_host_addr_event(ctl, nlh);
+	if (ifa->ifa_index != ctl->vxlan_ifindex && link_used(ctl, ifa->ifa_index) &&
+	    (nlh->nlmsg_type == RTM_DELADDR || !nr_ctl_host_is_endpoint_link(ctl, ifa->ifa_index)))
+		link_changed(ctl);
 }
 
 static int on_event(const struct nlmsghdr *nlh, void *data)
@@ -151,9 +233,7 @@ static int on_event(const struct nlmsghdr *nlh, void *data)
 		break;
 	case RTM_NEWADDR:
 	case RTM_DELADDR:
-		/* an address changes reachability only through the connected
-		 * route it adds or removes, which arrives as a route event (and
-		 * our own pod gateway addresses must not force full passes) */
+		on_addr(ctl, nlh);
 		break;
 	}
 	return 0;

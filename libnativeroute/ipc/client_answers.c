@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,7 @@ static void route_of(struct decode *d, const msgpack_object *o, void *out)
 static void status_of(struct decode *d, const msgpack_object *o, struct nr_status *st)
 {
 	const char *mode = NULL, *ipam = NULL, *store;
+	const msgpack_object *store_err;
 
 	memset(st, 0, sizeof(*st));
 	st->sz = sizeof(*st);
@@ -197,6 +199,26 @@ static void status_of(struct decode *d, const msgpack_object *o, struct nr_statu
 	st->store_unhealthy_since = (int64_t)u64_of(d, o, "store_unhealthy_since");
 	snprintf(st->store_detail, sizeof(st->store_detail), "%s",
 		 str_or_empty(d, o, "store_detail", false));
+	/* appended fields; a daemon before them has no health verdict: it said
+	 * "Ok" whenever it had started */
+	st->healthy = nr_rpc_map_get(o, "healthy") ? bool_of(d, o, "healthy") : st->started;
+	st->problems = str_or_empty(d, o, "problems", false);
+	st->nodes_native = u64_of(d, o, "nodes_native");
+	st->nodes_tunnel = u64_of(d, o, "nodes_tunnel");
+	st->nodes_no_cidr = u64_of(d, o, "nodes_no_cidr");
+	st->endpoints_broken = u64_of(d, o, "endpoints_broken");
+	st->netns_gone = bool_of(d, o, "netns_gone");
+	store_err = nr_rpc_map_get(o, "store_error");
+	if (store_err && store_err->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && store_err->via.i64 >= INT_MIN)
+		st->store_error = (int)store_err->via.i64;
+	st->version = str_or_empty(d, o, "version", false);
+	st->local_node = str_or_empty(d, o, "local_node", false);
+	st->pod_cidr4 = str_or_empty(d, o, "pod_cidr4", false);
+	st->pod_cidr6 = str_or_empty(d, o, "pod_cidr6", false);
+	st->pod_ips_used4 = u64_of(d, o, "pod_ips_used4");
+	st->pod_ips_total4 = u64_of(d, o, "pod_ips_total4");
+	st->pod_ips_used6 = u64_of(d, o, "pod_ips_used6");
+	st->pod_ips_total6 = u64_of(d, o, "pod_ips_total6");
 }
 
 /* An array of objects, each decoded by item_of into `size` bytes. */
@@ -472,7 +494,7 @@ void nr_client_call_complete(struct nr_client *c, struct call *k, const msgpack_
 
 static int event_type_parse(const char *text, enum nr_event_type *out)
 {
-	for (int t = NR_EVENT_NODE_ADDED; t <= NR_EVENT_STATE_MIGRATED; t++) {
+	for (int t = NR_EVENT_NODE_ADDED; t <= NR_EVENT_ENDPOINT_GONE; t++) {
 		if (strcmp(nr_event_type_str((enum nr_event_type)t), text) == 0) {
 			*out = (enum nr_event_type)t;
 			return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <nativeroute/controller.h>
+#include <nativeroute/error.h>
 #include <nativeroute/opts.h>
 #include <nativeroute/version.h>
 
@@ -240,11 +241,27 @@ static int m_status(struct nr_rpc_call *call, const msgpack_object *params, msgp
 	if (rc < 0)
 		return rc;
 	pk = nr_rpc_call_begin(call);
-	msgpack_pack_map(pk, 32 + NR_BPF_VERDICTS + 4);
+	msgpack_pack_map(pk, 32 + NR_BPF_VERDICTS + 4 + 15);
 	nr_rpc_pack_kv_str(pk, "version", nr_version_string());
 	nr_rpc_pack_str(pk, "local_node");
 	if (nr_ctl_node_foreach(ctl, local_name_cb, pk) != 1)
 		msgpack_pack_nil(pk);
+	nr_rpc_pack_kv_bool(pk, "healthy", st.healthy);
+	nr_rpc_pack_kv_str(pk, "problems", st.problems);
+	nr_rpc_pack_kv_u64(pk, "nodes_native", st.nodes_native);
+	nr_rpc_pack_kv_u64(pk, "nodes_tunnel", st.nodes_tunnel);
+	nr_rpc_pack_kv_u64(pk, "nodes_no_cidr", st.nodes_no_cidr);
+	nr_rpc_pack_kv_u64(pk, "endpoints_broken", st.endpoints_broken);
+	nr_rpc_pack_kv_bool(pk, "netns_gone", st.netns_gone);
+	nr_rpc_pack_str(pk, "store_error"); /* -errno of the last failed save, 0 = fine */
+	msgpack_pack_int64(pk, st.store_error);
+	nr_rpc_pack_kv_str(pk, "store_error_name", st.store_error ? nr_err_name(st.store_error) : "");
+	nr_rpc_pack_kv_str(pk, "pod_cidr4", st.pod_cidr4);
+	nr_rpc_pack_kv_str(pk, "pod_cidr6", st.pod_cidr6);
+	nr_rpc_pack_kv_u64(pk, "pod_ips_used4", st.pod_ips_used4);
+	nr_rpc_pack_kv_u64(pk, "pod_ips_total4", st.pod_ips_total4);
+	nr_rpc_pack_kv_u64(pk, "pod_ips_used6", st.pod_ips_used6);
+	nr_rpc_pack_kv_u64(pk, "pod_ips_total6", st.pod_ips_total6);
 	nr_rpc_pack_kv_str(pk, "routing_mode", nr_routing_mode_str(st.routing_mode));
 	nr_rpc_pack_kv_str(pk, "tunnel", tunnel_of(st.routing_mode));
 	nr_rpc_pack_kv_bool(pk, "native_routing", st.routing_mode != NR_MODE_TUNNEL);

@@ -202,6 +202,17 @@ static int addr_change(struct nr_nl *nl, uint16_t type, uint32_t ifindex, const 
 	return nr_nl_request(nl, nlh, NULL, NULL, what, err);
 }
 
+int nr_nl_addr_restore(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
+		       uint8_t prefixlen, struct nr_err *err)
+{
+	int r = nr_nl_addr_present(nl, ifindex, addr, err);
+
+	if (r != 0)
+		return r < 0 ? r : 0; /* there already: nothing changed */
+	r = nr_nl_addr_add(nl, ifindex, addr, prefixlen, err);
+	return r < 0 ? r : 1;
+}
+
 struct addr_find {
 	const struct nr_addr *addr;
 	uint32_t ifindex;

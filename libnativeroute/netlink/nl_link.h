@@ -56,6 +56,11 @@ int nr_nl_addr_del(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *add
 int nr_nl_addr_present(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
 		       struct nr_err *err);
 
+/* The same, telling whether it was missing: 1 = added now, 0 = it was
+ * there already (nothing changed). */
+int nr_nl_addr_restore(struct nr_nl *nl, uint32_t ifindex, const struct nr_addr *addr,
+		       uint8_t prefixlen, struct nr_err *err);
+
 /* The link that holds local address `addr` (e.g. the underlay device of
  * the node IP). -EADDRNOTAVAIL when no link has it. */
 int nr_nl_addr_find(struct nr_nl *nl, const struct nr_addr *addr,

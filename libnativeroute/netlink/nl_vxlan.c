@@ -10,6 +10,7 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 
+#include "core/kstate.h"
 #include "netlink/nl_encode.h"
 #include "netlink/nl_link.h"
 #include "netlink/nl_request.h"
@@ -65,9 +66,25 @@ static int vxlan_info_cb(const struct nlattr *attr, void *data)
 
 static int vxlan_attr_cb(const struct nlattr *attr, void *data)
 {
+	struct nr_nl_vxlan *c = data;
+
 	if (mnl_attr_get_type(attr) == IFLA_LINKINFO)
 		return mnl_attr_parse_nested(attr, vxlan_info_cb, data);
+	if (mnl_attr_get_type(attr) == IFLA_IFALIAS && !mnl_attr_validate(attr, MNL_TYPE_STRING))
+		snprintf(c->alias, sizeof(c->alias), "%s", mnl_attr_get_str(attr));
 	return MNL_CB_OK;
+}
+
+bool nr_nl_vxlan_owned(const struct nr_nl_vxlan *have)
+{
+	uint8_t mac[6];
+
+	if (!strcmp(have->alias, NR_VXLAN_ALIAS))
+		return true;
+	if (have->alias[0] || !have->local.family)
+		return false;
+	nr_vtep_mac(&have->local, mac);
+	return !memcmp(mac, have->mac, sizeof(mac));
 }
 
 static int vxlan_reply_cb(const struct nlmsghdr *nlh, void *data)
@@ -171,7 +188,37 @@ static int vxlan_create(struct nr_nl *nl, const struct nr_nl_vxlan *c,
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, c->name);
 	mnl_attr_put_u32(nlh, IFLA_MTU, c->mtu);
 	mnl_attr_put(nlh, IFLA_ADDRESS, ETH_ALEN, c->mac);
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, NR_VXLAN_ALIAS);
 	vxlan_put_data(nlh, c);
+	return nr_nl_request(nl, nlh, NULL, NULL, what, err);
+}
+
+/* Change attributes of our live device: the local address (only that is
+ * sent: the kernel refuses to change VNI or port in place) and the alias. */
+static int vxlan_change(struct nr_nl *nl, uint32_t ifindex, const struct nr_nl_vxlan *c,
+			bool local, struct nr_err *err)
+{
+	char buf[NR_NL_MSG_MAX], what[IFNAMSIZ + 32];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+
+	snprintf(what, sizeof(what), "update vxlan %s", c->name);
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_index = (int)ifindex;
+	mnl_attr_put_strz(nlh, IFLA_IFALIAS, NR_VXLAN_ALIAS);
+	if (local) {
+		struct nlattr *info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+		struct nlattr *data;
+
+		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "vxlan");
+		data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+		mnl_attr_put(nlh, c->local.family == AF_INET ? IFLA_VXLAN_LOCAL : IFLA_VXLAN_LOCAL6,
+			     nr_addr_size(c->local.family), c->local.bytes);
+		mnl_attr_nest_end(nlh, data);
+		mnl_attr_nest_end(nlh, info);
+	}
 	return nr_nl_request(nl, nlh, NULL, NULL, what, err);
 }
 
@@ -194,7 +241,8 @@ static int vxlan_diff(const struct nr_nl_vxlan *want, const struct nr_nl_vxlan *
 	buf[0] = '\0';
 	DIFF(want->vni != have->vni, " vni %u (want %u)", have->vni, want->vni);
 	DIFF(want->port != have->port, " dstport %u (want %u)", have->port, want->port);
-	DIFF(!nr_addr_eq(&want->local, &have->local), " local %s (want %s)",
+	/* a local address of the same family changes in place */
+	DIFF(want->local.family != have->local.family, " local %s (want %s)",
 	     have->local.family ? nr_addr_str(&have->local, a, sizeof(a)) : "none",
 	     nr_addr_str(&want->local, b, sizeof(b)));
 	DIFF(want->learning != have->learning, " %slearning (want %slearning)",
@@ -222,20 +270,37 @@ int nr_nl_vxlan_ensure(struct nr_nl *nl, const struct nr_nl_vxlan *want,
 		       uint32_t *ifindex, struct nr_err *err)
 {
 	struct nr_nl_vxlan full, have;
-	char diff[NR_ERR_MSG_MAX - 32];
+	char diff[NR_ERR_MSG_MAX - 96];
 	int r, adopted = 0;
 
 	if ((r = vxlan_resolve(nl, want, &full, err)) < 0)
 		return r;
 	r = nr_nl_vxlan_get(nl, full.name, &have, ifindex, err);
+	if (r == 0 && !nr_nl_vxlan_owned(&have))
+		return nr_err_set(err, -EEXIST,
+				  "%s exists and is not ours (no \"%s\" alias, MAC not derived from "
+				  "its local address): left alone; delete or rename it",
+				  full.name, NR_VXLAN_ALIAS);
+	if (r == 0 && vxlan_diff(&full, &have, diff, sizeof(diff))) {
+		/* ours, but fixed properties differ (configuration changed):
+		 * only a new device has them */
+		if ((r = nr_nl_link_delete(nl, *ifindex, err)) < 0)
+			return r;
+		r = -ENODEV;
+		adopted = 2;
+	}
 	if (r == -ENODEV) {
 		if ((r = vxlan_create(nl, &full, err)) < 0)
 			return r;
 		r = nr_nl_vxlan_get(nl, full.name, &have, ifindex, err);
 	} else if (r == 0) {
-		if (vxlan_diff(&full, &have, diff, sizeof(diff)))
-			return nr_err_set(err, -EEXIST, "%s exists with%s", full.name, diff);
-		r = vxlan_fix(nl, *ifindex, &full, &have, err);
+		bool local = !nr_addr_eq(&full.local, &have.local);
+
+		/* local before the MAC: the MAC follows the node IP */
+		if (local || strcmp(have.alias, NR_VXLAN_ALIAS))
+			r = vxlan_change(nl, *ifindex, &full, local, err);
+		if (r == 0)
+			r = vxlan_fix(nl, *ifindex, &full, &have, err);
 		adopted = 1;
 	}
 	if (r == 0)

@@ -29,7 +29,16 @@ struct nr_nl_vxlan {
 	uint32_t mtu;        /* 0 = underlay MTU - overhead */
 	uint8_t mac[6];      /* deterministic (nr_vtep_mac), so peers know it */
 	bool learning;       /* normally false: entries come from us */
+	char alias[64];      /* IFLA_IFALIAS as read; ours carry NR_VXLAN_ALIAS */
 };
+
+/* The mark of our device: a device of our name without it (and without the
+ * MAC we derive from its local address, which older versions set) is
+ * someone else's and is never changed or deleted. */
+#define NR_VXLAN_ALIAS "nativeroute"
+
+/* Whether `have` (from nr_nl_vxlan_get) is ours. */
+bool nr_nl_vxlan_owned(const struct nr_nl_vxlan *have);
 
 /* Read the VXLAN device `name` into *out (defaults are not applied).
  * -ENODEV if absent, -EMEDIUMTYPE if `name` is not a VXLAN device. */
@@ -37,11 +46,13 @@ int nr_nl_vxlan_get(struct nr_nl *nl, const char *name, struct nr_nl_vxlan *out,
 		    uint32_t *ifindex, struct nr_err *err);
 
 /* Make sure the device exists as `want` says and is up. Creates it when
- * absent (returns 0), adopts an existing one whose VNI, port, local
- * address, learning and underlay match (returns 1; MTU and MAC, which can
- * change in place, are corrected), and otherwise refuses with -EEXIST and
- * text listing every difference ("nr_vxlan exists with vni 5 (want 1)") so
- * the caller can decide to delete it. *ifindex is set on success. */
+ * absent (returns 0, marked with NR_VXLAN_ALIAS). A device of that name
+ * that is not ours (nr_nl_vxlan_owned) is refused with -EEXIST, untouched.
+ * Ours is adopted (returns 1): MTU, MAC and the local address (a node IP
+ * change) are changed in place, so the routes on it stay; a different VNI,
+ * port, learning, underlay or address family needs a new device, which
+ * replaces it (returns 2; the caller re-reads what was on it). *ifindex is
+ * set on success. */
 int nr_nl_vxlan_ensure(struct nr_nl *nl, const struct nr_nl_vxlan *want,
 		       uint32_t *ifindex, struct nr_err *err);
 

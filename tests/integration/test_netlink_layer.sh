@@ -129,9 +129,27 @@ test_vxlan_fdb_neigh() {
 		"nr_vxlan: vni 1, dstport 8472, local node IP, nolearning, MTU-50, our MAC"
 	nr_expect_match "$(ip -n "$A" link show nr_vxlan)" "<.*UP.*>" "nr_vxlan is up"
 	nr_expect_match "$(probe vxlan-ensure 192.168.1.10 $mac)" "^adopted ifindex" "same config is adopted"
-	expect_fail "different vni" probe vxlan-ensure 192.168.1.10 $mac vni 5 port 4789
-	nr_expect_match "$ERR" "nr_vxlan exists with vni 1 \(want 5\) dstport 8472 \(want 4789\)" \
-		"a different device is reported, not changed"
+	# ours (alias "nativeroute"): a node IP change moves it in place
+	local idx
+	idx=$(ip -n "$A" -o link show nr_vxlan | cut -d: -f1)
+	ip -n "$A" addr add 192.168.1.20/24 dev va
+	nr_expect_match "$(probe vxlan-ensure 192.168.1.20 02:4e:c0:a8:01:14)" "^adopted ifindex $idx$" \
+		"new local address: same device"
+	nr_expect_match "$(ip -d -n "$A" link show nr_vxlan | tr "\n" " ")" \
+		"link/ether 02:4e:c0:a8:01:14 .*vxlan id 1 local 192\.168\.1\.20 " "local address and MAC changed in place"
+	nr_expect_match "$(probe vxlan-ensure 192.168.1.10 $mac)" "^adopted ifindex $idx$" "and back"
+	ip -n "$A" addr del 192.168.1.20/24 dev va
+	nr_expect_match "$(probe vxlan-ensure 192.168.1.10 $mac vni 5 port 4789)" "^replaced ifindex" \
+		"ours with another vni and port: replaced"
+	nr_expect_match "$(probe vxlan-ensure 192.168.1.10 $mac)" "^replaced ifindex" "and back"
+	# someone else's device of our name is refused and left alone
+	ip -n "$A" link del nr_vxlan
+	ip -n "$A" link add nr_vxlan address 02:00:00:00:00:07 type vxlan id 7 dstport 4789 local 192.168.1.10
+	expect_fail "foreign nr_vxlan" probe vxlan-ensure 192.168.1.10 $mac
+	nr_expect_match "$ERR" "nr_vxlan exists and is not ours" "a foreign device is reported"
+	nr_expect_match "$(ip -d -n "$A" link show nr_vxlan | tr "\n" " ")" "vxlan id 7 " "and not changed"
+	ip -n "$A" link del nr_vxlan
+	nr_expect_match "$(probe vxlan-ensure 192.168.1.10 $mac)" "^created ifindex" "vxlan created again"
 	probe fdb-append $peer 192.168.1.11 nr_vxlan
 	probe neigh-replace 192.168.1.11 $peer nr_vxlan
 	nr_expect_match "$(bridge -n "$A" fdb show dev nr_vxlan)" "^$peer dst 192\.168\.1\.11 self permanent" \

@@ -281,7 +281,7 @@ static int cmd_vxlan(struct probe *p, int argc, char **argv)
 	r = nr_nl_vxlan_ensure(p->nl, &v, &ifindex, &p->err);
 	if (r < 0)
 		return fail(p);
-	printf("%s ifindex %u\n", r ? "adopted" : "created", ifindex);
+	printf("%s ifindex %u\n", r == 2 ? "replaced" : r ? "adopted" : "created", ifindex);
 	return 0;
 }
 

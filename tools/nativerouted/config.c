@@ -207,6 +207,13 @@ int nrd_config_set(struct nrd_config *cfg, const char *name, const char *value,
 		/* Cilium's mtu is the underlay's; the tunnel costs 50 bytes of it. */
 		if (parse_uint(value, 65535, &cfg->mtu) < 0 || cfg->mtu < 1280)
 			return fail(err, errlen, "%s: MTU \"%s\": expected 1280..65535", origin, value);
+	} else if (!strcmp(name, "endpoint-grace")) {
+		if (parse_uint(value, 86400, &cfg->endpoint_grace) < 0 || !cfg->endpoint_grace)
+			return fail(err, errlen, "%s: endpoint grace \"%s\": expected 1..86400 seconds",
+				    origin, value);
+	} else if (!strcmp(name, "native-without-tunnel")) {
+		if (parse_bool(value, &cfg->native_without_tunnel) < 0)
+			return fail(err, errlen, "%s: \"%s\": expected true or false", origin, value);
 	} else if (!strcmp(name, "client-timeout")) {
 		if (parse_uint(value, 86400, &cfg->client_timeout) < 0 || !cfg->client_timeout)
 			return fail(err, errlen, "%s: \"%s\": expected 1..86400 seconds", origin, value);
@@ -766,6 +773,10 @@ void nrd_config_print(const struct nrd_config *cfg, FILE *out)
 		fprintf(out, "max-queue-kb: %u\n", cfg->max_queue_kb);
 	if (cfg->client_timeout)
 		fprintf(out, "client-timeout: %u\n", cfg->client_timeout);
+	if (cfg->endpoint_grace)
+		fprintf(out, "endpoint-grace: %u\n", cfg->endpoint_grace);
+	if (cfg->native_without_tunnel)
+		fprintf(out, "native-without-tunnel: true\n");
 	if (cfg->tunnel_protocol_vxlan)
 		fprintf(out, "tunnel-protocol: vxlan\n");
 	if (cfg->vxlan_port)

@@ -43,6 +43,7 @@ struct nrd_config {
 	unsigned int max_clients;  /* 0 = server default */
 	unsigned int max_queue_kb;
 	unsigned int client_timeout; /* seconds, 0 = server default */
+	unsigned int endpoint_grace; /* seconds; 0 = library default (30) */
 	int log_level;          /* LOG_ERR .. LOG_DEBUG */
 	bool ipv4_disabled;     /* ipv4.enabled: false in the file */
 	bool ipv6_disabled;     /* ipv6.enabled / enable-ipv6: false */
@@ -51,6 +52,7 @@ struct nrd_config {
 	unsigned int vxlan_port;    /* 0 = library default (8472) */
 	unsigned int mtu;           /* underlay MTU, 0 = the device's */
 	bool allow_config_migration; /* saved state under changed pools/masks */
+	bool native_without_tunnel;  /* no nr_vxlan receive side in native mode */
 	bool purge;
 	bool check_config;
 	char *config_file;

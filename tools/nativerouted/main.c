@@ -163,6 +163,7 @@ static void on_event(struct nr_ctl *ctl, const struct nr_event *ev, void *data)
 	case NR_EVENT_NODE_UNREACHABLE:
 	case NR_EVENT_DRIFT_REPAIRED:
 	case NR_EVENT_STATE_MIGRATED:
+	case NR_EVENT_ENDPOINT_GONE:
 		level = LOG_WARNING;
 		break;
 	case NR_EVENT_ROUTE_PROGRAMMED:
@@ -328,6 +329,8 @@ static int create_controller(struct daemon *d)
 		.event_data = d,
 		.state_dir = cfg->state_dir,
 		.allow_config_migration = cfg->allow_config_migration,
+		.native_without_tunnel = cfg->native_without_tunnel,
+		.endpoint_grace_ms = cfg->endpoint_grace * 1000u,
 		.discard_saved_state = cfg->purge);
 	int rc;
 

@@ -56,6 +56,11 @@ const struct nrd_option nrd_options[] = {
 				  "is dropped (default 8192)" },
 	{ "client-timeout", "SEC", 0, "close a client whose message stays incomplete,\n"
 				      "or a read-only one idle, this long (default 30)" },
+	{ "endpoint-grace", "SECONDS", 0, "an endpoint whose host interface disappeared\n"
+					  "is released after this long (default 30)" },
+	{ "native-without-tunnel", NULL, 0, "delete nr_vxlan in native mode (by default it\n"
+					    "stays as the receive side for peers that\n"
+					    "switch to tunnel mode first)" },
 	{ "check-config", NULL, NRD_OPT_CLI_ONLY, "print the effective configuration and exit" },
 	{ "purge", NULL, NRD_OPT_CLI_ONLY, "remove every route, nexthop, neighbour/FDB entry,\n"
 					   "nr_vxlan device and the nftables table inet\n"

@@ -2,11 +2,13 @@
  * RPC field names for scripts. */
 #include "print.h"
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include <nativeroute/bpf.h>
+#include <nativeroute/error.h>
 
 static const char *const nr_bpf_verdict_names[NR_BPF_VERDICTS] = NR_BPF_VERDICT_NAMES;
-
-#include <stdio.h>
 
 const char *dash(const char *s)
 {
@@ -138,35 +140,75 @@ static void print_masquerade(const struct nr_status *st)
 		printf("  Note: %s\n", note);
 }
 
+static const char *nodes_word(size_t n)
+{
+	return n == 1 ? "node" : "nodes";
+}
+
+/* Appended fields; a struct from an older library (sz) has none of them. */
+static bool has_health(const struct nr_status *st)
+{
+	return st->sz >= offsetof(struct nr_status, pod_ips_total6) + sizeof(st->pod_ips_total6);
+}
+
 void print_status_text(const struct nr_status *st)
 {
+	bool v11 = has_health(st);
 	const char *routing = st->routing_mode == NR_MODE_TUNNEL   ? "Tunnel [vxlan]"
 			      : st->routing_mode == NR_MODE_HYBRID ? "Hybrid"
 								   : "Native";
 
-	/* a masquerade table that is not as planned is a broken subsystem (an
-	 * older daemon sends no masquerade fields: both families read as off) */
+	/* the first line says Ok only when every subsystem is fine (an older
+	 * daemon has no verdict: judged by the fields it sends) */
 	bool masq_bad = (st->masquerade_ipv4 || st->masquerade_ipv6) && !st->masquerade_programmed;
 	bool store_bad = st->store_etcd && !st->store_healthy;
 
-	printf("Controller:              %s\n", !st->started ? "Starting"
-					   : masq_bad ? "Degraded (masquerading not programmed)"
-					   : store_bad ? "Degraded (store)" : "Ok");
-	printf("Routing: Network: %s\n", routing);
+	if (v11 && !st->healthy)
+		printf("Controller:              Degraded: %s\n", st->problems);
+	else if (v11)
+		printf("Controller:              %s\n", st->started ? "Ok" : "Starting");
+	else
+		printf("Controller:              %s\n", !st->started ? "Starting"
+						   : masq_bad ? "Degraded (masquerading not programmed)"
+						   : store_bad ? "Degraded (store)" : "Ok");
+	if (v11)
+		printf("Version: %s   Node: %s\n", st->version, st->local_node);
+	if (v11 && st->routing_mode == NR_MODE_HYBRID)
+		printf("Routing: Network: Hybrid   Native: %zu %s   Tunnel [vxlan]: %zu %s\n",
+		       st->nodes_native, nodes_word(st->nodes_native), st->nodes_tunnel,
+		       nodes_word(st->nodes_tunnel));
+	else
+		printf("Routing: Network: %s\n", routing);
 	printf("Native Routing: %s\n", on_off(st->routing_mode != NR_MODE_TUNNEL));
 	printf("Tunnel: %s\n", st->routing_mode == NR_MODE_NATIVE ? "Disabled" : "vxlan");
 	printf("Auto Direct Node Routes: %s\n", on_off(st->auto_direct_node_routes));
+	printf("Direct Routing Skip Unreachable: %s\n", on_off(st->direct_routing_skip_unreachable));
 	/* which allocator is in effect: without a shared store, cluster-pool
 	 * is correct only while this controller is the cluster's only one */
-	printf("IPAM: %s  node CIDRs: %zu/%zu allocated  (allocator: %s)\n",
+	printf("IPAM: %s  node CIDRs: %zu/%zu allocated  (allocator: %s)",
 	       nr_ipam_mode_str(st->ipam_mode), st->ipam_used, st->ipam_total,
 	       st->ipam_mode == NR_IPAM_KUBERNETES ? "the orchestrator (--pod-cidr)"
 	       : st->store_etcd		    ? "etcd, shared by every node"
 						    : "this controller alone (single-allocator rule)");
-	printf("Nodes: %zu (%zu unreachable)\n", st->nodes, st->nodes_unreachable);
+	if (v11 && *st->pod_cidr4)
+		printf("   IPv4: %zu/%zu allocated from %s", st->pod_ips_used4, st->pod_ips_total4,
+		       st->pod_cidr4);
+	if (v11 && *st->pod_cidr6)
+		printf("   IPv6: %zu/%zu allocated from %s", st->pod_ips_used6, st->pod_ips_total6,
+		       st->pod_cidr6);
+	printf("\n");
+	if (v11)
+		printf("Nodes: %zu (%zu native, %zu tunnel, %zu unreachable, %zu without CIDR)\n",
+		       st->nodes, st->nodes_native, st->nodes_tunnel, st->nodes_unreachable,
+		       st->nodes_no_cidr);
+	else
+		printf("Nodes: %zu (%zu unreachable)\n", st->nodes, st->nodes_unreachable);
 	printf("Routes: %zu/%zu programmed (%s)\n", st->routes_programmed, st->routes_planned,
 	       st->nexthop_objects ? "nexthop objects" : "classic routes");
-	printf("Endpoints: %zu\n", st->endpoints);
+	if (v11)
+		printf("Endpoints: %zu (%zu broken)\n", st->endpoints, st->endpoints_broken);
+	else
+		printf("Endpoints: %zu\n", st->endpoints);
 	printf("Resyncs: %llu   Drift repairs: %llu   Netlink errors: %llu\n",
 	       (unsigned long long)st->resyncs, (unsigned long long)st->drift_repairs,
 	       (unsigned long long)st->netlink_errors);
@@ -236,6 +278,26 @@ void json_status(struct json *j, const char *key, const struct nr_status *st)
 	json_u64(j, "store_unhealthy_since",
 		 st->store_unhealthy_since > 0 ? (uint64_t)st->store_unhealthy_since : 0);
 	json_str(j, "store_detail", st->store_detail);
+	json_bool(j, "direct_routing_skip_unreachable", st->direct_routing_skip_unreachable);
+	if (has_health(st)) { /* every field the RPC returns, by its name */
+		json_str(j, "version", st->version);
+		json_str(j, "local_node", st->local_node);
+		json_bool(j, "healthy", st->healthy);
+		json_str(j, "problems", st->problems);
+		json_u64(j, "nodes_native", st->nodes_native);
+		json_u64(j, "nodes_tunnel", st->nodes_tunnel);
+		json_u64(j, "nodes_no_cidr", st->nodes_no_cidr);
+		json_u64(j, "endpoints_broken", st->endpoints_broken);
+		json_bool(j, "netns_gone", st->netns_gone);
+		json_i64(j, "store_error", st->store_error);
+		json_str(j, "store_error_name", st->store_error ? nr_err_name(st->store_error) : "");
+		json_str(j, "pod_cidr4", st->pod_cidr4);
+		json_str(j, "pod_cidr6", st->pod_cidr6);
+		json_u64(j, "pod_ips_used4", st->pod_ips_used4);
+		json_u64(j, "pod_ips_total4", st->pod_ips_total4);
+		json_u64(j, "pod_ips_used6", st->pod_ips_used6);
+		json_u64(j, "pod_ips_total6", st->pod_ips_total6);
+	}
 	json_end_obj(j);
 }
 
