@@ -262,6 +262,8 @@ struct nr_node_info {
 	 * kernel as planned, or the controller is not started; "unreachable":
 	 * skipped, not directly reachable (direct_routing_skip_unreachable);
 	 * "no-cidr": it has no pod CIDR, so nothing can be routed to it;
+	 * "blocked": the kernel refused its route (e.g. another owner's route
+	 * holds the prefix); retried, the refusal comes as an ERROR event;
 	 * "unrouted": started, but native mode without auto_direct_node_routes
 	 * leaves its CIDRs to the underlay network. New states may be added in
 	 * later minor versions. */
@@ -369,7 +371,7 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
 
 /* Remove everything this controller owns from the kernel: every route of
- * its protocol and table, every nexthop of its id range, the neighbour and
+ * its protocol and table, every nexthop of its protocol, the neighbour and
  * FDB entries and the nr_vxlan device; then the state files. Works started
  * or not. cb runs once a dump shows none of it is left (status 0), or with
  * -ENOTEMPTY naming what remained. Pending calls get -ECANCELED. Afterwards

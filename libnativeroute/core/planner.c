@@ -56,6 +56,22 @@ static int skip(struct plan *p, const char *name, uint8_t family, uint8_t reason
 	return 0;
 }
 
+static int remap_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct nr_nh_remap *)a)->want, y = ((const struct nr_nh_remap *)b)->want;
+
+	return x < y ? -1 : x > y;
+}
+
+uint32_t nr_plan_nh_id(const struct nr_plan_input *in, uint32_t index, bool v6)
+{
+	struct nr_nh_remap key = { .want = NR_NH_ID_BASE + index * 2 + v6 };
+	const struct nr_nh_remap *hit = in->n_nh_remap ?
+		bsearch(&key, in->nh_remap, in->n_nh_remap, sizeof(key), remap_cmp) : NULL;
+
+	return hit ? hit->got : key.want;
+}
+
 static void add_native(struct plan *p, const struct nr_node *n, const struct nr_prefix *cidr,
 		       const struct nr_addr *gw, uint32_t ifindex)
 {
@@ -74,7 +90,7 @@ static void add_native(struct plan *p, const struct nr_node *n, const struct nr_
 		struct nr_knexthop *nh = &p->ks->nexthops[p->ks->n_nexthops++];
 
 		memset(nh, 0, sizeof(*nh));
-		nh->id = NR_NH_ID_BASE + n->index * 2 + (cidr->addr.family == AF_INET6);
+		nh->id = nr_plan_nh_id(p->in, n->index, cidr->addr.family == AF_INET6);
 		nh->gw = *gw;
 		nh->ifindex = ifindex;
 		r->nh_id = nh->id;

@@ -58,13 +58,24 @@ struct nr_tunnel_info {
 
 #define NR_PLAN_CLASSIC_ROUTES (1u << 0) /* no nexthop objects (kernel < 5.3) */
 
+/* A nexthop id another owner holds: our nexthop that would have `want`
+ * uses `got` instead. */
+struct nr_nh_remap {
+	uint32_t want, got;
+};
+
 struct nr_plan_input {
 	const struct nr_model *model;
 	const struct nr_reach *reach; /* any order; looked up by node IP */
 	size_t n_reach;
 	struct nr_tunnel_info tunnel;
 	unsigned flags; /* NR_PLAN_* */
+	const struct nr_nh_remap *nh_remap; /* sorted by want; may be NULL */
+	size_t n_nh_remap;
 };
+
+/* The nexthop id of node index `index` and family v6 under `in`'s remap. */
+uint32_t nr_plan_nh_id(const struct nr_plan_input *in, uint32_t index, bool v6);
 
 enum nr_plan_skip_reason {
 	NR_SKIP_UNREACHABLE = 1,   /* behind a gateway, skip_unreachable set */

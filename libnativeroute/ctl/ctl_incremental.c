@@ -168,6 +168,7 @@ int nr_ctl_part_of_node(struct nr_ctl *ctl, const char *name, struct nr_kstate *
 		.model = ctl->model, .reach = answers,
 		.tunnel = { .ifindex = ctl->vxlan_ifindex, .mtu = ctl->vxlan_mtu },
 		.flags = ctl->classic_routes ? NR_PLAN_CLASSIC_ROUTES : 0,
+		.nh_remap = ctl->nh_remap, .n_nh_remap = ctl->n_nh_remap,
 	};
 
 	memset(out, 0, sizeof(*out));

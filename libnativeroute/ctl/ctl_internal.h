@@ -36,6 +36,7 @@
 #define NR_DEFAULT_ROUTE_TABLE 254 /* RT_TABLE_MAIN */
 #define NR_DEFAULT_RESYNC_MS 30000
 #define NR_DEFAULT_ENDPOINT_GRACE_MS 30000
+#define NR_FAULT_REPEAT_MS 60000
 /* Kernel events are coalesced for this long before a repair pass, so a
  * burst (a link flap touches many routes) costs one pass, while a deleted
  * route is still back well within 100 ms. */
@@ -106,6 +107,13 @@ struct nr_ctl {
 	uint32_t vxlan_mtu;
 	uint32_t vxlan_under_ifindex, vxlan_under_mtu; /* the device under it */
 	bool native_without_tunnel; /* no receive side in native mode (ctl_host.c) */
+
+	/* nexthop ids held by others and what we use instead (ctl_nhid.c) */
+	struct nr_nh_remap *nh_remap;
+	size_t n_nh_remap;
+	uint32_t *nh_taken;
+	size_t n_taken;
+	bool nh_scanned;
 	bool vxlan_warned;          /* the receive side's failure was reported */
 
 	/* host side (ctl_host.c): endpoints whose interface went away, released
@@ -156,6 +164,16 @@ struct nr_ctl {
 	char store_msg[NR_ERR_MSG_MAX];
 	/* what nr_ctl_status's text fields point at */
 	char st_problems[512], st_cidr4[NR_ADDR_STRLEN], st_cidr6[NR_ADDR_STRLEN];
+
+	/* the last pass's failed kernel operations, for node state (ctl_ops.c) */
+	struct nr_ctl_failure *last_fails;
+	size_t n_last_fails;
+	/* repeated ERROR events: once, then at most once a minute (ctl_ops.c) */
+	struct nr_ctl_fault {
+		uint32_t hash;
+		uint64_t last_ms;
+		unsigned int suppressed;
+	} faults[32];
 
 	uint64_t resyncs, drift_repairs, netlink_errors;
 	uint64_t full_passes, incremental_passes;
@@ -315,15 +333,30 @@ void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped);
 int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err);
 void nr_ctl_bpf_status(struct nr_ctl *ctl, struct nr_status *st);
 void nr_ctl_bpf_free(struct nr_ctl *ctl);
+
+/* ctl_nhid.c: our nexthop id of a node (remapped when a foreign nexthop
+ * holds the natural one), the node index of one of our ids, learning a
+ * taken id (re-plans when it was ours to use), the start-up scan. */
+uint32_t nr_ctl_nh_id(const struct nr_ctl *ctl, uint32_t index, bool v6);
+bool nr_ctl_nh_index(const struct nr_ctl *ctl, uint32_t id, uint32_t *index);
+void nr_ctl_nh_taken(struct nr_ctl *ctl, uint32_t id);
+int nr_ctl_nh_scan(struct nr_ctl *ctl, struct nr_err *err);
+void nr_ctl_nh_free(struct nr_ctl *ctl);
+
 /* ctl_query.c */
 /* Remember the named namespace's identity (at new). */
 void nr_ctl_netns_remember(struct nr_ctl *ctl);
 /* The node (or endpoint id) a planned route belongs to, "" if none. */
 const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute *r);
 
+/* Whether a route to dst failed in the last pass (node state "blocked"). */
+bool nr_ctl_route_blocked(const struct nr_ctl *ctl, const struct nr_prefix *dst);
+
 /* Queue an event for the caller's callback (if any): it is delivered from
  * the loop (ctl_deliver.c), in order with the completion callbacks, never
- * from inside the nr_ctl_* call or the pass that caused it. */
+ * from inside the nr_ctl_* call or the pass that caused it. An ERROR whose
+ * text was emitted less than NR_FAULT_REPEAT_MS ago is counted, not
+ * emitted; the next one says how many were held back. */
 void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
 		 const char *object, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -142,7 +142,7 @@ static bool kernel_has_nexthops(struct nr_ctl *ctl)
 	struct nr_knexthop *nhs = NULL;
 	size_t n = 0;
 	struct nr_err err = { 0 };
-	int rc = nr_nl_dump_nexthops(ctl->nl, ctl->owner.protocol, NR_NH_ID_BASE, UINT32_MAX,
+	int rc = nr_nl_dump_nexthops(ctl->nl, ctl->owner.protocol,
 				     &nhs, &n, &err);
 
 	free(nhs);
@@ -244,6 +244,8 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_ctl_state_free(ctl);
 	nr_ctl_masq_free(ctl);
 	nr_ctl_host_free(ctl);
+	free(ctl->last_fails);
+	nr_ctl_nh_free(ctl);
 	nr_nl_close(ctl->nl);
 	nr_nl_close(ctl->query);
 	nr_nl_close(ctl->events);

@@ -18,6 +18,43 @@
 #include "util/last_error.h"
 #include "util/opts_internal.h"
 
+/* A persistent fault (a foreign route on a pod CIDR, retried every second)
+ * must not flood the log: the same text once, then once a minute with the
+ * count of repeats. 32 slots, the oldest reused. */
+static bool fault_held_back(struct nr_ctl *ctl, char *msg, size_t len)
+{
+	uint64_t now = uv_now(ctl->loop);
+	uint32_t h = 2166136261u;
+	struct nr_ctl_fault *slot = &ctl->faults[0];
+
+	for (const char *c = msg; *c; c++)
+		h = (h ^ (uint8_t)*c) * 16777619u;
+	h |= 1; /* 0 marks a free slot */
+	for (size_t i = 0; i < sizeof(ctl->faults) / sizeof(ctl->faults[0]); i++) {
+		struct nr_ctl_fault *f = &ctl->faults[i];
+
+		if (f->hash == h) {
+			if (now - f->last_ms < NR_FAULT_REPEAT_MS) {
+				f->suppressed++;
+				return true;
+			}
+			if (f->suppressed) {
+				size_t at = strlen(msg);
+
+				snprintf(msg + at, len - at, " (%u more since the last report)",
+					 f->suppressed);
+			}
+			f->last_ms = now;
+			f->suppressed = 0;
+			return false;
+		}
+		if (f->last_ms < slot->last_ms)
+			slot = f;
+	}
+	*slot = (struct nr_ctl_fault){ .hash = h, .last_ms = now };
+	return false;
+}
+
 void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
 		 const char *object, const char *fmt, ...)
 {
@@ -30,6 +67,8 @@ void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (type == NR_EVENT_ERROR && fault_held_back(ctl, msg, sizeof(msg)))
+		return;
 	p = calloc(1, sizeof(*p));
 	if (!p || !(p->msg = strdup(msg)) || (node && !(p->ev_node = strdup(node))) ||
 	    (object && !(p->ev_object = strdup(object)))) {
@@ -95,12 +134,12 @@ static void pending_track_cidr(struct nr_pending *p, const struct nr_prefix *cid
 
 /* Called before and after an update: both the CIDRs a node leaves and the
  * ones it gets are this request's. */
-static void pending_track_node(struct nr_pending *p, const struct nr_node *n)
+static void pending_track_node(const struct nr_ctl *ctl, struct nr_pending *p, const struct nr_node *n)
 {
 	pending_track_cidr(p, &n->cidr4);
 	pending_track_cidr(p, &n->cidr6);
-	p->nh_id[0] = NR_NH_ID_BASE + n->index * 2;
-	p->nh_id[1] = NR_NH_ID_BASE + n->index * 2 + 1;
+	p->nh_id[0] = nr_ctl_nh_id(ctl, n->index, false);
+	p->nh_id[1] = nr_ctl_nh_id(ctl, n->index, true);
 }
 
 void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg)
@@ -129,6 +168,25 @@ static bool failure_is_mine(const struct nr_pending *p, const struct nr_ctl_fail
 	return false;
 }
 
+static void remember_failures(struct nr_ctl *ctl, const struct nr_ctl_failure *fails, size_t n)
+{
+	struct nr_ctl_failure *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+
+	free(ctl->last_fails);
+	ctl->last_fails = copy;
+	ctl->n_last_fails = copy ? n : 0;
+	if (copy)
+		memcpy(copy, fails, n * sizeof(*copy));
+}
+
+bool nr_ctl_route_blocked(const struct nr_ctl *ctl, const struct nr_prefix *dst)
+{
+	for (size_t i = 0; i < ctl->n_last_fails; i++)
+		if (ctl->last_fails[i].dst.addr.family && nr_prefix_eq(&ctl->last_fails[i].dst, dst))
+			return true;
+	return false;
+}
+
 void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 			   const struct nr_ctl_failure *fails, size_t n_fails,
 			   int pass_status, const char *pass_msg)
@@ -137,12 +195,22 @@ void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
 
 	if (nr_ctl_masq_hold(ctl, list, fails, n_fails, pass_status, pass_msg))
 		return; /* answered once the masquerade table is in line too */
+	remember_failures(ctl, fails, n_fails);
+	for (size_t i = 0; i < n_fails; i++) /* a foreign nexthop has this id */
+		if (fails[i].nh_id && fails[i].code == -EEXIST)
+			nr_ctl_nh_taken(ctl, fails[i].nh_id);
 	while (p) {
 		struct nr_pending *next = p->next;
 		int status = p->status < 0 ? p->status : pass_status;
 		const char *msg = p->status < 0 ? p->msg : pass_msg;
 
 		for (size_t i = 0; status == 0 && i < n_fails; i++) {
+			/* A node the model kept (and the state file has) is not
+			 * undone by a kernel refusal of its route: the change was
+			 * made, and the route is retried until it goes in. The
+			 * refusal is the node's state ("blocked") and an event. */
+			if (p->kind == NR_OP_NODE)
+				continue;
 			if (p->kind == NR_OP_START || p->kind == NR_OP_MODE || failure_is_mine(p, &fails[i])) {
 				status = fails[i].code;
 				msg = fails[i].text;
@@ -339,13 +407,13 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 		/* failures of the old CIDRs' removal count as this request's too */
 		n = nr_model_node_get(ctl->model, req.name);
 		if (n)
-			pending_track_node(p, n);
+			pending_track_node(ctl, p, n);
 		rc = nr_model_node_update(ctl->model, &req, &n, &err);
 	} else {
 		rc = nr_model_node_add(ctl->model, &req, &n, &err);
 	}
 	if (rc == 0) {
-		pending_track_node(p, n);
+		pending_track_node(ctl, p, n);
 		local = n == nr_model_local_node(ctl->model);
 	}
 	/* may emit NODE_UNREACHABLE, whose callback may remove the node: n is
@@ -399,7 +467,7 @@ NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name, nr_ctl_done_
 	p = pending_new(ctl, NR_OP_NODE, cb, data);
 	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");
-	pending_track_node(p, n);
+	pending_track_node(ctl, p, n);
 	nr_ctl_before_change(ctl, false, name, &old);
 	rc = nr_model_node_remove(ctl->model, name, &err);
 	nr_ctl_after_change(ctl, false, name, &old);

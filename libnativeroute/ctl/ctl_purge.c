@@ -21,7 +21,7 @@ static int dump_ours(struct nr_ctl *ctl, struct nr_kstate *out, uint32_t *vxlan_
 {
 	struct nr_nl_vxlan vx;
 	struct nr_nl_dump_filter f = {
-		.owner = ctl->owner, .nh_id_min = NR_NH_ID_BASE, .nh_id_max = UINT32_MAX,
+		.owner = ctl->owner,
 	};
 	int rc;
 

@@ -245,7 +245,7 @@ static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n)
 		if (!cidrs[i]->addr.family || !(r = find_route(&ctl->desired, cidrs[i])))
 			continue;
 		if (!route_programmed(ctl, r))
-			return "pending";
+			return nr_ctl_route_blocked(ctl, cidrs[i]) ? "blocked" : "pending";
 		return r->kind == NR_ROUTE_TUNNEL ? "tunnel" : "native";
 	}
 	return ctl->started ? "unrouted" : "pending";
@@ -333,8 +333,10 @@ const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute 
 {
 	const struct nr_node *n = NULL;
 
-	if (r->nh_id >= NR_NH_ID_BASE) {
-		n = nr_model_node_by_index(ctl->model, (r->nh_id - NR_NH_ID_BASE) / 2);
+	uint32_t index;
+
+	if (r->nh_id && nr_ctl_nh_index(ctl, r->nh_id, &index)) {
+		n = nr_model_node_by_index(ctl->model, index);
 	} else if (r->kind == NR_ROUTE_NATIVE) {
 		n = nr_model_node_by_ip(ctl->model, &r->gw);
 	} else if (r->kind == NR_ROUTE_TUNNEL) {

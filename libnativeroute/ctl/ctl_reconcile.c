@@ -204,8 +204,6 @@ static int observe(struct nr_ctl *ctl, struct nr_err *err)
 {
 	struct nr_nl_dump_filter f = {
 		.owner = ctl->owner,
-		.nh_id_min = NR_NH_ID_BASE,
-		.nh_id_max = UINT32_MAX,
 		.neigh_ifindex = ctl->vxlan_ifindex,
 		.fdb_ifindex = ctl->vxlan_ifindex,
 	};
@@ -236,6 +234,7 @@ static int plan_once(struct nr_ctl *ctl, bool demote, struct nr_kstate *next,
 		.model = ctl->model,
 		.tunnel = { .ifindex = ctl->vxlan_ifindex, .mtu = ctl->vxlan_mtu },
 		.flags = ctl->classic_routes ? NR_PLAN_CLASSIC_ROUTES : 0,
+		.nh_remap = ctl->nh_remap, .n_nh_remap = ctl->n_nh_remap,
 	};
 	int rc = nr_ctl_reach_array(ctl, demote, &in.reach, &in.n_reach);
 

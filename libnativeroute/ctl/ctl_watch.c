@@ -91,9 +91,17 @@ static void on_nexthop(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 	char buf[32];
 	bool planned, same;
 
-	if (own_echo(ctl, nlh) || nr_nl_parse_nexthop(nlh, &nh, &info) < 0 || nh.id < NR_NH_ID_BASE)
+	if (own_echo(ctl, nlh) || nr_nl_parse_nexthop(nlh, &nh, &info) < 0)
 		return;
 	planned = nexthop_planned(ctl, &nh, &same);
+	/* ownership is the protocol: another owner's nexthop is none of our
+	 * business, except that its id is taken (a delete event may carry
+	 * only the id: judged by the plan) */
+	if (nlh->nlmsg_type == RTM_NEWNEXTHOP && info.protocol != ctl->owner.protocol) {
+		if (!info.group)
+			nr_ctl_nh_taken(ctl, nh.id);
+		return;
+	}
 	snprintf(buf, sizeof(buf), "nexthop %u", nh.id);
 	if (nlh->nlmsg_type == RTM_DELNEXTHOP && planned)
 		drift(ctl, buf, "was deleted");

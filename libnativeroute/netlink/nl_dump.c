@@ -45,7 +45,7 @@ struct dump_ctx {
 	const struct nr_nl_owner *owner;
 	uint8_t family;
 	uint8_t nh_protocol;
-	uint32_t id_min, id_max;
+	bool foreign; /* nexthops: those of other protocols instead */
 	uint32_t ifindex;
 };
 
@@ -168,8 +168,7 @@ static int nexthop_cb(const struct nlmsghdr *nlh, void *data)
 
 	if (nr_nl_parse_nexthop(nlh, &nh, &info) < 0 || info.group)
 		return MNL_CB_OK;
-	if (info.protocol != ctx->nh_protocol &&
-	    (nh.id < ctx->id_min || nh.id > ctx->id_max))
+	if ((info.protocol != ctx->nh_protocol) != ctx->foreign)
 		return MNL_CB_OK;
 	return vec_push(&ctx->vec, &nh);
 }
@@ -180,12 +179,23 @@ static struct nlmsghdr *nexthop_build(void *buf, const struct dump_ctx *ctx)
 	return dump_header(buf, RTM_GETNEXTHOP, sizeof(struct nhmsg));
 }
 
-int nr_nl_dump_nexthops(struct nr_nl *nl, uint8_t protocol, uint32_t id_min,
-			uint32_t id_max, struct nr_knexthop **nhs, size_t *n,
-			struct nr_err *err)
+int nr_nl_dump_nexthops(struct nr_nl *nl, uint8_t protocol, struct nr_knexthop **nhs,
+			size_t *n, struct nr_err *err)
 {
-	struct dump_ctx ctx = { .vec.size = sizeof(**nhs), .nh_protocol = protocol,
-				.id_min = id_min, .id_max = id_max };
+	struct dump_ctx ctx = { .vec.size = sizeof(**nhs), .nh_protocol = protocol };
+	int r = dump_run(nl, nexthop_build, nexthop_cb, &ctx, "dump nexthops", err);
+
+	if (r < 0)
+		return r;
+	*nhs = ctx.vec.items;
+	*n = ctx.vec.n;
+	return 0;
+}
+
+int nr_nl_dump_nexthops_foreign(struct nr_nl *nl, uint8_t protocol, struct nr_knexthop **nhs,
+				size_t *n, struct nr_err *err)
+{
+	struct dump_ctx ctx = { .vec.size = sizeof(**nhs), .nh_protocol = protocol, .foreign = true };
 	int r = dump_run(nl, nexthop_build, nexthop_cb, &ctx, "dump nexthops", err);
 
 	if (r < 0)
@@ -270,8 +280,7 @@ int nr_nl_dump_kstate(struct nr_nl *nl, const struct nr_nl_dump_filter *f,
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = nr_nl_dump_nexthops(nl, f->owner.protocol, f->nh_id_min, f->nh_id_max,
-				&out->nexthops, &out->n_nexthops, err);
+	r = nr_nl_dump_nexthops(nl, f->owner.protocol, &out->nexthops, &out->n_nexthops, err);
 	if (r == 0)
 		r = nr_nl_dump_routes(nl, &f->owner, &out->routes, &out->n_routes, err);
 	if (r == 0 && f->neigh_ifindex)

@@ -5,6 +5,7 @@
 #define NR_NETLINK_NL_DUMP_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/kstate.h"
@@ -14,8 +15,8 @@
 /* What "ours" means for a full dump. */
 struct nr_nl_dump_filter {
 	struct nr_nl_owner owner;   /* routes: this table and rtm_protocol */
-	uint32_t nh_id_min, nh_id_max; /* nexthops: this id range (inclusive) ... */
-	                               /* ... or nh_protocol == owner.protocol */
+	                            /* nexthops: nh_protocol == owner.protocol (never by
+	                               id alone: others may pick ids in our range) */
 	uint32_t neigh_ifindex;     /* permanent neighbours on it; 0 = skip */
 	uint32_t fdb_ifindex;       /* VXLAN FDB entries on it; 0 = skip */
 };
@@ -26,11 +27,16 @@ struct nr_nl_dump_filter {
 int nr_nl_dump_routes(struct nr_nl *nl, const struct nr_nl_owner *owner,
 		      struct nr_kroute **routes, size_t *n, struct nr_err *err);
 
-/* Nexthop objects with nh_protocol == protocol or an id in [id_min,
- * id_max] (groups, blackholes and FDB nexthops excluded). */
-int nr_nl_dump_nexthops(struct nr_nl *nl, uint8_t protocol, uint32_t id_min,
-			uint32_t id_max, struct nr_knexthop **nhs, size_t *n,
-			struct nr_err *err);
+/* Nexthop objects with nh_protocol == protocol (groups, blackholes and FDB
+ * nexthops excluded). Ownership is the protocol, never the id: a foreign
+ * nexthop with an id in our range is not ours. */
+int nr_nl_dump_nexthops(struct nr_nl *nl, uint8_t protocol, struct nr_knexthop **nhs,
+			size_t *n, struct nr_err *err);
+
+/* The others: nexthop objects with nh_protocol != protocol (their ids are
+ * taken, whatever range they are in). */
+int nr_nl_dump_nexthops_foreign(struct nr_nl *nl, uint8_t protocol, struct nr_knexthop **nhs,
+				size_t *n, struct nr_err *err);
 
 /* Permanent IPv4/IPv6 neighbour entries on ifindex. */
 int nr_nl_dump_neighs(struct nr_nl *nl, uint32_t ifindex,

@@ -62,9 +62,10 @@ nr_expect_match "$(cat "$cap")" "IP6 fd10::2 > fd10::1:2: ICMP6, echo request" "
 nr_expect_no_match "$(cat "$cap")" "8472|VXLAN|OTV" "capture: no tunnel"
 
 echo "== switching the running daemon to tunnel mode and back with nrctl"
-out=$(nrctl node-1 mode set tunnel 2>&1) && nr_fail "tunnel with auto-direct-node-routes on accepted: $out"
-nr_expect_match "$out" "auto.direct.node.routes" "tunnel mode refused while auto-direct-node-routes is on, saying why"
-nrctl node-1 mode set tunnel --no-auto-direct-node-routes >/dev/null || nr_fail "mode set tunnel --no-auto-direct-node-routes"
+out=$(nrctl node-1 mode set tunnel --auto-direct-node-routes 2>&1) && nr_fail "tunnel with auto-direct-node-routes on accepted: $out"
+nr_expect_match "$out" "auto.direct.node.routes" "tunnel mode with auto-direct-node-routes asked on is refused, saying why"
+# a switch not given follows: tunnel mode turns auto-direct-node-routes off
+nrctl node-1 mode set tunnel >/dev/null || nr_fail "mode set tunnel"
 nrctl node-2 mode set tunnel --no-auto-direct-node-routes >/dev/null || nr_fail "node-2: mode set tunnel"
 nr_expect_match "$(nrctl node-1 -o json mode)" '"mode":"tunnel".*"auto_direct_node_routes":false' "mode is tunnel, switch off"
 nr_expect_match "$(ip -n "${NR_P}node-1" -6 route show fd10::1:0/112)" "dev nr_vxlan" "IPv6 CIDR now over nr_vxlan"

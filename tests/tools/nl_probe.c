@@ -197,8 +197,7 @@ static void print_object(enum nr_nl_kind kind, const void *value)
 
 static int cmd_dump(struct probe *p, const char *what, int argc, char **argv)
 {
-	struct nr_nl_dump_filter f = { .owner = p->owner, .nh_id_min = NR_NH_ID_BASE,
-				       .nh_id_max = UINT32_MAX };
+	struct nr_nl_dump_filter f = { .owner = p->owner };
 	struct nr_kstate s;
 
 	if (!strcmp(what, "dump-neighs") || !strcmp(what, "dump-fdb")) {
@@ -342,8 +341,7 @@ static int cmd_bench(struct probe *p, int argc, char **argv)
 {
 	struct nr_nl_batch *b = NULL;
 	struct nr_kstate s = { 0 };
-	struct nr_nl_dump_filter f = { .owner = p->owner, .nh_id_min = NR_NH_ID_BASE,
-				       .nh_id_max = UINT32_MAX };
+	struct nr_nl_dump_filter f = { .owner = p->owner };
 	struct nr_addr gw;
 	uint32_t n, ifindex, gw0;
 	double t0, t1, t2;
