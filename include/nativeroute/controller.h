@@ -245,6 +245,11 @@ struct nr_endpoint_info {
 	const char *ipv6;
 	const char *gateway4;
 	const char *gateway6;
+	/* Since 1.1 (sz covers it): the MTU the pod's interface should use -
+	 * the underlay device's, less the VXLAN overhead (50, IPv6 underlay 70)
+	 * in tunnel mode and in hybrid mode while any node is tunnelled - so
+	 * pods do not depend on path-MTU discovery. 0 = unknown. */
+	uint32_t mtu;
 };
 
 typedef void (*nr_ctl_endpoint_cb)(struct nr_ctl *ctl, int status, const char *errmsg,
@@ -261,12 +266,12 @@ struct nr_node_info {
 	 * directly or over VXLAN; "pending": routes planned but not (yet) in the
 	 * kernel as planned, or the controller is not started; "unreachable":
 	 * skipped, not directly reachable (direct_routing_skip_unreachable);
-	 * "no-cidr": it has no pod CIDR, so nothing can be routed to it;
 	 * "blocked": the kernel refused its route (e.g. another owner's route
 	 * holds the prefix); retried, the refusal comes as an ERROR event;
-	 * "unrouted": started, but native mode without auto_direct_node_routes
-	 * leaves its CIDRs to the underlay network. New states may be added in
-	 * later minor versions. */
+	 * "unrouted": started, but nothing is routed to it (it has no pod CIDR,
+	 * or native mode without auto_direct_node_routes leaves its CIDRs to the
+	 * underlay network). New states may be added in later minor versions
+	 * ("blocked" came with 1.1). */
 	const char *state;
 	bool local;                     /* state is "local" */
 };
@@ -333,7 +338,7 @@ struct nr_status {
 					   ("routes: 0/1 programmed; namespace: deleted") */
 	size_t nodes_native;            /* remote nodes whose pod CIDRs are routed natively */
 	size_t nodes_tunnel;            /* ... through the tunnel (hybrid counts both) */
-	size_t nodes_no_cidr;           /* nodes without a pod CIDR (state "no-cidr") */
+	size_t nodes_no_cidr;           /* nodes without a pod CIDR (state "unrouted") */
 	size_t endpoints_broken;        /* endpoints whose host interface is gone */
 	bool netns_gone;                /* the named namespace was deleted under the controller */
 	int store_error;                /* last save of the state failed (-errno), 0 = fine */

@@ -37,7 +37,7 @@ static void run_one(struct nr_ctl *ctl, struct nr_pending *p)
 		struct nr_endpoint_info info = {
 			.sz = sizeof(info), .id = p->id, .ifname = p->ep.ifname,
 			.ifindex = p->ep.ifindex, .ipv4 = p->ep.ipv4, .ipv6 = p->ep.ipv6,
-			.gateway4 = p->ep.gw4, .gateway6 = p->ep.gw6,
+			.gateway4 = p->ep.gw4, .gateway6 = p->ep.gw6, .mtu = p->ep.mtu,
 		};
 		p->ep_cb(ctl, p->status, msg, &info, p->data);
 	} else if (p->done_cb) {

@@ -160,6 +160,25 @@ int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err)
 	return nr_nl_link_delete(ctl->nl, ifindex, err);
 }
 
+uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl)
+{
+	const struct nr_node *self = nr_model_local_node(ctl->model);
+	const struct nr_addr *local = self->ip4.family ? &self->ip4 : &self->ip6;
+	enum nr_routing_mode mode = nr_model_config(ctl->model)->routing_mode;
+	struct nr_nl_link link;
+	uint32_t ifindex;
+
+	if (nr_nl_addr_find(ctl->nl, local, &ifindex, NULL) < 0 ||
+	    nr_nl_link_get(ctl->nl, NULL, ifindex, &link, NULL) < 0)
+		return 0;
+	/* tunnelled pod traffic carries the VXLAN header: the tunnel device's
+	 * MTU (configured or derived) is what the pod may send */
+	if (mode == NR_MODE_TUNNEL || (mode == NR_MODE_HYBRID && ctl->report.n_tunnel))
+		return ctl->vxlan_mtu ? ctl->vxlan_mtu
+			: link.mtu - (local->family == AF_INET ? NR_VXLAN_OVERHEAD4 : NR_VXLAN_OVERHEAD6);
+	return link.mtu;
+}
+
 /* ---- host-side repair ------------------------------------------------------
  * What the controller sets up for an endpoint outside the plan (the gateway
  * address on its host interface) is watched like routes: an address or link

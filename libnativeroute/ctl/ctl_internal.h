@@ -70,6 +70,7 @@ struct nr_pending {
 		uint32_t ifindex;
 		char ipv4[NR_ADDR_STRLEN], ipv6[NR_ADDR_STRLEN];
 		char gw4[NR_ADDR_STRLEN], gw6[NR_ADDR_STRLEN];
+		uint32_t mtu;
 	} ep;
 };
 
@@ -318,6 +319,8 @@ void nr_ctl_host_link_event(struct nr_ctl *ctl, const struct nlmsghdr *nlh);
 void nr_ctl_host_addr_event(struct nr_ctl *ctl, const struct nlmsghdr *nlh);
 bool nr_ctl_host_is_endpoint_link(const struct nr_ctl *ctl, uint32_t ifindex);
 void nr_ctl_host_free(struct nr_ctl *ctl);
+/* The MTU pods of this node should use (0 = unknown), see nr_endpoint_info. */
+uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl);
 int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err);
 int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err);
 

@@ -494,6 +494,7 @@ static void endpoint_snapshot(struct nr_ctl *ctl, struct nr_pending *p, const st
 		nr_addr_str(&gw, p->ep.gw4, sizeof(p->ep.gw4));
 	if (ep->ip6.family && nr_model_gateway(ctl->model, AF_INET6, &gw) == 0)
 		nr_addr_str(&gw, p->ep.gw6, sizeof(p->ep.gw6));
+	p->ep.mtu = nr_ctl_pod_mtu(ctl);
 	p->dst[0] = (struct nr_prefix){ .addr = ep->ip4, .len = 32 };
 	p->dst[1] = (struct nr_prefix){ .addr = ep->ip6, .len = 128 };
 }

@@ -149,7 +149,7 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 			s.nodes_native++;
 		else if (!strcmp(state, "tunnel"))
 			s.nodes_tunnel++;
-		else if (!strcmp(state, "no-cidr"))
+		else if (!strcmp(state, "unrouted") && !n->cidr4.addr.family && !n->cidr6.addr.family)
 			s.nodes_no_cidr++;
 	}
 	for (size_t i = 0; i < ctl->report.n_skipped; i++) {
@@ -238,7 +238,7 @@ static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n)
 		return "local";
 	for (size_t i = 0; i < ctl->report.n_skipped; i++)
 		if (!strcmp(ctl->report.skipped[i].name, n->name))
-			return ctl->report.skipped[i].reason == NR_SKIP_NO_CIDR ? "no-cidr" : "unreachable";
+			return ctl->report.skipped[i].reason == NR_SKIP_NO_CIDR ? "unrouted" : "unreachable";
 	for (int i = 0; i < 2; i++) {
 		const struct nr_kroute *r;
 
@@ -281,9 +281,11 @@ NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl, nr_endpoint_fn fn, void *
 {
 	struct nr_addr gw4 = { 0 }, gw6 = { 0 };
 	char g4[NR_ADDR_STRLEN], g6[NR_ADDR_STRLEN];
+	uint32_t mtu;
 
 	if (!ctl || !fn)
 		return walk_refused("nr_ctl_endpoint_foreach", ctl);
+	mtu = nr_ctl_pod_mtu(ctl);
 	nr_model_gateway(ctl->model, AF_INET, &gw4);
 	nr_model_gateway(ctl->model, AF_INET6, &gw6);
 	nr_addr_str(&gw4, g4, sizeof(g4));
@@ -296,6 +298,7 @@ NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl, nr_endpoint_fn fn, void *
 			.ipv4 = nr_addr_str(&ep->ip4, ip4, sizeof(ip4)),
 			.ipv6 = nr_addr_str(&ep->ip6, ip6, sizeof(ip6)),
 			.gateway4 = ep->ip4.family ? g4 : "", .gateway6 = ep->ip6.family ? g6 : "",
+			.mtu = mtu,
 		};
 		int rc = fn(&info, data);
 

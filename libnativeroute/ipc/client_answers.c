@@ -100,6 +100,7 @@ static void node_of(struct decode *d, const msgpack_object *o, void *out)
 static void endpoint_of(struct decode *d, const msgpack_object *o, void *out)
 {
 	struct nr_endpoint_info *e = out;
+	size_t mtu;
 	const char *gw, *gw6;
 	uint64_t ifindex = 0;
 
@@ -117,6 +118,9 @@ static void endpoint_of(struct decode *d, const msgpack_object *o, void *out)
 	gw = str_or_empty(d, o, "gateway", false);
 	gw6 = str_or_empty(d, o, "gateway6", false);
 	/* "gateway" is the IPv4 gateway when the pod has IPv4, else the IPv6 one. */
+	/* since 1.1; an older daemon does not say (0) */
+	mtu = u64_of(d, o, "mtu");
+	e->mtu = mtu > UINT32_MAX ? 0 : (uint32_t)mtu;
 	e->gateway4 = *e->ipv4 ? gw : "";
 	e->gateway6 = *gw6 ? gw6 : (*e->ipv4 ? "" : gw);
 }

@@ -41,8 +41,9 @@ static void pack_endpoint(msgpack_packer *pk, const struct nr_endpoint_info *ep)
 {
 	const char *gw = ep->gateway4 && *ep->gateway4 ? ep->gateway4 : ep->gateway6;
 
-	msgpack_pack_map(pk, 7);
+	msgpack_pack_map(pk, 8);
 	nr_rpc_pack_kv_str(pk, "id", ep->id);
+	nr_rpc_pack_kv_u64(pk, "mtu", ep->mtu);
 	pack_opt_str(pk, "ifname", ep->ifname);
 	nr_rpc_pack_kv_u64(pk, "ifindex", ep->ifindex);
 	pack_opt_str(pk, "ipv4", ep->ipv4);

@@ -34,7 +34,8 @@ start_daemon
 nrctl -o json events >"$TMP/events.json" 2>&1 &
 NR_PIDS+=("$!")
 sleep 0.2
-nrctl endpoint add pod-a --ifname veth-a --ip 10.0.0.2 >/dev/null
+out=$(nrctl -o json endpoint add pod-a --ifname veth-a --ip 10.0.0.2)
+nr_expect_match "$out" '"mtu":1500' "endpoint.add tells the pod its MTU (native: the underlay's 1500)"
 nrctl endpoint add pod-b --ifname veth-b --ip 10.0.0.3 >/dev/null
 nr_topo_pod_addr "$NR_P" pod-a 10.0.0.2 10.0.0.1
 nr_topo_pod_addr "$NR_P" pod-b 10.0.0.3 10.0.0.1

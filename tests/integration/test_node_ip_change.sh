@@ -35,7 +35,9 @@ start_daemon 1 192.168.1.10 10.0.0.0/24 tunnel
 start_daemon 2 192.168.1.11 10.0.1.0/24 tunnel
 nrctl1 node add node-2 --ip 192.168.1.11 --pod-cidr 10.0.1.0/24 >/dev/null
 nrctl2 node add node-1 --ip 192.168.1.10 --pod-cidr 10.0.0.0/24 >/dev/null
-nrctl1 endpoint add pod-a --ifname veth-a --ip 10.0.0.2 >/dev/null
+out=$(nrctl1 -o json endpoint add pod-a --ifname veth-a --ip 10.0.0.2)
+nr_expect_match "$out" '"mtu":1450' "endpoint.add in tunnel mode: MTU 1500 - 50 for the pod"
+nr_expect_match "$(nrctl1 endpoints)" "pod-a .* 1450$" "endpoint list shows the MTU"
 nrctl2 endpoint add pod-b --ifname veth-b --ip 10.0.1.2 >/dev/null
 nr_topo_pod_addr "$NR_P" pod-a 10.0.0.2 10.0.0.1
 nr_topo_pod_addr "$NR_P" pod-b 10.0.1.2 10.0.1.1

@@ -101,20 +101,27 @@ void json_endpoint(struct json *j, const void *item)
 	json_opt_str(j, "ipv6", e->ipv6);
 	json_opt_str(j, "gateway", *e->gateway4 ? e->gateway4 : e->gateway6);
 	json_opt_str(j, "gateway6", e->gateway6);
+	if (e->sz >= offsetof(struct nr_endpoint_info, mtu) + sizeof(e->mtu))
+		json_u64(j, "mtu", e->mtu);
 	json_end_obj(j);
 }
 
 void table_endpoint_header(const char *indent)
 {
-	printf("%s%-24s %-16s %-16s %-24s %s\n", indent, "ID", "IFNAME", "IPV4", "IPV6", "GATEWAY");
+	printf("%s%-24s %-16s %-16s %-24s %-24s %s\n", indent, "ID", "IFNAME", "IPV4", "IPV6",
+	       "GATEWAY", "MTU");
 }
 
 void table_endpoint_row(const void *item, const char *indent)
 {
 	const struct nr_endpoint_info *e = item;
+	char mtu[16] = "-";
 
-	printf("%s%-24s %-16s %-16s %-24s %s\n", indent, e->id, dash(e->ifname), dash(e->ipv4),
-	       dash(e->ipv6), dash(*e->gateway4 ? e->gateway4 : e->gateway6));
+	/* the MTU came with 1.1: an older library's item has no room for it */
+	if (e->sz >= offsetof(struct nr_endpoint_info, mtu) + sizeof(e->mtu) && e->mtu)
+		snprintf(mtu, sizeof(mtu), "%u", e->mtu);
+	printf("%s%-24s %-16s %-16s %-24s %-24s %s\n", indent, e->id, dash(e->ifname),
+	       dash(e->ipv4), dash(e->ipv6), dash(*e->gateway4 ? e->gateway4 : e->gateway6), mtu);
 }
 
 static const char *on_off(bool b)
