@@ -211,11 +211,20 @@ static int restore_endpoints(const struct nr_state *st, const char *path,
 	return 0;
 }
 
+static int refuse(const char *path, const char *what, const struct nr_state *st,
+		  struct nr_err *err)
+{
+	return nr_err_set(err, -EINVAL, "%s: %s: the %zu saved node(s) would lose their "
+			  "allocations; restore the setting or allow config migration",
+			  path, what, st->n_nodes);
+}
+
 int nr_store_restore(const struct nr_state *st, const char *path,
 		     const struct nr_store_restore *o, struct nr_model **ret, struct nr_err *err)
 {
 	struct nr_cluster_config cfg = *o->cfg;
 	struct nr_model *m = NULL;
+	bool pools_only;
 	char what[240];
 	int rc;
 
@@ -223,11 +232,18 @@ int nr_store_restore(const struct nr_state *st, const char *path,
 		return nr_err_set(err, -EINVAL, "%s: the saved state is node %s's, not %s's; "
 				  "use another state directory", path, st->local_name, o->local->name);
 	config_change(st, o, what, sizeof(what));
-	if (what[0] && !o->allow_config_migration)
-		return nr_err_set(err, -EINVAL, "%s: %s: the %zu saved node(s) would lose their "
-				  "allocations; restore the setting or allow config migration",
-				  path, what, st->n_nodes);
-	if (what[0])
+	/* Cluster CIDRs that changed but still hold every saved allocation (a
+	 * pool grown, or a second one added) orphan nothing: restore strictly
+	 * (nothing re-allocated, nothing dropped) and refuse only if that fails. */
+	pools_only = what[0] && !o->allow_config_migration && !same_pools(&st->cfg, o->cfg) &&
+		     st->cfg.ipam_mode == o->cfg->ipam_mode &&
+		     nr_config_mask_size(&st->cfg, AF_INET) == nr_config_mask_size(o->cfg, AF_INET) &&
+		     nr_config_mask_size(&st->cfg, AF_INET6) == nr_config_mask_size(o->cfg, AF_INET6) &&
+		     (!st->has_meta || (st->meta.route_protocol == o->meta->route_protocol &&
+					st->meta.route_table == o->meta->route_table));
+	if (what[0] && !o->allow_config_migration && !pools_only)
+		return refuse(path, what, st, err);
+	if (what[0] && !pools_only)
 		note(o, "migrating the saved state: %s", what);
 	rc = pick_mode(st, o, &cfg, path, err);
 	if (rc == 0)
@@ -238,8 +254,10 @@ int nr_store_restore(const struct nr_state *st, const char *path,
 		rc = restore_endpoints(st, path, o, m, err);
 	if (rc < 0) {
 		nr_model_free(m);
-		return rc;
+		return pools_only && rc != -ENOMEM ? refuse(path, what, st, err) : rc;
 	}
+	if (pools_only)
+		note(o, "%s: every saved allocation still fits; accepted", what);
 	*ret = m;
 	return 0;
 }

@@ -703,9 +703,11 @@ int nrd_config_validate(const struct nrd_config *cfg, char *err, size_t errlen)
 	if (cfg->ipv6_required_by[0] && !cfg->node_ip6)
 		return fail(err, errlen, "%s needs an IPv6 node address (node-ip6)",
 			    cfg->ipv6_required_by);
-	if (cfg->ipam == NR_IPAM_CLUSTER_POOL && cfg->n_cluster_cidrs == 0)
+	/* --purge removes by protocol, table and device: the pools and the
+	 * mode do not matter to it */
+	if (cfg->ipam == NR_IPAM_CLUSTER_POOL && cfg->n_cluster_cidrs == 0 && !cfg->purge)
 		return fail(err, errlen, "--ipam cluster-pool needs at least one --cluster-cidr");
-	if (cfg->auto_direct_node_routes && cfg->mode == NR_MODE_TUNNEL)
+	if (cfg->auto_direct_node_routes && cfg->mode == NR_MODE_TUNNEL && !cfg->purge)
 		return fail(err, errlen,
 			    "--auto-direct-node-routes contradicts --mode tunnel (use native or hybrid)");
 	if (!cfg->socket || !*cfg->socket)

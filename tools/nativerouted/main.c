@@ -309,14 +309,15 @@ static int create_controller(struct daemon *d)
 		.node_ipv4 = cfg->node_ip,
 		.node_ipv6 = cfg->node_ip6,
 		.routing_mode = cfg->mode,
-		.ipam_mode = cfg->ipam,
+		/* --purge needs no pool: a throwaway model without one */
+		.ipam_mode = cfg->purge && !cfg->n_cluster_cidrs ? NR_IPAM_KUBERNETES : cfg->ipam,
 		.cluster_cidrs = cfg->n_cluster_cidrs ? (const char *const *)cfg->cluster_cidrs : NULL,
 		.mask_size_v4 = cfg->mask_size,
 		.mask_size_v6 = cfg->mask_size6,
 		.pod_cidrs = cfg->n_pod_cidrs ? (const char *const *)cfg->pod_cidrs : NULL,
 		.native_routing_cidr = cfg->native_routing_cidr,
 		.native_routing_cidr6 = cfg->native_routing_cidr6,
-		.auto_direct_node_routes = cfg->auto_direct_node_routes,
+		.auto_direct_node_routes = cfg->auto_direct_node_routes && !cfg->purge,
 		.bpf = cfg->bpf,
 		.vxlan_port = (uint16_t)cfg->vxlan_port,
 		.vxlan_mtu = cfg->mtu ? cfg->mtu - 50 : 0,
@@ -417,10 +418,21 @@ int main(int argc, char **argv)
 	if (create_controller(&d) < 0 || (!d.cfg.purge && start_server(&d) < 0)) {
 		stop(&d, 1);
 	} else {
-		nrd_log(LOG_INFO, "nativerouted %s: node %s (%s%s%s), %s routing, %s IPAM%s%s",
+		struct nr_status st = { .sz = sizeof(st) };
+
+		/* the mode in effect: a mode.set saved in the state wins over
+		 * unchanged options (see nr_ctl_opts.state_dir) */
+		nr_ctl_status(d.ctl, &st);
+		nrd_log(LOG_INFO, "nativerouted %s: node %s (%s%s%s), %s routing%s%s%s, %s IPAM%s%s",
 			nr_version_string(), d.cfg.node_name, d.cfg.node_ip ? d.cfg.node_ip : "",
 			d.cfg.node_ip && d.cfg.node_ip6 ? " " : "", d.cfg.node_ip6 ? d.cfg.node_ip6 : "",
-			nr_routing_mode_str(d.cfg.mode), nr_ipam_mode_str(d.cfg.ipam),
+			nr_routing_mode_str(st.routing_mode),
+			st.auto_direct_node_routes ? ", auto-direct-node-routes" : "",
+			st.direct_routing_skip_unreachable ? ", skip unreachable" : "",
+			!d.cfg.purge && (st.routing_mode != d.cfg.mode ||
+					st.auto_direct_node_routes != d.cfg.auto_direct_node_routes)
+				? " (saved by mode set; the options are unchanged)" : "",
+			nr_ipam_mode_str(st.ipam_mode),
 			d.cfg.netns ? ", netns " : "", d.cfg.netns ? d.cfg.netns : "");
 		rc = d.cfg.purge ? nr_ctl_purge(d.ctl, on_purged, &d) : nr_ctl_start(d.ctl, on_started, &d);
 		if (rc < 0) {
