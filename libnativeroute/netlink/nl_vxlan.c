@@ -175,6 +175,31 @@ static void vxlan_put_data(struct nlmsghdr *nlh, const struct nr_nl_vxlan *c)
 	mnl_attr_nest_end(nlh, info);
 }
 
+/* No IPv6 link-local address of its own: forwarding needs none (the
+ * gateways are the peers' link-local VTEP addresses, answered by permanent
+ * neighbours), and none means no DAD, no router solicitations and no
+ * address churn on a device that, in native mode, only receives. The
+ * kernel takes this only once the device exists (not in its creation
+ * request), and before it is up. */
+static int vxlan_no_linklocal(struct nr_nl *nl, uint32_t ifindex, struct nr_err *err)
+{
+	char buf[NR_NL_MSG_MAX];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifi;
+	struct nlattr *spec, *in6;
+
+	nlh->nlmsg_type = RTM_NEWLINK;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_index = (int)ifindex;
+	spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	in6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, in6);
+	mnl_attr_nest_end(nlh, spec);
+	return nr_nl_request(nl, nlh, NULL, NULL, "vxlan: no IPv6 link-local address", err);
+}
+
 static int vxlan_create(struct nr_nl *nl, const struct nr_nl_vxlan *c,
 			struct nr_err *err)
 {
@@ -293,6 +318,8 @@ int nr_nl_vxlan_ensure(struct nr_nl *nl, const struct nr_nl_vxlan *want,
 		if ((r = vxlan_create(nl, &full, err)) < 0)
 			return r;
 		r = nr_nl_vxlan_get(nl, full.name, &have, ifindex, err);
+		if (r == 0)
+			r = vxlan_no_linklocal(nl, *ifindex, err);
 	} else if (r == 0) {
 		bool local = !nr_addr_eq(&full.local, &have.local);
 
