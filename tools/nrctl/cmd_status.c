@@ -3,6 +3,8 @@
  * answer is valid only inside its callbacks). The lists come item by item
  * (nr_client_*_foreach), so fields added to the items in later library
  * versions reach nrctl without an array layout in the way. */
+#include <stddef.h>
+
 #include "nrctl.h"
 #include "print.h"
 
@@ -102,8 +104,11 @@ static void on_status(struct nr_client *c, int status, const char *errmsg,
 	(void)c;
 	if (failed(a, status, errmsg))
 		return;
-	if (st->store_etcd && !st->store_healthy)
-		a->exit_code = EXIT_FAILED; /* "Controller: Ok" only when all is healthy */
+	/* "Controller: Ok" only when all is healthy, and scripts (probes) rely on
+	 * the exit status: the daemon's verdict, or (an older daemon) the store */
+	if (st->sz >= offsetof(struct nr_status, healthy) + sizeof(st->healthy) ? !st->healthy
+	    : st->store_etcd && !st->store_healthy)
+		a->exit_code = EXIT_FAILED;
 	if (a->json && !a->verbose) {
 		json_status(&a->j, NULL, st);
 		json_done(&a->j);
