@@ -53,7 +53,7 @@ for i in $(seq 50); do
 	nrctl node del node-3 >/dev/null
 done
 wait "$ev" || nr_fail "nrctl events --count 1 -o json: exit $?: $(cat "$TMP/events")"
-nr_expect_match "$(cat "$TMP/events")" '^\{"seq":[0-9]+,"type":"node\.(added|removed)","node":"node-3"' \
+nr_expect_match "$(cat "$TMP/events")" '^\{"seq":[0-9]+,"type":"(node\.(added|removed)|route\.(programmed|removed))","node":"node-3"' \
 	"nrctl events -o json after the command: JSON lines"
 nrctl node add node-3 --ip 192.168.1.12 >/dev/null
 out=$("$NR_BIN_DIR/nrctl" nodes --timeout 5000 --socket "$SOCK" -o json)
