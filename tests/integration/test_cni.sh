@@ -162,6 +162,18 @@ nr_expect_match "$(ip -n "$N1" link show "$(jq -r '.interfaces[0].name' <<<"$CNI
 nr_expect_match "$CNI_OUT" '"address":"10\.0\.0\.50/32"' "the requested address"
 cni_run DEL "$N1" "$CNI_WORK/mtu.conflist" ctr-m "$(ns pod-a)" eth0
 
+echo "== the MTU the daemon asks for (tunnel mode: underlay - 50)"
+nrctl1 mode set tunnel --no-auto-direct-node-routes >/dev/null
+cni_run ADD "$N1" "$NET1" ctr-t "$(ns pod-a)" eth0
+expect_ok "ADD with node-1 in tunnel mode"
+nr_expect_match "$(ip -n "${NR_P}pod-a" link show eth0)" 'mtu 1450 ' "container side: the daemon's MTU 1450"
+nr_expect_match "$(ip -n "$N1" link show "$(jq -r '.interfaces[0].name' <<<"$CNI_OUT")")" 'mtu 1450 ' "host side: 1450"
+cni_run DEL "$N1" "$NET1" ctr-t "$(ns pod-a)" eth0
+cni_run ADD "$N1" "$CNI_WORK/mtu.conflist" ctr-t "$(ns pod-a)" eth0
+nr_expect_match "$(ip -n "${NR_P}pod-a" link show eth0)" 'mtu 1400 ' "the configuration's \"mtu\" still wins"
+cni_run DEL "$N1" "$CNI_WORK/mtu.conflist" ctr-t "$(ns pod-a)" eth0
+nrctl1 mode set native --auto-direct-node-routes >/dev/null
+
 echo "== 100 ADD/DEL cycles"
 t0=$(date +%s%N)
 for i in $(seq 1 100); do

@@ -1,6 +1,7 @@
 #include "cni_daemon.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,11 @@ static void copy_endpoint(struct cni_endpoint *o, const struct nr_endpoint_info 
 	snprintf(o->ipv6, sizeof(o->ipv6), "%s", ep->ipv6 ? ep->ipv6 : "");
 	snprintf(o->gateway4, sizeof(o->gateway4), "%s", ep->gateway4 ? ep->gateway4 : "");
 	snprintf(o->gateway6, sizeof(o->gateway6), "%s", ep->gateway6 ? ep->gateway6 : "");
+	/* Since 1.1 the daemon says which MTU its pods should use (the tunnel's
+	 * overhead taken off in tunnel and hybrid mode); sz tells whether the
+	 * running library fills the field. */
+	if (ep->sz >= offsetof(struct nr_endpoint_info, mtu) + sizeof(ep->mtu))
+		o->mtu = ep->mtu;
 }
 
 static void on_endpoint(struct nr_client *cl, int status, const char *errmsg,
