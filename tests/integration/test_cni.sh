@@ -63,7 +63,7 @@ nr_expect_match "$(nrctl1 -o json endpoints)" "\"id\":\"cni:net1:ctr-a:eth0\",\"
 
 echo "== pod-a -> pod-b, natively"
 cap=$CNI_WORK/cap.txt
-ip netns exec "$N1" tcpdump -l -n -i eth0 'icmp or udp port 8472' >"$cap" 2>/dev/null &
+ip netns exec "$N1" tcpdump --immediate-mode -l -n -i eth0 'icmp or udp port 8472' >"$cap" 2>/dev/null &
 NR_PIDS+=("$!")
 sleep 0.5
 ip netns exec "${NR_P}pod-a" ping -c 3 -i 0.2 -W 2 10.0.1.2 || nr_fail "pod-a cannot ping pod-b"

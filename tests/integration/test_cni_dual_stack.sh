@@ -36,7 +36,7 @@ nr_expect_match "$pa6" '^fd10::1 dev eth0' "pod-a: IPv6 gateway on-link"
 nr_expect_match "$pa6" '^default via fd10::1 dev eth0' "pod-a: IPv6 default route"
 
 cap=$CNI_WORK/cap6.txt
-ip netns exec "$N1" tcpdump -l -n -i eth0 'icmp6 or udp port 8472' >"$cap" 2>/dev/null &
+ip netns exec "$N1" tcpdump --immediate-mode -l -n -i eth0 'icmp6 or udp port 8472' >"$cap" 2>/dev/null &
 NR_PIDS+=("$!")
 sleep 0.5
 ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fail "pod-a cannot ping pod-b over IPv4"

@@ -50,7 +50,7 @@ nr_expect_match "$(ip -n "${NR_P}node-1" -4 route show proto 201)" "^10\.0\.1\.0
 	"and the IPv4 CIDR via 192.168.1.11"
 
 cap=$run/cap.txt
-ip netns exec "${NR_P}node-1" tcpdump -l -n -i eth0 'icmp or icmp6 or udp port 8472' >"$cap" 2>/dev/null &
+ip netns exec "${NR_P}node-1" tcpdump --immediate-mode -l -n -i eth0 'icmp or icmp6 or udp port 8472' >"$cap" 2>/dev/null &
 cap_pid=$!; NR_PIDS+=("$cap_pid")
 sleep 0.5
 ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fail "IPv4 ping pod-a -> pod-b"

@@ -47,7 +47,7 @@ nr_expect_match "$r2" "^10\.0\.0\.0/24 nhid [0-9]+ via 192\.168\.1\.10 dev eth0 
 
 echo "== pod-a -> pod-b, natively"
 cap=$NR_WORK/cap.txt
-ip netns exec "$n1" tcpdump -l -n -i eth0 'icmp or udp port 8472' >"$cap" 2>/dev/null &
+ip netns exec "$n1" tcpdump --immediate-mode -l -n -i eth0 'icmp or udp port 8472' >"$cap" 2>/dev/null &
 NR_PIDS+=("$!")
 sleep 0.5
 ip netns exec "${NR_P}pod-a" ping -c 3 -i 0.2 -W 2 10.0.1.2 || nr_fail "pod-a cannot ping pod-b"

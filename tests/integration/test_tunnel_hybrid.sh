@@ -52,7 +52,7 @@ nr_expect_match "$fdb" "dst 192\.168\.1\.11" "FDB entry towards node-2"
 nr_expect_match "$fdb" "dst 192\.168\.2\.10" "FDB entry towards node-3"
 
 cap=$NR_WORK/cap.txt
-ip netns exec "$n1" tcpdump -l -n -i eth0 'udp port 8472' >"$cap" 2>/dev/null &
+ip netns exec "$n1" tcpdump --immediate-mode -l -n -i eth0 'udp port 8472' >"$cap" 2>/dev/null &
 cap_pid=$!; NR_PIDS+=("$cap_pid")
 sleep 0.5
 ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fail "tunnel: pod-a cannot ping pod-b"
