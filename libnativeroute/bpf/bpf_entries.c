@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "util/sorted.h"
+
 void nr_bpf_route_key_make(const struct nr_prefix *p, struct nr_bpf_route_key *k)
 {
 	memset(k, 0, sizeof(*k));
@@ -185,76 +187,28 @@ int nr_bpf_entries_copy(const struct nr_bpf_entries *src, struct nr_bpf_entries 
 
 /* ---- sorted upkeep -------------------------------------------------------- */
 
-static size_t lower_bound(const void *base, size_t n, size_t size, const void *key,
-			  int (*cmp)(const void *, const void *))
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cmp((const char *)base + mid * size, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int put(void **base, size_t *n, size_t size, const void *elem,
-	       int (*cmp)(const void *, const void *))
-{
-	size_t at = lower_bound(*base, *n, size, elem, cmp);
-	char *grown;
-
-	if (at < *n && cmp((char *)*base + at * size, elem) == 0) {
-		memcpy((char *)*base + at * size, elem, size);
-		return 0;
-	}
-	grown = realloc(*base, (*n + 1) * size);
-	if (!grown)
-		return -ENOMEM;
-	memmove(grown + (at + 1) * size, grown + at * size, (*n - at) * size);
-	memcpy(grown + at * size, elem, size);
-	*base = grown;
-	(*n)++;
-	return 0;
-}
-
-static void del(void *base, size_t *n, size_t size, const void *key,
-		int (*cmp)(const void *, const void *))
-{
-	size_t at = lower_bound(base, *n, size, key, cmp);
-
-	if (at < *n && cmp((char *)base + at * size, key) == 0) {
-		memmove((char *)base + at * size, (char *)base + (at + 1) * size,
-			(*n - at - 1) * size);
-		(*n)--;
-	}
-}
-
 int nr_bpf_entries_put_route(struct nr_bpf_entries *e, const struct nr_bpf_route_entry *r)
 {
-	return put((void **)&e->routes, &e->n_routes, sizeof(*r), r, route_cmp);
+	return nr_sorted_upsert((void **)&e->routes, &e->n_routes, sizeof(*r), r, route_cmp);
 }
 
 int nr_bpf_entries_put_ep(struct nr_bpf_entries *e, const struct nr_bpf_ep_entry *x)
 {
-	return put((void **)&e->eps, &e->n_eps, sizeof(*x), x, ep_cmp);
+	return nr_sorted_upsert((void **)&e->eps, &e->n_eps, sizeof(*x), x, ep_cmp);
 }
 
 void nr_bpf_entries_del_route(struct nr_bpf_entries *e, const struct nr_bpf_route_key *k)
 {
 	struct nr_bpf_route_entry key = { .key = *k };
 
-	del(e->routes, &e->n_routes, sizeof(key), &key, route_cmp);
+	nr_sorted_remove(e->routes, &e->n_routes, sizeof(key), &key, route_cmp);
 }
 
 void nr_bpf_entries_del_ep(struct nr_bpf_entries *e, const struct nr_bpf_endpoint_key *k)
 {
 	struct nr_bpf_ep_entry key = { .key = *k };
 
-	del(e->eps, &e->n_eps, sizeof(key), &key, ep_cmp);
+	nr_sorted_remove(e->eps, &e->n_eps, sizeof(key), &key, ep_cmp);
 }
 
 const struct nr_bpf_route_entry *nr_bpf_entries_find_route(const struct nr_bpf_entries *e,

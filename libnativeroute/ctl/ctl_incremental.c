@@ -15,62 +15,9 @@
 #include <string.h>
 
 #include "ctl/ctl_internal.h"
+#include "util/sorted.h"
 
-typedef int (*cmp_fn)(const void *, const void *);
-
-/* Index of the first element not less than key (binary search). */
-static size_t lower_bound(const void *base, size_t n, size_t size, const void *key, cmp_fn cmp)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cmp((const char *)base + mid * size, key) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Insert or overwrite (same key) in a sorted array. */
-static int sorted_upsert(void **base, size_t *n, size_t size, const void *elem, cmp_fn cmp)
-{
-	size_t at = lower_bound(*base, *n, size, elem, cmp);
-	char *grown;
-
-	if (at < *n && cmp((char *)*base + at * size, elem) == 0) {
-		memcpy((char *)*base + at * size, elem, size);
-		return 0;
-	}
-	grown = realloc(*base, (*n + 1) * size);
-	if (!grown)
-		return -ENOMEM;
-	memmove(grown + (at + 1) * size, grown + at * size, (*n - at) * size);
-	memcpy(grown + at * size, elem, size);
-	*base = grown;
-	(*n)++;
-	return 0;
-}
-
-static void sorted_remove(void *base, size_t *n, size_t size, const void *key, cmp_fn cmp)
-{
-	size_t at = lower_bound(base, *n, size, key, cmp);
-
-	if (at < *n && cmp((char *)base + at * size, key) == 0) {
-		memmove((char *)base + at * size, (char *)base + (at + 1) * size, (*n - at - 1) * size);
-		(*n)--;
-	}
-}
-
-static const void *sorted_find(const void *base, size_t n, size_t size, const void *key, cmp_fn cmp)
-{
-	size_t at = lower_bound(base, n, size, key, cmp);
-
-	return at < n && cmp((const char *)base + at * size, key) == 0 ? (const char *)base + at * size
-									 : NULL;
-}
+typedef nr_sorted_cmp cmp_fn;
 
 /* Run BODY(field, count, cmp) once per object kind of a kstate. */
 #define FOR_EACH_KIND(BODY)                                        \
@@ -86,15 +33,15 @@ static int apply_parts(struct nr_ctl *ctl, const struct nr_kstate *old, const st
 
 #define REMOVE_OLD(f, n, cmp)                                                              \
 	for (size_t i = 0; i < old->n; i++) {                                              \
-		if (!sorted_find(new->f, new->n, sizeof(*new->f), &old->f[i], (cmp_fn)cmp)) \
-			sorted_remove(d->f, &d->n, sizeof(*d->f), &old->f[i], (cmp_fn)cmp); \
-		if (sorted_upsert((void **)&t->f, &t->n, sizeof(*t->f), &old->f[i], (cmp_fn)cmp) < 0) \
+		if (!nr_sorted_find(new->f, new->n, sizeof(*new->f), &old->f[i], (cmp_fn)cmp)) \
+			nr_sorted_remove(d->f, &d->n, sizeof(*d->f), &old->f[i], (cmp_fn)cmp); \
+		if (nr_sorted_upsert((void **)&t->f, &t->n, sizeof(*t->f), &old->f[i], (cmp_fn)cmp) < 0) \
 			return -ENOMEM;                                                    \
 	}
 #define ADD_NEW(f, n, cmp)                                                                 \
 	for (size_t i = 0; i < new->n; i++) {                                              \
-		if (sorted_upsert((void **)&d->f, &d->n, sizeof(*d->f), &new->f[i], (cmp_fn)cmp) < 0 || \
-		    sorted_upsert((void **)&t->f, &t->n, sizeof(*t->f), &new->f[i], (cmp_fn)cmp) < 0) \
+		if (nr_sorted_upsert((void **)&d->f, &d->n, sizeof(*d->f), &new->f[i], (cmp_fn)cmp) < 0 || \
+		    nr_sorted_upsert((void **)&t->f, &t->n, sizeof(*t->f), &new->f[i], (cmp_fn)cmp) < 0) \
 			return -ENOMEM;                                                    \
 	}
 	FOR_EACH_KIND(REMOVE_OLD)
@@ -248,7 +195,7 @@ static int subset(const struct nr_kstate *from, const struct nr_kstate *keys, st
 	if (!out->f)                                                                      \
 		return -ENOMEM;                                                           \
 	for (size_t i = 0; i < keys->n; i++) {                                            \
-		const void *hit = sorted_find(from->f, from->n, sizeof(*from->f), &keys->f[i], (cmp_fn)cmp); \
+		const void *hit = nr_sorted_find(from->f, from->n, sizeof(*from->f), &keys->f[i], (cmp_fn)cmp); \
 		if (hit)                                                                  \
 			memcpy(&out->f[out->n++], hit, sizeof(*out->f));                  \
 	}
@@ -275,10 +222,10 @@ int nr_ctl_touched_applied(struct nr_ctl *ctl, const struct nr_kstate *t,
 
 #define FOLLOW(f, n, cmp)                                                                 \
 	for (size_t i = 0; i < t->n; i++) {                                               \
-		const void *w = sorted_find(want->f, want->n, sizeof(*want->f), &t->f[i], (cmp_fn)cmp); \
+		const void *w = nr_sorted_find(want->f, want->n, sizeof(*want->f), &t->f[i], (cmp_fn)cmp); \
 		if (!w)                                                                   \
-			sorted_remove(o->f, &o->n, sizeof(*o->f), &t->f[i], (cmp_fn)cmp); \
-		else if (sorted_upsert((void **)&o->f, &o->n, sizeof(*o->f), w, (cmp_fn)cmp) < 0) \
+			nr_sorted_remove(o->f, &o->n, sizeof(*o->f), &t->f[i], (cmp_fn)cmp); \
+		else if (nr_sorted_upsert((void **)&o->f, &o->n, sizeof(*o->f), w, (cmp_fn)cmp) < 0) \
 			return -ENOMEM;                                                   \
 	}
 	FOR_EACH_KIND(FOLLOW)
