@@ -3,11 +3,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "util/strbuf.h"
 
 static const uint8_t fams[2] = { AF_INET, AF_INET6 };
 static const char *const fam_names[2] = { "IPv4", "IPv6" };
@@ -173,105 +174,59 @@ bool nr_masq_plan_any(const struct nr_masq_plan *p)
 
 /* ---- text ------------------------------------------------------------------ */
 
-struct buf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->s && b->len + (size_t)n < b->cap)
-			break;
-		size_t cap = (b->cap ? b->cap * 2 : 512) + (size_t)n;
-		char *grown = realloc(b->s, cap);
-
-		if (!grown) {
-			b->oom = true;
-			return;
-		}
-		b->s = grown;
-		b->cap = cap;
-	}
-	b->len += (size_t)n;
-}
-
-static char *done(struct buf *b)
-{
-	if (b->oom) {
-		free(b->s);
-		return NULL;
-	}
-	return b->s;
-}
-
 /* The layout of `nft list table` (nftables 1.0), so that a listing reads
  * like what we asked for; the comparison ignores white space anyway. */
-static void render(struct buf *b, const struct nr_masq_plan *p)
+static void render(struct nr_strbuf *b, const struct nr_masq_plan *p)
 {
 	static const char *const set_names[2] = { "nomasq4", "nomasq6" };
 	static const char *const set_types[2] = { "ipv4_addr", "ipv6_addr" };
 	static const char *const match[2] = { "ip", "ip6" };
 	char a[NR_ADDR_STRLEN];
 
-	put(b, "table %s %s {\n", NR_MASQ_TABLE_FAMILY, p->table);
-	put(b, "\tcomment \"libnativeroute masquerading: changes are reverted\"\n");
+	nr_strbuf_printf(b, "table %s %s {\n", NR_MASQ_TABLE_FAMILY, p->table);
+	nr_strbuf_printf(b, "\tcomment \"libnativeroute masquerading: changes are reverted\"\n");
 	for (int f = 0; f < 2; f++) {
 		const struct nr_masq_family *fm = &p->fam[f];
 
 		if (!fm->on)
 			continue;
-		put(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\telements = { ",
+		nr_strbuf_printf(b, "\tset %s {\n\t\ttype %s\n\t\tflags interval\n\t\telements = { ",
 		    set_names[f], set_types[f]);
 		for (unsigned i = 0; i < fm->n_keep; i++)
-			put(b, "%s%s", i ? ", " : "", nr_prefix_str(&fm->keep[i], a, sizeof(a)));
-		put(b, " }\n\t}\n\n");
+			nr_strbuf_printf(b, "%s%s", i ? ", " : "", nr_prefix_str(&fm->keep[i], a, sizeof(a)));
+		nr_strbuf_printf(b, " }\n\t}\n\n");
 	}
-	put(b, "\tchain postrouting {\n"
+	nr_strbuf_printf(b, "\tchain postrouting {\n"
 	       "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	for (int f = 0; f < 2; f++) {
 		const struct nr_masq_family *fm = &p->fam[f];
 
 		if (fm->on)
-			put(b, "\t\t%s saddr %s %s daddr != @%s masquerade\n", match[f],
+			nr_strbuf_printf(b, "\t\t%s saddr %s %s daddr != @%s masquerade\n", match[f],
 			    nr_prefix_str(&fm->src, a, sizeof(a)), match[f], set_names[f]);
 	}
-	put(b, "\t}\n}\n");
+	nr_strbuf_printf(b, "\t}\n}\n");
 }
 
 char *nr_masq_render(const struct nr_masq_plan *p)
 {
-	struct buf b = { 0 };
+	struct nr_strbuf b = { 0 };
 
 	render(&b, p);
-	return done(&b);
+	return nr_strbuf_finish(&b, NULL);
 }
 
 char *nr_masq_script(const struct nr_masq_plan *p)
 {
-	struct buf b = { 0 };
+	struct nr_strbuf b = { 0 };
 
 	/* "table" creates it when missing, so the delete cannot fail: the
 	 * three commands are one transaction, the old table and the new never
 	 * coexist and no packet sees neither */
-	put(&b, "table %s %s\ndelete table %s %s\n", NR_MASQ_TABLE_FAMILY, p->table,
+	nr_strbuf_printf(&b, "table %s %s\ndelete table %s %s\n", NR_MASQ_TABLE_FAMILY, p->table,
 	    NR_MASQ_TABLE_FAMILY, p->table);
 	render(&b, p);
-	return done(&b);
+	return nr_strbuf_finish(&b, NULL);
 }
 
 static const char *skip_ws(const char *s)
