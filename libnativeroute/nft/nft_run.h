@@ -4,9 +4,10 @@
  * libnftables opens its netlink socket in the namespace of the calling
  * thread and blocks on it, so nothing here may run on the loop thread, and
  * the loop thread must never change namespace. nr_nft_in_netns runs a
- * function on a short-lived thread of its own that enters the namespace
- * (the thread ends there: nothing has to move back); the controller calls it
- * from libuv's thread pool. */
+ * function in place when the calling thread is in the namespace already,
+ * else on a short-lived thread of its own that enters it (the thread ends
+ * there: nothing has to move back); the controller calls it from libuv's
+ * thread pool. */
 #ifndef NR_NFT_RUN_H
 #define NR_NFT_RUN_H
 
@@ -17,9 +18,10 @@
 /* Whether the library was built with nftables (NR_WITH_NFTABLES). */
 bool nr_nft_supported(void);
 
-/* Run fn(arg) on a new thread inside the namespace netns_fd (an open
- * /proc/.../ns/net or /run/netns/NAME) and wait for it. Errors (fn not run):
- * -errno of pthread_create or setns, with err set. */
+/* Run fn(arg) inside the namespace netns_fd (an open /proc/.../ns/net or
+ * /run/netns/NAME): on the calling thread when it is there already (no
+ * CAP_SYS_ADMIN needed), else on a new thread that enters it, and wait for
+ * it. Errors (fn not run): -errno of pthread_create or setns, with err set. */
 int nr_nft_in_netns(int netns_fd, void (*fn)(void *arg), void *arg, struct nr_err *err);
 
 /* One synchronisation of our table, to be run inside the namespace. */
