@@ -8,6 +8,11 @@
  *    found and rewritten (no kernel event tells us about map changes);
  *  - incremental pass: only the routes whose key, nexthop or tunnel entry
  *    was touched.
+ * Routes the pass failed to program (refused by the kernel, or using a
+ * refused nexthop) get no entry, and lose the one they had: the maps mirror
+ * what the kernel really has, never more (a missing entry only sends the
+ * packet through the kernel stack). The pass that programs them later
+ * writes their entries.
  * At start the pinned maps are adopted (same map ids) and only differing
  * entries are written. Failure never stops routing: the reason is kept for
  * the status ("Host Routing: Legacy") and reported as an event. */
@@ -153,7 +158,24 @@ static int reread(struct nr_ctl *ctl, struct nr_err *err)
 	return 0;
 }
 
-static int sync_full(struct nr_ctl *ctl, bool dumped, struct nr_err *err)
+struct refusals {
+	struct nr_bpf_refusal *rf;
+	size_t n;
+};
+
+static int refusals_make(const struct nr_ctl_failure *fails, size_t n, struct refusals *out)
+{
+	out->n = 0;
+	out->rf = n ? calloc(n, sizeof(*out->rf)) : NULL;
+	if (n && !out->rf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (fails[i].dst.addr.family || fails[i].nh_id)
+			out->rf[out->n++] = (struct nr_bpf_refusal){ fails[i].dst, fails[i].nh_id };
+	return 0;
+}
+
+static int sync_full(struct nr_ctl *ctl, bool dumped, const struct refusals *rf, struct nr_err *err)
 {
 	struct nr_bpf *b = ctl->bpf;
 	struct nr_bpf_entries want;
@@ -167,7 +189,7 @@ static int sync_full(struct nr_ctl *ctl, bool dumped, struct nr_err *err)
 	}
 	if ((dumped || !b->record_valid) && (rc = reread(ctl, err)) < 0)
 		return rc;
-	if (nr_bpf_entries_from_kstate(&ctl->desired, &want) < 0)
+	if (nr_bpf_entries_programmed(&ctl->desired, rf->rf, rf->n, &want) < 0)
 		return nr_err_set(err, -ENOMEM, "bpf: out of memory");
 	fill_macs(ctl, want.eps, want.n_eps);
 	rc = nr_bpf_diff(&want, &b->record, &d);
@@ -220,7 +242,22 @@ static int queue_put_route(struct nr_bpf *b, struct nr_bpf_diff *d, const struct
 	return 0;
 }
 
-static int sync_touched(struct nr_ctl *ctl, struct nr_err *err)
+/* A touched route the kernel refused: its entries go (if we had them). */
+static void queue_del_refused(struct nr_bpf *b, struct nr_bpf_diff *d, const struct nr_kroute *r)
+{
+	struct nr_bpf_route_key rk;
+	struct nr_bpf_endpoint_key ek;
+
+	nr_bpf_route_key_make(&r->dst, &rk);
+	if (nr_bpf_entries_find_route(&b->record, &rk))
+		d->del_routes[d->n_del_routes++] = rk;
+	nr_bpf_ep_key_make(&r->dst.addr, &ek);
+	if (r->kind == NR_ROUTE_ENDPOINT && r->dst.len == nr_addr_bits(r->dst.addr.family) &&
+	    nr_bpf_entries_find_ep(&b->record, &ek))
+		d->del_eps[d->n_del_eps++] = ek;
+}
+
+static int sync_touched(struct nr_ctl *ctl, const struct refusals *rf, struct nr_err *err)
 {
 	struct nr_bpf *b = ctl->bpf;
 	const struct nr_kstate *ds = &ctl->desired, *t = &ctl->touched;
@@ -229,7 +266,7 @@ static int sync_touched(struct nr_ctl *ctl, struct nr_err *err)
 	int rc = 0;
 
 	if (!b->record_valid)
-		return sync_full(ctl, false, err);
+		return sync_full(ctl, false, rf, err);
 	d.put_routes = malloc(cap * sizeof(*d.put_routes));
 	d.put_eps = malloc(cap * sizeof(*d.put_eps));
 	d.del_routes = malloc(cap * sizeof(*d.del_routes));
@@ -244,6 +281,10 @@ static int sync_touched(struct nr_ctl *ctl, struct nr_err *err)
 
 		if (!route_touched(t, &ds->routes[i]))
 			continue;
+		if (rf->n && nr_bpf_route_refused(&ds->routes[i], rf->rf, rf->n)) {
+			queue_del_refused(b, &d, &ds->routes[i]);
+			continue;
+		}
 		if (nr_bpf_route_from_kroute(ds, &ds->routes[i], &re))
 			queue_put_route(b, &d, &re);
 		if (nr_bpf_ep_from_kroute(&ds->routes[i], &ee)) {
@@ -284,10 +325,12 @@ static int sync_touched(struct nr_ctl *ctl, struct nr_err *err)
 	return rc;
 }
 
-void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped)
+void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
+		     const struct nr_ctl_failure *fails, size_t n_fails)
 {
 	struct nr_bpf *b = ctl->bpf;
 	struct nr_err err = { 0 };
+	struct refusals rf;
 	int rc;
 
 	if (!b || !b->enabled)
@@ -296,7 +339,12 @@ void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped)
 		b->enabled = false; /* no retry every pass: the reason stays in the status */
 		return;
 	}
-	rc = full ? sync_full(ctl, dumped, &err) : sync_touched(ctl, &err);
+	rc = refusals_make(fails, n_fails, &rf);
+	if (rc < 0)
+		nr_err_set(&err, rc, "bpf: out of memory");
+	else
+		rc = full ? sync_full(ctl, dumped, &rf, &err) : sync_touched(ctl, &rf, &err);
+	free(rf.rf);
 	if (rc == 0)
 		rc = nr_bpf_tc_sync(ctl, full, &err);
 	if (rc < 0) {

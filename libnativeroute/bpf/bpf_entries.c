@@ -113,7 +113,24 @@ bool nr_bpf_ep_from_kroute(const struct nr_kroute *r, struct nr_bpf_ep_entry *ou
 	return true;
 }
 
+bool nr_bpf_route_refused(const struct nr_kroute *r, const struct nr_bpf_refusal *rf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (rf[i].dst.addr.family && nr_prefix_eq(&rf[i].dst, &r->dst))
+			return true;
+		if (rf[i].nh_id && rf[i].nh_id == r->nh_id)
+			return true;
+	}
+	return false;
+}
+
 int nr_bpf_entries_from_kstate(const struct nr_kstate *ks, struct nr_bpf_entries *out)
+{
+	return nr_bpf_entries_programmed(ks, NULL, 0, out);
+}
+
+int nr_bpf_entries_programmed(const struct nr_kstate *ks, const struct nr_bpf_refusal *rf,
+			      size_t n, struct nr_bpf_entries *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!ks->n_routes)
@@ -127,6 +144,8 @@ int nr_bpf_entries_from_kstate(const struct nr_kstate *ks, struct nr_bpf_entries
 	for (size_t i = 0; i < ks->n_routes; i++) {
 		const struct nr_kroute *r = &ks->routes[i];
 
+		if (n && nr_bpf_route_refused(r, rf, n))
+			continue;
 		if (nr_bpf_route_from_kroute(ks, r, &out->routes[out->n_routes]))
 			out->n_routes++;
 		if (nr_bpf_ep_from_kroute(r, &out->eps[out->n_eps]))

@@ -47,6 +47,24 @@ bool nr_bpf_ep_from_kroute(const struct nr_kroute *r, struct nr_bpf_ep_entry *ou
 /* Every entry of a plan, sorted. -ENOMEM (out freed). */
 int nr_bpf_entries_from_kstate(const struct nr_kstate *ks, struct nr_bpf_entries *out);
 
+/* A kernel operation of a pass that failed: a route's prefix (family 0:
+ * none) or a nexthop id (0: none). The maps must mirror what the kernel
+ * really has - an entry for a route the kernel refused would let the fast
+ * path forward where the kernel does not - so a route refused, or using a
+ * refused nexthop, has no entry (the kernel stack decides for it) until a
+ * later pass programs it. */
+struct nr_bpf_refusal {
+	struct nr_prefix dst;
+	uint32_t nh_id;
+};
+
+/* Whether planned route r is refused by one of rf[0..n). */
+bool nr_bpf_route_refused(const struct nr_kroute *r, const struct nr_bpf_refusal *rf, size_t n);
+/* nr_bpf_entries_from_kstate without the routes rf refuses (and their
+ * endpoints). -ENOMEM (out freed). */
+int nr_bpf_entries_programmed(const struct nr_kstate *ks, const struct nr_bpf_refusal *rf,
+			      size_t n, struct nr_bpf_entries *out);
+
 int nr_bpf_route_entry_cmp(const struct nr_bpf_route_entry *a, const struct nr_bpf_route_entry *b);
 int nr_bpf_ep_entry_cmp(const struct nr_bpf_ep_entry *a, const struct nr_bpf_ep_entry *b);
 void nr_bpf_entries_sort(struct nr_bpf_entries *e);

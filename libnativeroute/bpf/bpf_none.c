@@ -10,11 +10,14 @@ void nr_ctl_bpf_setup(struct nr_ctl *ctl, bool enabled)
 	(void)enabled;
 }
 
-void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped)
+void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
+		     const struct nr_ctl_failure *fails, size_t n_fails)
 {
 	(void)ctl;
 	(void)full;
 	(void)dumped;
+	(void)fails;
+	(void)n_fails;
 }
 
 int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err)

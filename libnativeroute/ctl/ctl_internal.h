@@ -328,11 +328,13 @@ int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err);
  * and the tc fast path follow ctl->desired. setup at nr_ctl_new (never
  * fails: without BPF the status says why); sync at the end of every pass,
  * after the routes (full: every entry, read back from the kernel when the
- * pass dumped; else only what ctl->touched names); purge removes filters
- * and pins; status fills the host routing fields. */
+ * pass dumped; else only what ctl->touched names; routes the pass failed
+ * to program get no entry); purge removes filters and pins; status fills
+ * the host routing fields. */
 struct nr_bpf;
 void nr_ctl_bpf_setup(struct nr_ctl *ctl, bool enabled);
-void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped);
+void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
+		     const struct nr_ctl_failure *fails, size_t n_fails);
 int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err);
 void nr_ctl_bpf_status(struct nr_ctl *ctl, struct nr_status *st);
 void nr_ctl_bpf_free(struct nr_ctl *ctl);

@@ -365,8 +365,8 @@ static void finish_pass(struct pass *ps, int rc)
 	struct nr_ctl *ctl = ps->ctl;
 
 	if (ps->full) {
-		if (rc == 0)
-			nr_ctl_bpf_sync(ctl, true, ps->dumped); /* eBPF maps: all, read back if dumped */
+		if (rc == 0) /* eBPF maps: all, read back if dumped; not refused routes */
+			nr_ctl_bpf_sync(ctl, true, ps->dumped, ps->fails, ps->n_fails);
 		if (rc == 0)
 			rc = nr_ctl_vxlan_cleanup(ctl, &ps->err);
 		if (rc == 0)
@@ -383,7 +383,7 @@ static void finish_pass(struct pass *ps, int rc)
 			struct nr_kstate later = ctl->touched;
 
 			ctl->touched = ps->touched;
-			nr_ctl_bpf_sync(ctl, false, false);
+			nr_ctl_bpf_sync(ctl, false, false, ps->fails, ps->n_fails);
 			ps->touched = ctl->touched;
 			ctl->touched = later;
 		}

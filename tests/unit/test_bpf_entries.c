@@ -154,6 +154,47 @@ Test(bpf_entries, endpoint_gets_a_local_route_and_an_endpoint_entry)
 	nr_model_free(m);
 }
 
+Test(bpf_entries, routes_the_kernel_refused_get_no_entry)
+{
+	struct nr_model *m = seed(NR_MODE_NATIVE);
+	struct nr_kstate ks;
+	struct nr_bpf_entries e;
+	struct nr_bpf_refusal by_prefix[1] = { { .dst = P("10.0.1.0/24") } };
+	struct nr_bpf_refusal by_pod[1] = { { .dst = P("10.0.0.2/32") } };
+	struct nr_bpf_refusal other[1] = { { .dst = P("10.0.9.0/24") } };
+	struct nr_bpf_refusal by_nexthop[1] = { { .nh_id = 0 } };
+
+	plan(m, false, &ks);
+	for (size_t i = 0; i < ks.n_routes; i++)
+		if (ks.routes[i].nh_id)
+			by_nexthop[0].nh_id = ks.routes[i].nh_id;
+	cr_assert_neq(by_nexthop[0].nh_id, 0, "node-2's route uses a nexthop object");
+
+	cr_assert_eq(nr_bpf_entries_programmed(&ks, by_prefix, 1, &e), 0);
+	cr_assert_null(route(&e, "10.0.1.0/24"), "a refused route has no entry");
+	cr_assert_not_null(route(&e, "10.0.0.2/32"), "the others keep theirs");
+	cr_assert_eq(e.n_eps, 1);
+	nr_bpf_entries_free(&e);
+
+	cr_assert_eq(nr_bpf_entries_programmed(&ks, by_nexthop, 1, &e), 0);
+	cr_assert_null(route(&e, "10.0.1.0/24"), "a route over a refused nexthop has no entry");
+	cr_assert_eq(e.n_routes, 1);
+	nr_bpf_entries_free(&e);
+
+	cr_assert_eq(nr_bpf_entries_programmed(&ks, by_pod, 1, &e), 0);
+	cr_assert_null(route(&e, "10.0.0.2/32"), "a refused pod route has no entry");
+	cr_assert_eq(e.n_eps, 0, "and its pod no endpoint entry");
+	cr_assert_not_null(route(&e, "10.0.1.0/24"));
+	nr_bpf_entries_free(&e);
+
+	cr_assert_eq(nr_bpf_entries_programmed(&ks, other, 1, &e), 0);
+	cr_assert_eq(e.n_routes, 2, "a refusal of another prefix hides nothing");
+	cr_assert_eq(e.n_eps, 1);
+	nr_bpf_entries_free(&e);
+	nr_kstate_free(&ks);
+	nr_model_free(m);
+}
+
 Test(bpf_entries, diff_writes_missing_and_changed_and_deletes_stale_only)
 {
 	struct nr_model *m = seed(NR_MODE_NATIVE);
