@@ -31,13 +31,15 @@ struct map_spec {
 	uint32_t key_size, value_size, max_entries, flags;
 };
 
-static const struct map_spec SPECS[3] = {
+static const struct map_spec SPECS[4] = {
 	{ NR_BPF_MAP_ROUTES, "nr_routes", BPF_MAP_TYPE_LPM_TRIE, sizeof(struct nr_bpf_route_key),
 	  sizeof(struct nr_bpf_route_val), NR_BPF_ROUTES_MAX, BPF_F_NO_PREALLOC },
 	{ NR_BPF_MAP_ENDPOINTS, "nr_endpoints", BPF_MAP_TYPE_HASH, sizeof(struct nr_bpf_endpoint_key),
 	  sizeof(struct nr_bpf_endpoint_val), NR_BPF_ENDPOINTS_MAX, 0 },
 	{ NR_BPF_MAP_STATS, "nr_stats", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(uint32_t),
 	  sizeof(struct nr_bpf_stat), NR_BPF_STAT_MAX, 0 },
+	{ NR_BPF_MAP_QDISCS, "nr_tc_qdiscs", BPF_MAP_TYPE_HASH, sizeof(uint32_t),
+	  sizeof(struct nr_bpf_qdisc_val), NR_BPF_QDISCS_MAX, BPF_F_NO_PREALLOC },
 };
 
 int nr_bpf_instance_name(const char *node, const char *netns, char *buf, size_t len,
@@ -118,7 +120,7 @@ static int mkdir_p(const char *dir, struct nr_err *err)
 void nr_bpf_maps_init(struct nr_bpf_maps *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->routes_fd = m->eps_fd = m->stats_fd = -1;
+	m->routes_fd = m->eps_fd = m->stats_fd = m->qdiscs_fd = -1;
 }
 
 /* A pinned map we can keep: same type and sizes. */
@@ -182,6 +184,8 @@ int nr_bpf_maps_open(const char *instance, struct nr_bpf_maps *m, struct nr_err 
 		rc = open_one(m, &SPECS[1], &m->eps_fd, &m->eps_id, err);
 	if (rc == 0)
 		rc = open_one(m, &SPECS[2], &m->stats_fd, &m->stats_id, err);
+	if (rc == 0)
+		rc = open_one(m, &SPECS[3], &m->qdiscs_fd, &m->qdiscs_id, err);
 	if (rc < 0) {
 		nr_bpf_maps_close(m);
 		rmdir(m->dir); /* only when nothing was pinned in it */
@@ -197,7 +201,9 @@ void nr_bpf_maps_close(struct nr_bpf_maps *m)
 		close(m->eps_fd);
 	if (m->stats_fd >= 0)
 		close(m->stats_fd);
-	m->routes_fd = m->eps_fd = m->stats_fd = -1;
+	if (m->qdiscs_fd >= 0)
+		close(m->qdiscs_fd);
+	m->routes_fd = m->eps_fd = m->stats_fd = m->qdiscs_fd = -1;
 }
 
 /* ---- read ----------------------------------------------------------------- */
@@ -347,12 +353,13 @@ int nr_bpf_maps_stats(const struct nr_bpf_maps *m, struct nr_bpf_stat out[NR_BPF
 int nr_bpf_pins_remove(const char *instance, struct nr_err *err)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 32];
-	const char *names[3] = { NR_BPF_MAP_ROUTES, NR_BPF_MAP_ENDPOINTS, NR_BPF_MAP_STATS };
+	const char *names[4] = { NR_BPF_MAP_ROUTES, NR_BPF_MAP_ENDPOINTS, NR_BPF_MAP_STATS,
+				 NR_BPF_MAP_QDISCS };
 
 	if (!is_bpffs(NR_BPF_FS))
 		return 0; /* nothing can be pinned */
 	snprintf(dir, sizeof(dir), "%s/nativeroute/%s", NR_BPF_FS, instance);
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		if (unlink(path) < 0 && errno != ENOENT)
 			return nr_err_set(err, -errno, "bpf: cannot remove %s: %s", path, strerror(errno));

@@ -14,9 +14,20 @@
 
 #define NR_BPF_FS "/sys/fs/bpf"
 
+/* A fourth pin, private to the library (not in include/nativeroute/bpf.h):
+ * the clsact qdiscs this controller created, ifindex -> the device's name
+ * then (bpf_qdisc.c). A map, not memory: purge after a restart or from
+ * another process (nativerouted --purge) must still know them. */
+#define NR_BPF_MAP_QDISCS "tc_qdiscs"
+#define NR_BPF_QDISCS_MAX 65536
+
+struct nr_bpf_qdisc_val {
+	char ifname[16]; /* IFNAMSIZ, NUL-terminated */
+};
+
 struct nr_bpf_maps {
-	int routes_fd, eps_fd, stats_fd; /* -1 = not open */
-	uint32_t routes_id, eps_id, stats_id;
+	int routes_fd, eps_fd, stats_fd, qdiscs_fd; /* -1 = not open */
+	uint32_t routes_id, eps_id, stats_id, qdiscs_id;
 	char dir[PATH_MAX];              /* <bpffs>/nativeroute/<instance> */
 	int n_created;                   /* maps made new (0: all adopted from pins) */
 	bool no_route_batch, no_ep_batch; /* the kernel refused batch updates */

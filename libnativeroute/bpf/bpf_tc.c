@@ -9,7 +9,9 @@
  * packet meets a device without one. A full pass re-attaches everything
  * (someone may have deleted a filter: repaired like any drift); other passes
  * attach new devices and detach devices the plan no longer has. Deleted
- * devices take their filters with them. */
+ * devices take their filters with them. The clsact qdisc a filter needs is
+ * made when missing and taken away with our last filter only when we made
+ * it (bpf_qdisc.c). */
 #include "bpf/bpf_tc.h"
 
 #include <errno.h>
@@ -17,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "bpf/bpf_ctl.h"
+#include "bpf/bpf_qdisc.h"
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_netns.h"
 #include "nr_fast.skel.h"
@@ -127,22 +131,23 @@ static int wanted(const struct nr_kstate *ks, struct att **out, size_t *n)
 
 struct tc_job {
 	struct nr_bpf_tc *tc;
+	int rec_fd; /* tc_qdiscs: the clsacts we made */
 	const struct att *attach; size_t n_attach;
 	const struct att *detach; size_t n_detach;
 	struct nr_err *err;
 };
 
-static int attach_one(struct nr_bpf_tc *tc, const struct att *a, struct nr_err *err)
+static int attach_one(struct nr_bpf_tc *tc, int rec_fd, const struct att *a, struct nr_err *err)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)a->ifindex, .attach_point = BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, o, .handle = NR_TC_HANDLE, .priority = NR_TC_PRIO,
 		    .flags = BPF_TC_F_REPLACE);
 	struct bpf_program *p = a->prog == PROG_POD ? tc->skel->progs.nr_from_pod
 						    : tc->skel->progs.nr_from_underlay;
-	int rc = bpf_tc_hook_create(&hook); /* the clsact qdisc */
+	int rc = nr_bpf_qdisc_ensure(rec_fd, a->ifindex, err);
 
-	if (rc < 0 && rc != -EEXIST)
-		return nr_err_set(err, rc, "bpf: clsact on link #%u: %s", a->ifindex, strerror(-rc));
+	if (rc < 0)
+		return rc;
 	o.prog_fd = bpf_program__fd(p);
 	rc = bpf_tc_attach(&hook, &o);
 	if (rc < 0)
@@ -169,12 +174,18 @@ static int run_job(void *arg)
 	int rc = 0;
 
 	for (size_t i = 0; rc == 0 && i < j->n_attach; i++) {
-		rc = attach_one(j->tc, &j->attach[i], j->err);
+		rc = attach_one(j->tc, j->rec_fd, &j->attach[i], j->err);
 		if (rc == -ENODEV)
 			rc = 0; /* the device went between plan and now: next pass */
 	}
-	for (size_t i = 0; rc == 0 && i < j->n_detach; i++)
+	for (size_t i = 0; rc == 0 && i < j->n_detach; i++) {
 		rc = detach_one(j->detach[i].ifindex);
+		if (rc < 0)
+			rc = nr_err_set(j->err, rc, "bpf: removing our tc filter from link #%u: %s",
+					j->detach[i].ifindex, strerror(-rc));
+		else
+			rc = nr_bpf_qdisc_release(j->rec_fd, j->detach[i].ifindex, j->err);
+	}
 	return rc;
 }
 
@@ -218,7 +229,7 @@ int nr_bpf_tc_sync(struct nr_ctl *ctl, bool full, struct nr_err *err)
 	for (size_t k = 0; k < n_del; k++)
 		if (del[k].ifindex)
 			del[n_real_del++] = del[k];
-	job = (struct tc_job){ tc, add, n_add, del, n_real_del, err };
+	job = (struct tc_job){ tc, b->maps.qdiscs_fd, add, n_add, del, n_real_del, err };
 	if (n_add || n_real_del)
 		rc = nr_nl_netns_run(ctl->netns, run_job, &job, err);
 	if (rc == 0) {
@@ -239,9 +250,15 @@ const char *nr_bpf_tc_reason(struct nr_ctl *ctl)
 	return ctl->bpf->tc_reason[0] ? ctl->bpf->tc_reason : "the tc program is not loaded";
 }
 
+struct purge_args {
+	int rec_fd;
+	struct nr_err *err;
+};
+
 static int purge_job(void *arg)
 {
-	struct nr_err *err = arg;
+	struct purge_args *pa = arg;
+	struct nr_err *err = pa->err;
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	int rc = 0, left = 0;
 
@@ -265,19 +282,37 @@ static int purge_job(void *arg)
 	if (rc == 0 && left)
 		rc = nr_err_set(err, -ENOTEMPTY, "bpf: %d tc filter(s) still present after purge", left);
 	if_freenameindex(ifs);
+	/* our filters are off: the clsacts we made go (those others use stay) */
+	if (rc == 0)
+		rc = nr_bpf_qdisc_release_all(pa->rec_fd, err);
 	return rc;
 }
 
 int nr_bpf_tc_purge(struct nr_ctl *ctl, struct nr_err *err)
 {
 	struct nr_bpf *b = ctl->bpf;
+	struct purge_args pa = { .rec_fd = b->maps.qdiscs_fd, .err = err };
+	int own = -ENOENT, rc;
 
 	if (b->tc) {
 		free(b->tc->att);
 		b->tc->att = NULL;
 		b->tc->n_att = 0;
 	}
-	return nr_nl_netns_run(ctl->netns, purge_job, err, err);
+	/* a purge in another process (nativerouted --purge) or before the
+	 * maps were opened: the record is still pinned (none: we made none) */
+	if (pa.rec_fd < 0 && b->instance[0]) {
+		own = nr_bpf_qdisc_record_get(b->instance);
+		if (own < 0 && own != -ENOENT)
+			return nr_err_set(err, own, "bpf: opening %s/nativeroute/%s/%s (the clsact "
+					  "qdiscs we made): %s", NR_BPF_FS, b->instance,
+					  NR_BPF_MAP_QDISCS, strerror(-own));
+		pa.rec_fd = own >= 0 ? own : -1;
+	}
+	rc = nr_nl_netns_run(ctl->netns, purge_job, &pa, err);
+	if (own >= 0)
+		close(own);
+	return rc;
 }
 
 void nr_bpf_tc_free(struct nr_ctl *ctl)
