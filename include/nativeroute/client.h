@@ -200,6 +200,11 @@ NR_API int nr_client_endpoint_add(struct nr_client *c, const struct nr_endpoint_
 /* [endpoint.remove] -ENOENT (in the callback) when there is no such endpoint. */
 NR_API int nr_client_endpoint_remove(struct nr_client *c, const char *id, nr_client_done_cb cb,
 				     void *data);
+/* [endpoint.get] (since 1.2) One endpoint by its id: -ENOENT (in the
+ * callback) when there is none; -EINVAL here for a NULL or empty id. A
+ * daemon older than 1.2 answers -ENOSYS (unknown method). */
+NR_API int nr_client_endpoint_get(struct nr_client *c, const char *id, nr_client_endpoint_cb cb,
+				  void *data);
 /* [endpoint.list] Deprecated array form: use nr_client_endpoint_foreach. */
 NR_API int nr_client_endpoint_list(struct nr_client *c, nr_client_endpoints_cb cb, void *data);
 /* [route.list] Deprecated array form: use nr_client_route_foreach. */

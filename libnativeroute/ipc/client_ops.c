@@ -225,6 +225,12 @@ NR_API int nr_client_endpoint_remove(struct nr_client *c, const char *id, nr_cli
 	return call_named(c, K_DONE, "endpoint.remove", pack_id, id, "endpoint id", CB(cb), data);
 }
 
+NR_API int nr_client_endpoint_get(struct nr_client *c, const char *id, nr_client_endpoint_cb cb,
+				  void *data)
+{
+	return call_named(c, K_ENDPOINT, "endpoint.get", pack_id, id, "endpoint id", CB(cb), data);
+}
+
 NR_API int nr_client_endpoint_list(struct nr_client *c, nr_client_endpoints_cb cb, void *data)
 {
 	return nr_client_call_start(c, K_ENDPOINTS, "endpoint.list", NULL, NULL, CB(cb), data);

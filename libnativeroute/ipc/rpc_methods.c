@@ -91,20 +91,33 @@ static int get_status(struct nr_ctl *ctl, struct nr_status *st, struct nr_err *e
 
 /* ---- lookups by iteration ------------------------------------------------ */
 
-struct node_find {
-	const char *name;
+/* node.get, endpoint.get, and the node a mutation answers with: the one
+ * object whose name (or id) is `key`, packed with `pk` when found. */
+struct find {
+	const char *key;
 	msgpack_packer *pk;
 	bool found;
 };
 
 static int find_node_cb(const struct nr_node_info *n, void *data)
 {
-	struct node_find *f = data;
+	struct find *f = data;
 
-	if (strcmp(n->name, f->name) != 0)
+	if (strcmp(n->name, f->key) != 0)
 		return 0;
 	f->found = true;
 	pack_node(f->pk, n);
+	return 1;
+}
+
+static int find_ep_cb(const struct nr_endpoint_info *ep, void *data)
+{
+	struct find *f = data;
+
+	if (strcmp(ep->id, f->key) != 0)
+		return 0;
+	f->found = true;
+	pack_endpoint(f->pk, ep);
 	return 1;
 }
 
@@ -146,7 +159,7 @@ static void list_walk(struct nr_ctl *ctl, enum list_kind kind, bool pack, void *
 static void reply_node(struct nr_rpc_call *call, const char *name)
 {
 	msgpack_packer *pk = nr_rpc_call_begin(call);
-	struct node_find f = { .name = name, .pk = pk };
+	struct find f = { .key = name, .pk = pk };
 
 	nr_ctl_node_foreach(nr_rpc_call_ctl(call), find_node_cb, &f);
 	if (!f.found)
@@ -385,33 +398,50 @@ static int m_node_remove(struct nr_rpc_call *call, const msgpack_object *params,
 	return remove_named(call, params, zone, err, "name", nr_ctl_node_remove);
 }
 
-static int m_node_get(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
-		      struct nr_err *err)
+/* node.get and endpoint.get: the one parameter `key` names the object.
+ * Packed aside first, so that "not found" is an error, not half a reply. */
+static int reply_found(struct nr_rpc_call *call, const msgpack_object *params,
+		       msgpack_zone *zone, struct nr_err *err, enum list_kind kind)
 {
-	struct node_find f = { 0 };
+	const char *key = kind == LIST_NODES ? "name" : "id";
+	const char *const known[] = { key, NULL };
+	struct nr_ctl *ctl = nr_rpc_call_ctl(call);
+	struct find f = { 0 };
 	msgpack_sbuffer sb;
 	msgpack_packer spk;
 	msgpack_packer *pk;
 	int rc;
 
-	CHECK_KEYS(params, err, "name");
-	rc = nr_rpc_get_str(zone, params, "name", true, &f.name, err);
+	rc = nr_rpc_check_keys(params, known, err);
 	if (rc < 0)
 		return rc;
-	/* Pack aside first, so that "not found" is an error, not half a reply. */
+	rc = nr_rpc_get_str(zone, params, key, true, &f.key, err);
+	if (rc < 0)
+		return rc;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&spk, &sb, msgpack_sbuffer_write);
 	f.pk = &spk;
-	nr_ctl_node_foreach(nr_rpc_call_ctl(call), find_node_cb, &f);
+	if (kind == LIST_NODES)
+		nr_ctl_node_foreach(ctl, find_node_cb, &f);
+	else
+		nr_ctl_endpoint_foreach(ctl, find_ep_cb, &f);
 	if (!f.found) {
 		msgpack_sbuffer_destroy(&sb);
-		return nr_err_set(err, -ENOENT, "no node named \"%s\"", f.name);
+		return kind == LIST_NODES
+			       ? nr_err_set(err, -ENOENT, "no node named \"%s\"", f.key)
+			       : nr_err_set(err, -ENOENT, "no endpoint with id \"%s\"", f.key);
 	}
 	pk = nr_rpc_call_begin(call);
 	pk->callback(pk->data, sb.data, sb.size);
 	msgpack_sbuffer_destroy(&sb);
 	nr_rpc_call_end(call);
 	return 0;
+}
+
+static int m_node_get(struct nr_rpc_call *call, const msgpack_object *params, msgpack_zone *zone,
+		      struct nr_err *err)
+{
+	return reply_found(call, params, zone, err, LIST_NODES);
 }
 
 /* Answer with the whole list, counted first: the array header comes
@@ -543,6 +573,12 @@ static int m_endpoint_remove(struct nr_rpc_call *call, const msgpack_object *par
 	return remove_named(call, params, zone, err, "id", nr_ctl_endpoint_remove);
 }
 
+static int m_endpoint_get(struct nr_rpc_call *call, const msgpack_object *params,
+			  msgpack_zone *zone, struct nr_err *err)
+{
+	return reply_found(call, params, zone, err, LIST_ENDPOINTS);
+}
+
 static int m_endpoint_list(struct nr_rpc_call *call, const msgpack_object *params,
 			   msgpack_zone *zone, struct nr_err *err)
 {
@@ -661,6 +697,7 @@ static const struct nr_rpc_method methods[] = {
 	{ "ipam.status", false, m_ipam_status },
 	{ "endpoint.add", true, m_endpoint_add },
 	{ "endpoint.remove", true, m_endpoint_remove },
+	{ "endpoint.get", false, m_endpoint_get },
 	{ "endpoint.list", false, m_endpoint_list },
 	{ "route.list", false, m_route_list },
 	{ "mode.get", false, m_mode_get },

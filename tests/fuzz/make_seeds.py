@@ -57,6 +57,8 @@ METHODS = {
     "endpoint_add": req("endpoint.add", {"id": "pod-a", "ifname": "veth-a", "ip": "10.0.0.5"}),
     "endpoint_add_index": req("endpoint.add", {"id": "pod-b", "ifindex": 7}),
     "endpoint_remove": req("endpoint.remove", {"id": "pod-a"}),
+    "endpoint_get": req("endpoint.get", {"id": "pod-a"}),
+    "endpoint_get_bad_key": req("endpoint.get", {"name": "pod-a"}),
     "endpoint_list": req("endpoint.list"),
     "route_list": req("route.list"),
     "mode_get": req("mode.get"),

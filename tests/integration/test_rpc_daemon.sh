@@ -55,6 +55,14 @@ nr_expect_match "$out" '"ipv4":"10\.0\.0\.[0-9]+".*"gateway":"10\.0\.0\.1"' "end
 ep_ip=$(sed -n 's/.*"ipv4":"\([0-9.]*\)".*/\1/p' <<<"$out")
 nr_expect_match "$(kroutes)" "^$ep_ip dev vpa" "endpoint route $ep_ip dev vpa"
 nr_expect_match "$(nrctl -o json endpoints)" '"id":"pod-a"' "endpoint.list"
+out=$(nrctl -o json endpoint get pod-a)
+vpa_index=$(ip -n "$NS1" -o link show vpa | cut -d: -f1)
+nr_expect_match "$out" "^\{\"id\":\"pod-a\",\"ifname\":\"vpa\",\"ifindex\":$vpa_index,\"ipv4\":\"$ep_ip\".*\"gateway\":\"10\.0\.0\.1\"" \
+	"endpoint.get: pod-a on vpa (ifindex $vpa_index) with $ep_ip via 10.0.0.1"
+[ "$(jq -c . <<<"$out")" = "$(nrctl -o json endpoints | jq -c '.[] | select(.id == "pod-a")')" ] ||
+	nr_fail "endpoint.get differs from the endpoint.list item: $out"
+nr_ok "endpoint.get answers exactly the endpoint.list item"
+nr_expect_match "$(nrctl endpoint get pod-a)" "^pod-a +vpa +$ep_ip " "endpoint get: table row"
 nr_expect_match "$(nrctl -o json mode)" '"mode":"native"' "mode.get"
 nr_expect_match "$(nrctl -o json mode set hybrid)" '"mode":"hybrid"' "mode.set hybrid"
 nr_expect_match "$(nrctl status --verbose)" 'Routing: Network: Hybrid' "status shows Hybrid"
@@ -71,8 +79,12 @@ set +e
 nrctl node get nosuch >/dev/null 2>&1; rc=$?
 nrctl node add node-2 --ip 192.168.1.11 >/dev/null 2>&1; rc2=$?
 nrctl bogus >/dev/null 2>&1; rc3=$?
+ep_gone=$(nrctl endpoint get pod-a 2>&1); rc4=$?
 set -e
-[ $rc = 1 ] && [ $rc2 = 1 ] && [ $rc3 = 2 ] || nr_fail "exit codes: get missing $rc, duplicate add $rc2, usage $rc3"
+[ $rc = 1 ] && [ $rc2 = 1 ] && [ $rc3 = 2 ] && [ $rc4 = 1 ] ||
+	nr_fail "exit codes: get missing $rc, duplicate add $rc2, usage $rc3, endpoint get removed $rc4"
+nr_expect_match "$ep_gone" 'ENOENT.*no endpoint with id "pod-a"|no endpoint with id "pod-a".*ENOENT' \
+	"endpoint.get of a removed endpoint: ENOENT naming it"
 nr_ok "exit codes: 1 for refused operations, 2 for usage"
 
 # ---- events: a subscriber sees every event, in order --------------------------

@@ -246,6 +246,8 @@ static int run_corpus(void)
 	RCASE("mode.set unknown mode", "mode.set", p_mode_bad);
 	RCASE("node.remove missing name", "node.remove", NULL);
 	RCASE("node.get name with NUL", "node.get", p_name_nul);
+	RCASE("endpoint.get missing id", "endpoint.get", NULL);
+	RCASE("endpoint.get name, not id", "endpoint.get", p_name_int);
 
 	for (size_t i = 0; i < n; i++) {
 		int code;

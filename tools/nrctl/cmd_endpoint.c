@@ -1,4 +1,4 @@
-/* endpoint add, endpoint del. */
+/* endpoint add, endpoint get, endpoint del. */
 #include <string.h>
 
 #include <nativeroute/opts.h>
@@ -37,6 +37,11 @@ int run_endpoint_add(struct app *a)
 			spec.ipv4 = a->ip;
 	}
 	return started(a, nr_client_endpoint_add(a->client, &spec, on_endpoint, a));
+}
+
+int run_endpoint_get(struct app *a)
+{
+	return started(a, nr_client_endpoint_get(a->client, a->argv[0], on_endpoint, a));
 }
 
 int run_endpoint_del(struct app *a)

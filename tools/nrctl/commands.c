@@ -25,6 +25,8 @@ const struct command commands[] = {
 	{ "endpoint add", "ID --ifname IF [--ip IP]",
 	  "Add a pod whose host-side interface is IF; without --ip an address is allocated.",
 	  run_endpoint_add, 1, 1, "fi" },
+	{ "endpoint get", "ID", "Show one pod: its addresses, gateways and MTU.", run_endpoint_get,
+	  1, 1, "" },
 	{ "endpoint del", "ID", "Remove a pod.", run_endpoint_del, 1, 1, "" },
 	{ "mode", "[set native|tunnel|hybrid [--[no-]auto-direct-node-routes] "
 	  "[--[no-]direct-routing-skip-unreachable]]",

@@ -6,7 +6,7 @@
  *   report.c        ending a command: exit codes, error reports
  *   cmd_status.c    status and the lists (nodes, routes, endpoints)
  *   cmd_node.c      node add/update/get/del
- *   cmd_endpoint.c  endpoint add/del
+ *   cmd_endpoint.c  endpoint add/get/del
  *   cmd_mode.c      mode (get/set) and ipam
  *   cmd_events.c    events
  *   print.c json.c  how answers are shown (tables, JSON) */
@@ -101,6 +101,7 @@ int run_node_add(struct app *a); /* also "node update" */
 int run_node_get(struct app *a);
 int run_node_del(struct app *a);
 int run_endpoint_add(struct app *a);
+int run_endpoint_get(struct app *a);
 int run_endpoint_del(struct app *a);
 int run_mode(struct app *a);
 int run_ipam(struct app *a);
