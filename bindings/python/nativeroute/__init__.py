@@ -24,7 +24,8 @@ from .client import Client  # noqa: E402
 from .errors import (AlreadyExists, Busy, Cancelled, ConnectionLost, InvalidArgument,  # noqa: E402
                      NativeRouteError, NotFound, PermissionDenied, PoolExhausted, Timeout,
                      Unreachable, error_from_status)
-from .types import Endpoint, Event, Ipam, IpamAllocation, Mode, Node, Route, Status  # noqa: E402
+from .types import (Bpf, Endpoint, Etcd, Event, Ipam, IpamAllocation, Masquerade, Mode,  # noqa: E402
+                    Node, Route, Status)
 
 
 def library_version() -> str:
@@ -33,8 +34,9 @@ def library_version() -> str:
 
 
 __all__ = [
-    "AlreadyExists", "AsyncClient", "Busy", "Cancelled", "Client", "ConnectionLost",
-    "DEFAULT_SOCKET", "Endpoint", "Event", "InvalidArgument", "Ipam", "IpamAllocation", "Mode",
-    "NativeRouteError", "Node", "NotFound", "PermissionDenied", "PoolExhausted", "Route",
-    "Status", "Timeout", "Unreachable", "__version__", "error_from_status", "library_version",
+    "AlreadyExists", "AsyncClient", "Bpf", "Busy", "Cancelled", "Client", "ConnectionLost",
+    "DEFAULT_SOCKET", "Endpoint", "Etcd", "Event", "InvalidArgument", "Ipam", "IpamAllocation",
+    "Masquerade", "Mode", "NativeRouteError", "Node", "NotFound", "PermissionDenied",
+    "PoolExhausted", "Route", "Status", "Timeout", "Unreachable", "__version__",
+    "error_from_status", "library_version",
 ]

@@ -17,7 +17,8 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 from . import _lib
 from ._lib import lib, text, uv
 from .errors import NativeRouteError, error_from_status
-from .types import Endpoint, Event, Ipam, IpamAllocation, Mode, Node, Route, Status
+from .types import (Bpf, Endpoint, Etcd, Event, Ipam, IpamAllocation, Masquerade, Mode, Node,
+                    Route, Status)
 
 DEFAULT_SOCKET = "/run/nativeroute/nativeroute.sock"
 
@@ -36,7 +37,8 @@ def node_of(n: _lib.NodeInfo) -> Node:
 def endpoint_of(e: _lib.EndpointInfo) -> Endpoint:
     return Endpoint(id=text(e.id), ifname=_opt(e.ifname), ifindex=int(e.ifindex),
                     ipv4=_opt(e.ipv4), ipv6=_opt(e.ipv6), gateway4=_opt(e.gateway4),
-                    gateway6=_opt(e.gateway6))
+                    gateway6=_opt(e.gateway6),
+                    mtu=int(e.mtu) if _lib.has_field(e, "mtu") else 0)
 
 
 def route_of(r: _lib.RouteInfo) -> Route:
@@ -44,18 +46,60 @@ def route_of(r: _lib.RouteInfo) -> Route:
                  node=_opt(r.node), mtu=int(r.mtu), programmed=bool(r.programmed))
 
 
+def _bpf_of(s: _lib.Status) -> Optional[Bpf]:
+    # as `nrctl status` decides to show "BPF Maps:": a daemon without --bpf
+    # has no maps and no fast path
+    if not (s.host_routing_bpf or s.bpf_routes or s.bpf_endpoints):
+        return None
+    return Bpf(routes=s.bpf_routes, endpoints=s.bpf_endpoints, map_repairs=s.bpf_map_repairs,
+               packets={name: int(s.bpf_packets[i]) for i, name in enumerate(_lib.BPF_VERDICTS)})
+
+
+def _masquerade_of(s: _lib.Status) -> Optional[Masquerade]:
+    if not (s.masquerade_ipv4 or s.masquerade_ipv6):
+        return None
+    return Masquerade(ipv4=bool(s.masquerade_ipv4), ipv6=bool(s.masquerade_ipv6),
+                      programmed=bool(s.masquerade_programmed),
+                      excluded=text(s.masquerade_excluded).split(),
+                      note=text(s.masquerade_note))
+
+
+def _etcd_of(s: _lib.Status) -> Optional[Etcd]:
+    if not s.store_etcd:
+        return None
+    since = int(s.store_unhealthy_since)
+    return Etcd(healthy=bool(s.store_healthy), unhealthy_since=since if since > 0 else None,
+                detail=text(s.store_detail))
+
+
 def status_of(s: _lib.Status) -> Status:
-    skip = bool(s.direct_routing_skip_unreachable) if _lib.has_field(s, "direct_routing_skip_unreachable") else False
+    if not _lib.has_field(s, "pod_ips_total6"):  # pragma: no cover - the import check
+        raise NativeRouteError(errno.EPROTO, "EPROTO", "the library's nr_status is older "
+                               "than this binding (%d bytes)" % s.sz)
     return Status(
         routing_mode=text(lib.nr_routing_mode_str(s.routing_mode)),
         ipam_mode=text(lib.nr_ipam_mode_str(s.ipam_mode)),
         auto_direct_node_routes=bool(s.auto_direct_node_routes),
-        direct_routing_skip_unreachable=skip, nexthop_objects=bool(s.nexthop_objects),
+        direct_routing_skip_unreachable=bool(s.direct_routing_skip_unreachable),
+        nexthop_objects=bool(s.nexthop_objects),
         started=bool(s.started), nodes=s.nodes, nodes_unreachable=s.nodes_unreachable,
         endpoints=s.endpoints, routes_planned=s.routes_planned,
         routes_programmed=s.routes_programmed, ipam_used=s.ipam_used, ipam_total=s.ipam_total,
         resyncs=s.resyncs, drift_repairs=s.drift_repairs, netlink_errors=s.netlink_errors,
-        full_passes=s.full_passes, incremental_passes=s.incremental_passes)
+        full_passes=s.full_passes, incremental_passes=s.incremental_passes,
+        healthy=bool(s.healthy), problems=text(s.problems), version=text(s.version),
+        local_node=text(s.local_node), nodes_native=s.nodes_native,
+        nodes_tunnel=s.nodes_tunnel, nodes_no_cidr=s.nodes_no_cidr,
+        endpoints_broken=s.endpoints_broken, netns_gone=bool(s.netns_gone),
+        store_error=int(s.store_error), pod_cidr4=_opt(s.pod_cidr4),
+        pod_cidr6=_opt(s.pod_cidr6), pod_ips_used4=s.pod_ips_used4,
+        pod_ips_total4=s.pod_ips_total4, pod_ips_used6=s.pod_ips_used6,
+        pod_ips_total6=s.pod_ips_total6,
+        host_routing="BPF" if s.host_routing_bpf else "Legacy",
+        host_routing_reason=text(s.host_routing_reason), bpf=_bpf_of(s),
+        masquerade=_masquerade_of(s),
+        store="etcd" if s.store_etcd else "file" if s.store_file else "none",
+        etcd=_etcd_of(s))
 
 
 def ipam_of(p: "ctypes._Pointer[_lib.IpamInfo]") -> Ipam:
@@ -239,6 +283,9 @@ class Engine:
 
     def node_get(self, name: str) -> int:
         return self._start(lib.nr_client_node_get, name.encode(), self._c["node"])
+
+    def endpoint_get(self, id: str) -> int:
+        return self._start(lib.nr_client_endpoint_get, id.encode(), self._c["endpoint"])
 
     def _walk(self, fn: Callable[..., int], item_fn: str) -> int:
         token = self._start(fn, self._c[item_fn], self._c["done"])

@@ -1,6 +1,7 @@
 """ctypes declarations of libnativeroute.so.1 (and the few libuv calls the
 binding needs to own a loop). ABI mode: nothing is compiled; the layouts
-below are those of the 1.0 ABI (abi/nodes/NR_1.0 in the source tree).
+below are those of the ABI the binding's version names (abi/nodes/NR_1.2 in
+the source tree; tests/test_layout.py compares them with that record).
 
 Structs the library fills carry its sizeof in ``sz``; fields past it are
 never read (see :func:`has_field`), so a newer binding on an older 1.x
@@ -9,8 +10,8 @@ library reads what that library has and defaults for the rest.
 import ctypes
 import ctypes.util
 import os
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char_p, c_int, c_size_t,
-                    c_uint, c_uint32, c_uint64, c_void_p)
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_int, c_int64,
+                    c_size_t, c_uint, c_uint32, c_uint64, c_void_p)
 
 from ._version import __version__
 
@@ -59,7 +60,7 @@ class NodeInfo(Structure):
 class EndpointInfo(Structure):
     _fields_ = [("sz", c_size_t), ("id", c_char_p), ("ifname", c_char_p), ("ifindex", c_uint32),
                 ("ipv4", c_char_p), ("ipv6", c_char_p), ("gateway4", c_char_p),
-                ("gateway6", c_char_p)]
+                ("gateway6", c_char_p), ("mtu", c_uint32)]  # mtu: 1.1
 
 
 class RouteInfo(Structure):
@@ -75,7 +76,33 @@ class Status(Structure):
                 ("routes_programmed", c_size_t), ("ipam_used", c_size_t),
                 ("ipam_total", c_size_t), ("resyncs", c_uint64), ("drift_repairs", c_uint64),
                 ("netlink_errors", c_uint64), ("full_passes", c_uint64),
-                ("incremental_passes", c_uint64), ("direct_routing_skip_unreachable", c_bool)]
+                ("incremental_passes", c_uint64), ("direct_routing_skip_unreachable", c_bool),
+                # eBPF host routing
+                ("host_routing_bpf", c_bool), ("host_routing_reason", c_char * 128),
+                ("bpf_routes", c_size_t), ("bpf_endpoints", c_size_t),
+                ("bpf_map_repairs", c_uint64), ("bpf_packets", c_uint64 * 16),
+                # masquerading
+                ("masquerade_ipv4", c_bool), ("masquerade_ipv6", c_bool),
+                ("masquerade_programmed", c_bool), ("masquerade_excluded", c_char * 512),
+                ("masquerade_note", c_char * 256),
+                # the store
+                ("store_file", c_bool), ("store_etcd", c_bool), ("store_healthy", c_bool),
+                ("store_unhealthy_since", c_int64), ("store_detail", c_char * 200),
+                # health and this node
+                ("healthy", c_bool), ("problems", c_char_p), ("nodes_native", c_size_t),
+                ("nodes_tunnel", c_size_t), ("nodes_no_cidr", c_size_t),
+                ("endpoints_broken", c_size_t), ("netns_gone", c_bool), ("store_error", c_int),
+                ("version", c_char_p), ("local_node", c_char_p), ("pod_cidr4", c_char_p),
+                ("pod_cidr6", c_char_p), ("pod_ips_used4", c_size_t),
+                ("pod_ips_total4", c_size_t), ("pod_ips_used6", c_size_t),
+                ("pod_ips_total6", c_size_t)]
+
+
+# The fast path's verdicts, in the order of enum nr_bpf_verdict
+# (NR_BPF_VERDICT_NAMES of nativeroute/bpf.h; RPC keys "bpf_packets_<name>").
+BPF_VERDICTS = ("redirect_peer", "redirect_neigh", "redirect_local", "pass_tunnel",
+                "pass_no_route", "pass_ttl", "pass_fragment", "pass_not_ip", "pass_fib",
+                "redirect_tunnel")
 
 
 class IpamAllocation(Structure):
@@ -149,7 +176,11 @@ def opts(cls, **fields):
 # ---- prototypes ---------------------------------------------------------------------------
 
 def _proto(lib_, name, restype, *argtypes):
-    f = getattr(lib_, name)
+    # A symbol of a newer node than the loaded library has is left unset:
+    # check_version() (at import) refuses that library with a clear message.
+    f = getattr(lib_, name, None)
+    if f is None:
+        return None
     f.restype = restype
     f.argtypes = list(argtypes)
     return f
@@ -178,6 +209,7 @@ _proto(lib, "nr_client_node_foreach", c_int, P, node_fn, done_cb, P)
 _proto(lib, "nr_client_endpoint_add", c_int, P, POINTER(EndpointSpec), endpoint_cb, P)
 _proto(lib, "nr_client_endpoint_remove", c_int, P, c_char_p, done_cb, P)
 _proto(lib, "nr_client_endpoint_foreach", c_int, P, endpoint_fn, done_cb, P)
+_proto(lib, "nr_client_endpoint_get", c_int, P, c_char_p, endpoint_cb, P)  # NR_1.2
 _proto(lib, "nr_client_route_foreach", c_int, P, route_fn, done_cb, P)
 _proto(lib, "nr_client_ipam_status", c_int, P, ipam_cb, P)
 _proto(lib, "nr_ipam_allocation_at", POINTER(IpamAllocation), POINTER(IpamInfo), c_size_t)

@@ -3,4 +3,4 @@
 It follows the library's versions: a binding 1.N needs a library 1.M with
 M >= N (the symbols of NR_1.N), checked at import.
 """
-__version__ = "1.0.0"
+__version__ = "1.2.0"

@@ -147,6 +147,10 @@ class AsyncClient:
         """[endpoint.list] See Client.endpoints."""
         return await self._call(self._e.endpoint_list())
 
+    async def endpoint(self, id: str) -> Endpoint:
+        """[endpoint.get] See Client.endpoint."""
+        return await self._call(self._e.endpoint_get(id))
+
     async def add_endpoint(self, id: str, *, ifname: Optional[str] = None, ifindex: int = 0,
                            ipv4: Optional[str] = None, ipv6: Optional[str] = None) -> Endpoint:
         """[endpoint.add] See Client.add_endpoint."""

@@ -105,6 +105,10 @@ class Client:
         """[endpoint.list] The pods on the daemon's node."""
         return self._wait(self._e.endpoint_list())
 
+    def endpoint(self, id: str) -> Endpoint:
+        """[endpoint.get] One pod by its id; NotFound if there is none."""
+        return self._wait(self._e.endpoint_get(id))
+
     def add_endpoint(self, id: str, *, ifname: Optional[str] = None, ifindex: int = 0,
                      ipv4: Optional[str] = None, ipv6: Optional[str] = None) -> Endpoint:
         """[endpoint.add] A pod whose host-side interface is ifname (or

@@ -91,3 +91,17 @@ def test_async_connect_to_a_missing_socket():
         with pytest.raises(nativeroute.NotFound):
             await nativeroute.AsyncClient.connect("/nonexistent/nr.sock")
     run(main())
+
+
+def test_async_endpoint_get():
+    async def main():
+        async with await nativeroute.AsyncClient.connect(SOCKET) as c:
+            ep = await c.add_endpoint("aio-get", ifname="vpa3")
+            try:
+                got, listed = await asyncio.gather(c.endpoint("aio-get"), c.endpoints())
+                assert got == ep and got in listed
+            finally:
+                await c.remove_endpoint("aio-get")
+            with pytest.raises(nativeroute.NotFound):
+                await c.endpoint("aio-get")
+    run(main())

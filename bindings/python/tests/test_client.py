@@ -126,6 +126,23 @@ def test_endpoints_and_routes(client):
         client.remove_endpoint("py-pod")
 
 
+def test_endpoint_get_answers_the_endpoint_as_added_and_listed(client):
+    ep = client.add_endpoint("py-get", ifname="vpa2")
+    try:
+        got = client.endpoint("py-get")
+        assert got == ep  # every field, mtu included
+        assert got.ifname == "vpa2" and got.mtu == 1500  # native: the underlay's MTU
+        assert got == [e for e in client.endpoints() if e.id == "py-get"][0]
+        assert "%s dev vpa2" % got.ipv4 in kernel_routes()
+    finally:
+        client.remove_endpoint("py-get")
+    with pytest.raises(nativeroute.NotFound) as e:
+        client.endpoint("py-get")
+    assert e.value.errno == errno.ENOENT and '"py-get"' in e.value.message
+    with pytest.raises(nativeroute.InvalidArgument):  # refused before anything is sent
+        client.endpoint("")
+
+
 def test_mode_and_set_mode(client):
     m = client.mode()
     assert (m.mode, m.auto_direct_node_routes, m.direct_routing_skip_unreachable) == \

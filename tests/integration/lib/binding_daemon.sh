@@ -59,3 +59,36 @@ nr_start_victim() {
 		{ cat "$BTMP/victim.log"; nr_fail "second daemon did not come up"; }
 }
 nr_start_victim
+
+# A third daemon with every optional part on, for the status fields the
+# first one has not: eBPF host routing (--bpf: pinned maps, tc fast path),
+# masquerading (on by default: the cluster CIDR) and the etcd store (one real
+# etcd member on 127.0.0.1).
+#   NR_TEST_FEATURE_SOCKET  its socket; NR_TEST_FEATURE_NETNS its namespace
+#                           (node "feat" 192.168.8.10, veth fpa0 up for a pod)
+#   NR_TEST_FEATURE_ETCD    the etcd member's client URL (_PID: its PID, to stop it)
+command -v etcd >/dev/null || nr_fail "etcd not installed (scripts/lib/deps.sh installs etcd-server)"
+. "$(dirname "${BASH_SOURCE[0]}")/etcd.sh"
+nr_etcd_cluster feat
+feat_ns="${NR_P}feat"
+feat_pins="/sys/fs/bpf/nativeroute/feat@$feat_ns"
+ip netns add "$feat_ns"
+ip -n "$feat_ns" link set lo up
+ip -n "$feat_ns" link add f0 type veth peer name f1
+ip -n "$feat_ns" addr add 192.168.8.10/24 dev f0
+ip -n "$feat_ns" link add fpa0 type veth peer name fpb0
+for l in f0 f1 fpa0 fpb0; do ip -n "$feat_ns" link set "$l" up; done
+NR_TEST_FEATURE_SOCKET="$BTMP/feat.sock"
+NR_TEST_FEATURE_NETNS=$feat_ns
+NR_TEST_FEATURE_ETCD=${NR_ETCD_URL[feat]}
+NR_TEST_FEATURE_ETCD_PID=${NR_ETCD_PID[feat]}
+export NR_TEST_FEATURE_SOCKET NR_TEST_FEATURE_NETNS NR_TEST_FEATURE_ETCD NR_TEST_FEATURE_ETCD_PID
+"$D" --socket "$NR_TEST_FEATURE_SOCKET" --state-dir "$BTMP/feat-state" --netns "$feat_ns" \
+	--node-name feat --node-ip 192.168.8.10 --mode native --ipam cluster-pool \
+	--cluster-cidr 10.8.0.0/16 --bpf --store etcd --etcd-endpoints "$NR_ETCD_URLS" \
+	--cluster-name "nrt$$-binding" >>"$BTMP/feat.log" 2>&1 &
+feat_pid=$!
+# stopped before its pins go, so that no resync pins them again
+nr_cleanup_hooks+=("kill $feat_pid 2>/dev/null; wait $feat_pid 2>/dev/null; rm -rf '$feat_pins'")
+nr_wait_for 10 "$NR_BIN_DIR/nrctl" --socket "$NR_TEST_FEATURE_SOCKET" status ||
+	{ cat "$BTMP/feat.log"; nr_fail "the daemon with eBPF, masquerading and etcd did not come up"; }
