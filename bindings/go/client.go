@@ -9,7 +9,6 @@ import (
 	"context"
 	"sync"
 	"time"
-	"unsafe"
 )
 
 // DefaultSocket is where nativerouted listens by default.
@@ -25,13 +24,10 @@ type ClientOptions struct {
 // Client talks to a running nativerouted over its Unix socket. It is safe
 // for concurrent use by many goroutines (see the package documentation).
 type Client struct {
-	lt        *loopThread
+	handle
 	c         *C.struct_nr_client
-	id        uintptr // the client's id for its event and state callbacks
-	events    hub
 	subMu     sync.Mutex
 	subscribe bool
-	closeOnce sync.Once
 }
 
 // Dial connects to the daemon at socketPath ("" = DefaultSocket).
@@ -49,24 +45,18 @@ func Dial(ctx context.Context, socketPath string, opts *ClientOptions) (*Client,
 	if timeout < 0 {
 		timeout = 0
 	}
-	lt, err := startLoop()
-	if err != nil {
+	cl := &Client{}
+	if err := cl.open(cl); err != nil {
 		return nil, err
 	}
-	cl := &Client{lt: lt}
-	cl.id = register(cl)
-	_, err = lt.sync(ctx, func(k *call) C.int {
-		path := C.CString(socketPath)
-		defer C.free(unsafe.Pointer(path))
-		rc := C.nrgo_client_new(nrgoLoopUV(lt), path, C.uint(timeout/time.Millisecond),
-			C.uintptr_t(cl.id), &cl.c)
-		if rc < 0 {
-			return rc
-		}
-		return 0
+	_, err := cl.lt.sync(ctx, func(k *call) C.int {
+		var a cargs
+		defer a.free()
+		return C.nrgo_client_new(nrgoLoopUV(cl.lt), a.name(socketPath),
+			C.uint(timeout/time.Millisecond), C.uintptr_t(cl.id), &cl.c)
 	})
 	if err == nil {
-		_, err = lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_client_connect(cl.c, id) })
+		_, err = cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_client_connect(cl.c, id) })
 	}
 	if err != nil {
 		cl.Close()
@@ -82,29 +72,13 @@ func nrgoLoopUV(lt *loopThread) *C.uv_loop_t {
 // Close closes the connection: calls in flight fail with ECANCELED, event
 // channels close. It waits until the client's loop thread has ended.
 func (cl *Client) Close() error {
-	cl.closeOnce.Do(func() {
-		if cl.c != nil {
-			// ctx-free: closing always completes (no I/O to wait for)
-			_, _ = cl.lt.do(context.Background(), func(id C.uintptr_t) C.int {
-				cl.lt.stop()
-				rc := C.nrgo_client_close(cl.c, id)
-				C.nrgo_loop_stop_waking(cl.lt.l)
-				return rc
-			})
-		} else {
-			cl.lt.post(func() {
-				cl.lt.stop()
-				C.nrgo_loop_stop_waking(cl.lt.l)
-			})
-		}
-		<-cl.lt.done
-		unregister(cl.id)
-		cl.events.end()
-	})
+	var closeFn func(id C.uintptr_t) C.int
+	if cl.c != nil {
+		closeFn = func(id C.uintptr_t) C.int { return C.nrgo_client_close(cl.c, id) }
+	}
+	cl.shut(closeFn)
 	return nil
 }
-
-func (cl *Client) onEvent(ev Event) { cl.events.publish(ev) }
 
 func (cl *Client) onState(connected bool, status int) {
 	if !connected {
@@ -114,17 +88,13 @@ func (cl *Client) onState(connected bool, status int) {
 
 // Status is the daemon's summary [status].
 func (cl *Client) Status(ctx context.Context) (*Status, error) {
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_client_status(cl.c, id) })
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_client_status(cl.c, id) })
 	return r.st, err
 }
 
 func (cl *Client) nodeChange(ctx context.Context, s NodeSpec, update C.int) (*Node, error) {
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int {
-		var cs cstrings
-		defer cs.free()
-		spec, free := nodeSpecOf(s, &cs)
-		defer free()
-		return C.nrgo_client_node_add(cl.c, spec, update, id)
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_client_node_add(cl.c, a.nodeSpec(s), update, id)
 	})
 	return r.node, err
 }
@@ -140,72 +110,68 @@ func (cl *Client) UpdateNode(ctx context.Context, s NodeSpec) (*Node, error) {
 	return cl.nodeChange(ctx, s, 1)
 }
 
-func (cl *Client) named(ctx context.Context, name string,
-	f func(c *C.struct_nr_client, name *C.char, id C.uintptr_t) C.int) (result, error) {
-	return cl.lt.do(ctx, func(id C.uintptr_t) C.int {
-		n := C.CString(name)
-		defer C.free(unsafe.Pointer(n))
-		return f(cl.c, n, id)
-	})
-}
-
 // RemoveNode removes a node [node.remove].
 func (cl *Client) RemoveNode(ctx context.Context, name string) error {
-	_, err := cl.named(ctx, name, func(c *C.struct_nr_client, n *C.char, id C.uintptr_t) C.int {
-		return C.nrgo_client_node_remove(c, n, id)
+	_, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_client_node_remove(cl.c, a.name(name), id)
 	})
 	return err
 }
 
 // Node is one node [node.get]; ENOENT if there is none of that name.
 func (cl *Client) Node(ctx context.Context, name string) (*Node, error) {
-	r, err := cl.named(ctx, name, func(c *C.struct_nr_client, n *C.char, id C.uintptr_t) C.int {
-		return C.nrgo_client_node_get(c, n, id)
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_client_node_get(cl.c, a.name(name), id)
 	})
 	return r.node, err
 }
 
 // Nodes lists every node, this one included [node.list].
 func (cl *Client) Nodes(ctx context.Context) ([]Node, error) {
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_client_node_foreach(cl.c, id) })
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_client_node_foreach(cl.c, id) })
 	return r.nodes, err
 }
 
 // AddEndpoint adds a pod on the daemon's node [endpoint.add].
 func (cl *Client) AddEndpoint(ctx context.Context, s EndpointSpec) (*Endpoint, error) {
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int {
-		var cs cstrings
-		defer cs.free()
-		spec := endpointSpecOf(s, &cs)
-		defer C.free(unsafe.Pointer(spec))
-		return C.nrgo_client_endpoint_add(cl.c, spec, id)
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_client_endpoint_add(cl.c, a.endpointSpec(s), id)
+	})
+	return r.endpoint, err
+}
+
+// Endpoint is one pod by its id [endpoint.get] (since 1.2); ENOENT if there
+// is none.
+func (cl *Client) Endpoint(ctx context.Context, id string) (*Endpoint, error) {
+	r, err := cl.call(ctx, func(a *cargs, k C.uintptr_t) C.int {
+		return C.nrgo_client_endpoint_get(cl.c, a.name(id), k)
 	})
 	return r.endpoint, err
 }
 
 // RemoveEndpoint removes a pod [endpoint.remove].
 func (cl *Client) RemoveEndpoint(ctx context.Context, id string) error {
-	_, err := cl.named(ctx, id, func(c *C.struct_nr_client, n *C.char, k C.uintptr_t) C.int {
-		return C.nrgo_client_endpoint_remove(c, n, k)
+	_, err := cl.call(ctx, func(a *cargs, k C.uintptr_t) C.int {
+		return C.nrgo_client_endpoint_remove(cl.c, a.name(id), k)
 	})
 	return err
 }
 
 // Endpoints lists the pods [endpoint.list].
 func (cl *Client) Endpoints(ctx context.Context) ([]Endpoint, error) {
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_client_endpoint_foreach(cl.c, id) })
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_client_endpoint_foreach(cl.c, id) })
 	return r.endpoints, err
 }
 
 // Routes lists the routes the controller plans [route.list].
 func (cl *Client) Routes(ctx context.Context) ([]Route, error) {
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_client_route_foreach(cl.c, id) })
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_client_route_foreach(cl.c, id) })
 	return r.routes, err
 }
 
 // IPAM is the IPAM's state [ipam.status].
 func (cl *Client) IPAM(ctx context.Context) (*IPAM, error) {
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_client_ipam_status(cl.c, id) })
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_client_ipam_status(cl.c, id) })
 	return r.ipam, err
 }
 
@@ -220,7 +186,7 @@ func (cl *Client) modeWithSwitches(ctx context.Context, r result) (*Mode, error)
 
 // Mode is the routing mode and its switches [mode.get].
 func (cl *Client) Mode(ctx context.Context) (*Mode, error) {
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_client_mode_get(cl.c, id) })
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_client_mode_get(cl.c, id) })
 	if err != nil {
 		return nil, err
 	}
@@ -233,10 +199,8 @@ func (cl *Client) SetMode(ctx context.Context, m ModeChange) (*Mode, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int {
-		o := modeOptsOf(mode, m)
-		defer C.free(unsafe.Pointer(o))
-		return C.nrgo_client_mode_set(cl.c, o, id)
+	r, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_client_mode_set(cl.c, a.modeOpts(mode, m), id)
 	})
 	if err != nil {
 		return nil, err
@@ -252,7 +216,7 @@ func (cl *Client) Events(ctx context.Context) (<-chan Event, error) {
 	cl.subMu.Lock()
 	defer cl.subMu.Unlock()
 	if !cl.subscribe {
-		if _, err := cl.lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_client_subscribe(cl.c, id) }); err != nil {
+		if _, err := cl.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_client_subscribe(cl.c, id) }); err != nil {
 			cl.events.remove(s)
 			s.mu.Lock()
 			s.ended = true

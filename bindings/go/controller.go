@@ -7,8 +7,6 @@ import "C"
 
 import (
 	"context"
-	"sync"
-	"unsafe"
 )
 
 // ControllerOptions are the options of nr_ctl_new (controller.h); zero
@@ -36,11 +34,8 @@ type ControllerOptions struct {
 // talking to nativerouted. Safe for concurrent use; its library loop runs
 // on one locked OS thread (see the package documentation).
 type Controller struct {
-	lt        *loopThread
-	ctl       *C.struct_nr_ctl
-	id        uintptr
-	events    hub
-	closeOnce sync.Once
+	handle
+	ctl *C.struct_nr_ctl
 }
 
 func ipamModeOf(name string) (uint32, error) {
@@ -67,28 +62,22 @@ func NewController(ctx context.Context, o ControllerOptions) (*Controller, error
 	if err != nil {
 		return nil, err
 	}
-	lt, err := startLoop()
-	if err != nil {
+	x := &Controller{}
+	if err := x.open(x); err != nil {
 		return nil, err
 	}
-	x := &Controller{lt: lt}
-	x.id = register(x)
-	_, err = lt.sync(ctx, func(k *call) C.int {
-		var cs cstrings
+	_, err = x.lt.sync(ctx, func(k *call) C.int {
+		var cs cargs
 		defer cs.free()
-		opts := C.nrgo_ctl_opts_new()
-		defer C.free(unsafe.Pointer(opts))
+		opts := (*C.struct_nr_ctl_opts)(cs.opts(C.sizeof_struct_nr_ctl_opts))
 		opts.netns = cs.str(o.Netns)
 		opts.node_name = cs.str(o.NodeName)
 		opts.node_ipv4 = cs.str(o.NodeIPv4)
 		opts.node_ipv6 = cs.str(o.NodeIPv6)
 		opts.routing_mode = mode
 		opts.ipam_mode = ipam
-		cidrs, pods := strv(o.ClusterCIDRs), strv(o.PodCIDRs)
-		defer C.nrgo_strv_free(cidrs, C.size_t(len(o.ClusterCIDRs)))
-		defer C.nrgo_strv_free(pods, C.size_t(len(o.PodCIDRs)))
-		opts.cluster_cidrs = cidrs
-		opts.pod_cidrs = pods
+		opts.cluster_cidrs = cs.strv(o.ClusterCIDRs)
+		opts.pod_cidrs = cs.strv(o.PodCIDRs)
 		opts.mask_size_v4 = C.uint(o.MaskSizeV4)
 		opts.mask_size_v6 = C.uint(o.MaskSizeV6)
 		opts.auto_direct_node_routes = C.bool(o.AutoDirectNodeRoutes)
@@ -98,7 +87,7 @@ func NewController(ctx context.Context, o ControllerOptions) (*Controller, error
 		opts.route_table = C.uint32_t(o.RouteTable)
 		opts.state_dir = cs.str(o.StateDir)
 		opts.allow_config_migration = C.bool(o.AllowConfigMigration)
-		return C.nrgo_ctl_new(nrgoLoopUV(lt), opts, C.uintptr_t(x.id), &x.ctl)
+		return C.nrgo_ctl_new(nrgoLoopUV(x.lt), opts, C.uintptr_t(x.id), &x.ctl)
 	})
 	if err != nil {
 		x.Close()
@@ -110,44 +99,24 @@ func NewController(ctx context.Context, o ControllerOptions) (*Controller, error
 // Close stops the controller: calls in flight fail with ECANCELED, kernel
 // state stays (a restart does not flap traffic), event channels close.
 func (x *Controller) Close() error {
-	x.closeOnce.Do(func() {
-		if x.ctl != nil {
-			_, _ = x.lt.do(context.Background(), func(id C.uintptr_t) C.int {
-				x.lt.stop()
-				rc := C.nrgo_ctl_close(x.ctl, id)
-				C.nrgo_loop_stop_waking(x.lt.l)
-				return rc
-			})
-		} else {
-			x.lt.post(func() {
-				x.lt.stop()
-				C.nrgo_loop_stop_waking(x.lt.l)
-			})
-		}
-		<-x.lt.done
-		unregister(x.id)
-		x.events.end()
-	})
+	var closeFn func(id C.uintptr_t) C.int
+	if x.ctl != nil {
+		closeFn = func(id C.uintptr_t) C.int { return C.nrgo_ctl_close(x.ctl, id) }
+	}
+	x.shut(closeFn)
 	return nil
 }
-
-func (x *Controller) onEvent(ev Event)  { x.events.publish(ev) }
-func (x *Controller) onState(bool, int) {}
 
 // Start runs the first reconcile: adopt what matches, add what is missing,
 // prune our own stale entries.
 func (x *Controller) Start(ctx context.Context) error {
-	_, err := x.lt.do(ctx, func(id C.uintptr_t) C.int { return C.nrgo_ctl_start(x.ctl, id) })
+	_, err := x.call(ctx, func(a *cargs, id C.uintptr_t) C.int { return C.nrgo_ctl_start(x.ctl, id) })
 	return err
 }
 
 func (x *Controller) nodeChange(ctx context.Context, s NodeSpec, update C.int) error {
-	_, err := x.lt.do(ctx, func(id C.uintptr_t) C.int {
-		var cs cstrings
-		defer cs.free()
-		spec, free := nodeSpecOf(s, &cs)
-		defer free()
-		return C.nrgo_ctl_node_add(x.ctl, spec, update, id)
+	_, err := x.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_ctl_node_add(x.ctl, a.nodeSpec(s), update, id)
 	})
 	return err
 }
@@ -166,32 +135,24 @@ func (x *Controller) UpdateNode(ctx context.Context, s NodeSpec) error {
 
 // RemoveNode removes a node; its CIDRs return to the pool.
 func (x *Controller) RemoveNode(ctx context.Context, name string) error {
-	_, err := x.lt.do(ctx, func(id C.uintptr_t) C.int {
-		n := C.CString(name)
-		defer C.free(unsafe.Pointer(n))
-		return C.nrgo_ctl_node_remove(x.ctl, n, id)
+	_, err := x.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_ctl_node_remove(x.ctl, a.name(name), id)
 	})
 	return err
 }
 
 // AddEndpoint adds a pod on this node.
 func (x *Controller) AddEndpoint(ctx context.Context, s EndpointSpec) (*Endpoint, error) {
-	r, err := x.lt.do(ctx, func(id C.uintptr_t) C.int {
-		var cs cstrings
-		defer cs.free()
-		spec := endpointSpecOf(s, &cs)
-		defer C.free(unsafe.Pointer(spec))
-		return C.nrgo_ctl_endpoint_add(x.ctl, spec, id)
+	r, err := x.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_ctl_endpoint_add(x.ctl, a.endpointSpec(s), id)
 	})
 	return r.endpoint, err
 }
 
 // RemoveEndpoint removes a pod.
 func (x *Controller) RemoveEndpoint(ctx context.Context, id string) error {
-	_, err := x.lt.do(ctx, func(k C.uintptr_t) C.int {
-		n := C.CString(id)
-		defer C.free(unsafe.Pointer(n))
-		return C.nrgo_ctl_endpoint_remove(x.ctl, n, k)
+	_, err := x.call(ctx, func(a *cargs, k C.uintptr_t) C.int {
+		return C.nrgo_ctl_endpoint_remove(x.ctl, a.name(id), k)
 	})
 	return err
 }
@@ -202,10 +163,8 @@ func (x *Controller) SetMode(ctx context.Context, m ModeChange) error {
 	if err != nil {
 		return err
 	}
-	_, err = x.lt.do(ctx, func(id C.uintptr_t) C.int {
-		o := modeOptsOf(mode, m)
-		defer C.free(unsafe.Pointer(o))
-		return C.nrgo_ctl_mode_set(x.ctl, o, id)
+	_, err = x.call(ctx, func(a *cargs, id C.uintptr_t) C.int {
+		return C.nrgo_ctl_mode_set(x.ctl, a.modeOpts(mode, m), id)
 	})
 	return err
 }
@@ -214,7 +173,7 @@ func (x *Controller) SetMode(ctx context.Context, m ModeChange) error {
 func (x *Controller) Status(ctx context.Context) (*Status, error) {
 	r, err := x.lt.sync(ctx, func(k *call) C.int {
 		var st C.struct_nr_status
-		st.sz = C.size_t(unsafe.Sizeof(st))
+		st.sz = C.sizeof_struct_nr_status
 		rc := C.nr_ctl_status(x.ctl, &st)
 		if rc == 0 {
 			k.res.st = statusOf(&st)

@@ -191,6 +191,11 @@ int nrgo_client_endpoint_add(struct nr_client *c, const struct nr_endpoint_spec 
 	return nr_client_endpoint_add(c, s, c_endpoint, DATA(tok));
 }
 
+int nrgo_client_endpoint_get(struct nr_client *c, const char *id, uintptr_t tok)
+{
+	return nr_client_endpoint_get(c, id, c_endpoint, DATA(tok));
+}
+
 int nrgo_client_endpoint_remove(struct nr_client *c, const char *id, uintptr_t tok)
 {
 	return nr_client_endpoint_remove(c, id, c_done, DATA(tok));
@@ -325,49 +330,20 @@ void nrgo_strv_set(const char **v, size_t i, const char *s)
 	v[i] = s;
 }
 
-void nrgo_strv_free(const char **v, size_t n)
+void *nrgo_opts_new(size_t size)
 {
-	if (!v)
-		return;
-	for (size_t i = 0; i < n; i++)
-		free((void *)v[i]);
-	free(v);
-}
-
-struct nr_node_spec *nrgo_node_spec_new(void)
-{
-	struct nr_node_spec *s = calloc(1, sizeof(*s));
-
-	if (s)
-		s->sz = sizeof(*s);
-	return s;
-}
-
-struct nr_endpoint_spec *nrgo_endpoint_spec_new(void)
-{
-	struct nr_endpoint_spec *s = calloc(1, sizeof(*s));
-
-	if (s)
-		s->sz = sizeof(*s);
-	return s;
-}
-
-struct nr_mode_opts *nrgo_mode_opts_new(void)
-{
-	struct nr_mode_opts *o = calloc(1, sizeof(*o));
+	size_t *o = calloc(1, size);
 
 	if (o)
-		o->sz = sizeof(*o);
+		*o = size;
 	return o;
 }
 
-struct nr_ctl_opts *nrgo_ctl_opts_new(void)
+const char *nrgo_bpf_verdict_name(int i)
 {
-	struct nr_ctl_opts *o = calloc(1, sizeof(*o));
+	static const char *const names[NR_BPF_VERDICTS] = NR_BPF_VERDICT_NAMES;
 
-	if (o)
-		o->sz = sizeof(*o);
-	return o;
+	return i >= 0 && i < NR_BPF_VERDICTS ? names[i] : "";
 }
 
 const char *nrgo_node_cidr(const struct nr_node_info *n, size_t i)

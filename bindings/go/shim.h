@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include <nativeroute/bpf.h>
 #include <nativeroute/nativeroute.h>
 
 /* A uv loop with a wakeup (uv_async_t): the one thread that runs the loop is
@@ -33,6 +34,7 @@ int nrgo_client_node_remove(struct nr_client *c, const char *name, uintptr_t tok
 int nrgo_client_node_get(struct nr_client *c, const char *name, uintptr_t tok);
 int nrgo_client_node_foreach(struct nr_client *c, uintptr_t tok);
 int nrgo_client_endpoint_add(struct nr_client *c, const struct nr_endpoint_spec *s, uintptr_t tok);
+int nrgo_client_endpoint_get(struct nr_client *c, const char *id, uintptr_t tok);
 int nrgo_client_endpoint_remove(struct nr_client *c, const char *id, uintptr_t tok);
 int nrgo_client_endpoint_foreach(struct nr_client *c, uintptr_t tok);
 int nrgo_client_route_foreach(struct nr_client *c, uintptr_t tok);
@@ -54,16 +56,17 @@ int nrgo_ctl_node_foreach(struct nr_ctl *ctl, uintptr_t tok);
 int nrgo_ctl_endpoint_foreach(struct nr_ctl *ctl, uintptr_t tok);
 int nrgo_ctl_route_foreach(struct nr_ctl *ctl, uintptr_t tok);
 
-/* NULL-terminated string arrays for the specs and options. */
+/* NULL-terminated string arrays for the specs and options (free() the
+ * array; the strings are the caller's). */
 const char **nrgo_strv_new(size_t n);
 void nrgo_strv_set(const char **v, size_t i, const char *s);
-void nrgo_strv_free(const char **v, size_t n); /* frees the strings too */
 
-/* Option structs as NR_OPTS makes them (zeroed, sz set). */
-struct nr_node_spec *nrgo_node_spec_new(void);
-struct nr_endpoint_spec *nrgo_endpoint_spec_new(void);
-struct nr_mode_opts *nrgo_mode_opts_new(void);
-struct nr_ctl_opts *nrgo_ctl_opts_new(void);
+/* An option struct of `size` bytes as NR_OPTS makes it: zeroed, its
+ * leading size_t sz set (every opts struct starts so); free() it. */
+void *nrgo_opts_new(size_t size);
+
+/* The name of fast-path verdict i (< NR_BPF_VERDICTS), as RPC status shows it. */
+const char *nrgo_bpf_verdict_name(int i);
 
 /* The i-th pod CIDR of a node (nr_node_info.pod_cidrs). */
 const char *nrgo_node_cidr(const struct nr_node_info *n, size_t i);

@@ -6,8 +6,8 @@ package nativeroute
 import "C"
 
 import (
-	"syscall"
-	"unsafe"
+	"strings"
+	"time"
 )
 
 // Node is a node of the cluster. State: "local", "native", "tunnel",
@@ -39,6 +39,9 @@ type Endpoint struct {
 	IPv6     string
 	Gateway4 string
 	Gateway6 string
+	// MTU the pod's interface should use: the underlay's, less the VXLAN
+	// overhead while traffic is tunnelled; 0 = unknown.
+	MTU uint32
 }
 
 // EndpointSpec describes a pod to add: its host-side interface (IfName or
@@ -90,7 +93,38 @@ type ModeChange struct {
 	DirectRoutingSkipUnreachable *bool
 }
 
-// Status is the controller's summary.
+// BPFStatus is eBPF host routing (nativerouted --bpf): the pinned maps,
+// kept in step with the routes, and the tc fast path's packet counters.
+type BPFStatus struct {
+	Routes     uint64 // entries in the pinned "routes" map
+	Endpoints  uint64 // entries in the pinned "endpoints" map
+	MapRepairs uint64 // map entries found changed at a resync and rewritten
+	// Packets per fast-path verdict: "redirect_peer", "redirect_neigh",
+	// "pass_no_route", ... (NR_BPF_VERDICT_NAMES of nativeroute/bpf.h).
+	Packets map[string]uint64
+}
+
+// MasqueradeStatus is the masquerading of pod traffic leaving the cluster
+// (nftables table "inet nativeroute").
+type MasqueradeStatus struct {
+	IPv4, IPv6 bool
+	Programmed bool     // the kernel holds the table as planned
+	Excluded   []string // destinations never masqueraded (CIDRs)
+	Note       string   // why a family is off, where the CIDRs come from, the last error
+}
+
+// EtcdStatus is the etcd store (nativerouted --store etcd, docs/etcd.md).
+type EtcdStatus struct {
+	Healthy bool // registered, watching, answering
+	// UnhealthySince is when it stopped being healthy (zero while healthy).
+	UnhealthySince time.Time
+	Detail         string // "Ok (<endpoint>, revision N, ...)", "unreachable (since ...): why", ...
+}
+
+// Status is the controller's summary. The parts a daemon may run without
+// are nil then: BPF without eBPF maps (no --bpf; HostRoutingReason says why
+// host routing is "Legacy"), Masquerade when no family is masqueraded, Etcd
+// unless Store is "etcd".
 type Status struct {
 	RoutingMode                  string
 	IPAMMode                     string
@@ -110,6 +144,30 @@ type Status struct {
 	NetlinkErrors                uint64
 	FullPasses                   uint64
 	IncrementalPasses            uint64
+
+	// Healthy is "Controller: Ok": started, every planned route programmed,
+	// the namespace there, the last save fine, store and masquerading fine.
+	Healthy         bool
+	Problems        string // "" when healthy, else what is wrong, by subsystem
+	Version         string // the daemon's library version
+	LocalNode       string
+	NodesNative     uint64 // remote nodes routed natively
+	NodesTunnel     uint64 // ... through the tunnel
+	NodesNoCIDR     uint64 // nodes without a pod CIDR
+	EndpointsBroken uint64 // endpoints whose host interface is gone
+	NetnsGone       bool   // the named namespace was deleted under the controller
+	StoreError      int    // -errno of the last failed state save, 0 = fine
+	// This node's pod CIDRs ("" when none) and their addresses in use (the
+	// gateway included) of the usable total.
+	PodCIDR4, PodCIDR6        string
+	PodIPsUsed4, PodIPsTotal4 uint64
+	PodIPsUsed6, PodIPsTotal6 uint64
+	HostRouting               string // "BPF" (tc fast path attached) or "Legacy"
+	HostRoutingReason         string // why it is "Legacy"
+	BPF                       *BPFStatus
+	Masquerade                *MasqueradeStatus
+	Store                     string // "etcd", "file" (state directory) or "none"
+	Etcd                      *EtcdStatus
 }
 
 // Event is an event of the controller. Seq numbers the daemon's events (a
@@ -143,7 +201,7 @@ func nodeOf(n *C.struct_nr_node_info) Node {
 func endpointOf(e *C.struct_nr_endpoint_info) Endpoint {
 	return Endpoint{ID: gostr(e.id), IfName: gostr(e.ifname), IfIndex: uint32(e.ifindex),
 		IPv4: gostr(e.ipv4), IPv6: gostr(e.ipv6), Gateway4: gostr(e.gateway4),
-		Gateway6: gostr(e.gateway6)}
+		Gateway6: gostr(e.gateway6), MTU: uint32(e.mtu)}
 }
 
 func routeOf(r *C.struct_nr_route_info) Route {
@@ -163,10 +221,44 @@ func statusOf(s *C.struct_nr_status) *Status {
 		IPAMTotal: uint64(s.ipam_total), Resyncs: uint64(s.resyncs),
 		DriftRepairs: uint64(s.drift_repairs), NetlinkErrors: uint64(s.netlink_errors),
 		FullPasses: uint64(s.full_passes), IncrementalPasses: uint64(s.incremental_passes),
+		DirectRoutingSkipUnreachable: bool(s.direct_routing_skip_unreachable),
+		Healthy:                      bool(s.healthy), Problems: gostr(s.problems), Version: gostr(s.version),
+		LocalNode: gostr(s.local_node), NodesNative: uint64(s.nodes_native),
+		NodesTunnel: uint64(s.nodes_tunnel), NodesNoCIDR: uint64(s.nodes_no_cidr),
+		EndpointsBroken: uint64(s.endpoints_broken), NetnsGone: bool(s.netns_gone),
+		StoreError: int(s.store_error), PodCIDR4: gostr(s.pod_cidr4),
+		PodCIDR6: gostr(s.pod_cidr6), PodIPsUsed4: uint64(s.pod_ips_used4),
+		PodIPsTotal4: uint64(s.pod_ips_total4), PodIPsUsed6: uint64(s.pod_ips_used6),
+		PodIPsTotal6: uint64(s.pod_ips_total6),
+		HostRouting:  "Legacy", HostRoutingReason: gostr(&s.host_routing_reason[0]),
+		Store: "none",
 	}
-	// a field the library's struct (its sz) may not have
-	if uintptr(s.sz) >= unsafe.Offsetof(s.direct_routing_skip_unreachable)+1 {
-		st.DirectRoutingSkipUnreachable = bool(s.direct_routing_skip_unreachable)
+	if bool(s.host_routing_bpf) {
+		st.HostRouting = "BPF"
+	}
+	// as `nrctl status` decides to show "BPF Maps:"
+	if bool(s.host_routing_bpf) || s.bpf_routes != 0 || s.bpf_endpoints != 0 {
+		st.BPF = &BPFStatus{Routes: uint64(s.bpf_routes), Endpoints: uint64(s.bpf_endpoints),
+			MapRepairs: uint64(s.bpf_map_repairs), Packets: map[string]uint64{}}
+		for i := 0; i < C.NR_BPF_VERDICTS; i++ {
+			st.BPF.Packets[gostr(C.nrgo_bpf_verdict_name(C.int(i)))] = uint64(s.bpf_packets[i])
+		}
+	}
+	if bool(s.masquerade_ipv4) || bool(s.masquerade_ipv6) {
+		st.Masquerade = &MasqueradeStatus{IPv4: bool(s.masquerade_ipv4),
+			IPv6: bool(s.masquerade_ipv6), Programmed: bool(s.masquerade_programmed),
+			Excluded: strings.Fields(gostr(&s.masquerade_excluded[0])),
+			Note:     gostr(&s.masquerade_note[0])}
+	}
+	switch {
+	case bool(s.store_etcd):
+		st.Store = "etcd"
+		st.Etcd = &EtcdStatus{Healthy: bool(s.store_healthy), Detail: gostr(&s.store_detail[0])}
+		if s.store_unhealthy_since > 0 {
+			st.Etcd.UnhealthySince = time.Unix(int64(s.store_unhealthy_since), 0)
+		}
+	case bool(s.store_file):
+		st.Store = "file"
 	}
 	return st
 }
@@ -264,94 +356,4 @@ func goRouteItem(id C.uintptr_t, r *C.struct_nr_route_info) C.int {
 		k.res.routes = append(k.res.routes, routeOf(r))
 	}
 	return 0
-}
-
-// ---- to the library's option structs (freed after the call: it reads them
-// during the call only) ------------------------------------------------------------
-
-type cstrings struct{ all []*C.char }
-
-func (cs *cstrings) str(s string) *C.char {
-	if s == "" {
-		return nil
-	}
-	p := C.CString(s)
-	cs.all = append(cs.all, p)
-	return p
-}
-
-func (cs *cstrings) free() {
-	for _, p := range cs.all {
-		C.free(unsafe.Pointer(p))
-	}
-}
-
-// strv is a NULL-terminated C array of copies of v (nil for a nil slice);
-// free it with C.nrgo_strv_free(v, len).
-func strv(v []string) **C.char {
-	if v == nil {
-		return nil
-	}
-	a := C.nrgo_strv_new(C.size_t(len(v)))
-	for i, s := range v {
-		C.nrgo_strv_set(a, C.size_t(i), C.CString(s))
-	}
-	return a
-}
-
-func nodeSpecOf(s NodeSpec, cs *cstrings) (*C.struct_nr_node_spec, func()) {
-	spec := C.nrgo_node_spec_new()
-	spec.name = cs.str(s.Name)
-	spec.ipv4 = cs.str(s.IPv4)
-	spec.ipv6 = cs.str(s.IPv6)
-	cidrs := strv(s.PodCIDRs)
-	spec.pod_cidrs = cidrs
-	return spec, func() {
-		C.nrgo_strv_free(cidrs, C.size_t(len(s.PodCIDRs)))
-		C.free(unsafe.Pointer(spec))
-	}
-}
-
-func endpointSpecOf(s EndpointSpec, cs *cstrings) *C.struct_nr_endpoint_spec {
-	spec := C.nrgo_endpoint_spec_new()
-	spec.id = cs.str(s.ID)
-	spec.ifname = cs.str(s.IfName)
-	spec.ifindex = C.uint32_t(s.IfIndex)
-	spec.ipv4 = cs.str(s.IPv4)
-	spec.ipv6 = cs.str(s.IPv6)
-	return spec
-}
-
-func switchOf(b *bool) uint32 {
-	switch {
-	case b == nil:
-		return C.NR_SWITCH_KEEP
-	case *b:
-		return C.NR_SWITCH_ON
-	default:
-		return C.NR_SWITCH_OFF
-	}
-}
-
-// parseMode is the library's value of a mode name ("" = 0, keep);
-// nr_routing_mode_parse is thread-safe.
-func parseMode(name string) (uint32, error) {
-	var mode uint32
-	if name == "" {
-		return 0, nil
-	}
-	cname := C.CString(name)
-	defer C.free(unsafe.Pointer(cname))
-	if C.nr_routing_mode_parse(cname, &mode) < 0 {
-		return 0, errorOf(-int(syscall.EINVAL), "routing mode \""+name+"\": expected native, tunnel or hybrid")
-	}
-	return mode, nil
-}
-
-func modeOptsOf(mode uint32, m ModeChange) *C.struct_nr_mode_opts {
-	o := C.nrgo_mode_opts_new()
-	o.mode = mode
-	o.auto_direct_node_routes = switchOf(m.AutoDirectNodeRoutes)
-	o.direct_routing_skip_unreachable = switchOf(m.DirectRoutingSkipUnreachable)
-	return o
 }

@@ -11,9 +11,9 @@ import "fmt"
 // it binds. It follows the library's versions: binding 1.N needs a 1.x
 // library with x >= N (the symbols of NR_1.N), checked by Dial and
 // NewController.
-const Version = "1.0.0"
+const Version = "1.2.0"
 
-const versionMajor, versionMinor = 1, 0
+const versionMajor, versionMinor = 1, 2
 
 // LibraryVersion is the loaded libnativeroute's version ("MAJOR.MINOR.PATCH").
 func LibraryVersion() string {
