@@ -1,18 +1,36 @@
-/* The controller object and what its parts share. The parts:
- *   ctl_life.c       new / start / close, libuv handles
- *   ctl_ops.c        the async mutations: model change now, kernel later
- *   ctl_reconcile.c  plan -> diff against the kernel -> one netlink batch
- *   ctl_incremental.c  desired-state upkeep per node/endpoint change
- *   ctl_reach.c      reachability of node IPs (RTM_GETROUTE), cached
- *   ctl_watch.c      kernel events: drift repair, resync on overflow
- *   ctl_host.c       what a local endpoint needs on the host side
- *   ctl_query.c      status and iterators
- *   ctl_names.c      public enum <-> text
- *   ctl_state.c      the durable state: load at new, save once per pass
- *   ctl_purge.c      remove everything we own, then the state files
- *   ctl_deliver.c    completion callbacks, run from the loop's check phase
- *   ctl_masq.c       masquerading: the nftables table, off the loop (ctl_masq.h)
- *   ctl_save.c       saving off the loop; callbacks wait for the fsync'd save
+/* The controller object and what its parts share. The parts, in layers:
+ * a file calls only files of its own layer's helpers or of lower layers,
+ * never up (scripts/ctl-callgraph checks the object files for cycles).
+ * Where a lower part must start something above it, it is handed a
+ * function pointer by the part above (ctl->pass, nr_ctl_save_wait, the
+ * masquerade watch's callback) or the upper part asks first
+ * (nr_ctl_masq_hold before nr_ctl_pending_finish).
+ *
+ *   6 ctl_life.c       new / start / close, libuv handles
+ *     ctl_purge.c      remove everything we own, then the state files
+ *   5 ctl_reconcile.c  plan -> diff against the kernel -> one netlink batch
+ *     ctl_watch.c      kernel events: drift repair, resync on overflow
+ *     ctl_ep_watch.c   endpoints whose host interface went away / came back
+ *   4 ctl_node_ops.c, ctl_endpoint_ops.c, ctl_mode_ops.c
+ *                      the async mutations: model change now, kernel later
+ *     ctl_query.c      status and iterators (read only)
+ *   3 ctl_masq.c       masquerading: the nftables table, off the loop (ctl_masq.h);
+ *                      holds a pass's requests until its job is done
+ *     ctl_node_check.c the checks of a node change that ask the kernel
+ *     ctl_host.c       what a local endpoint needs on the host side; VXLAN
+ *   2 ctl_pending.c    pending-request bookkeeping, failure attribution
+ *     ctl_incremental.c  desired-state upkeep per node/endpoint change
+ *     ctl_state.c      the durable state: load at new, rollback
+ *     ctl_save.c       saving off the loop; callbacks wait for the fsync'd save
+ *     ctl_reach.c      reachability of node IPs (RTM_GETROUTE), cached
+ *     ctl_nhid.c       our nexthop ids, remapped around foreign ones
+ *     ctl_masq_watch.c nftables events about our table
+ *     bpf/bpf_ctl.c    the eBPF maps and fast path
+ *     ctl_ep_device.c, ctl_lock.c, ctl_names.c, ctl_data.c  leaves
+ *   1 ctl_events.c     events: format, hold back repeats, queue (ctl_events.h)
+ *     ctl_kick.c       ask for a pass: the kick timer (ctl_kick.h)
+ *   0 ctl_deliver.c    completion callbacks and events, run from the loop's
+ *                      check phase
  */
 #ifndef NR_CTL_INTERNAL_H
 #define NR_CTL_INTERNAL_H
@@ -126,6 +144,7 @@ struct nr_ctl {
 
 	uv_poll_t event_poll;
 	uv_timer_t kick_timer;   /* run a reconcile pass soon (coalesces calls) */
+	int (*pass)(struct nr_ctl *ctl); /* what it runs: nr_ctl_reconcile (ctl_kick.h) */
 	uv_timer_t resync_timer; /* periodic full resync */
 	uv_poll_t cmd_poll;      /* `nl` while a batch is in flight */
 	uv_timer_t cmd_timer;    /* its timeout */
@@ -166,10 +185,10 @@ struct nr_ctl {
 	/* what nr_ctl_status's text fields point at */
 	char st_problems[512], st_cidr4[NR_ADDR_STRLEN], st_cidr6[NR_ADDR_STRLEN];
 
-	/* the last pass's failed kernel operations, for node state (ctl_ops.c) */
+	/* the last pass's failed kernel operations, for node state (ctl_pending.c) */
 	struct nr_ctl_failure *last_fails;
 	size_t n_last_fails;
-	/* repeated ERROR events: once, then at most once a minute (ctl_ops.c) */
+	/* repeated ERROR events: once, then at most once a minute (ctl_events.c) */
 	struct nr_ctl_fault {
 		uint32_t hash;
 		uint64_t last_ms;
@@ -197,6 +216,7 @@ struct nr_ctl {
 		int rc;              /* the worker's result */
 		struct nr_err err;
 		void (*then)(struct nr_ctl *ctl, int rc, const char *msg);
+		void (*closed)(struct nr_ctl *ctl); /* a close waits for it */
 	} save;
 	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
 
@@ -227,8 +247,7 @@ struct nr_ctl_note {
 	char *msg;
 };
 
-/* ctl_reconcile.c */
-void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms);
+/* ctl_reconcile.c: one pass (ctl->pass, run by the kick timer, ctl_kick.c) */
 int nr_ctl_reconcile(struct nr_ctl *ctl);
 void nr_ctl_flight_cancel(struct nr_ctl *ctl);
 
@@ -246,17 +265,12 @@ void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, co
  * nothing to write). A pass calls it before it changes the kernel. */
 typedef void (*nr_ctl_saved_fn)(struct nr_ctl *ctl, int rc, const char *msg);
 void nr_ctl_save_ahead(struct nr_ctl *ctl, nr_ctl_saved_fn then);
-bool nr_ctl_save_busy(struct nr_ctl *ctl);
+/* At close: true when a save still runs on the thread pool; done(ctl) is
+ * then called once it ended (and nothing else). False: none runs. */
+bool nr_ctl_save_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
 
 /* ctl_life.c: the end of a close (after the handles and any running save) */
 void nr_ctl_close_finish(struct nr_ctl *ctl);
-
-/* ctl_ops.c: decide queued requests; status from the failures that are theirs.
- * The pass saved the model before it changed the kernel (ctl_save.c). */
-void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg);
-void nr_ctl_pending_finish(struct nr_ctl *ctl, struct nr_pending *list,
-			   const struct nr_ctl_failure *fails, size_t n_fails,
-			   int pass_status, const char *pass_msg);
 
 /* ctl_state.c */
 /* Open the store and build the model: from the saved state when there is
@@ -284,12 +298,6 @@ void nr_ctl_touched_clear(struct nr_ctl *ctl);
 /* ctl_watch.c */
 void nr_ctl_watch_cb(uv_poll_t *handle, int status, int events);
 
-/* ctl_ops.c: the auto-direct-node-routes check (text of the refusal), and
- * the checks a node add left to the pass (run before planning). */
-int nr_ctl_direct_refusal(const char *name, const struct nr_addr *ip, const struct nr_reach *r,
-			  struct nr_err *err);
-void nr_ctl_deferred_checks(struct nr_ctl *ctl, struct nr_pending *reqs);
-
 /* ctl_reach.c: one answer per node IP, refreshed when stale. */
 struct nr_reach_cache;
 int nr_reach_cache_new(struct nr_reach_cache **ret);
@@ -312,6 +320,12 @@ int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr
 int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err);
 int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, struct nr_err *err);
 void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep);
+/* The MTU pods of this node should use (0 = unknown), see nr_endpoint_info. */
+uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl);
+int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err);
+int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err);
+
+/* ctl_ep_watch.c: endpoints' host interfaces going away and coming back */
 /* Before each pass: release endpoints whose grace ran out, and (after an
  * event said so) re-check every endpoint's interface and gateway address. */
 void nr_ctl_host_sync(struct nr_ctl *ctl);
@@ -319,10 +333,6 @@ void nr_ctl_host_link_event(struct nr_ctl *ctl, const struct nlmsghdr *nlh);
 void nr_ctl_host_addr_event(struct nr_ctl *ctl, const struct nlmsghdr *nlh);
 bool nr_ctl_host_is_endpoint_link(const struct nr_ctl *ctl, uint32_t ifindex);
 void nr_ctl_host_free(struct nr_ctl *ctl);
-/* The MTU pods of this node should use (0 = unknown), see nr_endpoint_info. */
-uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl);
-int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err);
-int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err);
 
 /* bpf/bpf_ctl.c (bpf/bpf_none.c without NR_WITH_BPF): the pinned eBPF maps
  * and the tc fast path follow ctl->desired. setup at nr_ctl_new (never
@@ -354,15 +364,8 @@ void nr_ctl_netns_remember(struct nr_ctl *ctl);
 /* The node (or endpoint id) a planned route belongs to, "" if none. */
 const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute *r);
 
-/* Whether a route to dst failed in the last pass (node state "blocked"). */
-bool nr_ctl_route_blocked(const struct nr_ctl *ctl, const struct nr_prefix *dst);
-
-/* Queue an event for the caller's callback (if any): it is delivered from
- * the loop (ctl_deliver.c), in order with the completion callbacks, never
- * from inside the nr_ctl_* call or the pass that caused it. An ERROR whose
- * text was emitted less than NR_FAULT_REPEAT_MS ago is counted, not
- * emitted; the next one says how many were held back. */
-void nr_ctl_emit(struct nr_ctl *ctl, enum nr_event_type type, const char *node,
-		 const char *object, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* The bottom layer: every part may emit events and ask for a pass. */
+#include "ctl/ctl_events.h"
+#include "ctl/ctl_kick.h"
 
 #endif

@@ -7,6 +7,7 @@
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_lock.h"
 #include "ctl/ctl_masq.h"
+#include "ctl/ctl_pending.h"
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
 #include "store/etcd.h"
@@ -270,6 +271,7 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 	if (!ctl)
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	ctl->loop = loop;
+	ctl->pass = nr_ctl_reconcile; /* what the kick timer runs (ctl_kick.c) */
 	ctl->pending_tail = &ctl->pending;
 	ctl->done_tail = &ctl->done_q; /* events of the setup wait in it */
 	rc = ctl_setup(ctl, opts, &err);
@@ -346,7 +348,7 @@ static void part_closed(void *data)
 	if (--ctl->open_handles > 0)
 		return;
 	/* a save on the thread pool still uses the store: wait for it */
-	if (!nr_ctl_save_busy(ctl))
+	if (!nr_ctl_save_wait(ctl, nr_ctl_close_finish))
 		nr_ctl_close_finish(ctl);
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ctl/ctl_masq.h"
+#include "ctl/ctl_pending.h"
 #include "nft/masq_plan.h"
 #include "nft/nft_run.h"
 #include "util/opts_internal.h"
@@ -115,7 +116,8 @@ int nr_ctl_masq_new(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_e
 
 int nr_ctl_masq_watch_start(struct nr_ctl *ctl)
 {
-	return ctl->masq ? nr_masq_watch_start(ctl->masq->watch, ctl->loop, ctl) : 0;
+	return ctl->masq ? nr_masq_watch_start(ctl->masq->watch, ctl->loop, ctl,
+						  nr_ctl_masq_recheck) : 0;
 }
 
 int nr_ctl_masq_close(struct nr_ctl *ctl, uv_close_cb cb)

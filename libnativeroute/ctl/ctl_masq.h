@@ -8,7 +8,7 @@
  *   ctl_life.c      nr_ctl_masq_new / nr_ctl_masq_free, the event handle,
  *                   cancel at close
  *   ctl_reconcile.c nr_ctl_masq_pass at the end of a pass
- *   ctl_ops.c       nr_ctl_masq_hold in nr_ctl_pending_finish
+ *   ctl_reconcile.c nr_ctl_masq_hold before nr_ctl_pending_finish
  *   ctl_purge.c     nr_ctl_masq_purge before the rest of the purge
  *   ctl_query.c     nr_ctl_masq_status */
 #ifndef NR_CTL_MASQ_H
@@ -30,8 +30,9 @@ void nr_ctl_masq_free(struct nr_ctl *ctl);
  * event). */
 void nr_ctl_masq_pass(struct nr_ctl *ctl);
 
-/* From nr_ctl_pending_finish: while a job runs, keep the pass's requests
- * (with its failures) and answer them when it is done. True = kept. */
+/* From the pass, before nr_ctl_pending_finish: while a job runs, keep the
+ * pass's requests (with its failures) and answer them (nr_ctl_pending_finish)
+ * when it is done. True = kept; false = the pass answers them now. */
 bool nr_ctl_masq_hold(struct nr_ctl *ctl, struct nr_pending *list,
 		      const struct nr_ctl_failure *fails, size_t n_fails,
 		      int status, const char *msg);
@@ -57,7 +58,10 @@ int nr_ctl_masq_close(struct nr_ctl *ctl, uv_close_cb cb);
 struct nr_masq_watch;
 int nr_masq_watch_open(int netns_fd, const char *table, struct nr_masq_watch **ret,
 		       struct nr_err *err);
-int nr_masq_watch_start(struct nr_masq_watch *w, uv_loop_t *loop, void *ctl);
+/* changed(ctl) runs when an event may be about our table (a callback:
+ * ctl_masq.c is the layer above, see ctl_internal.h). */
+int nr_masq_watch_start(struct nr_masq_watch *w, uv_loop_t *loop, struct nr_ctl *ctl,
+			void (*changed)(struct nr_ctl *ctl));
 void nr_masq_watch_stop(struct nr_masq_watch *w);
 int nr_masq_watch_close(struct nr_masq_watch *w, uv_close_cb cb);
 void nr_masq_watch_free(struct nr_masq_watch *w);

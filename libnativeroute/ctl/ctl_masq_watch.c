@@ -26,6 +26,7 @@
 
 struct nr_masq_watch {
 	uv_poll_t poll;       /* data: the controller */
+	void (*changed)(struct nr_ctl *ctl); /* our table may have changed */
 	int fd;
 	struct mnl_socket *sock;
 	int error;            /* of the opening thread */
@@ -95,7 +96,7 @@ static void watch_cb(uv_poll_t *h, int status, int events)
 			ours = about_us(w, nlh);
 	}
 	if (ours)
-		nr_ctl_masq_recheck(h->data);
+		w->changed(h->data);
 }
 
 int nr_masq_watch_open(int netns_fd, const char *table, struct nr_masq_watch **ret,
@@ -120,11 +121,13 @@ int nr_masq_watch_open(int netns_fd, const char *table, struct nr_masq_watch **r
 	return 0;
 }
 
-int nr_masq_watch_start(struct nr_masq_watch *w, uv_loop_t *loop, void *ctl)
+int nr_masq_watch_start(struct nr_masq_watch *w, uv_loop_t *loop, struct nr_ctl *ctl,
+			void (*changed)(struct nr_ctl *ctl))
 {
 	if (!w || uv_poll_init(loop, &w->poll, w->fd) < 0)
 		return 0;
 	w->poll.data = ctl;
+	w->changed = changed;
 	uv_poll_start(&w->poll, UV_READABLE, watch_cb);
 	w->started = true;
 	return 1;

@@ -10,6 +10,7 @@
 
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_masq.h"
+#include "ctl/ctl_pending.h"
 #include "netlink/nl_batch.h"
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"

@@ -11,6 +11,7 @@
 
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_masq.h"
+#include "ctl/ctl_pending.h"
 #include "store/etcd.h"
 #include "netlink/nl_link.h"
 #include "util/last_error.h"

@@ -16,6 +16,8 @@
 
 #include "ctl/ctl_internal.h"
 #include "ctl/ctl_masq.h"
+#include "ctl/ctl_node_check.h"
+#include "ctl/ctl_pending.h"
 #include "netlink/nl_batch.h"
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
@@ -401,7 +403,10 @@ static void finish_pass(struct pass *ps, int rc)
 	ctl->in_pass = false;
 	ctl->flight = NULL;
 	nr_ctl_masq_pass(ctl); /* the nftables table, off the loop; callbacks wait for it */
-	nr_ctl_pending_finish(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0, ps->err.msg);
+	/* answered now, or by the masquerade job once the table is in line too */
+	if (!nr_ctl_masq_hold(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0, ps->err.msg))
+		nr_ctl_pending_finish(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0,
+				      ps->err.msg);
 	if (rc < 0 || ps->n_fails)
 		nr_ctl_schedule(ctl, NR_RETRY_MS);
 	if (ctl->pass_again) { /* asked for while this one was out */
@@ -625,30 +630,4 @@ void nr_ctl_flight_cancel(struct nr_ctl *ctl)
 	nr_nl_batch_free(ps->batch);
 	free(ps->fails);
 	free(ps);
-}
-
-static void kick_cb(uv_timer_t *t)
-{
-	struct nr_ctl *ctl = t->data;
-
-	if (!ctl->closing)
-		nr_ctl_reconcile(ctl);
-}
-
-void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms)
-{
-	if (ctl->closing || !ctl->started)
-		return;
-	if (ctl->flight) { /* runs when the batch in flight is done */
-		if (delay_ms == 0) {
-			ctl->pass_again = true;
-			return;
-		}
-	}
-	/* an earlier pass already queued wins unless we need one sooner
-	 * (uv_timer_get_due_in is 0 for an inactive timer too: ask first) */
-	if (uv_is_active((uv_handle_t *)&ctl->kick_timer) &&
-	    uv_timer_get_due_in(&ctl->kick_timer) <= delay_ms)
-		return;
-	uv_timer_start(&ctl->kick_timer, kick_cb, delay_ms, 0);
 }

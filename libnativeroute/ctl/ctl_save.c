@@ -54,9 +54,9 @@ static void save_done(uv_work_t *w, int status)
 	}
 	free(ctl->save.text);
 	ctl->save.text = NULL;
-	if (ctl->closing) { /* a close waited for this save: it ends now */
-		if (ctl->open_handles == 0)
-			nr_ctl_close_finish(ctl);
+	if (ctl->closing) { /* a close may wait for this save: it ends now */
+		if (ctl->save.closed)
+			ctl->save.closed(ctl);
 		return;
 	}
 	then(ctl, rc, ctl->save.err.msg);
@@ -97,8 +97,12 @@ void nr_ctl_save_ahead(struct nr_ctl *ctl, nr_ctl_saved_fn then)
 }
 
 /* At close (the handles are closed): a running save makes close wait for
- * it (save_done ends the close). */
-bool nr_ctl_save_busy(struct nr_ctl *ctl)
+ * it; save_done then calls done, which ends the close (a callback: close is
+ * the layer above, see ctl_internal.h). */
+bool nr_ctl_save_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl))
 {
-	return ctl->save.running;
+	if (!ctl->save.running)
+		return false;
+	ctl->save.closed = done;
+	return true;
 }
