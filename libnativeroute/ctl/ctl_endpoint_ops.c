@@ -51,7 +51,7 @@ static int endpoint_req_from_spec(struct nr_ctl *ctl, const struct nr_endpoint_s
 	if (req->ifname) {
 		uint32_t ifindex;
 
-		if (nr_nl_link_index(ctl->query, req->ifname, &ifindex, err) < 0)
+		if (ctl->k->link_index(ctl->query, req->ifname, &ifindex, err) < 0)
 			return nr_err_set(err, -ENODEV, "endpoint %s: interface %s does not exist%s%s",
 					  req->id, req->ifname, ctl->netns ? " in " : "",
 					  ctl->netns ? ctl->netns : "");
@@ -62,7 +62,7 @@ static int endpoint_req_from_spec(struct nr_ctl *ctl, const struct nr_endpoint_s
 	} else {
 		struct nr_nl_link link;
 
-		if (nr_nl_link_get(ctl->query, NULL, req->ifindex, &link, err) < 0)
+		if (ctl->k->link_get(ctl->query, NULL, req->ifindex, &link, err) < 0)
 			return nr_err_set(err, -ENODEV, "endpoint %s: no interface with index %u",
 					  req->id, req->ifindex);
 	}

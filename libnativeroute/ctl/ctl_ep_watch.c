@@ -129,7 +129,7 @@ static void endpoint_check(struct nr_ctl *ctl, const struct nr_endpoint *ep)
 	struct nr_nl_link link;
 	struct nr_err err = { 0 };
 
-	if (nr_nl_link_get(ctl->query, NULL, ep->ifindex, &link, &err) == -ENODEV) {
+	if (ctl->k->link_get(ctl->query, NULL, ep->ifindex, &link, &err) == -ENODEV) {
 		endpoint_gone(ctl, ep);
 		return;
 	}
@@ -142,7 +142,7 @@ static void endpoint_check(struct nr_ctl *ctl, const struct nr_endpoint *ep)
 			continue;
 		/* the gateway sits on every endpoint's link: ask this one by an
 		 * exclusive add, which changes nothing when it is there */
-		r = nr_nl_addr_restore(ctl->query, ep->ifindex, &gw, nr_addr_bits(fams[i]), &err);
+		r = ctl->k->addr_restore(ctl->query, ep->ifindex, &gw, nr_addr_bits(fams[i]), &err);
 		if (r < 0)
 			nr_ctl_emit(ctl, NR_EVENT_ERROR, nr_model_local_name(ctl->model), ep->id,
 				    "endpoint %s: %s", ep->id, err.msg);
@@ -163,7 +163,7 @@ static bool endpoint_back(struct nr_ctl *ctl, struct nr_ctl_gone *g)
 	struct nr_err err = { 0 };
 	uint32_t ifindex;
 
-	if (!ep || !g->ifname[0] || nr_nl_link_index(ctl->query, g->ifname, &ifindex, NULL) < 0 ||
+	if (!ep || !g->ifname[0] || ctl->k->link_index(ctl->query, g->ifname, &ifindex, NULL) < 0 ||
 	    nr_ctl_host_is_endpoint_link(ctl, ifindex))
 		return false;
 	endpoint_move(ctl, g->id, ifindex);

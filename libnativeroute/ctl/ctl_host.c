@@ -25,9 +25,9 @@ int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err)
 	int rc = 0;
 
 	if (self->cidr4.addr.family || self->ip4.family)
-		rc = nr_nl_sysctl_forwarding(ctl->netns, AF_INET, err);
+		rc = ctl->k->sysctl_forwarding(ctl->k_ctx, ctl->netns, AF_INET, err);
 	if (rc == 0 && (self->cidr6.addr.family || self->ip6.family))
-		rc = nr_nl_sysctl_forwarding(ctl->netns, AF_INET6, err);
+		rc = ctl->k->sysctl_forwarding(ctl->k_ctx, ctl->netns, AF_INET6, err);
 	return rc;
 }
 
@@ -41,9 +41,9 @@ int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, st
 	bool raised = false;
 	int rc;
 
-	rc = nr_nl_link_get(ctl->query, NULL, ep->ifindex, &link, err);
+	rc = ctl->k->link_get(ctl->query, NULL, ep->ifindex, &link, err);
 	if (rc == 0 && !link.up) {
-		rc = nr_nl_link_set_up(ctl->query, ep->ifindex, true, err);
+		rc = ctl->k->link_set_up(ctl->query, ep->ifindex, true, err);
 		raised = rc == 0;
 	}
 	for (int i = 0; rc == 0 && i < 2; i++) {
@@ -51,9 +51,9 @@ int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, st
 
 		if (!ips[i]->family || nr_model_gateway(ctl->model, fams[i], &gw) < 0)
 			continue;
-		rc = nr_nl_addr_present(ctl->query, ep->ifindex, &gw, err);
+		rc = ctl->k->addr_present(ctl->query, ep->ifindex, &gw, err);
 		if (rc == 0) {
-			rc = nr_nl_addr_add(ctl->query, ep->ifindex, &gw, nr_addr_bits(fams[i]), err);
+			rc = ctl->k->addr_add(ctl->query, ep->ifindex, &gw, nr_addr_bits(fams[i]), err);
 			if (rc == 0)
 				added[n_added++] = gw;
 		} else if (rc > 0) {
@@ -65,9 +65,9 @@ int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, st
 	 * out of the model) */
 	if (rc < 0) {
 		for (int i = 0; i < n_added; i++)
-			nr_nl_addr_del(ctl->query, ep->ifindex, &added[i], nr_addr_bits(added[i].family), NULL);
+			ctl->k->addr_del(ctl->query, ep->ifindex, &added[i], nr_addr_bits(added[i].family), NULL);
 		if (raised)
-			nr_nl_link_set_up(ctl->query, ep->ifindex, false, NULL);
+			ctl->k->link_set_up(ctl->query, ep->ifindex, false, NULL);
 	}
 	/* the per-interface forwarding switch of IPv6 follows "all" only at
 	 * creation; set it for links made before forwarding was on */
@@ -115,9 +115,9 @@ int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err)
 	snprintf(want.name, sizeof(want.name), "%s", NR_VXLAN_NAME);
 	want.local = self->ip4.family ? self->ip4 : self->ip6;
 	nr_vtep_mac(&want.local, want.mac);
-	rc = nr_nl_vxlan_ensure(ctl->nl, &want, &ifindex, &local);
+	rc = ctl->k->vxlan_ensure(ctl->nl, &want, &ifindex, &local);
 	if (rc >= 0)
-		rc = nr_nl_link_get(ctl->nl, NULL, ifindex, &link, &local);
+		rc = ctl->k->link_get(ctl->nl, NULL, ifindex, &link, &local);
 	if (rc < 0) {
 		if (tunnel_needed(ctl)) {
 			*err = local;
@@ -137,8 +137,8 @@ int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err)
 	ctl->vxlan_ifindex = ifindex;
 	ctl->vxlan_mtu = link.mtu;
 	/* watched: its MTU is where the tunnel's comes from (ctl_watch.c) */
-	if (nr_nl_addr_find(ctl->nl, &want.local, &ctl->vxlan_under_ifindex, NULL) == 0 &&
-	    nr_nl_link_get(ctl->nl, NULL, ctl->vxlan_under_ifindex, &link, NULL) == 0)
+	if (ctl->k->addr_find(ctl->nl, &want.local, &ctl->vxlan_under_ifindex, NULL) == 0 &&
+	    ctl->k->link_get(ctl->nl, NULL, ctl->vxlan_under_ifindex, &link, NULL) == 0)
 		ctl->vxlan_under_mtu = link.mtu;
 	return 0;
 }
@@ -152,12 +152,12 @@ int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err)
 
 	if (tunnel_wanted(ctl))
 		return 0;
-	if (nr_nl_vxlan_get(ctl->nl, NR_VXLAN_NAME, &have, &ifindex, NULL) < 0 ||
+	if (ctl->k->vxlan_get(ctl->nl, NR_VXLAN_NAME, &have, &ifindex, NULL) < 0 ||
 	    !nr_nl_vxlan_owned(&have))
 		return 0; /* none, not a VXLAN device or someone else's: not ours */
 	ctl->vxlan_ifindex = 0;
 	ctl->vxlan_mtu = 0;
-	return nr_nl_link_delete(ctl->nl, ifindex, err);
+	return ctl->k->link_delete(ctl->nl, ifindex, err);
 }
 
 uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl)
@@ -168,8 +168,8 @@ uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl)
 	struct nr_nl_link link;
 	uint32_t ifindex;
 
-	if (nr_nl_addr_find(ctl->nl, local, &ifindex, NULL) < 0 ||
-	    nr_nl_link_get(ctl->nl, NULL, ifindex, &link, NULL) < 0)
+	if (ctl->k->addr_find(ctl->nl, local, &ifindex, NULL) < 0 ||
+	    ctl->k->link_get(ctl->nl, NULL, ifindex, &link, NULL) < 0)
 		return 0;
 	/* tunnelled pod traffic carries the VXLAN header: the tunnel device's
 	 * MTU (configured or derived) is what the pod may send */

@@ -27,6 +27,8 @@
  *     ctl_masq_watch.c nftables events about our table
  *     bpf/bpf_ctl.c    the eBPF maps and fast path
  *     ctl_ep_device.c, ctl_lock.c, ctl_names.c, ctl_data.c  leaves
+ *     ctl_kernel.c     the real kernel behind the seam every kernel access
+ *                      uses (ctl_kernel.h: ctl->k; a fake in the unit tests)
  *   1 ctl_events.c     events: format, hold back repeats, queue (ctl_events.h)
  *     ctl_kick.c       ask for a pass: the kick timer (ctl_kick.h)
  *   0 ctl_deliver.c    completion callbacks and events, run from the loop's
@@ -45,6 +47,7 @@
 #include "core/kstate.h"
 #include "core/model.h"
 #include "core/planner.h"
+#include "ctl/ctl_kernel.h"
 #include "netlink/nl_encode.h"
 #include "netlink/nl_socket.h"
 #include "store/store.h"
@@ -108,6 +111,10 @@ struct nr_ctl {
 	void *user_data;         /* nr_ctl_set_data(); never read by the library */
 	char *netns;
 	struct nr_model *model;
+	/* the kernel (ctl_kernel.h): every dump, batch, lookup, link/address
+	 * change and event read goes through k, on the channels below */
+	const struct nr_kernel_ops *k;
+	void *k_ctx;
 	struct nr_nl *nl;        /* command socket of the passes: dumps, lookups, batches */
 	struct nr_nl *query;     /* for calls outside a pass (node/endpoint checks, host
 				  * side of endpoints, status): they must not read the

@@ -127,7 +127,7 @@ static int check_node_ips(struct nr_ctl *ctl, const struct nr_node_req *local, s
 
 		if (!ip->family)
 			continue;
-		if (nr_nl_addr_find(ctl->query, ip, &ifindex, err) < 0)
+		if (ctl->k->addr_find(ctl->query, ip, &ifindex, err) < 0)
 			return nr_err_set(err, -EADDRNOTAVAIL,
 					  "node IP %s is not an address of any link in %s%s",
 					  nr_addr_str(ip, buf, sizeof(buf)),
@@ -143,7 +143,7 @@ static bool kernel_has_nexthops(struct nr_ctl *ctl)
 	struct nr_knexthop *nhs = NULL;
 	size_t n = 0;
 	struct nr_err err = { 0 };
-	int rc = nr_nl_dump_nexthops(ctl->nl, ctl->owner.protocol,
+	int rc = ctl->k->dump_nexthops(ctl->nl, ctl->owner.protocol,
 				     &nhs, &n, &err);
 
 	free(nhs);
@@ -207,16 +207,16 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 	if (rc < 0)
 		return rc;
 	/* non-blocking: a pass's batch is driven by cmd_poll (ctl_reconcile.c) */
-	rc = nr_nl_open(ctl->netns, NR_NL_NONBLOCK, &ctl->nl, err);
+	rc = ctl->k->open(ctl->k_ctx, ctl->netns, NR_NL_NONBLOCK, &ctl->nl, err);
 	if (rc == 0)
-		rc = nr_nl_open(ctl->netns, 0, &ctl->query, err);
+		rc = ctl->k->open(ctl->k_ctx, ctl->netns, 0, &ctl->query, err);
 	if (rc == 0)
 		rc = check_node_ips(ctl, &local, err);
 	if (rc == 0)
 		rc = nr_ctl_lock_take(ctl->netns, ctl->owner.table, ctl->owner.protocol,
 				      &ctl->owner_lock, err);
 	if (rc == 0)
-		rc = nr_nl_open(ctl->netns, NR_NL_NONBLOCK | NR_NL_EVENTS, &ctl->events, err);
+		rc = ctl->k->open(ctl->k_ctx, ctl->netns, NR_NL_NONBLOCK | NR_NL_EVENTS, &ctl->events, err);
 	/* the model: saved state (state_dir) or the options alone */
 	if (rc == 0)
 		rc = nr_ctl_state_setup(ctl, o, &cfg, &local, err);
@@ -247,9 +247,9 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_ctl_host_free(ctl);
 	free(ctl->last_fails);
 	nr_ctl_nh_free(ctl);
-	nr_nl_close(ctl->nl);
-	nr_nl_close(ctl->query);
-	nr_nl_close(ctl->events);
+	ctl->k->close(ctl->nl);
+	ctl->k->close(ctl->query);
+	ctl->k->close(ctl->events);
 	nr_ctl_lock_release(ctl->owner_lock);
 	nr_model_free(ctl->model);
 	free(ctl->netns);
@@ -258,12 +258,20 @@ static void ctl_free(struct nr_ctl *ctl)
 
 NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr_ctl **ret)
 {
+	static const struct nr_kernel real = { .ops = &nr_kernel_netlink };
+
+	return nr_ctl_new_with_kernel(loop, opts, &real, ret);
+}
+
+int nr_ctl_new_with_kernel(uv_loop_t *loop, const struct nr_ctl_opts *opts,
+			   const struct nr_kernel *kernel, struct nr_ctl **ret)
+{
 	struct nr_err err = { 0 };
 	struct nr_ctl *ctl;
 	int rc;
 
 	nr_last_error_clear();
-	if (!loop || !opts || !ret)
+	if (!loop || !opts || !ret || !kernel || !kernel->ops)
 		return nr_last_error_set(-EINVAL, "nr_ctl_new: loop, opts and ret are required");
 	if (!OPTS_VALID(opts, nr_ctl_opts, &err))
 		return nr_last_error_set_from(&err, -EINVAL);
@@ -272,6 +280,8 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	ctl->loop = loop;
 	ctl->pass = nr_ctl_reconcile; /* what the kick timer runs (ctl_kick.c) */
+	ctl->k = kernel->ops;
+	ctl->k_ctx = kernel->ctx;
 	ctl->pending_tail = &ctl->pending;
 	ctl->done_tail = &ctl->done_q; /* events of the setup wait in it */
 	rc = ctl_setup(ctl, opts, &err);
@@ -280,10 +290,10 @@ NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr
 		ctl_free(ctl);
 		return nr_last_error_set_from(&err, rc);
 	}
-	uv_poll_init(loop, &ctl->event_poll, nr_nl_fd(ctl->events));
+	uv_poll_init(loop, &ctl->event_poll, ctl->k->fd(ctl->events));
 	uv_timer_init(loop, &ctl->kick_timer);
 	uv_timer_init(loop, &ctl->resync_timer);
-	uv_poll_init(loop, &ctl->cmd_poll, nr_nl_fd(ctl->nl));
+	uv_poll_init(loop, &ctl->cmd_poll, ctl->k->fd(ctl->nl));
 	uv_timer_init(loop, &ctl->cmd_timer);
 	ctl->event_poll.data = ctl->kick_timer.data = ctl->resync_timer.data = ctl;
 	ctl->cmd_poll.data = ctl->cmd_timer.data = ctl;

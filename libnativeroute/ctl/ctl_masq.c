@@ -24,6 +24,8 @@
 struct masq_job {
 	uv_work_t req;
 	struct nr_ctl *ctl;   /* NULL: the controller is gone, free and leave */
+	const struct nr_kernel_ops *k; /* the controller's kernel (ctl_kernel.h) */
+	void *k_ctx;
 	int netns_fd;
 	uint64_t gen;
 	bool purge;
@@ -223,16 +225,11 @@ static void job_free(struct masq_job *j)
 	free(j);
 }
 
-static void sync_in_netns(void *arg)
-{
-	nr_nft_sync_run(arg);
-}
-
 static void work_cb(uv_work_t *req)
 {
 	struct masq_job *j = req->data;
 
-	nr_nft_in_netns(j->netns_fd, sync_in_netns, &j->sync, &j->err);
+	j->k->nft_sync(j->k_ctx, j->netns_fd, &j->sync, &j->err);
 }
 
 static void after_cb(uv_work_t *req, int status);
@@ -258,6 +255,8 @@ static int job_start(struct nr_ctl *ctl, bool purge)
 	if (!j)
 		return -ENOMEM;
 	j->ctl = ctl;
+	j->k = ctl->k;
+	j->k_ctx = ctl->k_ctx;
 	j->gen = m->gen;
 	j->purge = purge;
 	j->req.data = j;

@@ -129,7 +129,7 @@ int nr_ctl_nh_scan(struct nr_ctl *ctl, struct nr_err *err)
 
 	if (ctl->classic_routes || ctl->nh_scanned)
 		return 0;
-	rc = nr_nl_dump_nexthops_foreign(ctl->nl, ctl->owner.protocol, &nhs, &n, err);
+	rc = ctl->k->dump_nexthops_foreign(ctl->nl, ctl->owner.protocol, &nhs, &n, err);
 	if (rc < 0)
 		return rc;
 	ctl->nh_scanned = true;

@@ -113,7 +113,7 @@ int nr_ctl_check_local_ips(struct nr_ctl *ctl, const struct nr_node_req *req, st
 	for (int i = 0; i < 2; i++) {
 		uint32_t ifindex;
 
-		if (ips[i]->family && nr_nl_addr_find(ctl->query, ips[i], &ifindex, NULL) < 0)
+		if (ips[i]->family && ctl->k->addr_find(ctl->query, ips[i], &ifindex, NULL) < 0)
 			return nr_err_set(err, -EADDRNOTAVAIL,
 					  "node %s (this node): IP %s is not an address of any link in %s%s",
 					  req->name, nr_addr_str(ips[i], buf, sizeof(buf)),

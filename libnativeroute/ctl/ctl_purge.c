@@ -27,13 +27,13 @@ static int dump_ours(struct nr_ctl *ctl, struct nr_kstate *out, uint32_t *vxlan_
 	int rc;
 
 	*vxlan_ifindex = 0;
-	if (nr_nl_vxlan_get(ctl->nl, NR_VXLAN_NAME, &vx, vxlan_ifindex, NULL) < 0 ||
+	if (ctl->k->vxlan_get(ctl->nl, NR_VXLAN_NAME, &vx, vxlan_ifindex, NULL) < 0 ||
 	    !nr_nl_vxlan_owned(&vx))
 		*vxlan_ifindex = 0; /* none, not a VXLAN device, or someone else's */
 	f.neigh_ifindex = f.fdb_ifindex = *vxlan_ifindex;
 	memset(out, 0, sizeof(*out));
 	for (int tries = 0; tries < 5; tries++) {
-		rc = nr_nl_dump_kstate(ctl->nl, &f, out, err);
+		rc = ctl->k->dump_kstate(ctl->nl, &f, out, err);
 		if (rc != -EINTR)
 			break;
 	}
@@ -72,7 +72,7 @@ static int delete_all(struct nr_ctl *ctl, const struct nr_kstate *have, struct n
 	for (size_t i = 0; rc >= 0 && i < have->n_fdbs; i++)
 		rc = nr_nl_batch_fdb(b, NR_NL_DELETE, &have->fdbs[i], err);
 	if (rc >= 0 && nr_nl_batch_count(b) > 0) {
-		rc = nr_nl_batch_commit(b, ignore_gone, &hard, err);
+		rc = ctl->k->batch_commit(b, ignore_gone, &hard, err);
 		if (rc > 0 && !hard)
 			rc = 0;
 		else if (rc > 0)
@@ -94,7 +94,7 @@ static int purge(struct nr_ctl *ctl, struct nr_err *err)
 	if (rc == 0)
 		rc = nr_ctl_bpf_purge(ctl, err); /* tc filters, then the pinned maps */
 	if (rc == 0 && vx)
-		rc = nr_nl_link_delete(ctl->nl, vx, err);
+		rc = ctl->k->link_delete(ctl->nl, vx, err);
 	if (rc < 0)
 		return rc;
 	ctl->vxlan_ifindex = 0;

@@ -324,7 +324,7 @@ static const char *dev_name(struct nr_ctl *ctl, struct dev_names *d, uint32_t if
 	for (int i = 0; i < d->n; i++)
 		if (d->ifindex[i] == ifindex)
 			return d->name[i];
-	if (nr_nl_link_get(ctl->query, NULL, ifindex, &link, NULL) < 0)
+	if (ctl->k->link_get(ctl->query, NULL, ifindex, &link, NULL) < 0)
 		snprintf(link.name, sizeof(link.name), "#%u", ifindex);
 	if (d->n == 16)
 		d->n = 0;

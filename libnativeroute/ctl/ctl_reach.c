@@ -113,7 +113,7 @@ const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_ad
 
 	if (hit)
 		return hit;
-	rc = nr_nl_reach(ctl->query, ip, &r, &err);
+	rc = ctl->k->reach(ctl->query, ip, &r, &err);
 	take_answer(ip, rc, &r, &copy);
 	hit = cache_put(ctl->reach, &copy);
 	return hit ? hit : &copy;
@@ -143,7 +143,7 @@ static int cache_fill(struct nr_ctl *ctl, const struct nr_addr *ips, size_t n)
 
 		/* a socket failure leaves those answers unknown (-EIO): the
 		 * planner skips them, and the pass after the retry asks again */
-		r = nr_nl_reach_many(ctl->nl, miss, k, ans, rc, &err);
+		r = ctl->k->reach_many(ctl->nl, miss, k, ans, rc, &err);
 		for (size_t i = 0; i < k; i++) {
 			struct nr_reach a;
 

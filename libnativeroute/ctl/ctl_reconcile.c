@@ -213,7 +213,7 @@ static int observe(struct nr_ctl *ctl, struct nr_err *err)
 	int rc;
 
 	for (int tries = 0; tries < 5; tries++) {
-		rc = nr_nl_dump_kstate(ctl->nl, &f, &fresh, err);
+		rc = ctl->k->dump_kstate(ctl->nl, &f, &fresh, err);
 		if (rc != -EINTR) /* the kernel changed the table mid-dump: again */
 			break;
 	}
@@ -436,7 +436,7 @@ static void apply_begin(struct pass *ps, const struct nr_kstate *want, const str
 		finish_pass(ps, apply_end(ps, 0));
 		return;
 	}
-	rc = nr_nl_batch_begin(ps->batch, record_failure, ps, &ps->first_err);
+	rc = ctl->k->batch_begin(ps->batch, record_failure, ps, &ps->first_err);
 	if (rc < 0) {
 		finish_pass(ps, rc);
 		return;
@@ -508,7 +508,7 @@ static void flight_continue(struct nr_ctl *ctl)
 
 	if (!ps || !ps->batch) /* none, or still saving ahead */
 		return;
-	rc = nr_nl_batch_pump(ps->batch, NR_PUMP_BUDGET_NS);
+	rc = ctl->k->batch_pump(ps->batch, NR_PUMP_BUDGET_NS);
 	if (rc == NR_NL_BATCH_WAIT || rc == NR_NL_BATCH_MORE) {
 		uv_poll_start(&ctl->cmd_poll, rc == NR_NL_BATCH_MORE ? UV_READABLE | UV_WRITABLE : UV_READABLE,
 			      flight_poll_cb);

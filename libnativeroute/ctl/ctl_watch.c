@@ -254,7 +254,7 @@ void nr_ctl_watch_cb(uv_poll_t *handle, int status, int events)
 
 	if (ctl->closing)
 		return;
-	rc = nr_nl_event_read(ctl->events, on_event, ctl);
+	rc = ctl->k->event_read(ctl->events, on_event, ctl);
 	if (rc == -ENOBUFS) {
 		ctl->need_dump = true;
 		ctl->reach_stale = true;

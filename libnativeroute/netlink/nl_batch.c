@@ -183,6 +183,27 @@ static void commit_ack(struct commit_state *st, const struct nlmsghdr *nlh)
 		commit_fail(st, idx, kmsg);
 }
 
+void nr_nl_batch_expect(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *data,
+			struct nr_err *err)
+{
+	b->cs = (struct commit_state){ .b = b, .cb = fail_cb, .data = data, .err = err };
+	b->next = b->n_ops;
+}
+
+void nr_nl_batch_result(struct nr_nl_batch *b, size_t index, int error, const char *kernel_msg)
+{
+	if (index >= b->n_ops || b->ops[index].error != OP_PENDING)
+		return;
+	b->ops[index].error = error > 0 ? -error : error;
+	if (b->ops[index].error < 0)
+		commit_fail(&b->cs, index, kernel_msg);
+}
+
+struct nr_nl *nr_nl_batch_nl(const struct nr_nl_batch *b)
+{
+	return b->nl;
+}
+
 static int commit_read_acks(struct commit_state *st)
 {
 	char buf[NR_NL_RECV_SIZE];

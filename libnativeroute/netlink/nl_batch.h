@@ -85,6 +85,18 @@ int nr_nl_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *
 int nr_nl_batch_pump(struct nr_nl_batch *b, uint64_t budget_ns);
 int nr_nl_batch_failures(const struct nr_nl_batch *b);
 
+/* ---- for a transport that is not a netlink socket (the unit tests' fake
+ * kernel, ctl/ctl_kernel.h) ----------------------------------------------
+ * expect prepares the results as begin does, without a socket; result then
+ * hands in the outcome of operation `index` as its ACK would (0 or -errno;
+ * kernel_msg: the extended-ACK text, or NULL): failures are counted, named
+ * and reported through fail_cb exactly as for the kernel's. An operation
+ * already answered is left alone. nl: the channel the batch was made on. */
+void nr_nl_batch_expect(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *data,
+			struct nr_err *err);
+void nr_nl_batch_result(struct nr_nl_batch *b, size_t index, int error, const char *kernel_msg);
+struct nr_nl *nr_nl_batch_nl(const struct nr_nl_batch *b);
+
 /* Forget all queued operations and results; the batch can be refilled. */
 void nr_nl_batch_reset(struct nr_nl_batch *b);
 

@@ -1,0 +1,58 @@
+/* The real kernel behind the controller's seam (ctl_kernel.h): the netlink
+ * functions themselves, plus three adapters for the operations whose
+ * libmnl/libnftables form takes no channel. */
+#include "ctl/ctl_kernel.h"
+
+#include "netlink/nl_sysctl.h"
+
+static int real_open(void *ctx, const char *netns, unsigned int flags, struct nr_nl **ret,
+		     struct nr_err *err)
+{
+	(void)ctx;
+	return nr_nl_open(netns, flags, ret, err);
+}
+
+static int real_sysctl_forwarding(void *ctx, const char *netns, int family, struct nr_err *err)
+{
+	(void)ctx;
+	return nr_nl_sysctl_forwarding(netns, family, err);
+}
+
+static void sync_in_netns(void *arg)
+{
+	nr_nft_sync_run(arg);
+}
+
+static void real_nft_sync(void *ctx, int netns_fd, struct nr_nft_sync *sync, struct nr_err *err)
+{
+	(void)ctx;
+	nr_nft_in_netns(netns_fd, sync_in_netns, sync, err);
+}
+
+const struct nr_kernel_ops nr_kernel_netlink = {
+	.open = real_open,
+	.close = nr_nl_close,
+	.fd = nr_nl_fd,
+	.dump_kstate = nr_nl_dump_kstate,
+	.dump_nexthops = nr_nl_dump_nexthops,
+	.dump_nexthops_foreign = nr_nl_dump_nexthops_foreign,
+	.batch_begin = nr_nl_batch_begin,
+	.batch_pump = nr_nl_batch_pump,
+	.batch_commit = nr_nl_batch_commit,
+	.reach = nr_nl_reach,
+	.reach_many = nr_nl_reach_many,
+	.link_get = nr_nl_link_get,
+	.link_index = nr_nl_link_index,
+	.link_set_up = nr_nl_link_set_up,
+	.link_delete = nr_nl_link_delete,
+	.addr_add = nr_nl_addr_add,
+	.addr_del = nr_nl_addr_del,
+	.addr_present = nr_nl_addr_present,
+	.addr_restore = nr_nl_addr_restore,
+	.addr_find = nr_nl_addr_find,
+	.vxlan_get = nr_nl_vxlan_get,
+	.vxlan_ensure = nr_nl_vxlan_ensure,
+	.event_read = nr_nl_event_read,
+	.sysctl_forwarding = real_sysctl_forwarding,
+	.nft_sync = real_nft_sync,
+};

@@ -1,0 +1,506 @@
+/* The controller's logic against an in-memory kernel (fake/fake_kernel.c
+ * behind ctl/ctl_kernel.h), without root: full and incremental passes,
+ * which request a kernel refusal belongs to, close while a batch is in
+ * flight, drift repair, and adopting the kernel's objects after a restart.
+ * The integration tests check the same against the real kernel; these pin
+ * down the bookkeeping with failures and timings a real kernel will not
+ * produce on demand. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nativeroute/controller.h>
+#include <nativeroute/opts.h>
+
+#include "ctl/ctl_kernel.h"
+#include "fake_kernel.h"
+
+#define WAIT_MS 10000
+
+/* ---- the loop ---------------------------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void pump(uv_loop_t *loop)
+{
+	struct pollfd pfd = { .fd = uv_backend_fd(loop), .events = POLLIN };
+	int t;
+
+	uv_run(loop, UV_RUN_NOWAIT);
+	t = uv_backend_timeout(loop);
+	poll(&pfd, 1, t < 0 || t > 5 ? 5 : t);
+	uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* Run the loop until cond holds; false after WAIT_MS (a failure). */
+#define WAIT_FOR(cond)                                                              \
+	({                                                                          \
+		uint64_t deadline_ = now_ms() + WAIT_MS;                            \
+		bool ok_;                                                           \
+		while (!(ok_ = (cond)) && now_ms() < deadline_)                     \
+			pump(&fx.loop);                                             \
+		ok_;                                                                \
+	})
+
+/* ---- fixture ----------------------------------------------------------------- */
+
+struct done {
+	unsigned int calls;
+	int status;
+	char msg[512];
+	unsigned int order;
+};
+
+static struct {
+	uv_loop_t loop;
+	struct fake_kernel *fk;
+	char dir[64];          /* state directory, "" = none */
+	uint32_t table;
+	unsigned int callbacks; /* every completion so far, for ordering */
+	unsigned int closed_at; /* its number when close_cb ran, 0 = not yet */
+	struct nr_event events[64];
+	char event_objects[64][64];
+	size_t n_events;
+} fx;
+
+static void on_done(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
+{
+	struct done *d = data;
+
+	(void)ctl;
+	cr_assert_eq(fx.closed_at, 0, "a callback ran after close_cb");
+	d->calls++;
+	d->status = status;
+	d->order = ++fx.callbacks;
+	snprintf(d->msg, sizeof(d->msg), "%s", errmsg ? errmsg : "(null)");
+}
+
+static void on_endpoint(struct nr_ctl *ctl, int status, const char *errmsg,
+			const struct nr_endpoint_info *ep, void *data)
+{
+	(void)ep;
+	on_done(ctl, status, errmsg, data);
+}
+
+static void on_event(struct nr_ctl *ctl, const struct nr_event *ev, void *data)
+{
+	(void)ctl;
+	(void)data;
+	cr_assert_eq(fx.closed_at, 0, "an event after close_cb");
+	if (fx.n_events < 64) {
+		fx.events[fx.n_events] = *ev;
+		snprintf(fx.event_objects[fx.n_events], 64, "%s", ev->object ? ev->object : "");
+		fx.n_events++;
+	}
+}
+
+static void on_closed(struct nr_ctl *ctl, void *data)
+{
+	(void)ctl;
+	(void)data;
+	fx.closed_at = ++fx.callbacks;
+}
+
+static bool saw_event(enum nr_event_type type, const char *object)
+{
+	for (size_t i = 0; i < fx.n_events; i++)
+		if (fx.events[i].type == type && (!object || !strcmp(fx.event_objects[i], object)))
+			return true;
+	return false;
+}
+
+/* The world: node-0 at 192.168.1.10/24 on eth0, pods in 10.0.0.0/24. Each
+ * test process has its own route table number: the controller's lock (one
+ * controller per table/protocol) lives in the test's real namespace, and
+ * Criterion runs tests side by side. */
+static void setup(void)
+{
+	cr_assert_eq(uv_loop_init(&fx.loop), 0);
+	fx.table = 100000 + (uint32_t)getpid();
+	fx.fk = fake_kernel_new();
+	fake_kernel_set_owner(fx.fk, fx.table, 201);
+	fake_kernel_add_link(fx.fk, 2, "eth0", 1500);
+	fake_kernel_add_addr(fx.fk, 2, "192.168.1.10/24");
+	fake_kernel_add_link(fx.fk, 10, "veth-a", 1500);
+	fake_kernel_add_link(fx.fk, 11, "veth-b", 1500);
+}
+
+/* Run the loop until nothing is left on it (bounded: a test that failed
+ * half-way may leave a controller open; it has failed already). */
+static bool drain(void)
+{
+	return WAIT_FOR(!uv_loop_alive(&fx.loop));
+}
+
+static void teardown(void)
+{
+	if (!drain())
+		return; /* leave it: freeing the fake under a live controller would crash */
+	cr_assert_eq(uv_loop_close(&fx.loop), 0, "the controller left handles on the loop");
+	fake_kernel_free(fx.fk);
+	if (fx.dir[0]) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/state", fx.dir);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/lock", fx.dir);
+		unlink(path);
+		rmdir(fx.dir);
+	}
+}
+
+TestSuite(ctl_reconcile, .init = setup, .fini = teardown);
+
+static struct nr_ctl *new_ctl(unsigned int resync_ms)
+{
+	static const char *const local_cidrs[] = { "10.0.0.0/24", NULL };
+	static const char *const cluster[] = { "10.0.0.0/16", NULL };
+	NR_OPTS(nr_ctl_opts, o, .node_name = "node-0", .node_ipv4 = "192.168.1.10",
+		.ipam_mode = NR_IPAM_KUBERNETES, .pod_cidrs = local_cidrs,
+		.cluster_cidrs = cluster, .auto_direct_node_routes = true,
+		.route_table = fx.table, .resync_interval_ms = resync_ms,
+		.masquerade_ipv4 = NR_SWITCH_OFF, .event_cb = on_event,
+		.state_dir = fx.dir[0] ? fx.dir : NULL);
+	struct nr_kernel k = fake_kernel_handle(fx.fk);
+	struct nr_ctl *ctl = NULL;
+
+	cr_assert_eq(nr_ctl_new_with_kernel(&fx.loop, &o, &k, &ctl), 0, "%s", nr_last_errmsg());
+	return ctl;
+}
+
+static void start(struct nr_ctl *ctl)
+{
+	struct done d = { 0 };
+
+	cr_assert_eq(nr_ctl_start(ctl, on_done, &d), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(d.calls > 0), "start never completed");
+	cr_assert_eq(d.status, 0, "start: %s", d.msg);
+}
+
+static void close_ctl(struct nr_ctl *ctl)
+{
+	cr_assert_eq(nr_ctl_close(ctl, on_closed, NULL), 0);
+	cr_assert(WAIT_FOR(fx.closed_at > 0), "close never completed");
+}
+
+static void node_add(struct nr_ctl *ctl, const char *name, const char *ip, const char *cidr,
+		     struct done *d)
+{
+	const char *cidrs[] = { cidr, NULL };
+	NR_OPTS(nr_node_spec, spec, .name = name, .ipv4 = ip, .pod_cidrs = cidrs);
+
+	cr_assert_eq(nr_ctl_node_add(ctl, &spec, on_done, d), 0, "%s", nr_last_errmsg());
+}
+
+static void node_add_wait(struct nr_ctl *ctl, const char *name, const char *ip, const char *cidr)
+{
+	struct done d = { 0 };
+
+	node_add(ctl, name, ip, cidr, &d);
+	cr_assert(WAIT_FOR(d.calls > 0));
+	cr_assert_eq(d.status, 0, "node add %s: %s", name, d.msg);
+}
+
+static struct nr_status status(struct nr_ctl *ctl)
+{
+	struct nr_status st = { .sz = sizeof(st) };
+
+	cr_assert_eq(nr_ctl_status(ctl, &st), 0, "%s", nr_last_errmsg());
+	return st;
+}
+
+/* The node's route is in the fake kernel, via a nexthop object to ip. */
+static void expect_routed(const char *cidr, const char *ip)
+{
+	const struct nr_kroute *r = fake_kernel_route(fx.fk, cidr);
+	const struct nr_knexthop *nh;
+	char buf[NR_ADDR_STRLEN];
+
+	cr_assert_not_null(r, "no route to %s in the kernel", cidr);
+	cr_assert_neq(r->nh_id, 0, "%s is not a nexthop route", cidr);
+	nh = fake_kernel_nexthop(fx.fk, r->nh_id);
+	cr_assert_not_null(nh, "the nexthop of %s is missing", cidr);
+	cr_assert_str_eq(nr_addr_str(&nh->gw, buf, sizeof(buf)), ip);
+}
+
+/* ---- passes -------------------------------------------------------------------- */
+
+Test(ctl_reconcile, start_is_one_full_pass_that_reads_the_kernel)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct nr_status st;
+
+	start(ctl);
+	st = status(ctl);
+	cr_assert_eq(st.full_passes, 1);
+	cr_assert_eq(st.incremental_passes, 0);
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, 1, "start must adopt what is there");
+	close_ctl(ctl);
+}
+
+Test(ctl_reconcile, a_node_added_after_start_is_an_incremental_pass_of_its_own_objects)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct fake_counters before;
+	struct nr_status st;
+
+	start(ctl);
+	before = *fake_kernel_counters(fx.fk);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	st = status(ctl);
+	cr_assert_eq(st.full_passes, 1, "a node add re-planned the cluster");
+	cr_assert_eq(st.incremental_passes, 1);
+	/* its nexthop and its route, no dump */
+	cr_assert_eq(fake_kernel_counters(fx.fk)->writes - before.writes, 2);
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, before.dumps);
+	cr_assert(saw_event(NR_EVENT_ROUTE_PROGRAMMED, "10.0.1.0/24"));
+	close_ctl(ctl);
+}
+
+Test(ctl_reconcile, nodes_added_in_one_loop_turn_share_one_pass)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done d[3] = { { 0 } };
+	unsigned int batches;
+
+	start(ctl);
+	batches = fake_kernel_counters(fx.fk)->batches;
+	node_add(ctl, "node-1", "192.168.1.11", "10.0.1.0/24", &d[0]);
+	node_add(ctl, "node-2", "192.168.1.12", "10.0.2.0/24", &d[1]);
+	node_add(ctl, "node-3", "192.168.1.13", "10.0.3.0/24", &d[2]);
+	cr_assert(WAIT_FOR(d[0].calls && d[1].calls && d[2].calls));
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(d[i].status, 0, "%s", d[i].msg);
+	cr_assert_eq(fake_kernel_counters(fx.fk)->batches, batches + 1);
+	cr_assert_eq(status(ctl).incremental_passes, 1);
+	expect_routed("10.0.2.0/24", "192.168.1.12");
+	close_ctl(ctl);
+}
+
+Test(ctl_reconcile, a_full_pass_after_lost_events_dumps_and_repairs)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct fake_counters before;
+
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	before = *fake_kernel_counters(fx.fk);
+	/* deleted without a word, then the event queue overflows: the
+	 * controller can no longer trust its record and must read back */
+	cr_assert(fake_kernel_delete_route(fx.fk, "10.0.1.0/24", false));
+	fake_kernel_overflow(fx.fk);
+	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.1.0/24") != NULL),
+		  "the route never came back");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, before.dumps + 1);
+	cr_assert_eq(status(ctl).full_passes, 2);
+	cr_assert(saw_event(NR_EVENT_RESYNC, NULL));
+	/* only the missing route was written */
+	cr_assert_eq(fake_kernel_counters(fx.fk)->writes - before.writes, 1);
+	close_ctl(ctl);
+}
+
+/* ---- failures belong to their own request ---------------------------------------- */
+
+static void endpoint_add(struct nr_ctl *ctl, const char *id, const char *ifname, const char *ip,
+			 struct done *d)
+{
+	NR_OPTS(nr_endpoint_spec, spec, .id = id, .ifname = ifname, .ipv4 = ip);
+
+	cr_assert_eq(nr_ctl_endpoint_add(ctl, &spec, on_endpoint, d), 0, "%s", nr_last_errmsg());
+}
+
+Test(ctl_reconcile, a_refused_route_fails_only_the_request_it_belongs_to)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done a = { 0 }, b = { 0 };
+	unsigned int batches;
+
+	start(ctl);
+	fake_kernel_fail_route(fx.fk, "10.0.0.6/32", -EINVAL, "Invalid prefix for given prefix length", 0);
+	batches = fake_kernel_counters(fx.fk)->batches;
+	endpoint_add(ctl, "pod-a", "veth-a", "10.0.0.5", &a);
+	endpoint_add(ctl, "pod-b", "veth-b", "10.0.0.6", &b);
+	cr_assert(WAIT_FOR(a.calls && b.calls));
+	cr_assert_eq(fake_kernel_counters(fx.fk)->batches, batches + 1, "not one pass");
+	cr_assert_eq(a.status, 0, "pod-a: %s", a.msg);
+	cr_assert_eq(b.status, -EINVAL);
+	cr_assert(strstr(b.msg, "10.0.0.6"), "the error does not name the route: %s", b.msg);
+	cr_assert(strstr(b.msg, "Invalid prefix for given prefix length"),
+		  "the kernel's text is lost: %s", b.msg);
+	cr_assert_not_null(fake_kernel_route(fx.fk, "10.0.0.5/32"));
+	cr_assert_null(fake_kernel_route(fx.fk, "10.0.0.6/32"));
+	close_ctl(ctl);
+}
+
+struct state_query {
+	const char *name;
+	char state[32];
+};
+
+static int find_state(const struct nr_node_info *n, void *data)
+{
+	struct state_query *q = data;
+
+	if (!strcmp(n->name, q->name))
+		snprintf(q->state, sizeof(q->state), "%s", n->state);
+	return 0;
+}
+
+/* The node's state as nr_ctl_node_foreach reports it ("" if absent). */
+static const char *node_state(struct nr_ctl *ctl, const char *name)
+{
+	static struct state_query q;
+
+	q = (struct state_query){ .name = name };
+	cr_assert_eq(nr_ctl_node_foreach(ctl, find_state, &q), 0);
+	return q.state;
+}
+
+Test(ctl_reconcile, a_refused_node_route_blocks_that_node_only)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done d[2] = { { 0 } };
+
+	start(ctl);
+	fake_kernel_fail_route(fx.fk, "10.0.2.0/24", -EEXIST, NULL, 0);
+	node_add(ctl, "node-1", "192.168.1.11", "10.0.1.0/24", &d[0]);
+	node_add(ctl, "node-2", "192.168.1.12", "10.0.2.0/24", &d[1]);
+	cr_assert(WAIT_FOR(d[0].calls && d[1].calls));
+	/* a node stays (it is saved); its route is retried, the refusal is
+	 * its state and an ERROR event naming the prefix */
+	cr_assert_eq(d[0].status, 0, "%s", d[0].msg);
+	cr_assert_eq(d[1].status, 0, "%s", d[1].msg);
+	cr_assert_str_eq(node_state(ctl, "node-2"), "blocked");
+	/* (node-1 reads "pending" until the next pass has re-read the kernel:
+	 * a pass with a failure distrusts its record of the kernel) */
+	cr_assert(WAIT_FOR(!strcmp(node_state(ctl, "node-1"), "native")), "node-1: %s",
+		  node_state(ctl, "node-1"));
+	cr_assert_str_eq(node_state(ctl, "node-2"), "blocked");
+	cr_assert(saw_event(NR_EVENT_ERROR, NULL));
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	/* once the kernel takes it, the retry programs it */
+	fake_kernel_clear_failures(fx.fk);
+	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.2.0/24") != NULL), "never retried");
+	cr_assert(WAIT_FOR(!strcmp(node_state(ctl, "node-2"), "native")));
+	close_ctl(ctl);
+}
+
+/* ---- close ------------------------------------------------------------------------ */
+
+Test(ctl_reconcile, close_during_a_batch_cancels_each_request_once_before_close_cb)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done d[3] = { { 0 } };
+	struct done late = { 0 };
+
+	start(ctl);
+	fake_kernel_hold(fx.fk, true);
+	node_add(ctl, "node-1", "192.168.1.11", "10.0.1.0/24", &d[0]);
+	node_add(ctl, "node-2", "192.168.1.12", "10.0.2.0/24", &d[1]);
+	endpoint_add(ctl, "pod-a", "veth-a", "10.0.0.5", &d[2]);
+	cr_assert(WAIT_FOR(fake_kernel_holding(fx.fk)), "the batch never went out");
+	cr_assert_eq(nr_ctl_close(ctl, on_closed, NULL), 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(d[i].calls, 0, "a callback ran inside nr_ctl_close");
+	cr_assert_lt(nr_ctl_node_add(ctl, &(struct nr_node_spec){ .sz = sizeof(struct nr_node_spec),
+								  .name = "late", .ipv4 = "192.168.1.99" },
+				     on_done, &late), 0, "a call was accepted while closing");
+	cr_assert(WAIT_FOR(fx.closed_at > 0), "close never completed");
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(d[i].calls, 1, "request %d: %u callbacks", i, d[i].calls);
+		cr_assert_eq(d[i].status, -ECANCELED, "request %d: %s", i, d[i].msg);
+		cr_assert_lt(d[i].order, fx.closed_at, "request %d answered after close_cb", i);
+	}
+	/* the batch's answer arrives after the controller is gone: nothing runs
+	 * (on_done/on_event fail the test after close_cb) */
+	fake_kernel_release(fx.fk);
+	cr_assert(drain(), "handles left after close_cb");
+	cr_assert_eq(late.calls, 0);
+}
+
+/* ---- drift ----------------------------------------------------------------------- */
+
+Test(ctl_reconcile, a_route_deleted_by_someone_else_is_put_back)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	cr_assert(fake_kernel_delete_route(fx.fk, "10.0.1.0/24", true));
+	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.1.0/24") != NULL),
+		  "the route never came back");
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	cr_assert_eq(status(ctl).drift_repairs, 1);
+	cr_assert(saw_event(NR_EVENT_DRIFT_REPAIRED, "10.0.1.0/24"));
+	close_ctl(ctl);
+}
+
+Test(ctl_reconcile, a_silent_deletion_is_repaired_by_the_periodic_resync)
+{
+	struct nr_ctl *ctl = new_ctl(50);
+
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	cr_assert(fake_kernel_delete_route(fx.fk, "10.0.1.0/24", false));
+	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.1.0/24") != NULL),
+		  "the resync never restored the route");
+	cr_assert_geq(status(ctl).resyncs, 1);
+	close_ctl(ctl);
+}
+
+/* ---- restart -------------------------------------------------------------------------- */
+
+static int count_node(const struct nr_node_info *node, void *data)
+{
+	(void)node;
+	(*(unsigned int *)data)++;
+	return 0;
+}
+
+static unsigned int count_nodes(struct nr_ctl *ctl)
+{
+	unsigned int n = 0;
+
+	cr_assert_eq(nr_ctl_node_foreach(ctl, count_node, &n), 0);
+	return n;
+}
+
+Test(ctl_reconcile, a_restart_over_its_state_and_kernel_objects_writes_nothing)
+{
+	struct nr_ctl *ctl;
+	unsigned int writes;
+
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/nr-unit-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.dir));
+	ctl = new_ctl(0);
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	node_add_wait(ctl, "node-2", "192.168.1.12", "10.0.2.0/24");
+	close_ctl(ctl);
+	fx.closed_at = 0;
+	cr_assert_not_null(fake_kernel_route(fx.fk, "10.0.2.0/24"), "close removed a route");
+
+	writes = fake_kernel_counters(fx.fk)->writes;
+	ctl = new_ctl(0);
+	cr_assert_eq(count_nodes(ctl), 3, "the saved nodes were not loaded");
+	start(ctl);
+	cr_assert_eq(fake_kernel_counters(fx.fk)->writes, writes,
+		     "a restart over an up-to-date kernel wrote %u operations",
+		     fake_kernel_counters(fx.fk)->writes - writes);
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	expect_routed("10.0.2.0/24", "192.168.1.12");
+	cr_assert_str_eq(node_state(ctl, "node-2"), "native");
+	close_ctl(ctl);
+}
