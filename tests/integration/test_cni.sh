@@ -63,13 +63,11 @@ nr_expect_match "$(nrctl1 -o json endpoints)" "\"id\":\"cni:net1:ctr-a:eth0\",\"
 
 echo "== pod-a -> pod-b, natively"
 cap=$CNI_WORK/cap.txt
-ip netns exec "$N1" tcpdump --immediate-mode -l -n -i eth0 'icmp or udp port 8472' >"$cap" 2>/dev/null &
-NR_PIDS+=("$!")
-sleep 0.5
+nr_capture_start "$N1" eth0 'icmp or udp port 8472' "$cap"
 ip netns exec "${NR_P}pod-a" ping -c 3 -i 0.2 -W 2 10.0.1.2 || nr_fail "pod-a cannot ping pod-b"
 nr_ok "pod-a (10.0.0.2) pings pod-b (10.0.1.2)"
-sleep 0.3
-kill "${NR_PIDS[-1]}"; wait "${NR_PIDS[-1]}" 2>/dev/null || true
+nr_wait_for 5 grep -q 'IP 10\.0\.1\.2 > 10\.0\.0\.2: ICMP echo reply' "$cap" || true
+nr_capture_stop "$cap"
 nr_expect_match "$(cat "$cap")" "IP 10\.0\.0\.2 > 10\.0\.1\.2: ICMP echo request" "capture: pod IPs on the wire"
 nr_expect_match "$(cat "$cap")" "IP 10\.0\.1\.2 > 10\.0\.0\.2: ICMP echo reply" "capture: the reply too"
 nr_expect_no_match "$(cat "$cap")" "8472|VXLAN|UDP" "capture: no tunnel header"

@@ -36,14 +36,12 @@ nr_expect_match "$pa6" '^fd10::1 dev eth0' "pod-a: IPv6 gateway on-link"
 nr_expect_match "$pa6" '^default via fd10::1 dev eth0' "pod-a: IPv6 default route"
 
 cap=$CNI_WORK/cap6.txt
-ip netns exec "$N1" tcpdump --immediate-mode -l -n -i eth0 'icmp6 or udp port 8472' >"$cap" 2>/dev/null &
-NR_PIDS+=("$!")
-sleep 0.5
+nr_capture_start "$N1" eth0 'icmp6 or udp port 8472' "$cap"
 ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fail "pod-a cannot ping pod-b over IPv4"
 nr_wait_for 5 ip netns exec "${NR_P}pod-a" ping -6 -c 1 -W 1 fd10::1:2 || nr_fail "pod-a cannot ping pod-b over IPv6"
-ip netns exec "${NR_P}pod-a" ping -6 -c 2 -i 0.2 -W 2 fd10::1:2 >/dev/null
-sleep 0.3
-kill "${NR_PIDS[-1]}"; wait "${NR_PIDS[-1]}" 2>/dev/null || true
+ip netns exec "${NR_P}pod-a" ping -6 -c 2 -i 0.2 -W 2 fd10::1:2 >/dev/null || nr_fail "pod-a: IPv6 ping to pod-b lost packets"
+nr_wait_for 5 grep -q 'IP6 fd10::2 > fd10::1:2: ICMP6, echo request' "$cap" || true
+nr_capture_stop "$cap"
 nr_ok "pod-a reaches pod-b over IPv4 and IPv6"
 nr_expect_match "$(cat "$cap")" 'IP6 fd10::2 > fd10::1:2: ICMP6, echo request' "capture: pod IPv6 addresses on the wire"
 nr_expect_no_match "$(cat "$cap")" '8472|VXLAN|UDP' "capture: no tunnel header"

@@ -50,14 +50,13 @@ nr_expect_match "$(ip -n "${NR_P}node-1" -4 route show proto 201)" "^10\.0\.1\.0
 	"and the IPv4 CIDR via 192.168.1.11"
 
 cap=$run/cap.txt
-ip netns exec "${NR_P}node-1" tcpdump --immediate-mode -l -n -i eth0 'icmp or icmp6 or udp port 8472' >"$cap" 2>/dev/null &
-cap_pid=$!; NR_PIDS+=("$cap_pid")
-sleep 0.5
+nr_capture_start "${NR_P}node-1" eth0 'icmp or icmp6 or udp port 8472' "$cap"
 ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fail "IPv4 ping pod-a -> pod-b"
 nr_ok "IPv4: pod-a pings pod-b"
 ip netns exec "${NR_P}pod-a" ping -6 -c 2 -i 0.2 -W 2 fd10::1:2 >/dev/null || nr_fail "IPv6 ping pod-a -> pod-b"
 nr_ok "IPv6: pod-a pings pod-b"
-sleep 0.3; kill "$cap_pid"; wait "$cap_pid" 2>/dev/null || true
+nr_wait_for 5 grep -q 'IP6 fd10::2 > fd10::1:2: ICMP6, echo request' "$cap" || true
+nr_capture_stop "$cap"
 nr_expect_match "$(cat "$cap")" "IP6 fd10::2 > fd10::1:2: ICMP6, echo request" "capture: IPv6 pod addresses on the wire"
 nr_expect_no_match "$(cat "$cap")" "8472|VXLAN|OTV" "capture: no tunnel"
 

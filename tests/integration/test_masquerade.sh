@@ -72,12 +72,9 @@ stop_daemon() { # ID
 capture() {
 	local ns=$1 filter=$2 pid
 	shift 3
-	ip netns exec "$ns" tcpdump --immediate-mode -l -n -i eth0 "$filter" >"$TMP/cap" 2>"$TMP/cap.err" &
-	pid=$!
-	nr_wait_for 10 grep -q "listening on" "$TMP/cap.err" || nr_fail "tcpdump did not start"
+	nr_capture_start "$ns" eth0 "$filter" "$TMP/cap"
 	"$@" || true
-	sleep 0.3
-	kill "$pid"; wait "$pid" 2>/dev/null || true
+	nr_capture_stop "$TMP/cap"
 	cat "$TMP/cap"
 }
 

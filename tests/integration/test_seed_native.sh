@@ -47,26 +47,35 @@ nr_expect_match "$r2" "^10\.0\.0\.0/24 nhid [0-9]+ via 192\.168\.1\.10 dev eth0 
 
 echo "== pod-a -> pod-b, natively"
 cap=$NR_WORK/cap.txt
-ip netns exec "$n1" tcpdump --immediate-mode -l -n -i eth0 'icmp or udp port 8472' >"$cap" 2>/dev/null &
-NR_PIDS+=("$!")
-sleep 0.5
+nr_capture_start "$n1" eth0 'icmp or udp port 8472' "$cap"
 ip netns exec "${NR_P}pod-a" ping -c 3 -i 0.2 -W 2 10.0.1.2 || nr_fail "pod-a cannot ping pod-b"
 nr_ok "pod-a (10.0.0.2) pings pod-b (10.0.1.2)"
-sleep 0.3
-kill "${NR_PIDS[-1]}"; wait "${NR_PIDS[-1]}" 2>/dev/null || true
+nr_wait_for 5 grep -q 'IP 10\.0\.0\.2 > 10\.0\.1\.2: ICMP echo request' "$cap" || true
+nr_capture_stop "$cap"
 cat "$cap"
 nr_expect_match "$(cat "$cap")" "IP 10\.0\.0\.2 > 10\.0\.1\.2: ICMP echo request" "capture: pod IPs on the wire"
 nr_expect_no_match "$(cat "$cap")" "8472|VXLAN|UDP" "capture: no tunnel header"
 
 echo "== a node event is an incremental pass, not a re-plan of the cluster"
 passes() { nr_embed c1 status | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
-full0=$(passes full_passes) inc0=$(passes incremental_passes)
-nr_embed c1 node add node-7 192.168.1.17 10.0.7.0/24 >/dev/null
-nr_embed c1 node del node-7 >/dev/null
-full1=$(passes full_passes) inc1=$(passes incremental_passes)
-echo "full passes $full0 -> $full1, incremental passes $inc0 -> $inc1"
+# An address event on a link our routes use (eth0's IPv6 link-local address
+# finishing DAD a second or two after the link came up) makes the
+# controller re-read the kernel in a full pass: not what is measured here.
+# Wait for DAD to end; should another such event still fall into the
+# measurement, measure again (a node event that caused a full pass would
+# do so every time).
+dad_done() { [ -z "$(ip -n "$n1" -6 addr show tentative)" ]; }
+nr_wait_for 10 dad_done || nr_fail "IPv6 DAD still running in $n1: $(ip -n "$n1" -6 addr show tentative)"
+for attempt in 1 2 3; do
+	full0=$(passes full_passes) inc0=$(passes incremental_passes)
+	nr_embed c1 node add node-7 192.168.1.17 10.0.7.0/24 >/dev/null
+	nr_embed c1 node del node-7 >/dev/null
+	full1=$(passes full_passes) inc1=$(passes incremental_passes)
+	echo "attempt $attempt: full passes $full0 -> $full1, incremental passes $inc0 -> $inc1"
+	[ "$full1" -ne "$full0" ] || break
+done
 [ "$full1" -eq "$full0" ] && [ "$inc1" -ge $((inc0 + 2)) ] ||
-	nr_fail "node add/remove did not run as incremental passes"
+	nr_fail "node add/remove did not run as incremental passes (3 attempts)"
 nr_ok "node add and remove: 2 incremental passes, no full re-plan"
 
 echo "== drift: a route deleted by hand comes back"

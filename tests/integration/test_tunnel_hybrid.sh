@@ -52,27 +52,27 @@ nr_expect_match "$fdb" "dst 192\.168\.1\.11" "FDB entry towards node-2"
 nr_expect_match "$fdb" "dst 192\.168\.2\.10" "FDB entry towards node-3"
 
 cap=$NR_WORK/cap.txt
-ip netns exec "$n1" tcpdump --immediate-mode -l -n -i eth0 'udp port 8472' >"$cap" 2>/dev/null &
-cap_pid=$!; NR_PIDS+=("$cap_pid")
-sleep 0.5
+nr_capture_start "$n1" eth0 'udp port 8472' "$cap"
 ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fail "tunnel: pod-a cannot ping pod-b"
 ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.2.2 >/dev/null || nr_fail "tunnel: pod-a cannot ping pod-c"
 nr_ok "tunnel: pod-a pings pod-b and pod-c"
-sleep 0.3; kill "$cap_pid"; wait "$cap_pid" 2>/dev/null || true
-head -4 "$cap"
 # tcpdump prints the outer header, then the inner packet on the next line
-nr_expect_match "$(grep -A1 -E '192\.168\.1\.10\.[0-9]+ > 192\.168\.1\.11\.8472: (OTV|VXLAN)' "$cap" | paste -sd' ')" \
+encap_to_node2() {
+	grep -A1 -E '192\.168\.1\.10\.[0-9]+ > 192\.168\.1\.11\.8472: (OTV|VXLAN)' "$cap" | paste -sd' '
+}
+nr_wait_for 5 grep -q 'IP 10\.0\.0\.2 > 10\.0\.1\.2: ICMP echo request' "$cap" || true
+nr_capture_stop "$cap"
+head -4 "$cap"
+nr_expect_match "$(encap_to_node2)" \
 	"8472: (OTV|VXLAN).* IP 10\.0\.0\.2 > 10\.0\.1\.2: ICMP echo request" "capture: pod ICMP inside VXLAN (UDP 8472) to node-2"
 
 echo "== tunnel -> hybrid at run time, without a gap"
 mon=$NR_WORK/mon.txt
-ip -n "$n1" monitor route >"$mon" &
-mon_pid=$!; NR_PIDS+=("$mon_pid")
-sleep 0.3
+nr_monitor_start "$n1" "$mon" route
 nr_embed c1 mode hybrid >/dev/null
-sleep 0.3
-kill "$mon_pid"; wait "$mon_pid" 2>/dev/null || true
+nr_monitor_stop "$mon"
 cat "$mon"
+nr_expect_match "$(cat "$mon")" "^10\.0\.1\.0/24 nhid [0-9]+ via 192\.168\.1\.11" "the monitor saw node-2's route replaced by the native one"
 nr_expect_no_match "$(cat "$mon")" "^Deleted 10\.0\.[12]\.0/24" "switch replaced routes in place (no delete)"
 r1=$(ip -n "$n1" route show)
 echo "$r1"

@@ -20,8 +20,19 @@ NR_P=${NR_P:-"nrt$$-"}
 NR_PIDS=()
 nr_cleanup_hooks=()
 
+# A test that dies of `set -e` (a helper returning 1, a command failing
+# outside an assertion) used to end without a word: the last failing
+# command is remembered (errtrace: in functions too) and printed at exit.
+set -E
+NR_LAST_ERR=
+NR_FAILED=0
+trap 'NR_LAST_ERR="status $? of \`$BASH_COMMAND\` at ${BASH_SOURCE[0]##*/}:$LINENO${FUNCNAME[0]:+ in ${FUNCNAME[0]}}"' ERR
+
 nr_cleanup() {
 	local rc=$? h pid
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$NR_FAILED" = 0 ]; then
+		echo "FAIL: ${0##*/} exited with status $rc${NR_LAST_ERR:+: $NR_LAST_ERR}"
+	fi
 	for h in "${nr_cleanup_hooks[@]:-}"; do [ -n "$h" ] && eval "$h" || true; done
 	for pid in "${NR_PIDS[@]:-}"; do
 		[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
@@ -32,7 +43,19 @@ nr_cleanup() {
 trap nr_cleanup EXIT
 trap 'exit 130' INT TERM
 
-nr_fail() { echo "FAIL: $*"; exit 1; }
+nr_fail() {
+	NR_FAILED=1
+	echo "FAIL: $*"
+	# in $(...) stdout is the caller's variable: say it where it is seen
+	[ "$BASHPID" = "$$" ] || echo "FAIL: $*" >&2
+	exit 1
+}
+# A process we waited for is not ours any more: its PID may be reused, so
+# cleanup must not kill it.
+nr_pid_forget() {
+	local i
+	for i in "${!NR_PIDS[@]}"; do [ "${NR_PIDS[$i]}" != "$1" ] || unset "NR_PIDS[$i]"; done
+}
 nr_ok() { echo "ok: $*"; }
 
 # nr_expect_match TEXT REGEX WHAT
@@ -60,4 +83,108 @@ nr_wait_for() {
 		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
 		sleep 0.01
 	done
+}
+
+# Packet captures. A capture started with `tcpdump ... &` and a fixed sleep
+# misses the first packets when the machine is loaded (tcpdump not yet
+# attached: test_tunnel_hybrid failed in CI that way); these wait until
+# tcpdump says it is listening, i.e. its socket and filter are in place.
+#   nr_capture_start NS IFACE FILTER FILE   packets (-n, one per line) go to
+#                                           FILE, tcpdump's stderr to FILE.err
+#   nr_capture_stop FILE                    settle, stop, wait; FILE is complete
+# Positive checks should also wait for what they expect before stopping:
+#   nr_wait_for 5 grep -q 'ICMP echo reply' "$FILE"
+declare -A NR_CAPTURE_PID=()
+: "${NR_CAPTURE_SETTLE:=0.3}"  # after the last packet of interest, before the stop
+
+nr_capture_running() { kill -0 "$1" 2>/dev/null; }
+nr_capture_listening() { # PID ERRFILE: listening, or tcpdump died (stop polling)
+	grep -q "listening on" "$2" || ! nr_capture_running "$1"
+}
+
+nr_capture_start() {
+	local ns=$1 ifc=$2 filter=$3 file=$4 pid
+	: >"$file"
+	ip netns exec "$ns" tcpdump --immediate-mode -l -n -i "$ifc" "$filter" >"$file" 2>"$file.err" &
+	pid=$!
+	NR_PIDS+=("$pid")
+	NR_CAPTURE_PID[$file]=$pid
+	if ! nr_wait_for 20 nr_capture_listening "$pid" "$file.err" ||
+		! grep -q "listening on" "$file.err"; then
+		{ echo "--- tcpdump stderr ($file.err):"; cat "$file.err"; echo "---"; } >&2
+		nr_fail "capture in $ns on $ifc ('$filter'): tcpdump did not report 'listening on' within 20 s"
+	fi
+}
+
+nr_capture_stop() {
+	local file=$1 pid=${NR_CAPTURE_PID[$1]:-}
+	[ -n "$pid" ] || nr_fail "nr_capture_stop $file: no capture was started on that file"
+	sleep "$NR_CAPTURE_SETTLE"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	unset "NR_CAPTURE_PID[$file]"
+	nr_pid_forget "$pid"
+	# the kernel dropped packets (ring full under load): say so, a check
+	# that then fails is explained
+	if grep -Eq '^[1-9][0-9]* packets? dropped by kernel' "$file.err"; then
+		echo "note: capture $file: $(grep -E 'dropped by kernel' "$file.err")"
+	fi
+}
+
+# Event monitors. `ip monitor ... &` followed by a sleep may not be
+# subscribed yet when the change under test happens (it then sees nothing,
+# and a "no change" check passes for the wrong reason), and may not have
+# printed the last events when it is killed. These synchronise on a
+# sentinel route in a table of its own (4242; no controller reads it):
+# once its event is in FILE, everything before it is too.
+#   nr_monitor_start NS FILE OBJECT...   e.g. route nexthop (route is added
+#                                        if missing: the sentinel is a route)
+#   nr_monitor_stop FILE                 FILE then holds every event up to
+#                                        now, without the sentinel's lines
+declare -A NR_MONITOR_PID=() NR_MONITOR_NS=()
+NR_SENTINEL=192.0.2.255
+NR_SENTINEL_TABLE=4242
+
+nr_sentinel_seen() { # FILE added|deleted [MORE-THAN]: its events in FILE
+	local re="^blackhole $NR_SENTINEL table $NR_SENTINEL_TABLE"
+	[ "$2" = added ] || re="^Deleted blackhole $NR_SENTINEL table $NR_SENTINEL_TABLE"
+	[ "$(grep -c "$re" "$1")" -gt "${3:-0}" ]
+}
+
+nr_monitor_start() {
+	local ns=$1 file=$2 objs=("${@:3}") pid i
+	[[ " ${objs[*]} " == *" route "* ]] || objs+=(route)
+	ip -n "$ns" monitor "${objs[@]}" >"$file" 2>&1 &
+	pid=$!
+	NR_PIDS+=("$pid")
+	NR_MONITOR_PID[$file]=$pid
+	NR_MONITOR_NS[$file]=$ns
+	# an event sent before the monitor subscribed is lost: re-add until seen
+	for i in $(seq 200); do
+		ip -n "$ns" route replace blackhole "$NR_SENTINEL/32" table "$NR_SENTINEL_TABLE"
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			nr_sentinel_seen "$file" added && return 0
+			sleep 0.01
+		done
+		kill -0 "$pid" 2>/dev/null || break
+		ip -n "$ns" route del blackhole "$NR_SENTINEL/32" table "$NR_SENTINEL_TABLE" 2>/dev/null || true
+	done
+	cat "$file"
+	nr_fail "ip monitor ${objs[*]} in $ns did not report its sentinel route: not listening"
+}
+
+nr_monitor_stop() {
+	local file=$1 pid=${NR_MONITOR_PID[$1]:-} ns=${NR_MONITOR_NS[$1]:-} before
+	[ -n "$pid" ] || nr_fail "nr_monitor_stop $file: no monitor was started on that file"
+	# the start may have deleted it before: wait for one more deletion
+	before=$(grep -c "^Deleted blackhole $NR_SENTINEL table $NR_SENTINEL_TABLE" "$file" || true)
+	ip -n "$ns" route del blackhole "$NR_SENTINEL/32" table "$NR_SENTINEL_TABLE" ||
+		nr_fail "monitor sentinel route in $ns vanished"
+	nr_wait_for 20 nr_sentinel_seen "$file" deleted "$before" ||
+		nr_fail "ip monitor in $ns did not print the sentinel's removal within 20 s"
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	nr_pid_forget "$pid"
+	unset "NR_MONITOR_PID[$file]" "NR_MONITOR_NS[$file]"
+	sed -i "/$NR_SENTINEL table $NR_SENTINEL_TABLE/d" "$file"
 }
