@@ -124,6 +124,9 @@ void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, co
 		free(p->msg);
 		p->msg = status < 0 && msg && *msg ? strdup(msg) : NULL; /* NULL: nr_strerror */
 	}
+	if (status < 0 && p->on_fail) /* an error means nothing changed */
+		p->on_fail(ctl, p);
+	p->on_fail = NULL;
 	*ctl->done_tail = p;
 	ctl->done_tail = &p->next;
 	wake(ctl);

@@ -100,7 +100,7 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 	nr_ctl_before_change(ctl, true, req.id, &old);
 	rc = nr_model_endpoint_add(ctl->model, &req, &ep, &err);
 	if (rc == 0) {
-		rc = nr_ctl_host_endpoint_up(ctl, ep, &err);
+		rc = nr_ctl_host_endpoint_up(ctl, ep, &p->host_undo, &err);
 		if (rc < 0) /* undo: a refused call changes nothing */
 			nr_model_endpoint_remove(ctl->model, req.id, NULL);
 	}
@@ -111,6 +111,7 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 		return nr_last_error_set_from(&err, rc);
 	}
 	endpoint_snapshot(ctl, p, ep);
+	p->on_fail = nr_ctl_host_endpoint_undo; /* e.g. the save ahead fails */
 	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_ADDED, nr_model_local_name(ctl->model), p->ep.ipv4[0] ? p->ep.ipv4 : p->ep.ipv6,
 		    "endpoint %s added on %s", req.id, p->ep.ifname);
 	nr_ctl_pending_queue(ctl, p);

@@ -168,7 +168,7 @@ static bool endpoint_back(struct nr_ctl *ctl, struct nr_ctl_gone *g)
 		return false;
 	endpoint_move(ctl, g->id, ifindex);
 	ep = nr_model_endpoint_get(ctl->model, g->id);
-	if (nr_ctl_host_endpoint_up(ctl, ep, &err) < 0)
+	if (nr_ctl_host_endpoint_up(ctl, ep, NULL, &err) < 0)
 		nr_ctl_emit(ctl, NR_EVENT_ERROR, nr_model_local_name(ctl->model), g->id,
 			    "endpoint %s: %s", g->id, err.msg);
 	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_ADDED, nr_model_local_name(ctl->model), g->id,

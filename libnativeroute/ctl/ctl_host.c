@@ -31,7 +31,8 @@ int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err)
 	return rc;
 }
 
-int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, struct nr_err *err)
+int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep,
+			    struct nr_ep_host_undo *undo, struct nr_err *err)
 {
 	const uint8_t fams[2] = { AF_INET, AF_INET6 };
 	const struct nr_addr *ips[2] = { &ep->ip4, &ep->ip6 };
@@ -68,10 +69,57 @@ int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, st
 			ctl->k->addr_del(ctl->query, ep->ifindex, &added[i], nr_addr_bits(added[i].family), NULL);
 		if (raised)
 			ctl->k->link_set_up(ctl->query, ep->ifindex, false, NULL);
+	} else if (undo) {
+		memset(undo, 0, sizeof(*undo));
+		undo->ifindex = ep->ifindex;
+		undo->raised = raised;
+		undo->n_added = (uint8_t)n_added;
+		memcpy(undo->added, added, (size_t)n_added * sizeof(added[0]));
 	}
 	/* the per-interface forwarding switch of IPv6 follows "all" only at
 	 * creation; set it for links made before forwarding was on */
 	return rc;
+}
+
+static bool link_has_endpoint(const struct nr_ctl *ctl, uint32_t ifindex)
+{
+	for (const struct nr_endpoint *ep = nr_model_endpoint_next(ctl->model, NULL); ep;
+	     ep = nr_model_endpoint_next(ctl->model, ep))
+		if (ep->ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* The request failed after its host side was set up: the save ahead of the
+ * kernel failed (full disk, no descriptor left) and the model went back to
+ * the last durable state without the endpoint. The kernel part (route, eBPF
+ * entries) was never written; what endpoint_up did at once is taken back
+ * here. When the model still has an endpoint on the link (the request
+ * failed in the kernel with the endpoint kept, or another endpoint uses the
+ * link), its host side stays. */
+void nr_ctl_host_endpoint_undo(struct nr_ctl *ctl, struct nr_pending *p)
+{
+	struct nr_ep_host_undo *u = &p->host_undo;
+	char buf[NR_ADDR_STRLEN];
+	int failed = 0;
+
+	if (!u->ifindex || !ctl->model || link_has_endpoint(ctl, u->ifindex))
+		return;
+	for (int i = 0; i < u->n_added; i++)
+		if (ctl->k->addr_del(ctl->query, u->ifindex, &u->added[i],
+				     nr_addr_bits(u->added[i].family), NULL) < 0)
+			failed++;
+	if (u->raised && ctl->k->link_set_up(ctl->query, u->ifindex, false, NULL) < 0)
+		failed++;
+	nr_ctl_emit(ctl, failed ? NR_EVENT_ERROR : NR_EVENT_ENDPOINT_REMOVED,
+		    nr_model_local_name(ctl->model), p->id,
+		    "endpoint %s: not added (%s); %s on %s%s%s", p->id ? p->id : "?",
+		    p->msg ? p->msg : "failed",
+		    failed ? "could not take back everything it set up" : "took back what it set up",
+		    p->ep.ifname[0] ? p->ep.ifname : "its link",
+		    u->n_added ? ", gateway " : "",
+		    u->n_added ? nr_addr_str(&u->added[0], buf, sizeof(buf)) : "");
+	memset(u, 0, sizeof(*u));
 }
 
 void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep)

@@ -69,6 +69,16 @@
 enum nr_op_kind { NR_OP_START, NR_OP_NODE, NR_OP_ENDPOINT, NR_OP_MODE, NR_OP_REMOVE_EP, NR_OP_PURGE,
 		  NR_OP_EVENT /* not a request: an event waiting in the delivery queue */ };
 
+/* What an endpoint add changed on the host side at once (ctl_host.c): put
+ * back if the request fails after all - its save failed and the model went
+ * back - since an error means nothing changed. */
+struct nr_ep_host_undo {
+	uint32_t ifindex;        /* 0: nothing to undo */
+	bool raised;             /* we brought the link up */
+	uint8_t n_added;
+	struct nr_addr added[2]; /* gateway addresses we put on it */
+};
+
 /* A caller's async request waiting for the next reconcile to finish. */
 struct nr_pending {
 	struct nr_pending *next;
@@ -93,6 +103,11 @@ struct nr_pending {
 		char gw4[NR_ADDR_STRLEN], gw6[NR_ADDR_STRLEN];
 		uint32_t mtu;
 	} ep;
+	struct nr_ep_host_undo host_undo; /* NR_OP_ENDPOINT */
+	/* Run by nr_ctl_pending_run when the request fails: undoes what it
+	 * changed outside the model. A pointer, set by the layer that made
+	 * the change, since the delivery layer may not call up. */
+	void (*on_fail)(struct nr_ctl *ctl, struct nr_pending *p);
 };
 
 /* One kernel operation of a pass that failed, for the request it belongs to. */
@@ -325,7 +340,13 @@ int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr
 
 /* ctl_host.c */
 int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err);
-int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep, struct nr_err *err);
+/* Bring the endpoint's host side up (link up, gateway addresses); on error
+ * nothing changed. undo (may be NULL) records what was changed. */
+int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep,
+			    struct nr_ep_host_undo *undo, struct nr_err *err);
+/* A failed endpoint add (p->on_fail): take back p->host_undo unless the
+ * model still has the endpoint on that link. */
+void nr_ctl_host_endpoint_undo(struct nr_ctl *ctl, struct nr_pending *p);
 void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep);
 /* The MTU pods of this node should use (0 = unknown), see nr_endpoint_info. */
 uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl);
