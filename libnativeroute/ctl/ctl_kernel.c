@@ -1,8 +1,9 @@
 /* The real kernel behind the controller's seam (ctl_kernel.h): the netlink
- * functions themselves, plus three adapters for the operations whose
+ * functions themselves (and the eBPF purge), plus three adapters for the operations whose
  * libmnl/libnftables form takes no channel. */
 #include "ctl/ctl_kernel.h"
 
+#include "ctl/ctl_internal.h"
 #include "netlink/nl_sysctl.h"
 
 static int real_open(void *ctx, const char *netns, unsigned int flags, struct nr_nl **ret,
@@ -55,4 +56,5 @@ const struct nr_kernel_ops nr_kernel_netlink = {
 	.event_read = nr_nl_event_read,
 	.sysctl_forwarding = real_sysctl_forwarding,
 	.nft_sync = real_nft_sync,
+	.bpf_purge = nr_ctl_bpf_purge,
 };

@@ -104,6 +104,11 @@ struct nr_kernel_ops {
 	/* one nftables synchronisation (nft_run.h), run in the namespace
 	 * netns_fd; called on libuv's thread pool, so it must be thread-safe */
 	void (*nft_sync)(void *ctx, int netns_fd, struct nr_nft_sync *sync, struct nr_err *err);
+	/* nr_ctl_purge's part of the eBPF datapath: our tc filters on every
+	 * link, the clsact qdiscs we made, the pinned maps (bpf/bpf_ctl.c) -
+	 * done even when the controller runs without eBPF (an earlier run may
+	 * have had it) */
+	int (*bpf_purge)(struct nr_ctl *ctl, struct nr_err *err);
 };
 
 /* A table and its state, as the controller holds it. */

@@ -92,7 +92,7 @@ static int purge(struct nr_ctl *ctl, struct nr_err *err)
 		rc = delete_all(ctl, &have, err);
 	nr_kstate_free(&have);
 	if (rc == 0)
-		rc = nr_ctl_bpf_purge(ctl, err); /* tc filters, then the pinned maps */
+		rc = ctl->k->bpf_purge(ctl, err); /* tc filters, then the pinned maps */
 	if (rc == 0 && vx)
 		rc = ctl->k->link_delete(ctl->nl, vx, err);
 	if (rc < 0)

@@ -311,6 +311,36 @@ Test(ctl_reconcile, a_full_pass_after_lost_events_dumps_and_repairs)
 	close_ctl(ctl);
 }
 
+static void on_tick(uv_timer_t *t)
+{
+	(*(unsigned int *)t->data)++;
+}
+
+Test(ctl_reconcile, a_request_is_answered_only_once_its_batch_is_acknowledged)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done d = { 0 };
+	uv_timer_t tick;
+	unsigned int ticks = 0;
+
+	start(ctl);
+	fake_kernel_hold(fx.fk, true);
+	node_add(ctl, "node-1", "192.168.1.11", "10.0.1.0/24", &d);
+	cr_assert(WAIT_FOR(fake_kernel_holding(fx.fk)), "the batch never went out");
+	/* the caller's loop goes on while the kernel has not answered */
+	uv_timer_init(&fx.loop, &tick);
+	tick.data = &ticks;
+	uv_timer_start(&tick, on_tick, 1, 1);
+	cr_assert(WAIT_FOR(ticks >= 5), "the loop stalled while a batch was out");
+	cr_assert_eq(d.calls, 0, "answered before the kernel acknowledged the batch");
+	fake_kernel_release(fx.fk);
+	cr_assert(WAIT_FOR(d.calls > 0));
+	cr_assert_eq(d.status, 0, "%s", d.msg);
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	uv_close((uv_handle_t *)&tick, NULL);
+	close_ctl(ctl);
+}
+
 /* ---- failures belong to their own request ---------------------------------------- */
 
 static void endpoint_add(struct nr_ctl *ctl, const char *id, const char *ifname, const char *ip,
@@ -502,5 +532,71 @@ Test(ctl_reconcile, a_restart_over_its_state_and_kernel_objects_writes_nothing)
 	expect_routed("10.0.1.0/24", "192.168.1.11");
 	expect_routed("10.0.2.0/24", "192.168.1.12");
 	cr_assert_str_eq(node_state(ctl, "node-2"), "native");
+	close_ctl(ctl);
+}
+
+Test(ctl_reconcile, a_restart_prunes_only_the_stale_objects_of_ours)
+{
+	struct nr_ctl *ctl;
+	unsigned int writes;
+
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/nr-unit-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.dir));
+	ctl = new_ctl(0);
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	close_ctl(ctl);
+	fx.closed_at = 0;
+	/* left by a run whose state was lost: ours, but in no plan */
+	fake_kernel_add_route(fx.fk, "10.0.250.0/24", "192.168.1.99", 2);
+	writes = fake_kernel_counters(fx.fk)->writes;
+	ctl = new_ctl(0);
+	start(ctl);
+	cr_assert_null(fake_kernel_route(fx.fk, "10.0.250.0/24"), "the stale route is still there");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->writes - writes, 1, "more than the stale route changed");
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	close_ctl(ctl);
+}
+
+Test(ctl_reconcile, a_start_that_the_kernel_refuses_in_part_reports_what)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done d = { 0 };
+
+	/* nodes replayed before start are programmed by the first pass */
+	node_add(ctl, "node-1", "192.168.1.11", "10.0.1.0/24", &d);
+	fake_kernel_fail_nexthop(fx.fk, NR_NH_ID_BASE + 2, -ENETUNREACH, "Nexthop has invalid gateway", 1);
+	{
+		struct done s = { 0 };
+
+		cr_assert_eq(nr_ctl_start(ctl, on_done, &s), 0, "%s", nr_last_errmsg());
+		cr_assert(WAIT_FOR(s.calls && d.calls));
+		cr_assert_eq(s.status, -ENETUNREACH, "start: %s", s.msg);
+		cr_assert(strstr(s.msg, "Nexthop has invalid gateway"), "%s", s.msg);
+		cr_assert(strstr(s.msg, "192.168.1.11"), "the gateway is not named: %s", s.msg);
+	}
+	/* the node itself is kept and, the refusal being a one-off, routed by
+	 * the retry */
+	cr_assert_eq(d.status, 0, "%s", d.msg);
+	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.1.0/24") != NULL), "never retried");
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	close_ctl(ctl);
+}
+
+Test(ctl_reconcile, purge_removes_every_object_and_answers_once_none_is_left)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done d = { 0 };
+	const struct nr_kstate *t;
+
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	node_add_wait(ctl, "node-2", "192.168.1.12", "10.0.2.0/24");
+	cr_assert_eq(nr_ctl_purge(ctl, on_done, &d), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(d.calls > 0));
+	cr_assert_eq(d.status, 0, "%s", d.msg);
+	t = fake_kernel_table(fx.fk);
+	cr_assert_eq(t->n_routes + t->n_nexthops + t->n_neighs + t->n_fdbs, 0,
+		     "left: %zu routes, %zu nexthops", t->n_routes, t->n_nexthops);
 	close_ctl(ctl);
 }

@@ -657,6 +657,14 @@ static void f_nft_sync(void *ctx, int netns_fd, struct nr_nft_sync *s, struct nr
 	s->listing = s->script && s->expect ? strdup(s->expect) : NULL;
 }
 
+/* No eBPF here: nothing of ours on any link, no pins. */
+static int f_bpf_purge(struct nr_ctl *ctl, struct nr_err *err)
+{
+	(void)ctl;
+	(void)err;
+	return 0;
+}
+
 static const struct nr_kernel_ops fake_ops = {
 	.open = f_open,
 	.close = f_close,
@@ -683,6 +691,7 @@ static const struct nr_kernel_ops fake_ops = {
 	.event_read = f_event_read,
 	.sysctl_forwarding = f_sysctl_forwarding,
 	.nft_sync = f_nft_sync,
+	.bpf_purge = f_bpf_purge,
 };
 
 struct nr_kernel fake_kernel_handle(struct fake_kernel *fk)
@@ -800,6 +809,16 @@ bool fake_kernel_delete_route(struct fake_kernel *fk, const char *prefix, bool n
 	if (notify_it)
 		notify(fk, &o, RTM_DELROUTE);
 	return true;
+}
+
+void fake_kernel_add_route(struct fake_kernel *fk, const char *prefix, const char *gw,
+			   uint32_t ifindex)
+{
+	struct nr_kroute r = { .dst = prefix_of(prefix), .ifindex = ifindex };
+
+	if (nr_addr_parse(gw, &r.gw, NULL) < 0)
+		abort();
+	PUT(fk->t.routes, fk->t.n_routes, -1, r);
 }
 
 void fake_kernel_overflow(struct fake_kernel *fk)

@@ -71,6 +71,10 @@ bool fake_kernel_holding(const struct fake_kernel *fk);
 /* Someone else deletes our route (with notify: the kernel tells the event
  * channel, RTM_DELROUTE from port 0). false when there is no such route. */
 bool fake_kernel_delete_route(struct fake_kernel *fk, const char *prefix, bool notify);
+/* An object of ours that the controller does not know (left by an earlier
+ * run): a classic route prefix via gw on ifindex, without notification. */
+void fake_kernel_add_route(struct fake_kernel *fk, const char *prefix, const char *gw,
+			   uint32_t ifindex);
 /* The event channel overflowed: its next read is -ENOBUFS. */
 void fake_kernel_overflow(struct fake_kernel *fk);
 
