@@ -600,3 +600,39 @@ Test(ctl_reconcile, purge_removes_every_object_and_answers_once_none_is_left)
 		     "left: %zu routes, %zu nexthops", t->n_routes, t->n_nexthops);
 	close_ctl(ctl);
 }
+
+/* ---- mode ---------------------------------------------------------------------------- */
+
+Test(ctl_reconcile, tunnel_mode_moves_routes_onto_the_vxlan_device_and_back)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done d = { 0 }, back = { 0 };
+	const struct nr_kroute *r;
+	uint64_t full;
+
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	full = status(ctl).full_passes;
+	cr_assert_eq(nr_ctl_mode_set(ctl, NR_MODE_TUNNEL, on_done, &d), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(d.calls > 0));
+	cr_assert_eq(d.status, 0, "%s", d.msg);
+	cr_assert_eq(status(ctl).full_passes, full + 1, "a mode change is one full pass");
+	r = fake_kernel_route(fx.fk, "10.0.1.0/24");
+	cr_assert_not_null(r, "the route went away");
+	cr_assert_gt(r->mtu, 0, "a tunnelled route carries the tunnel MTU");
+	/* the remote VTEP: one FDB entry and one permanent neighbour */
+	cr_assert_eq(fake_kernel_table(fx.fk)->n_fdbs, 1);
+	cr_assert_eq(fake_kernel_table(fx.fk)->n_neighs, 1);
+	cr_assert_str_eq(node_state(ctl, "node-1"), "tunnel");
+
+	cr_assert_eq(nr_ctl_mode_set_opts(ctl, &(struct nr_mode_opts){
+		.sz = sizeof(struct nr_mode_opts), .mode = NR_MODE_NATIVE,
+		.auto_direct_node_routes = NR_SWITCH_ON }, on_done, &back), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(back.calls > 0));
+	cr_assert_eq(back.status, 0, "%s", back.msg);
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	cr_assert_eq(fake_kernel_route(fx.fk, "10.0.1.0/24")->mtu, 0);
+	cr_assert_eq(fake_kernel_table(fx.fk)->n_fdbs + fake_kernel_table(fx.fk)->n_neighs, 0,
+		     "tunnel entries left behind");
+	close_ctl(ctl);
+}
