@@ -80,9 +80,10 @@ nrctl node get nosuch >/dev/null 2>&1; rc=$?
 nrctl node add node-2 --ip 192.168.1.11 >/dev/null 2>&1; rc2=$?
 nrctl bogus >/dev/null 2>&1; rc3=$?
 ep_gone=$(nrctl endpoint get pod-a 2>&1); rc4=$?
+nrctl node get node-2 --ip 192.168.1.11 >/dev/null 2>&1; rc5=$?
 set -e
-[ $rc = 1 ] && [ $rc2 = 1 ] && [ $rc3 = 2 ] && [ $rc4 = 1 ] ||
-	nr_fail "exit codes: get missing $rc, duplicate add $rc2, usage $rc3, endpoint get removed $rc4"
+[ $rc = 1 ] && [ $rc2 = 1 ] && [ $rc3 = 2 ] && [ $rc4 = 1 ] && [ $rc5 = 2 ] ||
+	nr_fail "exit codes: get missing $rc, duplicate add $rc2, usage $rc3, endpoint get removed $rc4, node get --ip $rc5"
 nr_expect_match "$ep_gone" 'ENOENT.*no endpoint with id "pod-a"|no endpoint with id "pod-a".*ENOENT' \
 	"endpoint.get of a removed endpoint: ENOENT naming it"
 nr_ok "exit codes: 1 for refused operations, 2 for usage"
