@@ -40,31 +40,35 @@ bool nr_strbuf_reserve(struct nr_strbuf *b, size_t hint)
 	return grow(b, hint);
 }
 
-void nr_strbuf_printf(struct nr_strbuf *b, const char *fmt, ...)
+void nr_strbuf_vprintf(struct nr_strbuf *b, const char *fmt, va_list ap)
 {
 	size_t room = b->s && !b->oom ? b->cap - b->len : 0;
-	va_list ap;
+	va_list again;
 	int n;
 
 	if (b->oom)
 		return;
 	/* Format into the room there is; only if it did not fit, grow once to
 	 * the size vsnprintf reported and format again. */
-	va_start(ap, fmt);
+	va_copy(again, ap);
 	n = vsnprintf(room ? b->s + b->len : NULL, room, fmt, ap);
-	va_end(ap);
 	if (n < 0) {
 		b->oom = true;
-		return;
+	} else if ((size_t)n < room || grow(b, (size_t)n)) {
+		if ((size_t)n >= room)
+			vsnprintf(b->s + b->len, b->cap - b->len, fmt, again);
+		b->len += (size_t)n;
 	}
-	if ((size_t)n >= room) {
-		if (!grow(b, (size_t)n))
-			return;
-		va_start(ap, fmt);
-		vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-		va_end(ap);
-	}
-	b->len += (size_t)n;
+	va_end(again);
+}
+
+void nr_strbuf_printf(struct nr_strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nr_strbuf_vprintf(b, fmt, ap);
+	va_end(ap);
 }
 
 void nr_strbuf_append(struct nr_strbuf *b, const char *s, size_t n)

@@ -6,6 +6,7 @@
 #ifndef NR_UTIL_STRBUF_H
 #define NR_UTIL_STRBUF_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,6 +25,10 @@ bool nr_strbuf_reserve(struct nr_strbuf *b, size_t hint);
 /* Append formatted text. */
 void nr_strbuf_printf(struct nr_strbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* The same with a va_list (for a caller's own printf-like wrapper). */
+void nr_strbuf_vprintf(struct nr_strbuf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* Append n bytes of s (no format: the fast path for known strings). */
 void nr_strbuf_append(struct nr_strbuf *b, const char *s, size_t n);

@@ -1,5 +1,6 @@
 /* util/strbuf: the growing text buffer of the renderers (masquerade rules). */
 #include <criterion/criterion.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,4 +85,33 @@ Test(strbuf, failed_allocation_sticks_and_finish_returns_null)
 	cr_assert_eq(len, 7, "len is left alone on failure");
 	cr_assert_null(b.s);
 	cr_assert_not(b.oom, "the buffer is empty and usable again");
+}
+
+/* A caller's own printf-like wrapper (the state file encoder counts its
+ * records this way): vprintf must survive the re-format after a grow. */
+__attribute__((format(printf, 2, 3)))
+static void counted(struct nr_strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	nr_strbuf_vprintf(b, fmt, ap);
+	va_end(ap);
+}
+
+Test(strbuf, vprintf_through_a_wrapper_formats_again_after_growing)
+{
+	struct nr_strbuf b = { 0 };
+	char big[3000];
+	char *s;
+
+	memset(big, 'y', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	counted(&b, "%s", "head ");
+	counted(&b, "%d %s %d", 7, big, 9); /* does not fit the first 256 bytes */
+	s = nr_strbuf_finish(&b, NULL);
+	cr_assert_eq(strncmp(s, "head 7 yyy", 10), 0);
+	cr_assert_eq(strlen(s), 5 + 2 + sizeof(big) - 1 + 2);
+	cr_assert_str_eq(s + strlen(s) - 2, " 9");
+	free(s);
 }
