@@ -43,7 +43,7 @@ nr_expect_no_match "$e" "^10\.0\.0\.7 " "no endpoints entry for the pod whose ro
 resyncs() { nr_embed c1 status | sed -n 's/.* resyncs=\([0-9]*\) .*/\1/p'; }
 r0=$(resyncs)
 more_resyncs() { [ "$(resyncs)" -ge $((r0 + 2)) ]; }
-nr_wait_for 10 more_resyncs || nr_fail "no resync within 10 s"
+nr_wait_for 30 more_resyncs || nr_fail "no two resyncs within 30 s"
 r=$(dump routes "$pins") e=$(dump endpoints "$pins")
 nr_expect_no_match "$r" "^10\.0\.1\.0/24 " "after two full passes: still no entry for 10.0.1.0/24"
 nr_expect_no_match "$r" "^10\.0\.0\.7/32 " "after two full passes: still no entry for 10.0.0.7/32"
@@ -58,7 +58,7 @@ has_entries() {
 		dump routes "$pins" | grep -q "^10\.0\.0\.7/32 endpoint " &&
 		dump endpoints "$pins" | grep -q "^10\.0\.0\.7 "
 }
-nr_wait_for 10 has_entries || { dump routes "$pins"; dump endpoints "$pins"; nr_fail "entries missing after the retry"; }
+nr_wait_for 30 has_entries || { dump routes "$pins"; dump endpoints "$pins"; nr_fail "entries missing after the retry"; }
 nr_expect_match "$(ip -n "$n1" route show 10.0.1.0/24)" "proto 201" "our route for 10.0.1.0/24 is in the kernel"
 nr_expect_match "$(ip -n "$n1" route show 10.0.0.7/32)" "proto 201" "our route for 10.0.0.7/32 is in the kernel"
 nr_ok "entries for 10.0.1.0/24 and 10.0.0.7 written once their routes were programmed"
@@ -68,12 +68,12 @@ echo "== a programmed route taken over by another owner: its entry goes"
 # is refused while it stays, and the map must follow the kernel
 ip -n "$n1" route replace 10.0.3.0/24 dev eth0 proto static
 no_entry() { ! dump routes "$pins" | grep -q "^10\.0\.3\.0/24 "; }
-nr_wait_for 10 no_entry || { dump routes "$pins"; nr_fail "the entry of the taken-over route stayed"; }
+nr_wait_for 30 no_entry || { dump routes "$pins"; nr_fail "the entry of the taken-over route stayed"; }
 nr_expect_match "$(ip -n "$n1" route show 10.0.3.0/24)" "proto static" "the foreign route holds 10.0.3.0/24"
 nr_ok "the entry for 10.0.3.0/24 went when the kernel refused to restore our route"
 ip -n "$n1" route del 10.0.3.0/24 proto static
 has_entry() { dump routes "$pins" | grep -q "^10\.0\.3\.0/24 native 192\.168\.1\.12 "; }
-nr_wait_for 10 has_entry || { dump routes "$pins"; nr_fail "the entry for 10.0.3.0/24 did not come back"; }
+nr_wait_for 30 has_entry || { dump routes "$pins"; nr_fail "the entry for 10.0.3.0/24 did not come back"; }
 nr_ok "and came back with our route"
 nr_embed c1 purge >/dev/null
 nr_embed_stop c1

@@ -32,7 +32,9 @@ ip -n "$n1" link set veth-b down
 # the host side of DEV as the test compares it: up or down, its addresses,
 # our routes through it
 host_side() {
-	ip -n "$n1" -o link show dev "$1" | grep -o '<[^>]*>' | tr ',' '\n' | grep -x UP || echo DOWN
+	local l
+	l=$(ip -n "$n1" -o link show dev "$1") || { echo "cannot read link $1"; return; }
+	if grep -q '[<,]UP[,>]' <<<"$l"; then echo UP; else echo DOWN; fi
 	ip -n "$n1" -o addr show dev "$1" | awk '{print $3, $4}'
 	ip -n "$n1" route show proto 201 dev "$1"
 }

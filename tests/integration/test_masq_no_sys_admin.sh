@@ -44,7 +44,7 @@ nr_expect_match "$(ip -n "$n1" route show 10.0.1.0/24)" "via 192\.168\.1\.11" "n
 
 ip netns exec "$n1" nft delete table inet nativeroute
 has_table() { ip netns exec "$n1" nft list table inet nativeroute | grep -q masquerade; }
-nr_wait_for 5 has_table || { cat "$NR_WORK/c1.out"; nr_fail "the table deleted by hand did not come back"; }
+nr_wait_for 30 has_table || { cat "$NR_WORK/c1.out"; nr_fail "the table deleted by hand did not come back"; }
 nr_ok "table deleted by hand is back (nftables events watched without entering a namespace)"
 
 out=$(nr_embed c1 purge) || { echo "$out"; nr_fail "purge failed"; }
