@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 
 #include "ipc/rpc_codec.h"
 #include "ipc/rpc_server.h"
@@ -682,5 +684,92 @@ Test(rpc_server, a_live_socket_is_refused_and_a_stale_one_replaced)
 		peer_free(&p);
 		nr_rpc_server_close(second, NULL, NULL);
 	}
+	stop_server();
+}
+
+/* ---- access ---------------------------------------------------------------------- */
+
+/* The child's side, blocking and without the loop (the loop and its epoll
+ * descriptor belong to the parent; the child must not run them). */
+static bool child_call(int fd, uint32_t msgid, const char *method, msgpack_unpacked *u,
+		       char *buf, size_t cap)
+{
+	struct req r;
+	size_t len = 0, off = 0;
+
+	req_init(&r);
+	req_add(&r, msgid, method, "n", msgid);
+	if (send(fd, r.sb.data, r.sb.size, MSG_NOSIGNAL) != (ssize_t)r.sb.size)
+		return false;
+	msgpack_sbuffer_destroy(&r.sb);
+	for (;;) {
+		ssize_t n;
+
+		if (len && msgpack_unpack_next(u, buf, len, &off) == MSGPACK_UNPACK_SUCCESS)
+			return true;
+		n = recv(fd, buf + len, cap - len, 0); /* SO_RCVTIMEO bounds it */
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+	}
+}
+
+/* In a child that has become `nobody`: ask "fail" (which changes state)
+ * and "echo" (which does not); exit 0 when the first was refused with
+ * -EPERM naming the method and the second answered. */
+static int readonly_child(void)
+{
+	static char buf[4096], buf2[4096];
+	struct timeval tv = { .tv_sec = PEER_WAIT_MS / 1000 };
+	msgpack_unpacked u, u2;
+	const msgpack_object *m;
+	int fd;
+	bool ok;
+
+	if (setgid(65534) < 0 || setuid(65534) < 0)
+		return 10;
+	fd = peer_connect_fd(fx.path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	msgpack_unpacked_init(&u);
+	msgpack_unpacked_init(&u2);
+	if (!child_call(fd, 1, "fail", &u, buf, sizeof(buf)) ||
+	    !child_call(fd, 2, "echo", &u2, buf2, sizeof(buf2)))
+		return 12;
+	m = &u.data;
+	ok = m->type == MSGPACK_OBJECT_ARRAY && m->via.array.size == 4 &&
+	     m->via.array.ptr[2].type == MSGPACK_OBJECT_MAP &&
+	     peer_int(peer_get(&m->via.array.ptr[2], "code")) == -EPERM &&
+	     strstr(peer_str(peer_get(&m->via.array.ptr[2], "message")), "fail") != NULL;
+	m = &u2.data;
+	ok = ok && m->via.array.ptr[2].type == MSGPACK_OBJECT_NIL &&
+	     peer_int(peer_get(&m->via.array.ptr[3], "n")) == 2;
+	close(fd);
+	return ok ? 0 : 11;
+}
+
+Test(rpc_server, a_peer_of_another_uid_may_read_but_not_change_state)
+{
+	struct nr_rpc_server_opts o = { .mode = 0666 };
+	pid_t pid;
+	int st = -1;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root to run a peer as another uid");
+	start_server(&o);
+	cr_assert_eq(chmod(fx.dir, 0755), 0);
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		/* the child has no loop to pump: the parent serves it */
+		_exit(readonly_child());
+	}
+	cr_assert(PEER_WAIT(&fx.loop, -1, waitpid(pid, &st, WNOHANG) == pid),
+		  "the read-only peer never finished");
+	cr_assert(WIFEXITED(st), "the read-only peer crashed");
+	cr_assert_eq(WEXITSTATUS(st), 0, "read-only peer: %s",
+		     WEXITSTATUS(st) == 11 ? "not refused with EPERM, or echo refused"
+		     : WEXITSTATUS(st) == 12 ? "no answer" : "setup failed");
+	cr_assert_eq(fx.handled, 1, "the refused method ran");
 	stop_server();
 }
