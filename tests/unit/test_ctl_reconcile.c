@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -635,4 +636,44 @@ Test(ctl_reconcile, tunnel_mode_moves_routes_onto_the_vxlan_device_and_back)
 	cr_assert_eq(fake_kernel_table(fx.fk)->n_fdbs + fake_kernel_table(fx.fk)->n_neighs, 0,
 		     "tunnel entries left behind");
 	close_ctl(ctl);
+}
+
+/* ---- a refused nr_ctl_new changes nothing ----------------------------------------- */
+
+static int new_refused(const char *node_ip, uint8_t protocol, const char *state_dir)
+{
+	NR_OPTS(nr_ctl_opts, o, .node_name = "node-0", .node_ipv4 = node_ip,
+		.cluster_cidrs = (const char *const[]){ "10.0.0.0/16", NULL },
+		.route_table = fx.table, .route_protocol = protocol, .state_dir = state_dir);
+	struct nr_kernel k = fake_kernel_handle(fx.fk);
+	struct nr_ctl *ctl = NULL;
+	int rc = nr_ctl_new_with_kernel(&fx.loop, &o, &k, &ctl);
+
+	cr_assert_null(ctl);
+	return rc;
+}
+
+Test(ctl_reconcile, a_node_ip_that_is_not_local_is_refused_before_the_state_dir_exists)
+{
+	char dir[96];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "/tmp/nr-unit-absent-%d/state", (int)getpid());
+	cr_assert_eq(new_refused("192.168.7.7", 0, dir), -EADDRNOTAVAIL);
+	cr_assert(strstr(nr_last_errmsg(), "192.168.7.7"), "%s", nr_last_errmsg());
+	cr_assert_neq(stat(dir, &st), 0, "the state directory was created");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->writes, 0);
+}
+
+Test(ctl_reconcile, a_route_protocol_of_the_kernel_is_refused_without_a_trace)
+{
+	char dir[96];
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "/tmp/nr-unit-absent-%d/state", (int)getpid());
+	for (uint8_t proto = 1; proto <= 4; proto++) {
+		cr_assert_eq(new_refused("192.168.1.10", proto, dir), -EINVAL, "protocol %u", proto);
+		cr_assert(strstr(nr_last_errmsg(), "route_protocol"), "%s", nr_last_errmsg());
+	}
+	cr_assert_neq(stat(dir, &st), 0, "the state directory was created");
 }
