@@ -478,6 +478,26 @@ Test(ctl_reconcile, a_route_deleted_by_someone_else_is_put_back)
 	close_ctl(ctl);
 }
 
+Test(ctl_reconcile, routes_flushed_with_their_link_come_back_after_its_event)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	unsigned int dumps;
+
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	node_add_wait(ctl, "node-2", "192.168.1.12", "10.0.2.0/24");
+	dumps = fake_kernel_counters(fx.fk)->dumps;
+	fake_kernel_link_flap(fx.fk, 2);
+	cr_assert_null(fake_kernel_route(fx.fk, "10.0.1.0/24"));
+	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.1.0/24") &&
+			   fake_kernel_route(fx.fk, "10.0.2.0/24")), "the routes never came back");
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	expect_routed("10.0.2.0/24", "192.168.1.12");
+	/* no notification per route: only a dump can have found them missing */
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, dumps + 1);
+	close_ctl(ctl);
+}
+
 Test(ctl_reconcile, a_silent_deletion_is_repaired_by_the_periodic_resync)
 {
 	struct nr_ctl *ctl = new_ctl(50);

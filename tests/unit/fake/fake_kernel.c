@@ -10,6 +10,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <libmnl/libmnl.h>
+#include <linux/if.h>
 #include <linux/rtnetlink.h>
 
 #include "netlink/nl_encode.h"
@@ -819,6 +821,39 @@ void fake_kernel_add_route(struct fake_kernel *fk, const char *prefix, const cha
 	if (nr_addr_parse(gw, &r.gw, NULL) < 0)
 		abort();
 	PUT(fk->t.routes, fk->t.n_routes, -1, r);
+}
+
+void fake_kernel_link_flap(struct fake_kernel *fk, uint32_t ifindex)
+{
+	struct nr_nl_link *l = link_find(fk, NULL, ifindex);
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (!l)
+		abort();
+	for (size_t i = fk->t.n_nexthops; i-- > 0;) {
+		if (fk->t.nexthops[i].ifindex == ifindex) {
+			drop_routes_of(fk, fk->t.nexthops[i].id);
+			DROP(fk->t.nexthops, fk->t.n_nexthops, i);
+		}
+	}
+	for (size_t i = fk->t.n_routes; i-- > 0;)
+		if (fk->t.routes[i].ifindex == ifindex)
+			DROP(fk->t.routes, fk->t.n_routes, i);
+	if (fk->n_events == FK_MAX_EVENTS) {
+		fk->overflow = true;
+	} else {
+		nlh = mnl_nlmsg_put_header(fk->events[fk->n_events++].buf);
+		nlh->nlmsg_type = RTM_NEWLINK;
+		ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+		ifi->ifi_family = AF_UNSPEC;
+		ifi->ifi_index = (int)ifindex;
+		ifi->ifi_flags = IFF_UP | IFF_RUNNING;
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, l->name);
+		mnl_attr_put_u32(nlh, IFLA_MTU, l->mtu);
+	}
+	if (fk->evch)
+		efd_signal(fk->evch->efd);
 }
 
 void fake_kernel_overflow(struct fake_kernel *fk)

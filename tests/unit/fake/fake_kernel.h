@@ -75,6 +75,10 @@ bool fake_kernel_delete_route(struct fake_kernel *fk, const char *prefix, bool n
  * run): a classic route prefix via gw on ifindex, without notification. */
 void fake_kernel_add_route(struct fake_kernel *fk, const char *prefix, const char *gw,
 			   uint32_t ifindex);
+/* The link goes down and up again: the kernel flushes the nexthops and
+ * routes on it without a notification for each, and tells only the link's
+ * RTM_NEWLINK. */
+void fake_kernel_link_flap(struct fake_kernel *fk, uint32_t ifindex);
 /* The event channel overflowed: its next read is -ENOBUFS. */
 void fake_kernel_overflow(struct fake_kernel *fk);
 
