@@ -15,6 +15,7 @@
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
 #include "netlink/nl_vxlan.h"
+#include "store/etcd.h"
 #include "util/last_error.h"
 
 static int dump_ours(struct nr_ctl *ctl, struct nr_kstate *out, uint32_t *vxlan_ifindex,
@@ -131,6 +132,14 @@ static void purge_rest(struct nr_ctl *ctl, int masq_rc, const char *masq_msg)
 	nr_ctl_pending_run(ctl, req, rc < 0 ? rc : 0, err.msg);
 }
 
+static void etcd_purged(struct nr_ctl *ctl, int status, const char *msg)
+{
+	if (status < 0)
+		purge_rest(ctl, status, msg);
+	else
+		nr_ctl_masq_purge(ctl, purge_rest);
+}
+
 static void purge_cb(uv_timer_t *t)
 {
 	struct nr_ctl *ctl = t->data;
@@ -144,6 +153,10 @@ static void purge_cb(uv_timer_t *t)
 	}
 	nr_ctl_masq_cancel(ctl, "controller purged");
 	nr_ctl_pending_finish_all(ctl, -ECANCELED, "controller purged");
+	if (ctl->etcd) { /* this node's keys first: a failure leaves the kernel alone */
+		nr_etcd_purge(ctl->etcd, etcd_purged);
+		return;
+	}
 	nr_ctl_masq_purge(ctl, purge_rest);
 }
 

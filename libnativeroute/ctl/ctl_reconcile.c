@@ -22,6 +22,7 @@
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
 #include "netlink/nl_object.h"
+#include "store/etcd.h"
 
 #define NR_RETRY_MS 1000 /* after a failed pass, try again this soon */
 
@@ -551,6 +552,7 @@ static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
 	if (ctl->reach_stale) {
 		nr_reach_cache_clear(ctl->reach);
 		ctl->reach_stale = false;
+		nr_etcd_local_changed(ctl->etcd); /* a refused remote node may pass now */
 	}
 	nr_ctl_touched_clear(ctl);
 	rc = nr_ctl_vxlan_sync(ctl, &ps->err);

@@ -31,6 +31,14 @@ void nr_etcd_status(const struct nr_etcd *e, struct nr_status *st);
  * local CIDR is claimed (-EAGAIN). */
 int nr_etcd_check_node_call(const struct nr_etcd *e, const char *name, struct nr_err *err);
 int nr_etcd_check_endpoint_call(const struct nr_etcd *e, struct nr_err *err);
+/* How node IPs are reached here may have changed (link, address or route
+ * events, a mode change): refused remote nodes are worth another try. */
+void nr_etcd_local_changed(struct nr_etcd *e);
+/* nr_ctl_purge, before the kernel: stop, delete this node's key and the
+ * CIDR claims it owns (compare-and-delete), revoke its leases; then
+ * done(ctl, 0, NULL), or done(ctl, <0, why) with the kernel untouched. */
+void nr_etcd_purge(struct nr_etcd *e,
+		   void (*done)(struct nr_ctl *ctl, int status, const char *msg));
 #else
 static inline int nr_etcd_new(struct nr_ctl *ctl, const struct nr_etcd_opts *o,
 			      struct nr_etcd **ret, struct nr_err *err)
@@ -59,6 +67,12 @@ static inline int nr_etcd_check_endpoint_call(const struct nr_etcd *e, struct nr
 {
 	(void)e, (void)err;
 	return 0;
+}
+static inline void nr_etcd_local_changed(struct nr_etcd *e) { (void)e; }
+static inline void nr_etcd_purge(struct nr_etcd *e,
+				 void (*done)(struct nr_ctl *ctl, int status, const char *msg))
+{
+	(void)e, (void)done;
 }
 #endif
 

@@ -2,9 +2,11 @@
  * curl's timeouts, one uv_poll_t per socket curl asks us to watch; every
  * curl call happens from a libuv callback, never from the caller's call. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -26,6 +28,8 @@ struct nr_etcd_req {
 	bool reauthed;         /* one re-authentication per request */
 	unsigned int tries;    /* endpoints tried for this request */
 	unsigned int timeout_ms; /* per endpoint tried; 0 = the client's */
+	size_t ep;             /* the endpoint the current transfer goes to */
+	bool pinned;           /* a probe: that endpoint only, no fail-over */
 	nr_etcd_http_cb cb;
 	nr_etcd_line_cb line_cb;
 	void *data;
@@ -42,12 +46,24 @@ struct sock_ctx {
 	struct nr_etcd_http *h;
 };
 
+/* What we last saw of one member: a failure (transport error, timeout,
+ * 502/503/504) marks it, any other answer from it clears it. */
+struct ep_state {
+	bool failed;
+	int64_t since;         /* unix seconds of the first failure in a row */
+	char why[200];
+	struct nr_etcd_req *probe;
+};
+
 struct nr_etcd_http {
 	uv_loop_t *loop;
 	CURLM *multi;
 	uv_timer_t timer;
 	char **endpoints;
+	struct ep_state *eps;
 	size_t n_endpoints, cur;
+	nr_etcd_ep_cb ep_cb;
+	void *ep_data;
 	char *ca, *cert, *key, *user, *password;
 	char *token;
 	unsigned int timeout_ms, connect_ms;
@@ -68,6 +84,8 @@ static void req_free(struct nr_etcd_req *r)
 		curl_multi_remove_handle(h->multi, r->easy);
 		curl_easy_cleanup(r->easy);
 	}
+	if (r->pinned && h->eps[r->ep].probe == r)
+		h->eps[r->ep].probe = NULL;
 	if (r->prev)
 		r->prev->next = r->next;
 	else if (h->reqs == r)
@@ -328,7 +346,9 @@ static int transfer_start(struct nr_etcd_req *r, struct nr_err *err)
 	if (!e)
 		return nr_err_set(err, -ENOMEM, "curl_easy_init failed");
 	r->easy = e;
-	snprintf(url, sizeof(url), "%s%s", h->endpoints[h->cur], path);
+	if (!r->pinned)
+		r->ep = h->cur;
+	snprintf(url, sizeof(url), "%s%s", h->endpoints[r->ep], path);
 	r->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	if (!r->authing && h->token) {
 		char hdr[1024];
@@ -355,6 +375,11 @@ static int transfer_start(struct nr_etcd_req *r, struct nr_err *err)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
+	if (r->stream && !r->authing)
+		/* grpc-gateway passes Grpc-Metadata-* on as gRPC metadata: etcd
+		 * then ends the watch when its member loses the leader, instead of
+		 * keeping a stream that will never see another event */
+		r->headers = curl_slist_append(r->headers, "Grpc-Metadata-hasleader: true");
 	if (!r->stream || r->authing)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
 				 (long)(r->timeout_ms ? r->timeout_ms : h->timeout_ms));
@@ -370,12 +395,32 @@ static int transfer_start(struct nr_etcd_req *r, struct nr_err *err)
 	return 0;
 }
 
+/* A member failed (or answered again): remember it for the status and tell
+ * the owner on a change. */
+static void ep_mark(struct nr_etcd_http *h, size_t i, bool failed, const char *why)
+{
+	struct ep_state *s = &h->eps[i];
+	bool changed = s->failed != failed;
+
+	if (failed) {
+		if (!s->failed)
+			s->since = (int64_t)time(NULL);
+		snprintf(s->why, sizeof(s->why), "%s", why);
+	} else {
+		s->why[0] = '\0';
+		s->since = 0;
+	}
+	s->failed = failed;
+	if (changed && h->ep_cb)
+		h->ep_cb(h->ep_data, h->endpoints[i], failed, s->why);
+}
+
 static void note_failure(struct nr_etcd_req *r, const char *what)
 {
 	size_t off = strlen(r->trail);
 
 	snprintf(r->trail + off, sizeof(r->trail) - off, "%s%s: %s", off ? "; " : "",
-		 r->h->endpoints[r->h->cur], what);
+		 r->h->endpoints[r->ep], what);
 }
 
 static void deliver(struct nr_etcd_req *r, int status, long code, const char *msg)
@@ -393,11 +438,15 @@ static void deliver(struct nr_etcd_req *r, int status, long code, const char *ms
 static void fail_over(struct nr_etcd_http *h, struct nr_etcd_req *r, int status, const char *what)
 {
 	struct nr_err err = { 0 };
+	size_t ep = r->ep;
 
 	note_failure(r, what);
-	if (h->n_endpoints > 1)
+	/* move on from this member, unless another request already did */
+	if (h->n_endpoints > 1 && h->cur == ep)
 		h->cur = (h->cur + 1) % h->n_endpoints;
-	if (++r->tries < h->n_endpoints && transfer_start(r, &err) == 0)
+	r->tries++;
+	ep_mark(h, ep, true, what);
+	if (!r->pinned && r->tries < h->n_endpoints && transfer_start(r, &err) == 0)
 		return;
 	deliver(r, status, 0, r->trail);
 }
@@ -421,10 +470,23 @@ static void finish_transfer(struct nr_etcd_http *h, struct nr_etcd_req *r, CURLc
 		int status = res == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EHOSTUNREACH;
 
 		if (r->stream && !r->authing && code == 200) {
-			/* an established stream that ended: the caller resumes */
-			deliver(r, status, code, r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
+			/* an established stream that broke: the caller resumes; the
+			 * member is suspect until it answers again (a probe asks) */
+			const char *why = r->errbuf[0] ? r->errbuf : curl_easy_strerror(res);
+
+			snprintf(r->trail, sizeof(r->trail), "watch stream broke: %s", why);
+			if (h->n_endpoints > 1 && h->cur == r->ep)
+				h->cur = (h->cur + 1) % h->n_endpoints;
+			ep_mark(h, r->ep, true, r->trail);
+			snprintf(r->trail, sizeof(r->trail), "%s: %s", h->endpoints[r->ep], why);
+			deliver(r, status, code, r->trail);
 			return;
 		}
+		/* a member that took the request and never answered (hung, or
+		 * no quorum): say it in words, with the limit that ran out */
+		if (res == CURLE_OPERATION_TIMEDOUT && !strstr(r->errbuf, "onnect"))
+			snprintf(r->errbuf, sizeof(r->errbuf), "no answer within %u ms",
+				 r->timeout_ms ? r->timeout_ms : h->timeout_ms);
 		fail_over(h, r, status, r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
 		return;
 	}
@@ -435,6 +497,8 @@ static void finish_transfer(struct nr_etcd_http *h, struct nr_etcd_req *r, CURLc
 		fail_over(h, r, -EAGAIN, what);
 		return;
 	}
+	/* it answered: whatever it says, the member is there */
+	ep_mark(h, r->ep, false, NULL);
 	if (r->authing) {
 		char *token = NULL;
 
@@ -468,9 +532,11 @@ static void finish_transfer(struct nr_etcd_http *h, struct nr_etcd_req *r, CURLc
 
 /* ---- public ------------------------------------------------------------------ */
 
+/* pin: the endpoint to use alone (a probe), or SIZE_MAX for the usual
+ * fail-over from the current one. */
 static struct nr_etcd_req *submit(struct nr_etcd_http *h, const char *path, const char *body,
 				  bool stream, unsigned int timeout_ms, nr_etcd_line_cb line_cb,
-				  nr_etcd_http_cb cb, void *data, struct nr_err *err)
+				  nr_etcd_http_cb cb, void *data, size_t pin, struct nr_err *err)
 {
 	struct nr_etcd_req *r;
 
@@ -489,6 +555,8 @@ static struct nr_etcd_req *submit(struct nr_etcd_http *h, const char *path, cons
 	r->h = h;
 	r->stream = stream;
 	r->timeout_ms = timeout_ms;
+	r->pinned = pin != SIZE_MAX;
+	r->ep = r->pinned ? pin : h->cur;
 	r->line_cb = line_cb;
 	r->cb = cb;
 	r->data = data;
@@ -507,21 +575,21 @@ static struct nr_etcd_req *submit(struct nr_etcd_http *h, const char *path, cons
 struct nr_etcd_req *nr_etcd_http_post(struct nr_etcd_http *h, const char *path, const char *body,
 				      nr_etcd_http_cb cb, void *data, struct nr_err *err)
 {
-	return submit(h, path, body, false, 0, NULL, cb, data, err);
+	return submit(h, path, body, false, 0, NULL, cb, data, SIZE_MAX, err);
 }
 
 struct nr_etcd_req *nr_etcd_http_post_timeout(struct nr_etcd_http *h, const char *path,
 					      const char *body, unsigned int timeout_ms,
 					      nr_etcd_http_cb cb, void *data, struct nr_err *err)
 {
-	return submit(h, path, body, false, timeout_ms, NULL, cb, data, err);
+	return submit(h, path, body, false, timeout_ms, NULL, cb, data, SIZE_MAX, err);
 }
 
 struct nr_etcd_req *nr_etcd_http_stream(struct nr_etcd_http *h, const char *path,
 					const char *body, nr_etcd_line_cb line_cb,
 					nr_etcd_http_cb end_cb, void *data, struct nr_err *err)
 {
-	return submit(h, path, body, true, 0, line_cb, end_cb, data, err);
+	return submit(h, path, body, true, 0, line_cb, end_cb, data, SIZE_MAX, err);
 }
 
 void nr_etcd_req_cancel(struct nr_etcd_req *r)
@@ -543,6 +611,60 @@ const char *nr_etcd_http_endpoint(const struct nr_etcd_http *h)
 void nr_etcd_http_rotate(struct nr_etcd_http *h)
 {
 	h->cur = (h->cur + 1) % h->n_endpoints;
+}
+
+const char *nr_etcd_req_endpoint(const struct nr_etcd_req *r)
+{
+	return r->h->endpoints[r->ep];
+}
+
+bool nr_etcd_req_endpoint_failed(const struct nr_etcd_req *r)
+{
+	return r->h->eps[r->ep].failed;
+}
+
+void nr_etcd_http_on_endpoint(struct nr_etcd_http *h, nr_etcd_ep_cb cb, void *data)
+{
+	h->ep_cb = cb;
+	h->ep_data = data;
+}
+
+bool nr_etcd_http_failed(const struct nr_etcd_http *h, size_t *i, const char **url,
+			 const char **why, int64_t *since)
+{
+	for (; *i < h->n_endpoints; (*i)++) {
+		const struct ep_state *s = &h->eps[*i];
+
+		if (!s->failed)
+			continue;
+		*url = h->endpoints[*i];
+		*why = s->why;
+		*since = s->since;
+		(*i)++;
+		return true;
+	}
+	return false;
+}
+
+static void probe_done(void *data, int status, long code, const char *body, size_t len,
+		       const char *msg)
+{
+	/* the answer already updated the member's state (finish_transfer) */
+	(void)data, (void)status, (void)code, (void)body, (void)len, (void)msg;
+}
+
+void nr_etcd_http_probe(struct nr_etcd_http *h, unsigned int timeout_ms)
+{
+	for (size_t i = 0; i < h->n_endpoints && !h->closing; i++) {
+		struct nr_etcd_req *r;
+
+		if (!h->eps[i].failed || h->eps[i].probe)
+			continue;
+		/* answered by the member alone (no quorum needed): is it there? */
+		r = submit(h, "/v3/maintenance/status", "{}", false, timeout_ms, NULL, probe_done,
+			   NULL, i, NULL);
+		h->eps[i].probe = r;
+	}
 }
 
 static void curl_init_once(void)
@@ -569,6 +691,7 @@ static void http_free(struct nr_etcd_http *h)
 	for (size_t i = 0; i < h->n_endpoints; i++)
 		free(h->endpoints[i]);
 	free(h->endpoints);
+	free(h->eps);
 	free(h->ca);
 	free(h->cert);
 	free(h->key);
@@ -599,7 +722,10 @@ int nr_etcd_http_new(uv_loop_t *loop, const struct nr_etcd_http_opts *o,
 					  "or https://HOST:PORT", e);
 	}
 	h = calloc(1, sizeof(*h));
-	if (!h || !(h->endpoints = calloc(n, sizeof(char *)))) {
+	if (!h || !(h->endpoints = calloc(n, sizeof(char *))) ||
+	    !(h->eps = calloc(n, sizeof(*h->eps)))) {
+		if (h)
+			free(h->endpoints);
 		free(h);
 		return nr_err_set(err, -ENOMEM, "out of memory");
 	}

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <uv.h>
 
@@ -61,6 +62,25 @@ struct nr_etcd_req *nr_etcd_http_stream(struct nr_etcd_http *h, const char *path
 					nr_etcd_http_cb end_cb, void *data, struct nr_err *err);
 /* Abort a request; its callbacks never run. */
 void nr_etcd_req_cancel(struct nr_etcd_req *r);
+
+/* The endpoint a request is on (its current try). */
+const char *nr_etcd_req_endpoint(const struct nr_etcd_req *r);
+/* Whether that endpoint's last answer was a failure (possibly to another
+ * request): a watch on it may be stuck on a hung member. */
+bool nr_etcd_req_endpoint_failed(const struct nr_etcd_req *r);
+
+/* A member failed (transport error, timeout, 502/503/504) or answered
+ * again after failing. Runs inside the client: it must not cancel
+ * requests nor close the client (defer such work to the loop). */
+typedef void (*nr_etcd_ep_cb)(void *data, const char *url, bool failed, const char *why);
+void nr_etcd_http_on_endpoint(struct nr_etcd_http *h, nr_etcd_ep_cb cb, void *data);
+/* Iterate over the failed members: start with *i = 0; true and the
+ * member's URL, last failure and the unix time it started failing. */
+bool nr_etcd_http_failed(const struct nr_etcd_http *h, size_t *i, const char **url,
+			 const char **why, int64_t *since);
+/* Ask each failed member, alone, whether it answers again (one probe in
+ * flight per member, timeout_ms each); an answer clears its failure. */
+void nr_etcd_http_probe(struct nr_etcd_http *h, unsigned int timeout_ms);
 
 /* The endpoint requests go to now (after fail-over). */
 const char *nr_etcd_http_endpoint(const struct nr_etcd_http *h);

@@ -2,7 +2,10 @@
  *   etcd_store.c  options, life cycle, health/status, the controller hooks
  *   etcd_join.c   the join sequence: config check, leases, CIDR claim,
  *                 registration; keepalives; retry with back-off
- *   etcd_nodes.c  list + watch of the nodes, fed into the controller */
+ *   etcd_nodes.c  list + watch of the nodes, fed into the controller
+ *   etcd_refused.c remote nodes this controller refused: remembered per
+ *                 key revision, retried on triggers and a back-off
+ *   etcd_purge.c  nr_ctl_purge: delete our node key and our CIDR claims */
 #ifndef NR_STORE_ETCD_INTERNAL_H
 #define NR_STORE_ETCD_INTERNAL_H
 
@@ -35,7 +38,10 @@ enum nr_etcd_phase {
 	NR_ETCD_LIST,      /* list nodes, reconcile the model with the list */
 	NR_ETCD_WATCH,     /* watching: the steady state */
 	NR_ETCD_REFUSED,   /* the cluster config differs: we stay out */
+	NR_ETCD_PURGE,     /* nr_ctl_purge: deleting our keys, then nothing */
 };
+
+struct nr_etcd_refusal;
 
 struct nr_etcd {
 	struct nr_ctl *ctl;
@@ -49,7 +55,7 @@ struct nr_etcd {
 	struct nr_etcd_req *req;       /* the join sequence's request in flight */
 	struct nr_etcd_req *watch;
 	struct nr_etcd_req *ka;        /* keepalive in flight */
-	uv_timer_t retry_timer, ka_timer, resync_timer;
+	uv_timer_t retry_timer, ka_timer, refusal_timer;
 	int open_handles;
 	unsigned int backoff_ms;
 	bool started, closing;
@@ -69,8 +75,22 @@ struct nr_etcd {
 	int64_t revision;              /* last revision seen */
 	int64_t watch_from;            /* next revision the watch needs */
 	bool watch_created;            /* the current watch stream got going */
+	char watch_ep[256];            /* the member it is on */
 	size_t remote_nodes;           /* in etcd at the last list/event */
 	bool feeding;                  /* our own node calls into the controller */
+
+	/* remote nodes refused (etcd_refused.c) */
+	struct nr_etcd_refusal *refusals;
+	size_t n_refused;
+	unsigned int refusal_backoff_ms;
+	bool refusal_retrying;
+
+	/* purge (etcd_purge.c) */
+	void (*purge_cb)(struct nr_ctl *ctl, int status, const char *msg);
+	struct nr_etcd_kvs purge_kvs;  /* our keys left to delete */
+	size_t purge_at;
+	unsigned int purge_tries;
+	size_t purge_deleted;
 
 	/* health, for nr_ctl_status */
 	bool healthy, ka_ok;
@@ -100,7 +120,26 @@ void nr_etcd_keepalive_start(struct nr_etcd *e);
 /* etcd_nodes.c */
 void nr_etcd_list_nodes(struct nr_etcd *e);
 void nr_etcd_watch_start(struct nr_etcd *e);
+/* The watch's member failed a request: move the watch (from the loop). */
+void nr_etcd_watch_check(struct nr_etcd *e);
 /* The node value of this node, as registered. */
 char *nr_etcd_self_value(struct nr_etcd *e);
+/* Add or update a remote node from its key's value (watch, list, retry). */
+void nr_etcd_node_apply(struct nr_etcd *e, const char *name, const struct nr_etcd_kv *kv);
+
+/* etcd_refused.c */
+/* This version of the node's key was refused already (and no retry runs). */
+bool nr_etcd_refused_same(struct nr_etcd *e, const char *name, int64_t mod_rev);
+void nr_etcd_refused_note(struct nr_etcd *e, const char *name, const char *key,
+			  const char *value, size_t value_len, int64_t mod_rev, const char *why);
+/* Accepted (upto_rev: a version at least as new as the refused one; 0 =
+ * any) or deleted from etcd. */
+void nr_etcd_refused_clear(struct nr_etcd *e, const char *name, int64_t upto_rev, bool accepted);
+void nr_etcd_refused_forget_all(struct nr_etcd *e);
+/* Something that may change an answer: try the refused nodes again soon. */
+void nr_etcd_refused_retry_soon(struct nr_etcd *e);
+/* How many are refused; the first one's name and reason (for the status). */
+size_t nr_etcd_refused_first(const struct nr_etcd *e, const char **name, const char **why);
+const char *nr_etcd_refused_name(const struct nr_etcd *e, size_t i);
 
 #endif

@@ -27,7 +27,7 @@ static void retry_cb(uv_timer_t *t)
 
 void nr_etcd_fail(struct nr_etcd *e, const struct nr_err *err)
 {
-	if (e->closing)
+	if (e->closing || e->phase == NR_ETCD_PURGE)
 		return;
 	nr_etcd_req_cancel(e->req);
 	nr_etcd_req_cancel(e->watch);
@@ -455,7 +455,7 @@ static void join_step(struct nr_etcd *e)
 
 void nr_etcd_join(struct nr_etcd *e)
 {
-	if (e->closing || e->phase == NR_ETCD_REFUSED)
+	if (e->closing || e->phase == NR_ETCD_REFUSED || e->phase == NR_ETCD_PURGE)
 		return;
 	nr_etcd_req_cancel(e->req);
 	nr_etcd_req_cancel(e->watch);
@@ -477,8 +477,9 @@ static void ka_done(void *data, int status, long code, const char *body, size_t 
 	bool cidr = e->ka_cidr;
 
 	e->ka = NULL;
-	if (nr_etcd_answer(status, code, body, len, msg, "etcd lease keepalive", &err) < 0 ||
-	    nr_etcd_parse_keepalive(body, len, &ttl, &err) < 0) {
+	if (nr_etcd_answer(status, code, body, len, msg, "etcd lease keepalive", &err) == -ENOENT) {
+		ttl = 0; /* "requested lease not found": as lost as an expired one */
+	} else if (err.code < 0 || nr_etcd_parse_keepalive(body, len, &ttl, &err) < 0) {
 		e->ka_ok = false;
 		nr_etcd_set_unhealthy(e, "%s", err.msg);
 		return; /* the next tick tries again (on the next endpoint) */
@@ -508,14 +509,18 @@ static void ka_done(void *data, int status, long code, const char *body, size_t 
 	nr_etcd_set_healthy(e);
 }
 
+/* Each member tried gets TTL/6 (at least 0.5 s): with a hung member the
+ * next one still renews the lease in time. */
+static unsigned int ka_timeout_ms(const struct nr_etcd *e)
+{
+	return e->ttl_s * 1000 / 6 > 500 ? e->ttl_s * 1000 / 6 : 500;
+}
+
 static void ka_send(struct nr_etcd *e, int64_t lease, bool cidr)
 {
 	struct nr_err err = { 0 };
 	char *body = nr_etcd_req_lease_id(lease);
-
-	/* each member tried gets TTL/6 (at least 0.5 s): with a hung member
-	 * the next one still renews the lease in time */
-	unsigned int timeout = e->ttl_s * 1000 / 6 > 500 ? e->ttl_s * 1000 / 6 : 500;
+	unsigned int timeout = ka_timeout_ms(e);
 
 	e->ka_cidr = cidr;
 	e->ka = body ? nr_etcd_http_post_timeout(e->http, "/v3/lease/keepalive", body, timeout,
@@ -532,6 +537,10 @@ static void ka_tick(uv_timer_t *t)
 {
 	struct nr_etcd *e = t->data;
 
+	/* members that failed: do they answer again? (the status names them
+	 * until they do) */
+	nr_etcd_http_probe(e->http, ka_timeout_ms(e));
+	nr_etcd_watch_check(e);
 	if (e->ka || !e->node_lease)
 		return; /* the previous one still runs (a slow member) */
 	ka_send(e, e->node_lease, false);

@@ -10,8 +10,7 @@
 #include <string.h>
 
 #include "store/etcd_internal.h"
-
-#define RESYNC_AFTER_REFUSAL_MS 5000
+#include "util/last_error.h"
 
 char *nr_etcd_self_value(struct nr_etcd *e)
 {
@@ -28,23 +27,68 @@ char *nr_etcd_self_value(struct nr_etcd *e)
 	return nr_etcd_node_encode(&n);
 }
 
-static void resync_cb(uv_timer_t *t)
-{
-	struct nr_etcd *e = t->data;
+/* One node call's outcome: which version of which key it applied. */
+struct fed {
+	struct nr_etcd *e;
+	int64_t mod_rev;
+	size_t value_len;
+	char *key, *value;
+	char name[];
+};
 
-	if (e->phase == NR_ETCD_WATCH) {
-		nr_etcd_req_cancel(e->watch);
-		e->watch = NULL;
-		e->phase = NR_ETCD_LIST;
-		nr_etcd_list_nodes(e);
+static void fed_free(struct fed *f)
+{
+	if (f) {
+		free(f->key);
+		free(f->value);
 	}
+	free(f);
+}
+
+static struct fed *fed_new(struct nr_etcd *e, const char *name, const struct nr_etcd_kv *kv)
+{
+	struct fed *f = calloc(1, sizeof(*f) + strlen(name) + 1);
+
+	if (!f)
+		return NULL;
+	f->e = e;
+	strcpy(f->name, name);
+	if (kv) {
+		f->mod_rev = kv->mod_rev;
+		f->value_len = kv->value_len;
+		f->key = strdup(kv->key);
+		f->value = malloc(kv->value_len + 1);
+		if (!f->key || !f->value) {
+			fed_free(f);
+			return NULL;
+		}
+		memcpy(f->value, kv->value, kv->value_len + 1);
+	}
+	return f;
 }
 
 static void fed_done(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
 {
-	(void)data;
-	if (status < 0 && status != -ECANCELED)
-		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "etcd node: %s", errmsg);
+	struct fed *f = data;
+
+	/* -ECANCELED: the controller (and the store with it) is closing */
+	if (f && status != -ECANCELED) {
+		if (status < 0 && f->key)
+			/* refused in the pass (say, its IP is not directly reachable) */
+			nr_etcd_refused_note(f->e, f->name, f->key, f->value, f->value_len,
+					     f->mod_rev, errmsg ? errmsg : "refused");
+		else if (status < 0)
+			nr_ctl_emit(ctl, NR_EVENT_ERROR, f->name, NULL, "etcd node %s: %s", f->name,
+				    errmsg);
+		else if (f->key) {
+			nr_etcd_refused_clear(f->e, f->name, f->mod_rev, true);
+			/* an overlap with this node may have been what refused another */
+			nr_etcd_refused_retry_soon(f->e);
+		} else {
+			nr_etcd_refused_retry_soon(f->e);
+		}
+	}
+	fed_free(f);
 }
 
 /* The name part of nodes/<name>, or NULL for a key that is not a node. */
@@ -67,16 +111,20 @@ static bool same_node(const struct nr_node *m, const struct nr_etcd_node *n)
 	       !strcmp(nr_prefix_str(&m->cidr6, d, sizeof(d)), n->cidr6);
 }
 
-/* Add or update one remote node; a refusal (say, its CIDR overlaps a node
- * whose removal we have not seen yet) is reported and retried by a list. */
-static void apply_put(struct nr_etcd *e, const char *name, const struct nr_etcd_kv *kv)
+/* Add or update one remote node. A refusal (its CIDR overlaps another
+ * node's, its IP is not reachable as the mode demands) is remembered with
+ * the key's revision: see etcd_refused.c. */
+void nr_etcd_node_apply(struct nr_etcd *e, const char *name, const struct nr_etcd_kv *kv)
 {
 	struct nr_etcd_node n;
 	struct nr_err err = { 0 };
 	const struct nr_node *m;
 	const char *cidrs[3] = { NULL, NULL, NULL };
+	struct fed *f;
 	int k = 0, rc;
 
+	if (nr_etcd_refused_same(e, name, kv->mod_rev))
+		return; /* refused as it is: waits for a trigger (etcd_refused.c) */
 	if (nr_etcd_node_decode(kv->value, kv->value_len, &n, &err) < 0) {
 		nr_ctl_emit(e->ctl, NR_EVENT_ERROR, name, kv->key, "etcd: ignoring %s: %s", kv->key,
 			    err.msg);
@@ -90,8 +138,10 @@ static void apply_put(struct nr_etcd *e, const char *name, const struct nr_etcd_
 	if (!strcmp(name, e->name))
 		return; /* our own registration */
 	m = nr_model_node_get(e->ctl->model, name);
-	if (m && same_node(m, &n))
+	if (m && same_node(m, &n)) {
+		nr_etcd_refused_clear(e, name, kv->mod_rev, true);
 		return;
+	}
 	if (*n.cidr4)
 		cidrs[k++] = n.cidr4;
 	if (*n.cidr6)
@@ -100,20 +150,24 @@ static void apply_put(struct nr_etcd *e, const char *name, const struct nr_etcd_
 		NR_OPTS(nr_node_spec, spec, .name = name, .ipv4 = n.ipv4, .ipv6 = n.ipv6,
 			.pod_cidrs = cidrs);
 
+		f = fed_new(e, name, kv);
 		e->feeding = true;
-		rc = m ? nr_ctl_node_update(e->ctl, &spec, fed_done, NULL)
-		       : nr_ctl_node_add(e->ctl, &spec, fed_done, NULL);
+		rc = !f ? nr_last_error_set(-ENOMEM, "out of memory")
+		   : m  ? nr_ctl_node_update(e->ctl, &spec, fed_done, f)
+			: nr_ctl_node_add(e->ctl, &spec, fed_done, f);
 		e->feeding = false;
 	}
 	if (rc < 0) {
-		nr_ctl_emit(e->ctl, NR_EVENT_ERROR, name, kv->key, "etcd: node %s not applied: %s",
-			    name, nr_last_errmsg());
-		uv_timer_start(&e->resync_timer, resync_cb, RESYNC_AFTER_REFUSAL_MS, 0);
+		fed_free(f);
+		nr_etcd_refused_note(e, name, kv->key, kv->value, kv->value_len, kv->mod_rev,
+				     nr_last_errmsg());
 	}
 }
 
 static void apply_delete(struct nr_etcd *e, const char *name)
 {
+	struct fed *f;
+
 	if (!strcmp(name, e->name)) {
 		/* someone deleted our key: put it back */
 		struct nr_err err = { 0 };
@@ -125,12 +179,16 @@ static void apply_delete(struct nr_etcd *e, const char *name)
 		e->backoff_ms = 0;
 		return;
 	}
+	nr_etcd_refused_clear(e, name, 0, false);
 	if (!nr_model_node_get(e->ctl->model, name))
 		return;
+	f = fed_new(e, name, NULL);
 	e->feeding = true;
-	if (nr_ctl_node_remove(e->ctl, name, fed_done, NULL) < 0)
+	if (!f || nr_ctl_node_remove(e->ctl, name, fed_done, f) < 0) {
 		nr_ctl_emit(e->ctl, NR_EVENT_ERROR, name, NULL, "etcd: node %s not removed: %s", name,
-			    nr_last_errmsg());
+			    f ? nr_last_errmsg() : "out of memory");
+		fed_free(f);
+	}
 	e->feeding = false;
 }
 
@@ -176,6 +234,10 @@ static void list_done(void *data, int status, long code, const char *body, size_
 		free(name);
 	}
 	free(gone);
+	/* refused nodes etcd no longer has: nothing to try again */
+	for (size_t i = e->n_refused; i-- > 0;) /* (a drop moves the last one to i) */
+		if (!listed(&kvs, e, nr_etcd_refused_name(e, i)))
+			nr_etcd_refused_clear(e, nr_etcd_refused_name(e, i), 0, false);
 	e->remote_nodes = 0;
 	for (size_t i = 0; i < kvs.n; i++) {
 		const char *name = node_name_of(e, kvs.v[i].key);
@@ -186,7 +248,7 @@ static void list_done(void *data, int status, long code, const char *body, size_
 			self_listed = true;
 		else
 			e->remote_nodes++;
-		apply_put(e, name, &kvs.v[i]);
+		nr_etcd_node_apply(e, name, &kvs.v[i]);
 	}
 	e->revision = kvs.revision;
 	e->watch_from = kvs.revision + 1;
@@ -238,6 +300,8 @@ static int watch_line(void *data, const char *line, size_t len)
 	}
 	if (m.created) {
 		e->watch_created = true;
+		if (e->watch)
+			snprintf(e->watch_ep, sizeof(e->watch_ep), "%s", nr_etcd_req_endpoint(e->watch));
 		e->phase = NR_ETCD_WATCH;
 		e->backoff_ms = 0;
 		nr_etcd_set_healthy(e);
@@ -258,7 +322,7 @@ static int watch_line(void *data, const char *line, size_t len)
 		} else {
 			if (strcmp(name, e->name) && !nr_model_node_get(e->ctl->model, name))
 				e->remote_nodes++;
-			apply_put(e, name, kv);
+			nr_etcd_node_apply(e, name, kv);
 		}
 		if (e->phase != NR_ETCD_WATCH) /* apply_delete of our own key restarted the join */
 			break;
@@ -285,19 +349,18 @@ static void watch_end(void *data, int status, long code, const char *body, size_
 
 	e->watch = NULL;
 	(void)len;
+	/* a transport failure names the member and moved the client on */
 	if (status < 0)
-		nr_err_set(&err, status, "etcd watch on %s: %s", nr_etcd_http_endpoint(e->http),
-			   msg ? msg : "failed");
+		nr_err_set(&err, status, "etcd watch: %s", msg ? msg : "failed");
 	else if (code != 200)
-		nr_err_set(&err, -EIO, "etcd watch: HTTP %ld: %.100s", code, body);
+		nr_err_set(&err, -EIO, "etcd watch on %s: HTTP %ld: %.100s", e->watch_ep, code, body);
 	else
-		nr_err_set(&err, -EPIPE, "etcd watch on %s: the stream ended",
-			   nr_etcd_http_endpoint(e->http));
-	/* the member went away (or closed the stream): resume on another
-	 * endpoint from the next revision we need (a compacted one lists
-	 * again); a watch that never got going means etcd is not there: join
-	 * again with back-off */
-	nr_etcd_http_rotate(e->http);
+		nr_err_set(&err, -EPIPE, "etcd watch on %s: the stream ended", e->watch_ep);
+	/* resume on another member from the next revision we need (a
+	 * compacted one lists again); a watch that never got going means etcd
+	 * is not there: join again with back-off */
+	if (status >= 0 && !strcmp(e->watch_ep, nr_etcd_http_endpoint(e->http)))
+		nr_etcd_http_rotate(e->http);
 	if (!e->watch_created) {
 		nr_etcd_fail(e, &err);
 		return;
@@ -307,12 +370,41 @@ static void watch_end(void *data, int status, long code, const char *body, size_
 	uv_timer_start(&e->retry_timer, resume_cb, NR_ETCD_BACKOFF_MIN_MS, 0);
 }
 
+/* A member that fails a request may still hold our watch: a hung member
+ * (stopped, overloaded, cut off behind a proxy) keeps the TCP connection
+ * and its keepalives answered by the kernel, so the stream would wait for
+ * events forever. Move the watch to the member the client uses now. */
+static void watch_check_cb(uv_timer_t *t)
+{
+	struct nr_etcd *e = t->data;
+	char from[256];
+
+	if (e->closing || e->phase != NR_ETCD_WATCH || !e->watch || !e->watch_created ||
+	    !nr_etcd_req_endpoint_failed(e->watch))
+		return;
+	snprintf(from, sizeof(from), "%s", nr_etcd_req_endpoint(e->watch));
+	nr_etcd_req_cancel(e->watch);
+	e->watch = NULL;
+	nr_ctl_emit(e->ctl, NR_EVENT_RESYNC, NULL, NULL,
+		    "etcd watch on %s: that member does not answer; resuming from revision %lld "
+		    "on %s", from, (long long)e->watch_from, nr_etcd_http_endpoint(e->http));
+	nr_etcd_watch_start(e);
+}
+
+void nr_etcd_watch_check(struct nr_etcd *e)
+{
+	if (!e->closing && e->phase == NR_ETCD_WATCH && e->watch && e->watch_created &&
+	    nr_etcd_req_endpoint_failed(e->watch))
+		uv_timer_start(&e->retry_timer, watch_check_cb, 0, 0);
+}
+
 void nr_etcd_watch_start(struct nr_etcd *e)
 {
 	struct nr_err err = { 0 };
 	char *body = nr_etcd_req_watch(e->nodes_prefix, e->watch_from);
 
 	e->watch_created = false;
+	snprintf(e->watch_ep, sizeof(e->watch_ep), "%s", nr_etcd_http_endpoint(e->http));
 
 	e->watch = body ? nr_etcd_http_stream(e->http, "/v3/watch", body, watch_line, watch_end, e,
 					      &err)

@@ -33,6 +33,25 @@ static int check_cluster_name(const char *s, struct nr_err *err)
 	return 0;
 }
 
+/* A member stopped answering (or answers again): said once each way, in
+ * an event; the status names it while it lasts. */
+static void member_changed(void *data, const char *url, bool failed, const char *why)
+{
+	struct nr_etcd *e = data;
+
+	if (e->closing)
+		return;
+	if (failed) {
+		nr_ctl_emit(e->ctl, NR_EVENT_ERROR, NULL, url, "etcd member %s not answering: %s%s%s",
+			    url, why, strcmp(url, nr_etcd_http_endpoint(e->http)) ? "; using " : "",
+			    strcmp(url, nr_etcd_http_endpoint(e->http))
+				    ? nr_etcd_http_endpoint(e->http) : "");
+		nr_etcd_watch_check(e); /* our watch may be on it */
+	} else {
+		nr_ctl_emit(e->ctl, NR_EVENT_RESYNC, NULL, url, "etcd member %s answers again", url);
+	}
+}
+
 int nr_etcd_new(struct nr_ctl *ctl, const struct nr_etcd_opts *o, struct nr_etcd **ret,
 		struct nr_err *err)
 {
@@ -101,10 +120,11 @@ int nr_etcd_new(struct nr_ctl *ctl, const struct nr_etcd_opts *o, struct nr_etcd
 		if (rc < 0)
 			goto fail;
 	}
+	nr_etcd_http_on_endpoint(e->http, member_changed, e);
 	uv_timer_init(e->loop, &e->retry_timer);
 	uv_timer_init(e->loop, &e->ka_timer);
-	uv_timer_init(e->loop, &e->resync_timer);
-	e->retry_timer.data = e->ka_timer.data = e->resync_timer.data = e;
+	uv_timer_init(e->loop, &e->refusal_timer);
+	e->retry_timer.data = e->ka_timer.data = e->refusal_timer.data = e;
 	e->open_handles = 3;
 	e->unhealthy_since = (int64_t)time(NULL);
 	snprintf(e->why, sizeof(e->why), "connecting to %s", nr_etcd_http_endpoint(e->http));
@@ -144,6 +164,8 @@ static void free_store(struct nr_etcd *e)
 	free(e->ipam_prefix);
 	free(e->config_key);
 	free(e->node_key);
+	nr_etcd_refused_forget_all(e);
+	nr_etcd_kvs_free(&e->purge_kvs);
 	free(e);
 	if (done)
 		done(data);
@@ -173,7 +195,7 @@ void nr_etcd_close(struct nr_etcd *e, void (*done)(void *data), void *data)
 	nr_etcd_http_close(e->http, part_closed, e);
 	uv_close((uv_handle_t *)&e->retry_timer, timer_closed);
 	uv_close((uv_handle_t *)&e->ka_timer, timer_closed);
-	uv_close((uv_handle_t *)&e->resync_timer, timer_closed);
+	uv_close((uv_handle_t *)&e->refusal_timer, timer_closed);
 }
 
 /* ---- health ----------------------------------------------------------------- */
@@ -206,32 +228,56 @@ void nr_etcd_set_unhealthy(struct nr_etcd *e, const char *fmt, ...)
 	e->unhealthy_since = (int64_t)time(NULL);
 }
 
+static void utc(int64_t when, char *out, size_t len)
+{
+	time_t t = (time_t)when;
+	struct tm tm;
+
+	out[0] = '\0';
+	if (t && gmtime_r(&t, &tm))
+		strftime(out, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/* The store line: "Ok (...)" only when every member answers and every
+ * remote node in etcd was accepted; "degraded (...)" names the member that
+ * does not answer, or the node refused (both keep working through the
+ * others); "unreachable", "refused", "purged" as they say. */
 void nr_etcd_status(const struct nr_etcd *e, struct nr_status *st)
 {
-	char since[32] = "";
-	struct tm tm;
-	time_t t = (time_t)e->unhealthy_since;
+	char since[32], *d = st->store_detail;
+	size_t dl = sizeof(st->store_detail), i = 0;
+	const char *url = NULL, *why = NULL, *rname = NULL, *rwhy = NULL;
+	int64_t fsince = 0;
+	bool member_down = e->healthy && nr_etcd_http_failed(e->http, &i, &url, &why, &fsince);
+	size_t n_refused = e->healthy ? nr_etcd_refused_first(e, &rname, &rwhy) : 0;
 	int rc;
 
 	st->store_etcd = true;
-	st->store_healthy = e->healthy;
+	st->store_healthy = e->healthy && !member_down && !n_refused;
 	st->store_unhealthy_since = e->healthy ? 0 : e->unhealthy_since;
-	if (t && gmtime_r(&t, &tm))
-		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	utc(e->unhealthy_since, since, sizeof(since));
 	/* (a long reason is cut: the events carry it whole) */
 	if (e->phase == NR_ETCD_REFUSED)
-		rc = snprintf(st->store_detail, sizeof(st->store_detail),
-			      "refused (since %s): cluster config differs: %s", since, e->refused);
+		rc = snprintf(d, dl, "refused (since %s): cluster config differs: %s", since, e->refused);
+	else if (e->phase == NR_ETCD_PURGE)
+		rc = snprintf(d, dl, "purged: %s", e->why[0] ? e->why : "this node's keys deleted");
+	else if (member_down) {
+		utc(fsince, since, sizeof(since));
+		rc = snprintf(d, dl, "degraded (member %s not answering since %s: %s; using %s)", url,
+			      since, why, nr_etcd_http_endpoint(e->http));
+	} else if (n_refused)
+		rc = snprintf(d, dl, "degraded (%zu remote node%s refused, next try in %llu s: %s: %s)",
+			      n_refused, n_refused > 1 ? "s" : "",
+			      (unsigned long long)(uv_timer_get_due_in(&e->refusal_timer) + 999) / 1000,
+			      rname, rwhy);
 	else if (e->healthy)
-		rc = snprintf(st->store_detail, sizeof(st->store_detail),
-			      "Ok (%s, revision %lld, %zu remote nodes, lease %u s)",
+		rc = snprintf(d, dl, "Ok (%s, revision %lld, %zu remote nodes, lease %u s)",
 			      nr_etcd_http_endpoint(e->http), (long long)e->revision,
 			      e->remote_nodes, e->ttl_s);
 	else
-		rc = snprintf(st->store_detail, sizeof(st->store_detail),
-			      "unreachable (since %s): %s", since, e->why);
+		rc = snprintf(d, dl, "unreachable (since %s): %s", since, e->why);
 	if (rc < 0)
-		st->store_detail[0] = '\0';
+		d[0] = '\0';
 }
 
 /* ---- hooks -------------------------------------------------------------------- */

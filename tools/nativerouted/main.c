@@ -253,8 +253,10 @@ static void on_purged(struct nr_ctl *ctl, int status, const char *errmsg, void *
 		return;
 	}
 	nrd_log(LOG_INFO, "purged: no route, nexthop, neighbour/FDB entry, nr_vxlan device or "
-		"nftables table of ours remains in %s, state files removed from %s",
-		d->cfg.netns ? d->cfg.netns : "this namespace", d->cfg.state_dir);
+		"nftables table of ours remains in %s, state files removed from %s%s",
+		d->cfg.netns ? d->cfg.netns : "this namespace", d->cfg.state_dir,
+		d->cfg.store && !strcmp(d->cfg.store, "etcd")
+			? ", this node's key and CIDR claims deleted from etcd" : "");
 	stop(d, 0);
 }
 
@@ -335,8 +337,8 @@ static int create_controller(struct daemon *d)
 		.discard_saved_state = cfg->purge);
 	int rc;
 
-	/* --purge works on this host alone: no need to reach etcd */
-	if (cfg->store && !strcmp(cfg->store, "etcd") && !cfg->purge) {
+	/* --purge with the etcd store also deletes this node's keys there */
+	if (cfg->store && !strcmp(cfg->store, "etcd")) {
 		nrd_etcd_config_opts(&cfg->etcd, &etcd);
 		opts.etcd = &etcd;
 	}

@@ -1,0 +1,132 @@
+# A hung etcd member: it accepts TCP and never answers (SIGSTOP on the
+# member both controllers talk to; a listening socket that never replies).
+# The kernel keeps answering TCP for a stopped process, so nothing but a
+# timeout per request finds it: the keepalive fails over in time (no lease
+# lapses), the watch that sat on the hung member moves to a live one
+# (changes keep flowing), the status says "degraded" and names the member,
+# and "Ok" again once it answers. A daemon frozen past its lease TTL
+# registers again when it thaws.
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/etcd.sh"
+
+D="$NR_BIN_DIR/nativerouted"
+[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
+TMP=$(mktemp -d /tmp/nretcdh.XXXXXX)
+nr_cleanup_hooks+=("rm -rf '$TMP'")
+CLUSTER="h$$"
+PFX="/nativeroute/v1/$CLUSTER"
+TTL=3
+declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11 [node-3]=192.168.1.12)
+declare -A DPID=()
+
+nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
+kroutes() { ip -n "${NR_P}$1" route show proto 201; }
+start_daemon() { # NODE ENDPOINTS
+	"$D" --socket "$TMP/$1.sock" --state-dir "$TMP/$1.state" --netns "${NR_P}$1" \
+		--node-name "$1" --node-ip "${IP[$1]}" --mode native --auto-direct-node-routes \
+		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
+		--store etcd --etcd-endpoints "$2" --cluster-name "$CLUSTER" \
+		--etcd-lease-ttl $TTL --etcd-cidr-grace 60 >>"$TMP/$1.log" 2>&1 &
+	DPID[$1]=$!
+	NR_PIDS+=("${DPID[$1]}")
+}
+st() { nrctl "$1" status 2>/dev/null || true; }
+store_ok() { st "$1" | grep '^Store: etcd Ok' >/dev/null; }
+names_hung() { st "$1" | grep "^Store: etcd degraded (member $2 not answering" >/dev/null; }
+cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
+routes() { ip -n "${NR_P}$1" route show proto 201 | grep "^$2 .*via $3" >/dev/null; }
+put() { # MEMBER KEY VALUE
+	nr_etcdctl "$1" /v3/kv/put "{\"key\":\"$(nr_b64 "$PFX/$2")\",\"value\":\"$(nr_b64 "$3")\"}" >/dev/null
+}
+
+nr_etcd_cluster e1 e2 e3
+nr_topo_up "$NR_P"
+nr_topo_node "$NR_P" node-3 192.168.1.12/24
+start_daemon node-1 "$NR_ETCD_URLS"
+start_daemon node-2 "$NR_ETCD_URLS"
+for n in node-1 node-2; do
+	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join"; }
+done
+c1=$(cidr_of node-1); c2=$(cidr_of node-2)
+nr_wait_for 10 routes node-2 "$c1" "${IP[node-1]}" || nr_fail "node-2 does not route node-1"
+nr_expect_match "$(st node-1)" "^Store: etcd Ok \\(${NR_ETCD_URL[e1]//./\\.}," "both talk to e1 (the first endpoint)"
+
+# ---- e1 hangs -----------------------------------------------------------------------------
+kill -STOP "${NR_ETCD_PID[e1]}"
+t0=$(date +%s%N)
+for n in node-1 node-2; do
+	nr_wait_for 20 names_hung "$n" "${NR_ETCD_URL[e1]}" ||
+		{ tail -20 "$TMP/$n.log"; nr_fail "$n does not name hung e1: $(st "$n")"; }
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+v=$(st node-1)
+nr_expect_match "$v" '^Controller: +Degraded' "e1 hung: Controller: Degraded"
+nr_expect_match "$v" "^Store: etcd degraded \\(member ${NR_ETCD_URL[e1]//./\\.} not answering since .*no answer within [0-9]+ ms; using http://127\\.0\\.0\\.1:[0-9]+\\)" \
+	"the status names the hung member, the timeout and the member in use"
+nr_ok "e1 stopped: both controllers say so after $ms ms"
+# the watches sat on e1: a new node must still reach both
+put e2 nodes/node-9 '{"name":"node-9","ipv4":"192.168.1.19","pod_cidrs":["10.0.99.0/24"]}'
+for n in node-1 node-2; do
+	nr_wait_for 10 routes "$n" 10.0.99.0/24 192.168.1.19 ||
+		{ tail -20 "$TMP/$n.log"; nr_fail "$n missed a change while e1 hangs (watch stuck): $(kroutes "$n")"; }
+done
+nr_ok "a change written through e2 reached both controllers (watches moved off e1)"
+# leases renewed through the others: after 2 TTLs both keys are still there
+sleep $((2 * TTL))
+for n in node-1 node-2; do
+	out=$(nr_etcdctl e2 /v3/kv/range "{\"key\":\"$(nr_b64 "$PFX/nodes/$n")\"}" | jq -r '.count // "0"')
+	[ "$out" = 1 ] || nr_fail "$n's node key lapsed while e1 hung (count $out)"
+done
+routes node-2 "$c1" "${IP[node-1]}" && routes node-1 "$c2" "${IP[node-2]}" ||
+	{ tail -n 30 "$TMP"/node-[12].log; nr_fail "routes between node-1 ($c1) and node-2 ($c2) lost while e1 hung: $(kroutes node-1) / $(kroutes node-2)"; }
+nr_ok "2 x TTL with e1 hung: both node keys alive, routes kept"
+
+# ---- e1 answers again ---------------------------------------------------------------------
+kill -CONT "${NR_ETCD_PID[e1]}"
+for n in node-1 node-2; do
+	nr_wait_for 20 store_ok "$n" || { tail -20 "$TMP/$n.log"; nr_fail "$n not Ok after e1 thawed: $(st "$n")"; }
+done
+nr_expect_match "$(grep 'answers again' "$TMP/node-1.log")" "member ${NR_ETCD_URL[e1]//./\\.} answers again" \
+	"the return of e1 is reported"
+nr_ok "e1 continued: both Store: etcd Ok again"
+
+# ---- a listening socket that never replies, as the first endpoint ---------------------------
+read -r bh <<<"$(nr_free_ports 1)"
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
+conns = []
+while True:
+    c, _ = s.accept(); conns.append(c)  # read nothing, answer nothing
+' "$bh" &
+NR_PIDS+=("$!")
+nr_wait_for 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$bh" || nr_fail "the silent listener did not start"
+start_daemon node-3 "http://127.0.0.1:$bh,${NR_ETCD_URL[e2]}"
+hung_bh() { names_hung node-3 "http://127.0.0.1:$bh"; }
+nr_wait_for 40 hung_bh || { tail -20 "$TMP/node-3.log"; nr_fail "node-3 did not join past the silent endpoint: $(st node-3)"; }
+c3=$(cidr_of node-3)
+nr_wait_for 10 routes node-1 "$c3" "${IP[node-3]}" || nr_fail "node-1 does not route node-3's $c3"
+nr_expect_match "$(st node-3)" "not answering since .*no answer within [0-9]+ ms; using ${NR_ETCD_URL[e2]//./\\.}\\)" \
+	"node-3 names the silent endpoint and uses e2"
+nr_ok "node-3 joined through e2 past a silent first endpoint"
+
+# ---- a daemon frozen past its lease TTL registers again --------------------------------------
+kill -STOP "${DPID[node-2]}"
+nr_wait_for $((TTL + 10)) sh -c "! ip -n ${NR_P}node-1 route show proto 201 | grep -q '^$c2 '" ||
+	{ kill -CONT "${DPID[node-2]}"; nr_fail "node-1 kept frozen node-2's route past its TTL"; }
+kill -CONT "${DPID[node-2]}"
+nr_wait_for 20 routes node-1 "$c2" "${IP[node-2]}" ||
+	{ tail -20 "$TMP/node-2.log"; nr_fail "node-2 did not register again after thawing: $(st node-2)"; }
+[ "$(cidr_of node-2)" = "$c2" ] || nr_fail "node-2 came back with $(cidr_of node-2), not $c2"
+owner=$(nr_etcdctl e2 /v3/kv/range "{\"key\":\"$(nr_b64 "$PFX/ipam/ipv4/${c2%/*}-24")\"}" | jq -r '.kvs[0].value | @base64d')
+nr_expect_match "$owner" '"owner":"node-2"' "node-2 still holds its claim of $c2"
+nr_ok "node-2 frozen past its TTL: removed from node-1, then registered again with $c2"
+
+for n in node-1 node-2 node-3; do
+	kill -TERM "${DPID[$n]}"
+	wait "${DPID[$n]}" || nr_fail "$n exited with status $? on SIGTERM"
+done
+nr_expect_no_match "$(cat "$TMP"/*.log)" "AddressSanitizer|LeakSanitizer|runtime error" \
+	"no sanitizer report in any daemon log"
+echo "PASS"

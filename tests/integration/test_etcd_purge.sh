@@ -1,0 +1,109 @@
+# Purge with the etcd store: `nativerouted --purge --store etcd ...` deletes
+# this node's key and the CIDR claims it owns (compare-and-delete on the
+# owner: another node's claim stays), so the other hosts drop its routes at
+# once - not after its lease TTL - and its CIDRs are free again. With etcd
+# unreachable the purge fails naming the endpoint and changes nothing.
+. "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/etcd.sh"
+
+D="$NR_BIN_DIR/nativerouted"
+[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
+TMP=$(mktemp -d /tmp/nretcdp.XXXXXX)
+nr_cleanup_hooks+=("rm -rf '$TMP'")
+CLUSTER="p$$"
+PFX="/nativeroute/v1/$CLUSTER"
+TTL=60 # long: a key that goes away went because of the purge, not the lease
+declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11)
+declare -A DPID=()
+
+nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
+kroutes() { ip -n "${NR_P}$1" route show proto 201; }
+flags() { # NODE ENDPOINTS
+	echo --socket "$TMP/$1.sock" --state-dir "$TMP/$1.state" --netns "${NR_P}$1" \
+		--node-name "$1" --node-ip "${IP[$1]}" --mode native --auto-direct-node-routes \
+		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
+		--store etcd --etcd-endpoints "$2" --cluster-name "$CLUSTER" --etcd-lease-ttl $TTL
+}
+start_daemon() {
+	# shellcheck disable=SC2046
+	"$D" $(flags "$1" "$NR_ETCD_URLS") >>"$TMP/$1.log" 2>&1 &
+	DPID[$1]=$!
+	NR_PIDS+=("${DPID[$1]}")
+}
+store_ok() { nrctl "$1" status | grep '^Store: etcd Ok' >/dev/null; }
+cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
+keys() { # every key of the cluster with its value
+	nr_etcdctl e1 /v3/kv/range "{\"key\":\"$(nr_b64 "$PFX/")\",\"range_end\":\"$(nr_b64 "${PFX}0")\"}" |
+		jq -r '(.kvs // [])[] | "\(.key | @base64d) \(.value | @base64d)"' | sort
+}
+put() { nr_etcdctl e1 /v3/kv/put "{\"key\":\"$(nr_b64 "$PFX/$1")\",\"value\":\"$(nr_b64 "$2")\"}" >/dev/null; }
+
+nr_etcd_cluster e1
+nr_topo_up "$NR_P"
+start_daemon node-1
+start_daemon node-2
+for n in node-1 node-2; do
+	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join etcd"; }
+done
+c1=$(cidr_of node-1); c2=$(cidr_of node-2)
+nr_wait_for 10 sh -c "ip -n ${NR_P}node-2 route show proto 201 | grep -q '^$c1 '" ||
+	nr_fail "node-2 does not route node-1's $c1: $(kroutes node-2)"
+# a stale claim of node-1 (an old block, no lease) and one of a node-3
+put ipam/ipv4/10.0.200.0-24 '{"owner":"node-1"}'
+put ipam/ipv4/10.0.201.0-24 '{"owner":"node-3"}'
+before=$(keys)
+echo "$before"
+nr_expect_match "$before" "^$PFX/nodes/node-1 " "etcd has node-1's key"
+nr_expect_match "$before" "^$PFX/ipam/ipv4/${c1%/*}-24 \{\"owner\":\"node-1\"\}" "etcd has node-1's claim of $c1"
+nr_ok "node-1 ($c1) and node-2 ($c2) joined; stale claims planted"
+
+# ---- etcd unreachable: the purge fails, names the endpoint, changes nothing ----------
+kill -TERM "${DPID[node-1]}"
+wait "${DPID[node-1]}" || nr_fail "node-1 exited with $? on SIGTERM"
+k1=$(kroutes node-1)
+[ -n "$k1" ] || nr_fail "node-1 has no route of ours before the purge"
+dead="http://127.0.0.1:$(nr_free_ports 1)"
+set +e
+# shellcheck disable=SC2046
+out=$("$D" $(flags node-1 "$dead") --purge 2>&1); rc=$?
+set -e
+echo "$out" | tail -3
+[ $rc -ne 0 ] || nr_fail "--purge with etcd unreachable exited 0"
+nr_expect_match "$out" "purge failed: .*${dead//./\\.}" "the failed purge names the endpoint"
+[ "$(kroutes node-1)" = "$k1" ] || nr_fail "the failed purge changed node-1's routes: $(kroutes node-1)"
+[ -e "$TMP/node-1.state" ] && [ -n "$(ls -A "$TMP/node-1.state")" ] || nr_fail "the failed purge removed the state dir"
+[ "$(keys)" = "$before" ] || nr_fail "the failed purge changed etcd: $(keys)"
+nr_ok "etcd unreachable: --purge exits $rc, names $dead, kernel, state dir and etcd unchanged"
+
+# ---- etcd there: node-1's key and claims go; node-2 drops its route at once ----------
+t0=$(date +%s%N)
+# shellcheck disable=SC2046
+"$D" $(flags node-1 "$NR_ETCD_URLS") --purge >>"$TMP/node-1.log" 2>&1 || {
+	tail -5 "$TMP/node-1.log"; nr_fail "--purge failed with etcd there"; }
+after=$(keys)
+echo "$after"
+nr_expect_no_match "$after" "^$PFX/nodes/node-1 " "node-1's key deleted"
+nr_expect_no_match "$after" '"owner":"node-1"' "every claim owned by node-1 deleted (current and stale)"
+nr_expect_match "$after" "^$PFX/ipam/ipv4/10\.0\.201\.0-24 \{\"owner\":\"node-3\"\}" "node-3's claim left alone"
+nr_expect_match "$after" "^$PFX/ipam/ipv4/${c2%/*}-24 \{\"owner\":\"node-2\"\}" "node-2's claim left alone"
+nr_expect_match "$after" "^$PFX/nodes/node-2 " "node-2's key left alone"
+nr_expect_match "$after" "^$PFX/config " "the cluster config stays"
+[ -z "$(kroutes node-1)" ] || nr_fail "node-1 still has routes after the purge: $(kroutes node-1)"
+nr_wait_for 10 sh -c "! ip -n ${NR_P}node-2 route show proto 201 | grep -q '^$c1 '" ||
+	nr_fail "node-2 still routes purged node-1's $c1: $(kroutes node-2)"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+nr_ok "purged: node-2 dropped node-1's route after $ms ms (lease TTL $TTL s)"
+nr_expect_match "$(tail -3 "$TMP/node-1.log")" "deleted from etcd" "the purge log says the etcd keys went"
+
+# ---- node-1 comes back: it may take the lowest free block again ----------------------
+rm -rf "$TMP/node-1.state"
+start_daemon node-1
+nr_wait_for 20 store_ok node-1 || { tail -20 "$TMP/node-1.log"; nr_fail "node-1 did not join again"; }
+nr_ok "node-1 joined again after its purge with $(cidr_of node-1)"
+for n in node-1 node-2; do
+	kill -TERM "${DPID[$n]}"
+	wait "${DPID[$n]}" || nr_fail "$n exited with status $? on SIGTERM"
+done
+nr_expect_no_match "$(cat "$TMP"/*.log)" "AddressSanitizer|LeakSanitizer|runtime error" \
+	"no sanitizer report in any daemon log"
+echo "PASS"
