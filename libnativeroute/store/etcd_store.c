@@ -246,16 +246,34 @@ void nr_etcd_status(const struct nr_etcd *e, struct nr_status *st)
 {
 	char since[32], *d = st->store_detail;
 	size_t dl = sizeof(st->store_detail), i = 0;
-	const char *url = NULL, *why = NULL, *rname = NULL, *rwhy = NULL;
-	int64_t fsince = 0;
-	bool member_down = e->healthy && nr_etcd_http_failed(e->http, &i, &url, &why, &fsince);
-	size_t n_refused = e->healthy ? nr_etcd_refused_first(e, &rname, &rwhy) : 0;
+	const char *url = NULL, *why = NULL, *rname = NULL, *rwhy = NULL, *u, *w;
+	const char *cur = nr_etcd_http_endpoint(e->http);
+	int64_t fsince = 0, s, down_since = e->unhealthy_since;
+	bool member_down = false, healthy = e->healthy;
+	char down_why[sizeof(e->why)];
+	size_t n_refused;
 	int rc;
 
+	snprintf(down_why, sizeof(down_why), "%s", e->why);
+	while (nr_etcd_http_failed(e->http, &i, &u, &w, &s)) {
+		if (strcmp(u, cur)) { /* another member: we work around it */
+			if (!member_down)
+				url = u, why = w, fsince = s;
+			member_down = true;
+		} else if (healthy) {
+			/* the one we use fails (a watch broke, a request timed out):
+			 * unreachable until a request proves otherwise */
+			healthy = false;
+			down_since = s;
+			snprintf(down_why, sizeof(down_why), "%s: %s", u, w);
+		}
+	}
+	member_down = member_down && healthy;
+	n_refused = healthy ? nr_etcd_refused_first(e, &rname, &rwhy) : 0;
 	st->store_etcd = true;
-	st->store_healthy = e->healthy && !member_down && !n_refused;
-	st->store_unhealthy_since = e->healthy ? 0 : e->unhealthy_since;
-	utc(e->unhealthy_since, since, sizeof(since));
+	st->store_healthy = healthy && !member_down && !n_refused;
+	st->store_unhealthy_since = healthy ? 0 : down_since;
+	utc(down_since, since, sizeof(since));
 	/* (a long reason is cut: the events carry it whole) */
 	if (e->phase == NR_ETCD_REFUSED)
 		rc = snprintf(d, dl, "refused (since %s): cluster config differs: %s", since, e->refused);
@@ -264,18 +282,17 @@ void nr_etcd_status(const struct nr_etcd *e, struct nr_status *st)
 	else if (member_down) {
 		utc(fsince, since, sizeof(since));
 		rc = snprintf(d, dl, "degraded (member %s not answering since %s: %s; using %s)", url,
-			      since, why, nr_etcd_http_endpoint(e->http));
+			      since, why, cur);
 	} else if (n_refused)
 		rc = snprintf(d, dl, "degraded (%zu remote node%s refused, next try in %llu s: %s: %s)",
 			      n_refused, n_refused > 1 ? "s" : "",
 			      (unsigned long long)(uv_timer_get_due_in(&e->refusal_timer) + 999) / 1000,
 			      rname, rwhy);
-	else if (e->healthy)
-		rc = snprintf(d, dl, "Ok (%s, revision %lld, %zu remote nodes, lease %u s)",
-			      nr_etcd_http_endpoint(e->http), (long long)e->revision,
-			      e->remote_nodes, e->ttl_s);
+	else if (healthy)
+		rc = snprintf(d, dl, "Ok (%s, revision %lld, %zu remote nodes, lease %u s)", cur,
+			      (long long)e->revision, e->remote_nodes, e->ttl_s);
 	else
-		rc = snprintf(d, dl, "unreachable (since %s): %s", since, e->why);
+		rc = snprintf(d, dl, "unreachable (since %s): %s", since, down_why);
 	if (rc < 0)
 		d[0] = '\0';
 }
