@@ -381,6 +381,9 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
  * or not. cb runs once a dump shows none of it is left (status 0), or with
  * -ENOTEMPTY naming what remained. Pending calls get -ECANCELED. Afterwards
  * the controller refuses every call but nr_ctl_close (-ESHUTDOWN).
+ * With the etcd store it first deletes this node's key and the CIDR claims
+ * it owns from etcd (docs/etcd.md); if etcd cannot be reached cb gets that
+ * error (naming the endpoint) and nothing is removed from the kernel.
  * -EALREADY when a purge is running or done. */
 NR_API int nr_ctl_purge(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
 

@@ -79,6 +79,11 @@ struct nr_etcd {
 	size_t remote_nodes;           /* in etcd at the last list/event */
 	bool feeding;                  /* our own node calls into the controller */
 
+	/* this node's registration: the value put last, and one in flight */
+	char *registered, *registering;
+	int64_t foreign_rev;           /* our key holds another host's value (0 = no) */
+	char foreign[NR_ERR_MSG_MAX];
+
 	/* remote nodes refused (etcd_refused.c) */
 	struct nr_etcd_refusal *refusals;
 	size_t n_refused;
@@ -116,6 +121,9 @@ void nr_etcd_join(struct nr_etcd *e);
  * back-off. */
 void nr_etcd_fail(struct nr_etcd *e, const struct nr_err *err);
 void nr_etcd_keepalive_start(struct nr_etcd *e);
+/* This node's value changed since it was registered (its IP was updated):
+ * put it again (from the keepalive tick, in the steady state). */
+void nr_etcd_reregister(struct nr_etcd *e);
 
 /* etcd_nodes.c */
 void nr_etcd_list_nodes(struct nr_etcd *e);
@@ -124,6 +132,9 @@ void nr_etcd_watch_start(struct nr_etcd *e);
 void nr_etcd_watch_check(struct nr_etcd *e);
 /* The node value of this node, as registered. */
 char *nr_etcd_self_value(struct nr_etcd *e);
+/* Our own key as etcd has it (watch, list): another host's value there
+ * (two hosts with one name) is reported once per version. */
+void nr_etcd_self_seen(struct nr_etcd *e, const struct nr_etcd_kv *kv);
 /* Add or update a remote node from its key's value (watch, list, retry). */
 void nr_etcd_node_apply(struct nr_etcd *e, const char *name, const struct nr_etcd_kv *kv);
 

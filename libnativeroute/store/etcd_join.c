@@ -384,6 +384,48 @@ static int adopt_claims(struct nr_etcd *e, struct nr_err *err)
 
 /* ---- register --------------------------------------------------------------------- */
 
+static void registered(struct nr_etcd *e)
+{
+	free(e->registered);
+	e->registered = e->registering;
+	e->registering = NULL;
+	e->foreign_rev = 0;
+	e->foreign[0] = '\0';
+}
+
+static void reregister_done(void *data, int status, long code, const char *body, size_t len,
+			    const char *msg)
+{
+	struct nr_etcd *e = data;
+	struct nr_err err = { 0 };
+
+	e->req = NULL;
+	if (nr_etcd_answer(status, code, body, len, msg, "etcd node registration", &err) < 0) {
+		nr_etcd_fail(e, &err);
+		return;
+	}
+	registered(e);
+	nr_ctl_emit(e->ctl, NR_EVENT_RESYNC, e->name, e->node_key,
+		    "etcd: this node's registration updated: %s", e->registered);
+}
+
+void nr_etcd_reregister(struct nr_etcd *e)
+{
+	char *value;
+
+	if (e->closing || e->phase != NR_ETCD_WATCH || e->req || !e->registered)
+		return;
+	value = nr_etcd_self_value(e);
+	if (!value || !strcmp(value, e->registered)) {
+		free(value);
+		return;
+	}
+	free(e->registering);
+	e->registering = value;
+	nr_etcd_post(e, "/v3/kv/put", nr_etcd_req_put(e->node_key, value, e->node_lease),
+		     reregister_done);
+}
+
 static void register_done(void *data, int status, long code, const char *body, size_t len,
 			  const char *msg)
 {
@@ -395,6 +437,7 @@ static void register_done(void *data, int status, long code, const char *body, s
 		nr_etcd_fail(e, &err);
 		return;
 	}
+	registered(e);
 	e->phase = NR_ETCD_LIST;
 	nr_etcd_keepalive_start(e);
 	nr_etcd_list_nodes(e);
@@ -442,10 +485,11 @@ static void join_step(struct nr_etcd *e)
 	case NR_ETCD_REGISTER: {
 		char *value = nr_etcd_self_value(e);
 
+		free(e->registering);
+		e->registering = value;
 		nr_etcd_post(e, "/v3/kv/put",
 			     value ? nr_etcd_req_put(e->node_key, value, e->node_lease) : NULL,
 			     register_done);
-		free(value);
 		return;
 	}
 	default:
@@ -541,6 +585,7 @@ static void ka_tick(uv_timer_t *t)
 	 * until they do) */
 	nr_etcd_http_probe(e->http, ka_timeout_ms(e));
 	nr_etcd_watch_check(e);
+	nr_etcd_reregister(e);
 	if (e->ka || !e->node_lease)
 		return; /* the previous one still runs (a slow member) */
 	ka_send(e, e->node_lease, false);

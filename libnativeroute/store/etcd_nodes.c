@@ -192,6 +192,37 @@ static void apply_delete(struct nr_etcd *e, const char *name)
 	e->feeding = false;
 }
 
+static bool is_value(const struct nr_etcd_kv *kv, const char *v)
+{
+	return v && kv->value_len == strlen(v) && !memcmp(kv->value, v, kv->value_len);
+}
+
+void nr_etcd_self_seen(struct nr_etcd *e, const struct nr_etcd_kv *kv)
+{
+	struct nr_etcd_node n;
+
+	if (is_value(kv, e->registered) || is_value(kv, e->registering)) {
+		e->foreign_rev = 0;
+		e->foreign[0] = '\0';
+		return;
+	}
+	if (!e->registered || kv->mod_rev == e->foreign_rev)
+		return;
+	/* someone else wrote our key: most likely a second host started with
+	 * this node's name. Putting ours back would start a tug of war: say
+	 * it (once per version), and the status shows it until it ends */
+	e->foreign_rev = kv->mod_rev;
+	if (nr_etcd_node_decode(kv->value, kv->value_len, &n, NULL) == 0)
+		snprintf(e->foreign, sizeof(e->foreign), "this node's key %s holds another "
+			 "registration (ipv4 %s%s%s): two hosts named %s?", kv->key,
+			 n.ipv4[0] ? n.ipv4 : "none", n.ipv6[0] ? ", ipv6 " : "", n.ipv6, e->name);
+	else
+		snprintf(e->foreign, sizeof(e->foreign), "this node's key %s holds a value it did "
+			 "not write", kv->key);
+	nr_ctl_emit(e->ctl, NR_EVENT_ERROR, e->name, kv->key, "etcd: %s (revision %lld)",
+		    e->foreign, (long long)kv->mod_rev);
+}
+
 /* ---- list ---------------------------------------------------------------------- */
 
 static bool listed(const struct nr_etcd_kvs *kvs, struct nr_etcd *e, const char *name)
@@ -244,9 +275,10 @@ static void list_done(void *data, int status, long code, const char *body, size_
 
 		if (!name)
 			continue;
-		if (!strcmp(name, e->name))
+		if (!strcmp(name, e->name)) {
 			self_listed = true;
-		else
+			nr_etcd_self_seen(e, &kvs.v[i]);
+		} else
 			e->remote_nodes++;
 		nr_etcd_node_apply(e, name, &kvs.v[i]);
 	}
@@ -281,7 +313,7 @@ static int watch_line(void *data, const char *line, size_t len)
 		return 0;
 	}
 	if (m.error_code || (m.canceled && !m.compact_revision)) {
-		nr_err_set(&err, -EIO, "etcd watch ended: %s",
+		nr_err_set(&err, -EIO, "etcd watch on %s ended: %s", e->watch_ep,
 			   m.cancel_reason[0] ? m.cancel_reason : "canceled");
 		nr_etcd_watch_msg_free(&m);
 		e->watch = NULL; /* freed by the stream's end */
@@ -322,6 +354,8 @@ static int watch_line(void *data, const char *line, size_t len)
 		} else {
 			if (strcmp(name, e->name) && !nr_model_node_get(e->ctl->model, name))
 				e->remote_nodes++;
+			if (!strcmp(name, e->name))
+				nr_etcd_self_seen(e, kv);
 			nr_etcd_node_apply(e, name, kv);
 		}
 		if (e->phase != NR_ETCD_WATCH) /* apply_delete of our own key restarted the join */

@@ -85,7 +85,7 @@ void nr_etcd_refused_note(struct nr_etcd *e, const char *name, const char *key,
 		struct nr_etcd_refusal *v = realloc(e->refusals, (e->n_refused + 1) * sizeof(*v));
 
 		if (!v)
-			return; /* unremembered: the next trigger lists it as new */
+			return; /* out of memory: not remembered; tried with its next change */
 		e->refusals = v;
 		r = &v[e->n_refused];
 		memset(r, 0, sizeof(*r));

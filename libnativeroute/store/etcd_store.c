@@ -164,6 +164,8 @@ static void free_store(struct nr_etcd *e)
 	free(e->ipam_prefix);
 	free(e->config_key);
 	free(e->node_key);
+	free(e->registered);
+	free(e->registering);
 	nr_etcd_refused_forget_all(e);
 	nr_etcd_kvs_free(&e->purge_kvs);
 	free(e);
@@ -271,7 +273,7 @@ void nr_etcd_status(const struct nr_etcd *e, struct nr_status *st)
 	member_down = member_down && healthy;
 	n_refused = healthy ? nr_etcd_refused_first(e, &rname, &rwhy) : 0;
 	st->store_etcd = true;
-	st->store_healthy = healthy && !member_down && !n_refused;
+	st->store_healthy = healthy && !member_down && !n_refused && !e->foreign_rev;
 	st->store_unhealthy_since = healthy ? 0 : down_since;
 	utc(down_since, since, sizeof(since));
 	/* (a long reason is cut: the events carry it whole) */
@@ -279,6 +281,8 @@ void nr_etcd_status(const struct nr_etcd *e, struct nr_status *st)
 		rc = snprintf(d, dl, "refused (since %s): cluster config differs: %s", since, e->refused);
 	else if (e->phase == NR_ETCD_PURGE)
 		rc = snprintf(d, dl, "purged: %s", e->why[0] ? e->why : "this node's keys deleted");
+	else if (healthy && e->foreign_rev)
+		rc = snprintf(d, dl, "degraded (%s)", e->foreign);
 	else if (member_down) {
 		utc(fsince, since, sizeof(since));
 		rc = snprintf(d, dl, "degraded (member %s not answering since %s: %s; using %s)", url,
