@@ -29,7 +29,14 @@ start_daemon() {
 }
 store_ok() { nrctl "$1" status | grep '^Store: etcd Ok' >/dev/null; }
 store_works() { { nrctl "$1" status || true; } | grep -E '^Store: etcd (Ok|degraded)' >/dev/null; }
-e1_named() { { nrctl "$1" status || true; } | grep "^Store: etcd degraded (member ${NR_ETCD_URL[e1]} not answering" >/dev/null; }
+# after e1 died: degraded naming e1 - or Ok on another member, for a host
+# that had left e1 before (a keepalive slow under load moves it on, and a
+# member it no longer uses is not watched)
+e1_named() {
+	V=$(nrctl "$1" status || true)
+	grep "^Store: etcd degraded (member ${NR_ETCD_URL[e1]} not answering" <<<"$V" >/dev/null ||
+		{ grep '^Store: etcd Ok' <<<"$V" >/dev/null && ! grep "^Store: etcd Ok (${NR_ETCD_URL[e1]}," <<<"$V" >/dev/null; }
+}
 cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
 routes_to() { kroutes "$1" | grep "^$2 " >/dev/null; }
 
@@ -69,12 +76,17 @@ for n in node-1 node-2; do
 done
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 nr_ok "e1 killed: node-3 joined via another member and both hosts routed its $c3 ($ms ms)"
-v=$(nrctl node-1 status || true)
-nr_expect_match "$v" '^Controller: +Degraded' "node-1 with a member down: Controller: Degraded"
-nr_expect_match "$v" "^Store: etcd degraded \(member ${NR_ETCD_URL[e1]//./\\.} not answering since [0-9-]+ [0-9:]+ UTC: .*; using http://127\.0\.0\.1:[0-9]+\)" \
-	"node-1: Store: etcd degraded, naming the dead member and the one in use"
-[ "$(sed -n 's/^Store: etcd degraded .*; using \([^)]*\))$/\1/p' <<<"$v")" != "${NR_ETCD_URL[e1]}" ] ||
-	nr_fail "node-1 still claims to use the dead member"
+nr_wait_for 20 e1_named node-1 || nr_fail "node-1: $(nrctl node-1 status)"
+v=$V
+if grep -q '^Store: etcd degraded' <<<"$v"; then
+	nr_expect_match "$v" '^Controller: +Degraded' "node-1 with a member down: Controller: Degraded"
+	nr_expect_match "$v" "^Store: etcd degraded \(member ${NR_ETCD_URL[e1]//./\\.} not answering since [0-9-]+ [0-9:]+ UTC: .*; using http://127\.0\.0\.1:[0-9]+\)" \
+		"node-1: Store: etcd degraded, naming the dead member and the one in use"
+	[ "$(sed -n 's/^Store: etcd degraded .*; using \([^)]*\))$/\1/p' <<<"$v")" != "${NR_ETCD_URL[e1]}" ] ||
+		nr_fail "node-1 still claims to use the dead member"
+else
+	echo "note: node-1 had left e1 before it was killed: $(grep '^Store:' <<<"$v")"
+fi
 nr_ok "node-1 now talks to a live member"
 
 # ---- two members down: no quorum; forwarding goes on ------------------------------
