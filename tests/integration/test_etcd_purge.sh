@@ -2,7 +2,8 @@
 # this node's key and the CIDR claims it owns (compare-and-delete on the
 # owner: another node's claim stays), so the other hosts drop its routes at
 # once - not after its lease TTL - and its CIDRs are free again. With etcd
-# unreachable the purge fails naming the endpoint and changes nothing.
+# unreachable the purge fails naming the endpoint and changes nothing. The
+# same from nr_ctl_purge() of an embedded controller that joined and watches.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 
@@ -99,11 +100,29 @@ nr_expect_match "$(tail -3 "$TMP/node-1.log")" "deleted from etcd" "the purge lo
 rm -rf "$TMP/node-1.state"
 start_daemon node-1
 nr_wait_for 20 store_ok node-1 || { tail -20 "$TMP/node-1.log"; nr_fail "node-1 did not join again"; }
-nr_ok "node-1 joined again after its purge with $(cidr_of node-1)"
-for n in node-1 node-2; do
-	kill -TERM "${DPID[$n]}"
-	wait "${DPID[$n]}" || nr_fail "$n exited with status $? on SIGTERM"
-done
+c1=$(cidr_of node-1)
+nr_wait_for 10 sh -c "ip -n ${NR_P}node-2 route show proto 201 | grep -q '^$c1 '" ||
+	nr_fail "node-2 does not route node-1's $c1 again"
+nr_ok "node-1 joined again after its purge with $c1"
+
+# ---- nr_ctl_purge of a running controller in its steady state (watching, renewing) ----
+kill -TERM "${DPID[node-1]}"
+wait "${DPID[node-1]}" || nr_fail "node-1 exited with $? on SIGTERM"
+out=$("$NR_TOOLS_DIR/nr_etcd_purge" "${NR_P}node-1" node-1 "${IP[node-1]}" "$NR_ETCD_URLS" "$CLUSTER" 2>&1) ||
+	{ echo "$out"; nr_fail "nr_ctl_purge of a running controller failed"; }
+echo "$out"
+nr_expect_match "$out" '^joined: Ok \(' "the embedded controller joined etcd before the purge"
+after=$(keys)
+nr_expect_no_match "$after" "^$PFX/nodes/node-1 " "running purge: node-1's key deleted"
+nr_expect_no_match "$after" '"owner":"node-1"' "running purge: node-1's claims deleted"
+nr_expect_match "$after" "^$PFX/nodes/node-2 " "running purge: node-2's key left alone"
+nr_wait_for 10 sh -c "! ip -n ${NR_P}node-2 route show proto 201 | grep -q '^$c1 '" ||
+	nr_fail "node-2 still routes node-1's $c1 after the running purge"
+[ -z "$(kroutes node-1)" ] || nr_fail "node-1 still has routes after the running purge: $(kroutes node-1)"
+nr_expect_no_match "$out" "AddressSanitizer|LeakSanitizer|runtime error" "no sanitizer report from the embedded controller"
+nr_ok "nr_ctl_purge of a joined, watching controller: its keys gone, node-2 dropped $c1"
+kill -TERM "${DPID[node-2]}"
+wait "${DPID[node-2]}" || nr_fail "node-2 exited with status $? on SIGTERM"
 nr_expect_no_match "$(cat "$TMP"/*.log)" "AddressSanitizer|LeakSanitizer|runtime error" \
 	"no sanitizer report in any daemon log"
 echo "PASS"
