@@ -119,6 +119,7 @@ struct nr_ctl_failure {
 };
 
 struct nr_ctl_lock;
+struct nr_nl_dumper;
 struct pass;
 
 struct nr_ctl {
@@ -171,6 +172,12 @@ struct nr_ctl {
 	uv_poll_t cmd_poll;      /* `nl` while a batch is in flight */
 	uv_timer_t cmd_timer;    /* its timeout */
 	struct pass *flight;     /* the pass whose batch is out, NULL when none */
+	struct {                 /* a full pass reading the kernel (ctl_gather.c) */
+		struct nr_nl_dumper *dumper;
+		bool scan;       /* also the nexthop ids others hold */
+		void (*done)(struct nr_ctl *ctl, int rc, struct nr_err *err);
+		struct nr_err err;
+	} gather;
 	bool pass_again;         /* a pass was asked for meanwhile */
 	uv_idle_t deliver_idle;  /* keeps the poll from blocking while ... */
 	uv_check_t deliver_check; /* ... decided callbacks wait to run (ctl_deliver.c) */
@@ -384,6 +391,17 @@ uint32_t nr_ctl_nh_id(const struct nr_ctl *ctl, uint32_t index, bool v6);
 bool nr_ctl_nh_index(const struct nr_ctl *ctl, uint32_t id, uint32_t *index);
 void nr_ctl_nh_taken(struct nr_ctl *ctl, uint32_t id);
 int nr_ctl_nh_scan(struct nr_ctl *ctl, struct nr_err *err);
+/* The others' nexthops, from a dump: their ids are taken; scanned since. */
+void nr_ctl_nh_learn(struct nr_ctl *ctl, const struct nr_knexthop *others, size_t n);
+
+/* ctl_gather.c: what a full pass reads from the kernel before it plans
+ * (the dump into ctl->observed when need_dump, the others' nexthop ids
+ * at the first pass), in steps from the loop on `nl` and cmd_poll. `done`
+ * runs once, from the loop or at once when there is nothing to read,
+ * with 0 or -errno (err says why); never after nr_ctl_gather_cancel. */
+typedef void (*nr_ctl_gather_cb)(struct nr_ctl *ctl, int rc, struct nr_err *err);
+void nr_ctl_gather(struct nr_ctl *ctl, nr_ctl_gather_cb done);
+void nr_ctl_gather_cancel(struct nr_ctl *ctl);
 void nr_ctl_nh_free(struct nr_ctl *ctl);
 
 /* ctl_query.c */

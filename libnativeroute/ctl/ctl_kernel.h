@@ -57,6 +57,18 @@ struct nr_kernel_ops {
 			     size_t *n, struct nr_err *err);
 	int (*dump_nexthops_foreign)(struct nr_nl *nl, uint8_t protocol,
 				     struct nr_knexthop **nhs, size_t *n, struct nr_err *err);
+	/* the same in steps from the loop (nl_dump.h: nr_nl_dumper; a full
+	 * pass's read of the kernel, ctl_gather.c); a table without them
+	 * (NULL) has a full pass use dump_kstate and dump_nexthops_foreign */
+	int (*dumper_new)(struct nr_nl *nl, const struct nr_nl_dump_filter *f, bool foreign_nexthops,
+			  bool no_nexthops, struct nr_nl_dumper **ret, struct nr_err *err);
+	int (*dumper_step)(struct nr_nl_dumper *d, struct nr_err *err);
+	int (*dumper_take)(struct nr_nl_dumper *d, struct nr_kstate *out,
+			   struct nr_knexthop **foreign, size_t *n_foreign, struct nr_err *err);
+	void (*dumper_free)(struct nr_nl_dumper *d);
+	/* 1 when the kernel has nexthop objects, 0 if not (nl_dump.h); NULL:
+	 * asked with dump_nexthops */
+	int (*nexthops_supported)(struct nr_nl *nl);
 
 	/* ---- changes: a batch (nl_batch.h) built with nr_nl_batch_new on the
 	 * command channel, committed asynchronously (begin, then pump whenever

@@ -121,6 +121,15 @@ void nr_ctl_nh_taken(struct nr_ctl *ctl, uint32_t id)
 	nr_ctl_schedule(ctl, 0);
 }
 
+void nr_ctl_nh_learn(struct nr_ctl *ctl, const struct nr_knexthop *others, size_t n)
+{
+	ctl->nh_scanned = true;
+	for (size_t i = 0; i < n; i++)
+		nr_ctl_nh_taken(ctl, others[i].id);
+}
+
+/* The blocking form, for a pass that does not dump (a full pass learns
+ * them from its dump: ctl_gather.c). */
 int nr_ctl_nh_scan(struct nr_ctl *ctl, struct nr_err *err)
 {
 	struct nr_knexthop *nhs = NULL;
@@ -132,9 +141,7 @@ int nr_ctl_nh_scan(struct nr_ctl *ctl, struct nr_err *err)
 	rc = ctl->k->dump_nexthops_foreign(ctl->nl, ctl->owner.protocol, &nhs, &n, err);
 	if (rc < 0)
 		return rc;
-	ctl->nh_scanned = true;
-	for (size_t i = 0; i < n; i++)
-		nr_ctl_nh_taken(ctl, nhs[i].id);
+	nr_ctl_nh_learn(ctl, nhs, n);
 	free(nhs);
 	return 0;
 }

@@ -203,33 +203,6 @@ static void emit_route_events(struct pass *ps, const struct nr_kstate *want, con
 
 /* ---- the pass ------------------------------------------------------------- */
 
-static int observe(struct nr_ctl *ctl, struct nr_err *err)
-{
-	struct nr_nl_dump_filter f = {
-		.owner = ctl->owner,
-		.neigh_ifindex = ctl->vxlan_ifindex,
-		.fdb_ifindex = ctl->vxlan_ifindex,
-	};
-	struct nr_kstate fresh = { 0 };
-	int rc;
-
-	for (int tries = 0; tries < 5; tries++) {
-		rc = ctl->k->dump_kstate(ctl->nl, &f, &fresh, err);
-		if (rc != -EINTR) /* the kernel changed the table mid-dump: again */
-			break;
-	}
-	if (rc < 0)
-		return rc;
-	if (ctl->classic_routes) { /* the kernel lacks nexthop objects */
-		free(fresh.nexthops);
-		fresh.nexthops = NULL;
-		fresh.n_nexthops = 0;
-	}
-	nr_kstate_free(&ctl->observed);
-	ctl->observed = fresh;
-	return 0;
-}
-
 static int plan_once(struct nr_ctl *ctl, bool demote, struct nr_kstate *next,
 		     struct nr_plan_report *rep, struct nr_err *err)
 {
@@ -325,7 +298,8 @@ static void report_unreachable(struct nr_ctl *ctl, const struct nr_plan_report *
 }
 
 /* ---- the pass as a state machine -------------------------------------------
- * begin (on the loop: plan, dump when needed, diff) -> the batch goes out in
+ * begin (on the loop: the dump when needed, in steps (ctl_gather.c), plan,
+ * diff) -> the batch goes out in
  * slices and its ACKs are collected as they arrive (cmd_poll, a time
  * budget per loop turn, cmd_timer as the timeout) -> finish (events, the
  * record of the kernel, callbacks). While a batch is in flight the model
@@ -541,12 +515,36 @@ static void reconcile_touched(struct nr_ctl *ctl, struct pass *ps)
 	save_then_apply(ps, &ps->own_want, &ps->own_have);
 }
 
+/* The kernel is read (ctl_gather.c: the dump when one is due, in steps
+ * from the loop): plan, save, apply. */
+static void full_gathered(struct nr_ctl *ctl, int rc, struct nr_err *err)
+{
+	struct pass *ps = ctl->flight;
+
+	ctl->flight = NULL; /* saving sets it again */
+	if (rc < 0) {
+		ps->err = *err;
+		finish_pass(ps, rc);
+		return;
+	}
+	/* the node adds that left their check to this pass */
+	nr_ctl_reach_prefill(ctl);
+	nr_ctl_deferred_checks(ctl, ps->reqs);
+	rc = plan(ctl, &ps->err);
+	ps->planned = rc == 0;
+	if (rc < 0) {
+		finish_pass(ps, rc);
+		return;
+	}
+	/* ctl->desired stays as it is while the batch is out (see above) */
+	save_then_apply(ps, &ctl->desired, &ctl->observed);
+}
+
 static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
 {
 	int rc;
 
 	ps->full = true;
-	ps->dumped = ctl->need_dump;
 	ps->old_report = ctl->report;
 	ctl->report = (struct nr_plan_report){ 0 };
 	if (ctl->reach_stale) {
@@ -556,23 +554,13 @@ static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
 	}
 	nr_ctl_touched_clear(ctl);
 	rc = nr_ctl_vxlan_sync(ctl, &ps->err);
-	if (rc == 0) { /* the node adds that left their check to this pass */
-		nr_ctl_reach_prefill(ctl);
-		nr_ctl_deferred_checks(ctl, ps->reqs);
-		rc = plan(ctl, &ps->err);
-	}
-	ps->planned = rc == 0;
-	if (rc == 0 && ctl->need_dump) {
-		rc = observe(ctl, &ps->err);
-		if (rc == 0)
-			ctl->need_dump = false;
-	}
 	if (rc < 0) {
 		finish_pass(ps, rc);
 		return;
 	}
-	/* ctl->desired stays as it is while the batch is out (see above) */
-	save_then_apply(ps, &ctl->desired, &ctl->observed);
+	ps->dumped = ctl->need_dump || (!ctl->classic_routes && !ctl->nh_scanned);
+	ctl->flight = ps; /* close and purge wait, passes queue up */
+	nr_ctl_gather(ctl, full_gathered);
 }
 
 int nr_ctl_reconcile(struct nr_ctl *ctl)
@@ -587,7 +575,9 @@ int nr_ctl_reconcile(struct nr_ctl *ctl)
 	/* before the pass (the command socket is idle now): what these change
 	 * belongs to this pass */
 	nr_ctl_host_sync(ctl);
-	nr_ctl_nh_scan(ctl, NULL); /* once: nexthop ids others hold */
+	/* once: nexthop ids others hold (a full pass reads them from its dump) */
+	if (nr_ctl_incremental(ctl))
+		nr_ctl_nh_scan(ctl, NULL);
 	incremental = nr_ctl_incremental(ctl); /* decided before in_pass is set */
 	ps = calloc(1, sizeof(*ps));
 	if (!ps) {
@@ -618,6 +608,7 @@ void nr_ctl_flight_cancel(struct nr_ctl *ctl)
 	if (!ps)
 		return;
 	ctl->flight = NULL;
+	nr_ctl_gather_cancel(ctl);
 	for (struct nr_pending *p = ps->reqs, *next; p; p = next) {
 		next = p->next;
 		nr_ctl_pending_run(ctl, p, -ECANCELED, "controller closed");

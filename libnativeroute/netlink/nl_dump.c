@@ -10,6 +10,7 @@
 #include <linux/nexthop.h>
 #include <linux/rtnetlink.h>
 
+#include "netlink/nl_ack.h"
 #include "netlink/nl_parse.h"
 #include "netlink/nl_request.h"
 
@@ -205,6 +206,23 @@ int nr_nl_dump_nexthops_foreign(struct nr_nl *nl, uint8_t protocol, struct nr_kn
 	return 0;
 }
 
+int nr_nl_nexthops_supported(struct nr_nl *nl)
+{
+	char buf[NR_NL_MSG_MAX];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nr_err err = { 0 };
+	int r;
+
+	nlh->nlmsg_type = RTM_GETNEXTHOP;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct nhmsg));
+	mnl_attr_put_u32(nlh, NHA_ID, 1); /* any id: found or not, the kernel knows them */
+	r = nr_nl_request(nl, nlh, NULL, NULL, "nexthop lookup", &err);
+	if (r == 0 || r == -ENOENT)
+		return 1;
+	return r == -EOPNOTSUPP || r == -EINVAL || r == -EAFNOSUPPORT ? 0 : r;
+}
+
 /* ---- neighbours and FDB ---------------------------------------------- */
 
 static int neigh_cb(const struct nlmsghdr *nlh, void *data)
@@ -293,4 +311,228 @@ int nr_nl_dump_kstate(struct nr_nl *nl, const struct nr_nl_dump_filter *f,
 	}
 	nr_kstate_sort(out);
 	return 0;
+}
+
+/* ---- in steps ------------------------------------------------------------ */
+
+enum dumper_stage { ST_NEXTHOPS, ST_ROUTES4, ST_ROUTES6, ST_NEIGHS, ST_FDBS, ST_DONE };
+
+struct nr_nl_dumper {
+	struct nr_nl *nl;
+	struct nr_nl_dump_filter f;
+	bool foreign_wanted, no_nexthops;
+	enum dumper_stage stage;
+	uint32_t seq;
+	int tries;                /* of this stage, for interrupted dumps */
+	bool interrupted;
+	size_t steps;
+	struct dump_ctx ctx[ST_DONE]; /* one collection per stage */
+	struct dump_ctx foreign;  /* nexthops of other protocols */
+	char buf[NR_NL_RECV_SIZE];
+};
+
+/* Both nexthop collections from one dump. */
+static int nexthop_both_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nr_nl_dumper *d = data;
+	struct nr_nl_nexthop_info info;
+	struct nr_knexthop nh;
+
+	if (nr_nl_parse_nexthop(nlh, &nh, &info) < 0 || info.group)
+		return MNL_CB_OK;
+	if (info.protocol == d->f.owner.protocol)
+		return vec_push(&d->ctx[ST_NEXTHOPS].vec, &nh);
+	return d->foreign_wanted ? vec_push(&d->foreign.vec, &nh) : MNL_CB_OK;
+}
+
+static bool stage_skipped(const struct nr_nl_dumper *d, enum dumper_stage s)
+{
+	return (s == ST_NEXTHOPS && d->no_nexthops) || (s == ST_NEIGHS && !d->f.neigh_ifindex) ||
+	       (s == ST_FDBS && !d->f.fdb_ifindex);
+}
+
+static const char *stage_what(enum dumper_stage s)
+{
+	static const char *const what[] = { "dump nexthops", "dump IPv4 routes", "dump IPv6 routes",
+					    "dump neighbours", "dump fdb" };
+
+	return what[s];
+}
+
+static int stage_send(struct nr_nl_dumper *d, struct nr_err *err)
+{
+	static struct nlmsghdr *(*const build[])(void *, const struct dump_ctx *) = {
+		nexthop_build, route_build, route_build, neigh_build, neigh_build,
+	};
+	char req[NR_NL_MSG_MAX];
+	struct nlmsghdr *nlh = build[d->stage](req, &d->ctx[d->stage]);
+	int r;
+
+	d->ctx[d->stage].vec.n = 0;
+	if (d->stage == ST_NEXTHOPS)
+		d->foreign.vec.n = 0;
+	d->interrupted = false;
+	d->seq = nlh->nlmsg_seq = nr_nl_next_seq(d->nl);
+	r = nr_nl_send(d->nl, nlh, nlh->nlmsg_len);
+	return r < 0 ? nr_nl_err_set(err, r, stage_what(d->stage), NULL) : 0;
+}
+
+/* The next stage that is not skipped; its request goes out now. */
+static int stage_next(struct nr_nl_dumper *d, struct nr_err *err)
+{
+	do
+		d->stage++;
+	while (d->stage < ST_DONE && stage_skipped(d, d->stage));
+	d->tries = 0;
+	return d->stage == ST_DONE ? 0 : stage_send(d, err);
+}
+
+/* The stage's dump ended with `code` (0 or -errno from NLMSG_DONE/ERROR). */
+static int stage_end(struct nr_nl_dumper *d, int code, const char *kmsg, struct nr_err *err)
+{
+	bool routes = d->stage == ST_ROUTES4 || d->stage == ST_ROUTES6;
+
+	if (code == -ENOENT && routes) /* the table is created with its first route */
+		code = 0;
+	if (code == 0 && d->interrupted) {
+		if (++d->tries < DUMP_TRIES)
+			return stage_send(d, err); /* the table changed mid-dump: again */
+		code = -EINTR;
+	}
+	if (code < 0)
+		return nr_nl_err_set(err, code, stage_what(d->stage), kmsg);
+	return stage_next(d, err);
+}
+
+/* One message of the current stage's dump: 1 when it ended the stage. */
+static int dumper_handle(struct nr_nl_dumper *d, const struct nlmsghdr *nlh, struct nr_err *err)
+{
+	static const nr_nl_reply_cb parse[] = { nexthop_both_cb, route_cb, route_cb, neigh_cb, fdb_cb };
+	const char *kmsg = NULL;
+	int code = 0;
+
+	if (nlh->nlmsg_seq != d->seq)
+		return 0; /* late reply to an earlier, abandoned request */
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		d->interrupted = true;
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		code = nr_nl_ack_parse(nlh, &kmsg);
+	} else if (nlh->nlmsg_type == NLMSG_DONE) {
+		if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int))
+			code = *(const int *)mnl_nlmsg_get_payload(nlh);
+	} else {
+		void *data = d->stage == ST_NEXTHOPS ? (void *)d : (void *)&d->ctx[d->stage];
+
+		if (nlh->nlmsg_type >= NLMSG_MIN_TYPE && parse[d->stage](nlh, data) == MNL_CB_ERROR)
+			return nr_err_set(err, -ENOMEM, "%s: out of memory", stage_what(d->stage));
+		return 0;
+	}
+	code = stage_end(d, code > 0 ? -code : code, kmsg, err);
+	return code < 0 ? code : 1;
+}
+
+int nr_nl_dumper_new(struct nr_nl *nl, const struct nr_nl_dump_filter *f, bool foreign_nexthops,
+		     bool no_nexthops, struct nr_nl_dumper **ret, struct nr_err *err)
+{
+	struct nr_nl_dumper *d = calloc(1, sizeof(*d));
+	static const size_t sizes[] = { sizeof(struct nr_knexthop), sizeof(struct nr_kroute),
+					sizeof(struct nr_kroute), sizeof(struct nr_kneigh),
+					sizeof(struct nr_kfdb) };
+	int r;
+
+	if (!d)
+		return nr_err_set(err, -ENOMEM, "dump: out of memory");
+	d->nl = nl;
+	d->f = *f;
+	d->foreign_wanted = foreign_nexthops;
+	d->no_nexthops = no_nexthops;
+	for (int s = 0; s < ST_DONE; s++)
+		d->ctx[s] = (struct dump_ctx){ .vec.size = sizes[s], .owner = &d->f.owner,
+					       .nh_protocol = f->owner.protocol };
+	d->ctx[ST_ROUTES4].family = AF_INET;
+	d->ctx[ST_ROUTES6].family = AF_INET6;
+	d->ctx[ST_NEIGHS].family = AF_UNSPEC;
+	d->ctx[ST_NEIGHS].ifindex = f->neigh_ifindex;
+	d->ctx[ST_FDBS].family = AF_BRIDGE;
+	d->ctx[ST_FDBS].ifindex = f->fdb_ifindex;
+	d->foreign.vec.size = sizeof(struct nr_knexthop);
+	d->stage = ST_NEXTHOPS;
+	r = stage_skipped(d, d->stage) ? stage_next(d, err) : stage_send(d, err);
+	if (r < 0) {
+		nr_nl_dumper_free(d);
+		return r;
+	}
+	*ret = d;
+	return 0;
+}
+
+int nr_nl_dumper_step(struct nr_nl_dumper *d, struct nr_err *err)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)d->buf;
+	int n;
+
+	if (d->stage == ST_DONE)
+		return 0;
+	n = nr_nl_recv(d->nl, d->buf, sizeof(d->buf), 0);
+	if (n == -ETIMEDOUT || n == -EAGAIN)
+		return NR_NL_DUMP_WAIT; /* nothing yet */
+	if (n < 0)
+		return nr_nl_err_set(err, n, stage_what(d->stage), NULL);
+	d->steps++;
+	/* the rest of the buffer after a stage's end belongs to no request of
+	 * ours (the next stage's replies come in later receives) */
+	for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n)) {
+		int r = dumper_handle(d, nlh, err);
+
+		if (r < 0)
+			return r;
+		if (r > 0)
+			break;
+	}
+	return d->stage == ST_DONE ? 0 : NR_NL_DUMP_WAIT;
+}
+
+int nr_nl_dumper_take(struct nr_nl_dumper *d, struct nr_kstate *out,
+		      struct nr_knexthop **foreign, size_t *n_foreign, struct nr_err *err)
+{
+	if (d->ctx[ST_ROUTES6].vec.n) {
+		if (vec_push_all(&d->ctx[ST_ROUTES4].vec, &d->ctx[ST_ROUTES6].vec) < 0)
+			return nr_err_set(err, -ENOMEM, "dump routes: out of memory");
+		d->ctx[ST_ROUTES6].vec.n = 0;
+	}
+	if (out) {
+		memset(out, 0, sizeof(*out));
+		out->nexthops = d->ctx[ST_NEXTHOPS].vec.items;
+		out->n_nexthops = d->ctx[ST_NEXTHOPS].vec.n;
+		out->routes = d->ctx[ST_ROUTES4].vec.items;
+		out->n_routes = d->ctx[ST_ROUTES4].vec.n;
+		out->neighs = d->ctx[ST_NEIGHS].vec.items;
+		out->n_neighs = d->ctx[ST_NEIGHS].vec.n;
+		out->fdbs = d->ctx[ST_FDBS].vec.items;
+		out->n_fdbs = d->ctx[ST_FDBS].vec.n;
+		nr_kstate_sort(out);
+		d->ctx[ST_NEXTHOPS].vec.items = d->ctx[ST_ROUTES4].vec.items = NULL;
+		d->ctx[ST_NEIGHS].vec.items = d->ctx[ST_FDBS].vec.items = NULL;
+	}
+	if (foreign) {
+		*foreign = d->foreign.vec.items;
+		*n_foreign = d->foreign.vec.n;
+		d->foreign.vec.items = NULL;
+	}
+	return 0;
+}
+
+size_t nr_nl_dumper_steps(const struct nr_nl_dumper *d)
+{
+	return d->steps;
+}
+
+void nr_nl_dumper_free(struct nr_nl_dumper *d)
+{
+	if (!d)
+		return;
+	for (int s = 0; s < ST_DONE; s++)
+		free(d->ctx[s].vec.items);
+	free(d->foreign.vec.items);
+	free(d);
 }

@@ -228,6 +228,27 @@ test_batch_10000() {
 	nr_ok "batch of 20,000 operations took $t s"
 }
 
+# The dump a controller runs from its loop: the same objects as the
+# blocking dump, read one receive buffer per step (10,000 routes and
+# nexthops from test_batch_10000 take dozens of steps, none of them long),
+# and the other protocols' nexthops collected from the same dump.
+test_dump_in_steps() {
+	local steps out blocking
+	ip -n "$A" nexthop add id 7 via 192.168.1.11 dev va proto static
+	out=$(probe dump-steps foreign 2>"$WORK/steps") || nr_fail "dump-steps: $(cat "$WORK/steps")"
+	blocking=$( (probe dump-nexthops; probe dump-routes) )
+	[ "$(grep -v '^foreign ' <<<"$out")" = "$blocking" ] || nr_fail "stepped dump differs from the blocking one"
+	nr_ok "stepped dump = blocking dump ($(wc -l <<<"$blocking") objects)"
+	[ "$(grep -c '^route ' <<<"$out")" = "$(ip -n "$A" route show proto 201 | wc -l)" ] ||
+		nr_fail "stepped dump: route count differs from ip's"
+	nr_expect_match "$(grep '^foreign ' <<<"$out")" "^foreign 7$" "foreign nexthop 7 collected from the same dump"
+	grep -q '^nexthop 7 ' <<<"$out" && nr_fail "foreign nexthop 7 listed as ours"
+	steps=$(sed -n 's/^steps \([0-9]*\) .*/\1/p' "$WORK/steps")
+	[ "${steps:-0}" -ge 10 ] || nr_fail "20,000 objects in ${steps:-?} steps: expected one receive buffer per step"
+	nr_ok "20,000 objects dumped in $steps steps ($(cat "$WORK/steps"))"
+	ip -n "$A" nexthop del id 7
+}
+
 WORK=$(mktemp -d)
 nr_cleanup_hooks+=("rm -rf '$WORK'")
 setup
@@ -244,5 +265,6 @@ test_events
 test_event_overrun_asks_for_resync
 test_other_table
 test_batch_10000
+test_dump_in_steps
 nr_expect_match "$(ip -n "$A" route show 10.0.9.0/24)" "proto static" "foreign route still there at the end"
 echo "PASS: netlink layer"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <time.h>
 #include <sys/socket.h>
 
@@ -41,6 +42,8 @@ static int usage(void)
 		"  neigh-replace IP MAC IFNAME           neigh-del IP IFNAME\n"
 		"  fdb-append MAC DST IFNAME             fdb-del MAC DST IFNAME\n"
 		"  dump-routes | dump-nexthops | dump-neighs IFNAME | dump-fdb IFNAME\n"
+		"  dump-steps [foreign]                  (nexthops + routes in steps; steps\n"
+		"                                         and the longest step's CPU time on stderr)\n"
 		"  reach IP\n"
 		"  vxlan-ensure LOCAL MAC [vni N] [port N] [mtu N] [name NAME] [learning]\n"
 		"  link-del IFNAME                       addr-add IFNAME IP/LEN\n"
@@ -62,6 +65,16 @@ static double now(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* This thread's CPU time: on a busy machine a step's wall time also counts
+ * other processes' turns. */
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -217,6 +230,61 @@ static int cmd_dump(struct probe *p, const char *what, int argc, char **argv)
 	for (size_t i = 0; i < s.n_fdbs; i++)
 		print_object(NR_NL_FDB, &s.fdbs[i]);
 	nr_kstate_free(&s);
+	return 0;
+}
+
+/* The dump a controller runs from its loop (nr_nl_dumper): a non-blocking
+ * socket, one receive buffer per step, poll() between steps. Prints what
+ * dump-nexthops + dump-routes print (with "foreign": also the other
+ * protocols' nexthops, as "foreign <id>"), and on stderr the number of
+ * steps and the CPU time of the longest one. */
+static int cmd_dump_steps(struct probe *p, int argc, char **argv)
+{
+	struct nr_nl_dump_filter f = { .owner = p->owner };
+	bool foreign = argc > 0 && !strcmp(argv[0], "foreign");
+	struct nr_nl_dumper *d = NULL;
+	struct nr_knexthop *others = NULL;
+	struct nr_kstate s = { 0 };
+	struct nr_nl *nl = NULL;
+	size_t n_others = 0;
+	double longest = 0;
+	int r;
+
+	if (nr_nl_open(p->netns, NR_NL_NONBLOCK, &nl, &p->err) < 0 ||
+	    nr_nl_dumper_new(nl, &f, foreign, false, &d, &p->err) < 0) {
+		nr_nl_close(nl);
+		return fail(p);
+	}
+	do {
+		struct pollfd pfd = { .fd = nr_nl_fd(nl), .events = POLLIN };
+		double t0;
+
+		if (poll(&pfd, 1, NR_NL_TIMEOUT_MS) != 1) {
+			snprintf(p->err.msg, sizeof(p->err.msg), "dump-steps: no answer");
+			r = -ETIMEDOUT;
+			break;
+		}
+		t0 = cpu_now();
+		r = nr_nl_dumper_step(d, &p->err);
+		if (cpu_now() - t0 > longest)
+			longest = cpu_now() - t0;
+	} while (r == NR_NL_DUMP_WAIT);
+	if (r == 0)
+		r = nr_nl_dumper_take(d, &s, foreign ? &others : NULL, &n_others, &p->err);
+	if (r == 0)
+		fprintf(stderr, "steps %zu longest_cpu_ms %.3f\n", nr_nl_dumper_steps(d), longest * 1e3);
+	nr_nl_dumper_free(d);
+	nr_nl_close(nl);
+	if (r < 0)
+		return fail(p);
+	for (size_t i = 0; i < s.n_nexthops; i++)
+		print_object(NR_NL_NEXTHOP, &s.nexthops[i]);
+	for (size_t i = 0; i < s.n_routes; i++)
+		print_object(NR_NL_ROUTE, &s.routes[i]);
+	for (size_t i = 0; i < n_others; i++)
+		printf("foreign %u\n", others[i].id);
+	nr_kstate_free(&s);
+	free(others);
 	return 0;
 }
 
@@ -480,6 +548,8 @@ static int dispatch(struct probe *p, const char *cmd, int argc, char **argv)
 		return cmd_neigh(p, argc, argv, !strcmp(cmd, "neigh-replace"));
 	if (!strcmp(cmd, "fdb-append") || !strcmp(cmd, "fdb-del"))
 		return cmd_fdb(p, argc, argv, !strcmp(cmd, "fdb-append"));
+	if (!strcmp(cmd, "dump-steps"))
+		return cmd_dump_steps(p, argc, argv);
 	if (!strncmp(cmd, "dump-", 5))
 		return cmd_dump(p, cmd, argc, argv);
 	if (!strcmp(cmd, "reach"))
