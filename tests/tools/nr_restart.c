@@ -15,16 +15,20 @@
  * owns 10.0.0.0/26 with kubernetes IPAM.
  *
  * Prints one line:
- *   start_ms=T returned_ms=R status=S heartbeat_max_ms=G nodes=K full_passes=P
+ *   start_ms=T returned_ms=R cpu_ms=C status=S heartbeat_max_ms=G heartbeat_max_cpu_ms=GC
+ *   nodes=K full_passes=P
  * T is the time from nr_ctl_new to the start callback (cpu_ms: the CPU
  * time this process used meanwhile); R the time until
  * `while (!done) uv_run(loop, UV_RUN_ONCE)` returned after it (what a
  * caller sees); G, with --heartbeat, the longest gap of a 1 ms timer on
  * the same loop meanwhile (how long the loop stalled; without the option
  * no timer of ours keeps the loop's poll short, as in a plain caller);
- * K the node count in the model. With "add", also add_ms=A add_gap_ms=H
- * failed=F: the time until the last callback, the longest heartbeat gap
- * while adding (with --heartbeat) and the failed callbacks.
+ * GC the most CPU time the loop thread spent between two heartbeats (on a
+ * busy machine the wall gap also counts other processes' turns); K the
+ * node count in the model. With "add", also add_ms=A add_gap_ms=H
+ * add_gap_cpu_ms=HC failed=F: the time until the last callback, the
+ * longest heartbeat gap while adding, wall and CPU (with --heartbeat), and
+ * the failed callbacks.
  * Exit status 0 when every callback reported success. */
 #include <errno.h>
 #include <stdbool.h>
@@ -54,6 +58,7 @@ struct app {
 	struct nr_ctl *ctl;
 	uv_timer_t beat;
 	double last_beat, max_gap;
+	double last_beat_cpu, max_gap_cpu; /* the loop thread's CPU time */
 	size_t done, failed;
 	int start_status;
 	bool started, closed;
@@ -72,14 +77,28 @@ static double cpu_now(void)
 	       ru.ru_stime.tv_usec / 1e6;
 }
 
+/* CPU time of the calling (loop) thread: what the loop itself spent
+ * between two heartbeats, without the turns other processes took on a
+ * busy machine (wall gap) and without libuv's thread pool. */
+static double thread_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void beat_cb(uv_timer_t *t)
 {
 	struct app *a = t->data;
-	double n = now();
+	double n = now(), c = thread_cpu_now();
 
 	if (n - a->last_beat > a->max_gap)
 		a->max_gap = n - a->last_beat;
+	if (c - a->last_beat_cpu > a->max_gap_cpu)
+		a->max_gap_cpu = c - a->last_beat_cpu;
 	a->last_beat = n;
+	a->last_beat_cpu = c;
 }
 
 static void start_cb(struct nr_ctl *ctl, int status, const char *msg, void *data)
@@ -172,6 +191,7 @@ int main(int argc, char **argv)
 	uv_timer_init(a.loop, &a.beat);
 	a.beat.data = &a;
 	t0 = a.last_beat = now();
+	a.last_beat_cpu = thread_cpu_now();
 	c0 = cpu_now();
 	if (heartbeat)
 		uv_timer_start(&a.beat, beat_cb, 1, 1);
@@ -188,27 +208,30 @@ int main(int argc, char **argv)
 	t_ret = now();
 	c_start = cpu_now() - c0;
 	beat_cb(&a.beat); /* the gap up to the callback counts too */
-	double add_gap = 0;
+	double add_gap = 0, add_gap_cpu = 0, start_gap = a.max_gap, start_gap_cpu = a.max_gap_cpu;
 
 	if (n_add) {
 		double t1 = now();
 
-		a.max_gap = 0;
+		a.max_gap = a.max_gap_cpu = 0;
 		a.last_beat = t1;
+		a.last_beat_cpu = thread_cpu_now();
 
 		if (add_nodes(&a, first, n_add) < 0)
 			rc = 1;
 		t_add = now() - t1;
 		beat_cb(&a.beat);
 		add_gap = a.max_gap;
+		add_gap_cpu = a.max_gap_cpu;
 	}
 	nr_ctl_status(a.ctl, &st);
-	printf("start_ms=%.1f returned_ms=%.1f cpu_ms=%.1f status=%d heartbeat_max_ms=%.1f nodes=%zu "
-	       "full_passes=%llu",
-	       (a.t_start - t0) * 1e3, (t_ret - t0) * 1e3, c_start * 1e3, a.start_status, a.max_gap * 1e3, st.nodes,
-	       (unsigned long long)st.full_passes);
+	printf("start_ms=%.1f returned_ms=%.1f cpu_ms=%.1f status=%d heartbeat_max_ms=%.1f "
+	       "heartbeat_max_cpu_ms=%.2f nodes=%zu full_passes=%llu",
+	       (a.t_start - t0) * 1e3, (t_ret - t0) * 1e3, c_start * 1e3, a.start_status, start_gap * 1e3,
+	       start_gap_cpu * 1e3, st.nodes, (unsigned long long)st.full_passes);
 	if (n_add)
-		printf(" add_ms=%.1f add_gap_ms=%.1f failed=%zu", t_add * 1e3, add_gap * 1e3, a.failed);
+		printf(" add_ms=%.1f add_gap_ms=%.1f add_gap_cpu_ms=%.2f failed=%zu", t_add * 1e3,
+		       add_gap * 1e3, add_gap_cpu * 1e3, a.failed);
 	printf("\n");
 	fflush(stdout);
 	nr_ctl_close(a.ctl, closed_cb, &a);
