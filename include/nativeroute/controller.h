@@ -154,14 +154,15 @@ struct nr_ctl_opts {
 	void *event_data;
 	/* Durable state (NULL = in memory only). The directory (created if
 	 * missing, locked: one controller per directory) keeps the model in
-	 * <state_dir>/state; nr_ctl_new loads it, so a restart needs no replay
+	 * <state_dir>/state; it is loaded from nr_ctl_new on (off the loop: see
+ * nr_ctl_new), so a restart needs no replay
 	 * and keeps every node's index (nexthop ids) and CIDRs. Every mutation
 	 * is written (group commit: once per reconcile pass, fsync'd) before
 	 * its callback runs. A saved routing mode/switch set at run time wins
 	 * over these options unless the options changed since the last start. */
 	const char *state_dir;
 	/* A changed IPAM mode, cluster CIDR list, mask size or route protocol/
-	 * table would orphan saved allocations: nr_ctl_new refuses it (-EINVAL)
+	 * table would orphan saved allocations: the load refuses it (-EINVAL)
 	 * unless this is set; then nodes whose CIDR no longer fits get a new
 	 * one and endpoints that no longer fit are dropped (each reported as an
 	 * NR_EVENT_STATE_MIGRATED event at nr_ctl_start). */
@@ -362,17 +363,27 @@ NR_API const char *nr_last_errmsg(void);
 /* Create a controller on `loop`. Validates every option (-EINVAL with the
  * reason in nr_last_errmsg()), opens netlink in the namespace (-ENOENT for an
  * unknown netns, -EPERM without CAP_NET_ADMIN). Does not change the kernel.
- * With state_dir: loads the saved model. -EBADMSG: the state file is torn or
- * corrupt (the message names the file and the fault; nothing is
- * re-allocated: fix or move the file, or purge); -EPROTONOSUPPORT: written
- * by a newer library; -EINVAL: it belongs to another node or the options
- * changed what it depends on (see allow_config_migration); -EBUSY: another
- * controller holds the directory. */
+ * With state_dir: -EBUSY when another controller holds the directory; the
+ * saved model then loads on libuv's thread pool, so the caller's loop never
+ * waits for it (at 100,000 nodes that is ~0.4 s of reading, decoding and
+ * rebuilding). A call that reads or changes the model before the load is
+ * done (node/endpoint/mode calls, nr_ctl_status, the foreach walks,
+ * nr_ctl_purge) waits for it; nr_ctl_start does not, and its callback
+ * reports a load that failed. Such a load fails with -EBADMSG: the state
+ * file is torn or corrupt (the message names the file and the fault;
+ * nothing is re-allocated: fix or move the file, or purge with
+ * discard_saved_state); -EPROTONOSUPPORT: written by a newer library;
+ * -EINVAL: it belongs to another node or the options changed what it
+ * depends on (see allow_config_migration). After that every call but
+ * nr_ctl_close returns the same error. */
 NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr_ctl **ret);
 
-/* First reconcile (see above); cb runs when it is done (status: the pass's
- * result). -EALREADY if started, -ESHUTDOWN after nr_ctl_purge, -EINVAL when
- * closing. */
+/* First reconcile (see above), after the saved state has loaded; cb runs
+ * when it is done (status: the pass's result, or the load's error). The
+ * kernel is read from the loop in steps (one receive buffer each), never
+ * in one blocking exchange. -EALREADY if started, -ESHUTDOWN after
+ * nr_ctl_purge, -EINVAL when closing, the load's error when it failed
+ * already. */
 NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data);
 
 /* Remove everything this controller owns from the kernel: every route of

@@ -9,6 +9,7 @@
  *   6 ctl_life.c       new / start / close, libuv handles
  *     ctl_purge.c      remove everything we own, then the state files
  *   5 ctl_reconcile.c  plan -> diff against the kernel -> one netlink batch
+ *     ctl_gather.c     what a full pass reads from the kernel first, in steps
  *     ctl_watch.c      kernel events: drift repair, resync on overflow
  *     ctl_ep_watch.c   endpoints whose host interface went away / came back
  *   4 ctl_node_ops.c, ctl_endpoint_ops.c, ctl_mode_ops.c
@@ -20,7 +21,8 @@
  *     ctl_host.c       what a local endpoint needs on the host side; VXLAN
  *   2 ctl_pending.c    pending-request bookkeeping, failure attribution
  *     ctl_incremental.c  desired-state upkeep per node/endpoint change
- *     ctl_state.c      the durable state: load at new, rollback
+ *     ctl_state.c      the durable state: the model at new, rollback
+ *     ctl_load.c       the saved state, loaded on the thread pool
  *     ctl_save.c       saving off the loop; callbacks wait for the fsync'd save
  *     ctl_reach.c      reachability of node IPs (RTM_GETROUTE), cached
  *     ctl_nhid.c       our nexthop ids, remapped around foreign ones
@@ -248,6 +250,24 @@ struct nr_ctl {
 		void (*closed)(struct nr_ctl *ctl); /* a close waits for it */
 	} save;
 	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
+	struct {                     /* the saved state loading off the loop (ctl_load.c) */
+		bool wanted;         /* there is a state file to load */
+		bool allow_migration;
+		bool running;        /* queued, and its result not installed yet */
+		bool queued;         /* its after-work callback has not run yet */
+		bool sync_ready;     /* lock and cond exist */
+		uv_work_t work;
+		uv_mutex_t lock;
+		uv_cond_t cond;
+		bool done;           /* the worker finished (under lock) */
+		int rc;              /* its result; a failure stays */
+		struct nr_err err;
+		struct nr_model *model;
+		bool clean;          /* it encodes to the file's bytes: nothing to save */
+		struct nr_ctl_note *notes;
+		void (*then)(struct nr_ctl *ctl);   /* after the swap (ctl_life.c) */
+		void (*closed)(struct nr_ctl *ctl); /* a close waits for the worker */
+	} load;
 
 	/* eBPF maps and fast path (libnativeroute/bpf/), NULL without NR_WITH_BPF */
 	struct nr_bpf *bpf;
@@ -311,6 +331,22 @@ int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
 int nr_ctl_state_rollback(struct nr_ctl *ctl, struct nr_err *err);
 /* Emit and free the notes of loading (at nr_ctl_start). */
 void nr_ctl_state_emit_notes(struct nr_ctl *ctl);
+void nr_ctl_note_add(struct nr_ctl_note **list, const char *msg); /* a migration note */
+void nr_ctl_note_append(struct nr_ctl_note **list, struct nr_ctl_note **more);
+void nr_ctl_note_free(struct nr_ctl_note **list);
+
+/* ctl_load.c: the saved state loads on the thread pool. prepare (in
+ * nr_ctl_new's setup; may fail), start (last in nr_ctl_new). loaded: for
+ * the public calls that read or change the model: waits for a load still
+ * running and installs it; -errno (last error set) when it failed.
+ * No pass runs while load.running or after a failure (ctl_kick.c). wait: at close,
+ * while the worker runs: true, and `done` runs when it has ended. */
+int nr_ctl_load_prepare(struct nr_ctl *ctl, struct nr_err *err);
+void nr_ctl_load_start(struct nr_ctl *ctl);
+int nr_ctl_loaded(struct nr_ctl *ctl);
+bool nr_ctl_load_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
+void nr_ctl_load_cancel(struct nr_ctl *ctl);
+void nr_ctl_load_free(struct nr_ctl *ctl);
 void nr_ctl_state_free(struct nr_ctl *ctl);
 
 /* ctl_incremental.c: call before_change before the model changes a node or

@@ -6,13 +6,16 @@ static void kick_cb(uv_timer_t *t)
 {
 	struct nr_ctl *ctl = t->data;
 
-	if (!ctl->closing)
+	if (!ctl->closing && !ctl->load.running && ctl->load.rc == 0)
 		ctl->pass(ctl);
 }
 
 void nr_ctl_schedule(struct nr_ctl *ctl, unsigned int delay_ms)
 {
-	if (ctl->closing || !ctl->started)
+	/* no pass on the stand-in model while the saved state loads (it would
+	 * prune every saved route), nor after the load failed: the load's end
+	 * asks for one (ctl_load.c) */
+	if (ctl->closing || !ctl->started || ctl->load.running || ctl->load.rc < 0)
 		return;
 	if (ctl->flight) { /* runs when the batch in flight is done */
 		if (delay_ms == 0) {

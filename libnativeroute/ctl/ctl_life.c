@@ -224,6 +224,8 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 	/* the model: saved state (state_dir) or the options alone */
 	if (rc == 0)
 		rc = nr_ctl_state_setup(ctl, o, &cfg, &local, err);
+	if (rc == 0)
+		rc = nr_ctl_load_prepare(ctl, err);
 	if (rc == 0) /* reads the model: after it exists */
 		rc = nr_ctl_masq_new(ctl, o, err);
 	nr_ctl_netns_remember(ctl);
@@ -246,6 +248,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_plan_report_free(&ctl->report);
 	nr_reach_cache_free(ctl->reach);
 	nr_ctl_bpf_free(ctl);
+	nr_ctl_load_free(ctl);
 	nr_ctl_state_free(ctl);
 	nr_ctl_masq_free(ctl);
 	nr_ctl_host_free(ctl);
@@ -258,6 +261,27 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_model_free(ctl->model);
 	free(ctl->netns);
 	free(ctl);
+}
+
+/* The first pass and the cluster store, once the saved state is in. */
+static void start_rest(struct nr_ctl *ctl)
+{
+	nr_ctl_state_emit_notes(ctl); /* what loading the state changed */
+	nr_ctl_schedule(ctl, 0);
+	if (ctl->etcd)
+		nr_etcd_start(ctl->etcd);
+}
+
+/* The saved state is in (ctl_load.c), or failed to load: then the start
+ * request, and any other, fails with the reason. */
+static void after_load(struct nr_ctl *ctl)
+{
+	if (ctl->closing)
+		return;
+	if (ctl->load.rc < 0)
+		nr_ctl_pending_finish_all(ctl, ctl->load.rc, ctl->load.err.msg);
+	else if (ctl->started)
+		start_rest(ctl);
 }
 
 NR_API int nr_ctl_new(uv_loop_t *loop, const struct nr_ctl_opts *opts, struct nr_ctl **ret)
@@ -286,6 +310,7 @@ int nr_ctl_new_with_kernel(uv_loop_t *loop, const struct nr_ctl_opts *opts,
 	ctl->pass = nr_ctl_reconcile; /* what the kick timer runs (ctl_kick.c) */
 	ctl->k = kernel->ops;
 	ctl->k_ctx = kernel->ctx;
+	ctl->load.then = after_load;    /* what the end of a load runs (ctl_load.c) */
 	ctl->pending_tail = &ctl->pending;
 	ctl->done_tail = &ctl->done_q; /* events of the setup wait in it */
 	rc = ctl_setup(ctl, opts, &err);
@@ -305,6 +330,7 @@ int nr_ctl_new_with_kernel(uv_loop_t *loop, const struct nr_ctl_opts *opts,
 	ctl->open_handles = 7;
 	uv_poll_start(&ctl->event_poll, UV_READABLE, nr_ctl_watch_cb);
 	ctl->open_handles += nr_ctl_masq_watch_start(ctl); /* nftables events */
+	nr_ctl_load_start(ctl); /* the saved state, off the loop */
 	*ret = ctl;
 	return 0;
 }
@@ -333,6 +359,8 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 		return nr_last_error_set(-EALREADY, "controller already started");
 	if (ctl->purged || ctl->purge_req)
 		return nr_last_error_set(-ESHUTDOWN, "the controller was purged; close it");
+	if (!ctl->load.running && ctl->load.rc < 0) /* failed already: say so now */
+		return nr_ctl_loaded(ctl);
 	rc = nr_ctl_host_prepare(ctl, &err);
 	if (rc < 0)
 		return nr_last_error_set_from(&err, rc);
@@ -346,13 +374,19 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 	ctl->pending_tail = &p->next;
 	ctl->started = true;
 	ctl->need_dump = true; /* adopt what is there */
-	nr_ctl_state_emit_notes(ctl); /* what loading the state changed */
 	ctl->full_pass = true;
 	uv_timer_start(&ctl->resync_timer, resync_cb, ctl->resync_ms, ctl->resync_ms);
-	nr_ctl_schedule(ctl, 0);
-	if (ctl->etcd)
-		nr_etcd_start(ctl->etcd);
+	if (!ctl->load.running) /* else the load's end does the rest (after_load) */
+		start_rest(ctl);
 	return 0;
+}
+
+/* A save or load on the thread pool still uses the store: the close ends
+ * when the last of them does (each calls this again when it ends). */
+static void close_when_idle(struct nr_ctl *ctl)
+{
+	if (!nr_ctl_save_wait(ctl, close_when_idle) && !nr_ctl_load_wait(ctl, close_when_idle))
+		nr_ctl_close_finish(ctl);
 }
 
 static void part_closed(void *data)
@@ -361,9 +395,7 @@ static void part_closed(void *data)
 
 	if (--ctl->open_handles > 0)
 		return;
-	/* a save on the thread pool still uses the store: wait for it */
-	if (!nr_ctl_save_wait(ctl, nr_ctl_close_finish))
-		nr_ctl_close_finish(ctl);
+	close_when_idle(ctl);
 }
 
 void nr_ctl_close_finish(struct nr_ctl *ctl)
@@ -399,6 +431,7 @@ NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data
 	ctl->owner_lock = NULL;
 	ctl->close_cb = close_cb;
 	ctl->close_data = data;
+	nr_ctl_load_cancel(ctl);
 	uv_close((uv_handle_t *)&ctl->event_poll, handle_closed);
 	uv_close((uv_handle_t *)&ctl->kick_timer, handle_closed);
 	uv_close((uv_handle_t *)&ctl->resync_timer, handle_closed);

@@ -11,12 +11,13 @@
 #include "util/last_error.h"
 
 /* After a purge (or while one runs) the model no longer describes the
- * kernel: only close makes sense. */
-int nr_ctl_check_usable(const struct nr_ctl *ctl)
+ * kernel: only close makes sense. A saved state still loading is waited
+ * for (ctl_load.c). */
+int nr_ctl_check_usable(struct nr_ctl *ctl)
 {
 	if (ctl->purged || ctl->purge_req)
 		return nr_last_error_set(-ESHUTDOWN, "the controller was purged; close it");
-	return 0;
+	return nr_ctl_loaded(ctl);
 }
 
 

@@ -10,8 +10,9 @@
 #include "ctl/ctl_internal.h"
 
 /* After a purge (or while one runs) only close is accepted: -ESHUTDOWN
- * (nr_last_error set), else 0. */
-int nr_ctl_check_usable(const struct nr_ctl *ctl);
+ * (nr_last_error set); a saved state still loading is waited for, and a
+ * failed load's error returned (ctl_load.c); else 0. */
+int nr_ctl_check_usable(struct nr_ctl *ctl);
 
 /* A request of kind, NULL when out of memory. Freed by whoever decides it
  * (nr_ctl_pending_run), or by the mutation that refuses after all. */

@@ -169,6 +169,8 @@ NR_API int nr_ctl_purge(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 		return nr_last_error_set(-EINVAL, "nr_ctl_purge: no controller, or it is closing");
 	if (ctl->purge_req || ctl->purged)
 		return nr_last_error_set(-EALREADY, "controller already purged (or purging)");
+	if (nr_ctl_loaded(ctl) < 0) /* a saved state still loading is waited for */
+		return ctl->load.rc;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");

@@ -128,6 +128,8 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	if (!ctl || !st || st->sz < sizeof(size_t))
 		return nr_last_error_set(-EINVAL, "nr_ctl_status: %s", !ctl ? "no controller"
 					 : !st ? "no status struct" : "st->sz is smaller than a size_t");
+	if (nr_ctl_loaded(ctl) < 0) /* a saved state still loading is waited for */
+		return ctl->load.rc;
 	cfg = nr_model_config(ctl->model);
 	ipam = nr_model_ipam(ctl->model);
 	s.routing_mode = cfg->routing_mode;
@@ -256,6 +258,8 @@ NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, nr_node_fn fn, void *data)
 {
 	if (!ctl || !fn)
 		return walk_refused("nr_ctl_node_foreach", ctl);
+	if (nr_ctl_loaded(ctl) < 0)
+		return ctl->load.rc;
 	for (const struct nr_node *n = nr_model_node_next(ctl->model, NULL); n;
 	     n = nr_model_node_next(ctl->model, n)) {
 		char ip4[NR_ADDR_STRLEN], ip6[NR_ADDR_STRLEN], c4[NR_ADDR_STRLEN], c6[NR_ADDR_STRLEN];
@@ -286,6 +290,8 @@ NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl, nr_endpoint_fn fn, void *
 
 	if (!ctl || !fn)
 		return walk_refused("nr_ctl_endpoint_foreach", ctl);
+	if (nr_ctl_loaded(ctl) < 0)
+		return ctl->load.rc;
 	mtu = nr_ctl_pod_mtu(ctl);
 	nr_model_gateway(ctl->model, AF_INET, &gw4);
 	nr_model_gateway(ctl->model, AF_INET6, &gw6);
@@ -372,6 +378,8 @@ NR_API int nr_ctl_route_foreach(struct nr_ctl *ctl, nr_route_fn fn, void *data)
 
 	if (!ctl || !fn)
 		return walk_refused("nr_ctl_route_foreach", ctl);
+	if (nr_ctl_loaded(ctl) < 0)
+		return ctl->load.rc;
 	for (size_t i = 0; i < ctl->desired.n_routes; i++) {
 		const struct nr_kroute *r = &ctl->desired.routes[i];
 		char dst[NR_ADDR_STRLEN], via[NR_ADDR_STRLEN] = "";

@@ -7,13 +7,15 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl/ctl_internal.h"
 #include "util/opts_internal.h"
 
-static void add_note(struct nr_ctl *ctl, enum nr_event_type type, const char *node, const char *msg)
+static void add_note(struct nr_ctl_note **list, enum nr_event_type type, const char *node,
+		     const char *msg)
 {
-	struct nr_ctl_note *n = calloc(1, sizeof(*n)), **tail = &ctl->notes;
+	struct nr_ctl_note *n = calloc(1, sizeof(*n)), **tail = list;
 
 	if (!n || !(n->msg = strdup(msg)) || (node && !(n->node = strdup(node)))) {
 		if (n)
@@ -27,9 +29,8 @@ static void add_note(struct nr_ctl *ctl, enum nr_event_type type, const char *no
 	*tail = n;
 }
 
-static void restore_note(const char *msg, void *data)
+void nr_ctl_note_add(struct nr_ctl_note **list, const char *msg)
 {
-	struct nr_ctl *ctl = data;
 	char node[NR_NODE_NAME_MAX + 1] = "";
 	const char *sp;
 
@@ -39,7 +40,27 @@ static void restore_note(const char *msg, void *data)
 		memcpy(node, msg + 5, (size_t)(sp - msg - 5));
 		node[sp - msg - 5] = '\0';
 	}
-	add_note(ctl, NR_EVENT_STATE_MIGRATED, node[0] ? node : NULL, msg);
+	add_note(list, NR_EVENT_STATE_MIGRATED, node[0] ? node : NULL, msg);
+}
+
+void nr_ctl_note_append(struct nr_ctl_note **list, struct nr_ctl_note **more)
+{
+	while (*list)
+		list = &(*list)->next;
+	*list = *more;
+	*more = NULL;
+}
+
+void nr_ctl_note_free(struct nr_ctl_note **list)
+{
+	while (*list) {
+		struct nr_ctl_note *n = *list;
+
+		*list = n->next;
+		free(n->node);
+		free(n->msg);
+		free(n);
+	}
 }
 
 static int fresh_model(struct nr_ctl *ctl, const struct nr_cluster_config *cfg,
@@ -57,12 +78,7 @@ int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
 		       struct nr_err *err)
 {
 	const char *dir = OPTS_GET(o, state_dir, NULL);
-	struct nr_state st;
-	struct nr_store_restore ro = {
-		.cfg = cfg, .meta = &ctl->store_meta, .local = local,
-		.allow_config_migration = OPTS_GET(o, allow_config_migration, false),
-		.note = restore_note, .note_data = ctl,
-	};
+	struct stat sb;
 	int rc;
 
 	ctl->store_meta = (struct nr_store_meta){
@@ -84,18 +100,12 @@ int nr_ctl_state_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o,
 	if (rc < 0)
 		return rc;
 	ctl->store_dirty = true; /* the first pass writes what we start with */
-	if (OPTS_GET(o, discard_saved_state, false))
-		return fresh_model(ctl, cfg, local, err);
-	rc = nr_store_load(ctl->store, &st, err);
-	if (rc == -ENOENT)
-		return fresh_model(ctl, cfg, local, err);
-	if (rc < 0)
-		return rc;
-	if (st.format < NR_STORE_FORMAT)
-		restore_note("state file format migrated", ctl);
-	rc = nr_store_restore(&st, nr_store_path(ctl->store), &ro, &ctl->model, err);
-	nr_state_free(&st);
-	return rc;
+	/* a saved state loads on the thread pool (ctl_load.c); until then the
+	 * options' model stands in, and no pass runs */
+	ctl->load.wanted = !OPTS_GET(o, discard_saved_state, false) &&
+			   stat(nr_store_path(ctl->store), &sb) == 0;
+	ctl->load.allow_migration = OPTS_GET(o, allow_config_migration, false);
+	return fresh_model(ctl, cfg, local, err);
 }
 
 /* A save failed: the model goes back to what is on disk (the last durable
@@ -152,14 +162,7 @@ void nr_ctl_state_emit_notes(struct nr_ctl *ctl)
 
 void nr_ctl_state_free(struct nr_ctl *ctl)
 {
-	while (ctl->notes) {
-		struct nr_ctl_note *n = ctl->notes;
-
-		ctl->notes = n->next;
-		free(n->node);
-		free(n->msg);
-		free(n);
-	}
+	nr_ctl_note_free(&ctl->notes);
 	nr_store_close(ctl->store);
 	ctl->store = NULL;
 	free(ctl->rb.name);

@@ -5,8 +5,11 @@
  *       new + start, add nodes FIRST..FIRST+N-1 (default FIRST 0; 500 per loop turn, as a watch
  *       stream feeds them), wait for every callback, close
  * STATE_DIR "-" runs without a state directory.
- *   nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool start
+ *   nr_restart [--heartbeat] [--status-first] NETNS STATE_DIR kubernetes|cluster-pool start
  *       new + start, wait for the start callback, close
+ * --status-first calls nr_ctl_status between nr_ctl_new and nr_ctl_start
+ * (it waits for the saved state, which loads off the loop) and prints
+ * "before_start: nodes=K" or "before_start: error ENAME: text" first.
  *
  * Node i: IP 172.(16+i/62500).((i%62500)/250).(i%250+2) on the namespace's
  * 172.16.0.0/12 underlay, whose local address is 172.31.255.254 (set up by
@@ -169,9 +172,13 @@ int main(int argc, char **argv)
 
 	argc -= heartbeat;
 	argv += heartbeat;
+	bool status_first = argc > 1 && !strcmp(argv[1], "--status-first");
+
+	argc -= status_first;
+	argv += status_first;
 	if (argc < 5 || (strcmp(argv[4], "start") && (strcmp(argv[4], "add") || argc < 6 || argc > 7))) {
-		fprintf(stderr, "usage: nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool "
-			"start|add N\n");
+		fprintf(stderr, "usage: nr_restart [--heartbeat] [--status-first] NETNS STATE_DIR "
+			"kubernetes|cluster-pool start|add N\n");
 		return 2;
 	}
 	if (nr_ipam_mode_parse(argv[3], &a.ipam) < 0) {
@@ -198,6 +205,15 @@ int main(int argc, char **argv)
 	if (nr_ctl_new(a.loop, &o, &a.ctl) < 0) {
 		fprintf(stderr, "nr_ctl_new: %s\n", nr_last_errmsg());
 		return 1;
+	}
+	if (status_first) {
+		int r = nr_ctl_status(a.ctl, &st);
+
+		if (r < 0)
+			printf("before_start: error %s: %s\n", nr_err_name(r), nr_last_errmsg());
+		else
+			printf("before_start: nodes=%zu\n", st.nodes);
+		fflush(stdout);
 	}
 	if (nr_ctl_start(a.ctl, start_cb, &a) < 0) {
 		fprintf(stderr, "nr_ctl_start: %s\n", nr_last_errmsg());
