@@ -537,7 +537,10 @@ static int f_reach(struct nr_nl *nl, const struct nr_addr *ip, struct nr_nl_reac
 		   struct nr_err *err)
 {
 	char buf[NR_ADDR_STRLEN];
-	int rc = reach_one(chan_of(nl)->fk, ip, out);
+	int rc;
+
+	chan_of(nl)->fk->count.lookup_calls++;
+	rc = reach_one(chan_of(nl)->fk, ip, out);
 
 	if (rc < 0)
 		return nr_err_set(err, rc, "node %s: Network is unreachable (ENETUNREACH)",
@@ -549,6 +552,7 @@ static int f_reach_many(struct nr_nl *nl, const struct nr_addr *ips, size_t n,
 			struct nr_nl_reach *out, int *rc, struct nr_err *err)
 {
 	(void)err;
+	chan_of(nl)->fk->count.lookup_calls++;
 	for (size_t i = 0; i < n; i++)
 		rc[i] = reach_one(chan_of(nl)->fk, &ips[i], &out[i]);
 	return 0;

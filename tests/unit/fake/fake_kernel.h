@@ -34,6 +34,7 @@ struct fake_counters {
 	unsigned int writes;    /* operations in them (each ADD/REPLACE/DELETE) */
 	unsigned int dumps;     /* dump_kstate calls */
 	unsigned int lookups;   /* reachability answers given */
+	unsigned int lookup_calls; /* reach (one address) + reach_many (pipelined) calls */
 	unsigned int events;    /* notifications read by the controller */
 };
 
