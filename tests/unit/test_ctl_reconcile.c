@@ -247,6 +247,8 @@ Test(ctl_reconcile, start_is_one_full_pass_that_reads_the_kernel)
 	cr_assert_eq(st.full_passes, 1);
 	cr_assert_eq(st.incremental_passes, 0);
 	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, 1, "start must adopt what is there");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumper_steps, 3,
+		     "the full pass did not read the kernel in steps from the loop");
 	close_ctl(ctl);
 }
 
@@ -459,6 +461,28 @@ Test(ctl_reconcile, close_during_a_batch_cancels_each_request_once_before_close_
 	fake_kernel_release(fx.fk);
 	cr_assert(drain(), "handles left after close_cb");
 	cr_assert_eq(late.calls, 0);
+}
+
+Test(ctl_reconcile, close_during_the_start_dump_cancels_start_once_before_close_cb)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct done s = { 0 }, n = { 0 };
+
+	fake_kernel_hold(fx.fk, true);
+	node_add(ctl, "node-1", "192.168.1.11", "10.0.1.0/24", &n);
+	cr_assert_eq(nr_ctl_start(ctl, on_done, &s), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(fake_kernel_holding(fx.fk)), "the start dump never began");
+	cr_assert_eq(nr_ctl_close(ctl, on_closed, NULL), 0);
+	cr_assert(WAIT_FOR(fx.closed_at > 0), "close never completed");
+	cr_assert_eq(s.calls, 1);
+	cr_assert_eq(s.status, -ECANCELED, "%s", s.msg);
+	cr_assert_eq(n.calls, 1);
+	cr_assert_eq(n.status, -ECANCELED, "%s", n.msg);
+	cr_assert_lt(s.order, fx.closed_at);
+	cr_assert_lt(n.order, fx.closed_at);
+	cr_assert_eq(fake_kernel_counters(fx.fk)->writes, 0, "written after a cancelled dump");
+	fake_kernel_release(fx.fk);
+	cr_assert(drain(), "handles left after close_cb");
 }
 
 /* ---- drift ----------------------------------------------------------------------- */

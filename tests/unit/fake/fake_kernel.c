@@ -348,6 +348,76 @@ static int f_dump_nexthops_foreign(struct nr_nl *nl, uint8_t protocol, struct nr
 	return 0;
 }
 
+/* The dump in steps (nl_dump.h's nr_nl_dumper), as a full pass reads the
+ * kernel: the command channel polls readable once per step, and the
+ * table is read when the last step has "arrived". */
+#define FK_DUMP_STEPS 3
+
+struct nr_nl_dumper {
+	struct fake_chan *c;
+	struct nr_nl_dump_filter f;
+	bool no_nexthops;
+	int steps_left;
+};
+
+static int f_dumper_new(struct nr_nl *nl, const struct nr_nl_dump_filter *f, bool foreign_nexthops,
+			bool no_nexthops, struct nr_nl_dumper **ret, struct nr_err *err)
+{
+	struct nr_nl_dumper *d = xcalloc(1, sizeof(*d));
+
+	(void)foreign_nexthops; /* nobody else's here */
+	(void)err;
+	d->c = chan_of(nl);
+	d->f = *f;
+	d->no_nexthops = no_nexthops;
+	d->steps_left = FK_DUMP_STEPS;
+	d->c->fk->count.dumper_steps = 0;
+	efd_signal(d->c->efd);
+	*ret = d;
+	return 0;
+}
+
+static int f_dumper_step(struct nr_nl_dumper *d, struct nr_err *err)
+{
+	struct fake_kernel *fk = d->c->fk;
+
+	(void)err;
+	efd_drain(d->c->efd);
+	if (fk->hold && !fk->released) { /* the rest "has not arrived" */
+		fk->holding = true;
+		return NR_NL_DUMP_WAIT;
+	}
+	fk->holding = false;
+	fk->count.dumper_steps++;
+	if (--d->steps_left > 0) {
+		efd_signal(d->c->efd);
+		return NR_NL_DUMP_WAIT;
+	}
+	return 0;
+}
+
+static int f_dumper_take(struct nr_nl_dumper *d, struct nr_kstate *out, struct nr_knexthop **foreign,
+			 size_t *n_foreign, struct nr_err *err)
+{
+	int rc = f_dump_kstate(&d->c->nl, &d->f, out, err);
+
+	if (rc == 0 && d->no_nexthops) {
+		free(out->nexthops);
+		out->nexthops = NULL;
+		out->n_nexthops = 0;
+	}
+	if (foreign)
+		*foreign = NULL;
+	if (n_foreign)
+		*n_foreign = 0;
+	return rc;
+}
+
+static void f_dumper_free(struct nr_nl_dumper *d)
+{
+	free(d);
+}
+
 /* ---- batches ------------------------------------------------------------------------ */
 
 static int f_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *data,
@@ -678,6 +748,10 @@ static const struct nr_kernel_ops fake_ops = {
 	.dump_kstate = f_dump_kstate,
 	.dump_nexthops = f_dump_nexthops,
 	.dump_nexthops_foreign = f_dump_nexthops_foreign,
+	.dumper_new = f_dumper_new,
+	.dumper_step = f_dumper_step,
+	.dumper_take = f_dumper_take,
+	.dumper_free = f_dumper_free,
 	.batch_begin = f_batch_begin,
 	.batch_pump = f_batch_pump,
 	.batch_commit = f_batch_commit,

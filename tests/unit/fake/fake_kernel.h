@@ -32,7 +32,8 @@ struct fake_kernel;
 struct fake_counters {
 	unsigned int batches;   /* batches begun or committed */
 	unsigned int writes;    /* operations in them (each ADD/REPLACE/DELETE) */
-	unsigned int dumps;     /* dump_kstate calls */
+	unsigned int dumps;     /* reads of the table: dump_kstate, or a stepped dump's end */
+	unsigned int dumper_steps; /* steps of the last stepped dump (a full pass's) */
 	unsigned int lookups;   /* reachability answers given */
 	unsigned int lookup_calls; /* reach (one address) + reach_many (pipelined) calls */
 	unsigned int events;    /* notifications read by the controller */
@@ -61,9 +62,9 @@ void fake_kernel_fail_nexthop(struct fake_kernel *fk, uint32_t id, int error, co
 			      unsigned int times);
 void fake_kernel_clear_failures(struct fake_kernel *fk);
 
-/* Hold batches in flight: begin sends nothing and pumps answer "waiting"
- * until fake_kernel_release() (the command channel then polls readable and
- * the next pump applies the batch). */
+/* Hold batches and stepped dumps in flight: a batch's pumps, a dump's
+ * steps answer "waiting" until fake_kernel_release() (the command channel
+ * then polls readable and the next pump/step goes on). */
 void fake_kernel_hold(struct fake_kernel *fk, bool hold);
 void fake_kernel_release(struct fake_kernel *fk);
 /* Whether a batch is waiting for release. */
