@@ -237,6 +237,15 @@ static void answer_error(uint32_t msgid, int code, const char *message)
 
 /* ---- tests ----------------------------------------------------------------- */
 
+/* A test that failed half-way still leaves no directory behind. */
+static void remove_leftovers(void)
+{
+	if (fx.dir[0])
+		peer_tmpdir_remove(fx.dir);
+}
+
+TestSuite(client, .fini = remove_leftovers);
+
 Test(client, connecting_to_a_missing_socket_reports_ENOENT_from_the_loop)
 {
 	make_client(NULL);

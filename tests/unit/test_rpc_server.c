@@ -258,6 +258,15 @@ static void expect_dropped(struct peer *p, int code)
 
 /* ---- tests ----------------------------------------------------------------- */
 
+/* A test that failed half-way still leaves no directory behind. */
+static void remove_leftovers(void)
+{
+	if (fx.dir[0])
+		peer_tmpdir_remove(fx.dir);
+}
+
+TestSuite(rpc_server, .fini = remove_leftovers);
+
 Test(rpc_server, a_request_is_answered_with_its_msgid_and_result)
 {
 	struct peer p;
