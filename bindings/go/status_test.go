@@ -1,6 +1,7 @@
 package nativeroute
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -113,12 +114,16 @@ func TestStatusWithEBPFMasqueradingAndEtcd(t *testing.T) {
 	if sock == "" {
 		t.Skip("no daemon with eBPF, masquerading and etcd")
 	}
-	c, err := Dial(ctx10(t), sock, nil)
+	// A generous bound for this daemon: attaching the tc programs of an
+	// endpoint waits for the kernel's rtnl lock, which namespace teardowns of
+	// tests running alongside can hold for many seconds on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, sock, &ClientOptions{Timeout: 60 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	ctx := ctx10(t)
 	var st *Status
 	eventually(t, "etcd healthy, masquerading programmed", func() bool {
 		s, err := c.Status(ctx)

@@ -4,6 +4,7 @@ environment the tests are skipped (they need root and namespaces)."""
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -34,3 +35,13 @@ def kernel_routes() -> str:
     """The daemon namespace's routes of our protocol, as `ip` prints them."""
     return subprocess.run(["ip", "-n", NETNS, "route", "show", "proto", "201"], check=True,
                           capture_output=True, text=True).stdout
+
+
+def wait_for(cond, seconds=5.0) -> bool:
+    """Poll cond every 10 ms until it holds (True) or seconds pass (False)."""
+    deadline = time.monotonic() + seconds
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -11,16 +11,7 @@ import pytest
 import nativeroute
 from nativeroute import _lib
 
-from conftest import SOCKET, kernel_routes
-
-
-def wait_for(cond, seconds=5.0):
-    deadline = time.monotonic() + seconds
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from conftest import SOCKET, kernel_routes, wait_for
 
 
 def test_versions_follow_the_library():

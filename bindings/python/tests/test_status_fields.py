@@ -15,7 +15,7 @@ import pytest
 import nativeroute
 from nativeroute import _lib
 
-from conftest import NETNS
+from conftest import NETNS, wait_for
 
 FEAT = os.environ.get("NR_TEST_FEATURE_SOCKET")
 FEAT_NS = os.environ.get("NR_TEST_FEATURE_NETNS")
@@ -23,15 +23,10 @@ FEAT_ETCD = os.environ.get("NR_TEST_FEATURE_ETCD")
 FEAT_PINS = "/sys/fs/bpf/nativeroute/feat@%s" % FEAT_NS
 
 needs_feat = pytest.mark.skipif(not FEAT, reason="no daemon with eBPF, masquerading and etcd")
-
-
-def wait_for(cond, seconds=10.0):
-    deadline = time.monotonic() + seconds
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+# A generous per-call bound for that daemon: attaching the tc programs of an
+# endpoint waits for the kernel's rtnl lock, which namespace teardowns of
+# tests running alongside can hold for many seconds on a busy machine.
+FEAT_TIMEOUT = 60.0
 
 
 def nft_table(ns):
@@ -61,7 +56,7 @@ def test_plain_daemon_has_no_bpf_and_no_etcd_but_says_why(client):
 
 def test_plain_daemon_masquerades_ipv4_as_the_kernel_shows(client):
     """Masquerading is on by default for a family with a cluster CIDR."""
-    assert wait_for(lambda: client.status().masquerade.programmed)
+    assert wait_for(lambda: client.status().masquerade.programmed, 10)
     m = client.status().masquerade
     assert (m.ipv4, m.ipv6) == (True, False)
     assert "10.0.0.0/21" in m.excluded
@@ -72,7 +67,7 @@ def test_plain_daemon_masquerades_ipv4_as_the_kernel_shows(client):
 
 @needs_feat
 def test_ebpf_fields_follow_the_pinned_maps():
-    with nativeroute.Client(FEAT) as c:
+    with nativeroute.Client(FEAT, timeout=FEAT_TIMEOUT) as c:
         st = c.status()
         assert st.host_routing == "BPF" and st.host_routing_reason == ""
         assert st.bpf is not None and set(st.bpf.packets) == set(_lib.BPF_VERDICTS)
@@ -89,20 +84,20 @@ def test_ebpf_fields_follow_the_pinned_maps():
                 time.sleep(0.1)
         try:
             assert ep.ipv4.startswith("10.8.")
-            assert wait_for(lambda: c.status().bpf.endpoints == before + 1)
+            assert wait_for(lambda: c.status().bpf.endpoints == before + 1, 10)
             st = c.status()
             assert st.bpf.endpoints == map_entries("endpoints")
             assert st.bpf.routes == map_entries("routes") >= 1
             assert st.bpf.map_repairs == 0
         finally:
             c.remove_endpoint("py-feat")
-        assert wait_for(lambda: c.status().bpf.endpoints == before)
+        assert wait_for(lambda: c.status().bpf.endpoints == before, 10)
 
 
 @needs_feat
 def test_masquerade_fields_of_the_feature_daemon():
-    with nativeroute.Client(FEAT) as c:
-        assert wait_for(lambda: c.status().masquerade.programmed)
+    with nativeroute.Client(FEAT, timeout=FEAT_TIMEOUT) as c:
+        assert wait_for(lambda: c.status().masquerade.programmed, 10)
         m = c.status().masquerade
         assert m.ipv4 and not m.ipv6 and "10.8.0.0/16" in m.excluded
         assert "10.8.0.0/16" in nft_table(FEAT_NS)
@@ -111,8 +106,8 @@ def test_masquerade_fields_of_the_feature_daemon():
 @needs_feat
 def test_etcd_fields_healthy_then_unreachable():
     """Last of this file: it stops the etcd member for good."""
-    with nativeroute.Client(FEAT) as c:
-        assert wait_for(lambda: c.status().etcd.healthy)
+    with nativeroute.Client(FEAT, timeout=FEAT_TIMEOUT) as c:
+        assert wait_for(lambda: c.status().etcd.healthy, 10)
         st = c.status()
         assert st.store == "etcd" and st.healthy
         assert st.etcd.unhealthy_since is None
