@@ -78,7 +78,9 @@ ip netns exec "${NR_P}pod-a" ping -6 -c 5 -i 0.1 -W 2 fd10::1:2 >/dev/null || nr
 nr_ok "pod-a pings pod-b over IPv4 and IPv6"
 ip netns exec "${NR_P}pod-b" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 NR_PIDS+=("$!")
-sleep 0.3
+# the client is refused until the server listens (a fixed 0.3 s before)
+nr_wait_for 10 sh -c "ip netns exec '${NR_P}pod-b' ss -Htln 'sport = :5201' | grep -q ." ||
+	nr_fail "iperf3 server in pod-b not listening on 5201"
 out=$(ip netns exec "${NR_P}pod-a" iperf3 -c 10.0.1.2 -p 5201 -t 1 -f m 2>&1) || { echo "$out"; nr_fail "TCP stream pod-a -> pod-b"; }
 echo "$out" | grep -E "receiver" || true
 nr_ok "TCP stream pod-a -> pod-b"

@@ -37,13 +37,11 @@ nr_wait_for 2 sh -c "ip -n '$n1' route show 10.0.1.0/24 | grep -q 'via 192.168.1
 nr_ok "deleted classic route restored"
 
 mon=$NR_WORK/mon.txt
-ip -n "$n1" monitor route >"$mon" &
-mon_pid=$!; NR_PIDS+=("$mon_pid")
-sleep 0.3
+nr_monitor_start "$n1" "$mon" route
 nr_embed c1 node update node-2 192.168.1.12 10.0.1.0/24 >/dev/null
-sleep 0.3
-kill "$mon_pid"; wait "$mon_pid" 2>/dev/null || true
+nr_monitor_stop "$mon"
 cat "$mon"
+nr_expect_match "$(cat "$mon")" "^10\.0\.1\.0/24 via 192\.168\.1\.12 " "the monitor saw the route move"
 nr_expect_match "$(ip -n "$n1" route show 10.0.1.0/24)" "via 192\.168\.1\.12 dev eth0 proto 201" "node IP change moves the route"
 nr_expect_no_match "$(cat "$mon")" "^Deleted 10\.0\.1\.0/24" "moved in place (replace, no delete)"
 ip netns exec "${NR_P}pod-a" ping -c 1 -W 2 10.0.1.2 >/dev/null || nr_fail "ping after the node IP change"

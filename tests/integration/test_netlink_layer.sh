@@ -55,14 +55,11 @@ test_nexthop_and_route_with_src() {
 }
 
 test_replace_in_place() {
-	local mon
-	ip -n "$A" monitor route > "$WORK/monitor" 2>&1 &
-	mon=$!
-	sleep 0.2
+	nr_monitor_start "$A" "$WORK/monitor" route
 	probe nexthop-add $NH2 192.168.1.12 va
 	probe route-replace 10.0.1.0/24 nhid $NH2 src 192.168.1.10
-	sleep 0.2
-	kill $mon; wait $mon 2>/dev/null || true
+	nr_monitor_stop "$WORK/monitor"
+	nr_expect_match "$(cat "$WORK/monitor")" "^10\.0\.1\.0/24 nhid $NH2 " "the monitor saw the replacement"
 	nr_expect_match "$(ip -n "$A" route show 10.0.1.0/24)" "nhid $NH2 " "route now uses nexthop $NH2"
 	[ "$(ip -n "$A" route show 10.0.1.0/24 | wc -l)" = 1 ] || nr_fail "replace left two routes"
 	nr_ok "replace did not duplicate the route"

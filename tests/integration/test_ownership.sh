@@ -49,7 +49,7 @@ echo "== a foreign nexthop on the id the next node would use"
 ip -n "$NS1" nexthop add id 268435460 via 192.168.1.12 dev eth0 proto static
 sleep 0.2
 nrctl node add node-3 --ip 192.168.1.12 --pod-cidr 10.0.3.0/24 >/dev/null || nr_fail "node add node-3"
-nr_wait_for 3 sh -c "ip -n $NS1 route show 10.0.3.0/24 proto 201 | grep -q nhid" || nr_fail "no route for node-3"
+nr_wait_for 10 sh -c "ip -n $NS1 route show 10.0.3.0/24 proto 201 | grep -q nhid" || nr_fail "no route for node-3"
 nh3=$(ip -n "$NS1" route show 10.0.3.0/24 proto 201 | sed -n 's/.*nhid \([0-9]*\).*/\1/p')
 [ "$nh3" != 268435460 ] || nr_fail "node-3's route uses the foreign nexthop"
 nr_expect_match "$(ip -n "$NS1" nexthop show id 268435460)" "proto static" "foreign nexthop 268435460 untouched"

@@ -12,8 +12,12 @@ R="$NR_TOOLS_DIR/nr_restart"
 TMP=$(mktemp -d /tmp/nrrestart.XXXXXX)
 nr_cleanup_hooks+=("rm -rf '$TMP'")
 NS="${NR_P}restart"
-# generous for sanitizer builds on a busy 2-core machine; the bug was 30 s
-LIMIT_MS=${NR_RESTART_LIMIT_MS:-1500}
+# The bug was 30 s (the resync timer). The wall time of a start is mostly
+# waiting in the kernel (namespace switches and nftables transactions wait
+# for RCU grace periods, which other tests' namespace churn stretches):
+# 600 ms with 10 ms of CPU seen on a busy 2-core machine, so 1.5 s was too
+# tight. 5 s still tells "at once" from any timer of the controller's.
+LIMIT_MS=${NR_RESTART_LIMIT_MS:-5000}
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
@@ -38,12 +42,9 @@ for ipam in kubernetes cluster-pool; do
 		routes=$(ip -n "$NS" route show proto 201 | grep -c via || true)
 		[ "$routes" -eq "$n" ] || nr_fail "$ipam: expected $n routes, found $routes"
 		for round in 1 2 3 4; do
-			ip -n "$NS" monitor route nexthop >"$TMP/mon" 2>&1 &
-			mpid=$!
-			sleep 0.2
+			nr_monitor_start "$NS" "$TMP/mon" route nexthop
 			out=$("$R" "$NS" "$st" "$ipam" start) || nr_fail "$ipam, $n nodes, restart $round: $out"
-			sleep 0.3
-			kill "$mpid"; wait "$mpid" 2>/dev/null || true
+			nr_monitor_stop "$TMP/mon"
 			# the kernel's own routes (IPv6 link-local prefix and local-table entries
 			# that appear once DAD completes on the fresh veth) are nobody's change
 			sed -i '/proto kernel/d' "$TMP/mon"

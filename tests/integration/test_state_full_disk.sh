@@ -63,11 +63,8 @@ ip -n "$NS" route show 10.0.10.64/26 | grep -q 'proto 201' || { echo "node-40's 
 umount "$D"
 INNER
 mkdir "$TMP/disk"
-ip -n "$NS" monitor route nexthop >"$TMP/mon" 2>&1 &
-MON=$!
 out=$(unshare -m --propagation private bash "$TMP/inner.sh" "$R" "$NS" "$TMP/disk" 2>&1) || {
 	echo "$out"; nr_fail "full-disk scenario failed"; }
-kill "$MON"; wait "$MON" 2>/dev/null || true
 echo "$out"
 nr_expect_match "$out" "restart on a full disk: start_ms=[0-9.]+ returned_ms=[0-9.]+ cpu_ms=[0-9.]+ status=0 .* nodes=41" \
 	"restart on a full disk: start callback with status 0, 40 remote nodes"

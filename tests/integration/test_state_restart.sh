@@ -49,14 +49,12 @@ start_daemon() { # [EXTRA ARGS...]: returns once the first pass is done
 stop_daemon() { kill -TERM "$DPID"; wait "$DPID" || nr_fail "daemon exited non-zero on SIGTERM"; }
 # ip monitor of route and nexthop changes while CMD runs, printed
 monitored() { # OUTFILE CMD...
-	local out=$1 mpid
+	local out=$1
 	shift
-	ip -n "$NS1" monitor route nexthop >"$out" 2>&1 &
-	mpid=$!
-	sleep 0.3
+	nr_monitor_start "$NS1" "$out" route nexthop
 	"$@"
-	sleep 1
-	kill "$mpid"; wait "$mpid" 2>/dev/null || true
+	sleep 1 # what CMD set off may follow its return: watched a while longer
+	nr_monitor_stop "$out"
 	# The kernel's own local-table routes of IPv6 link-local addresses
 	# show up once DAD completes on the new veths, whatever we do: they
 	# are not a change anyone made, so they do not count.
@@ -150,13 +148,11 @@ nr_embed e1 node del peer-31 >/dev/null
 nr_embed e1 node add peer-34 192.168.1.34 >/dev/null   # takes the freed index
 E_BEFORE=$(ip -n "${NR_P}node-2" route show proto 201; ip -n "${NR_P}node-2" nexthop show)
 nr_embed_stop e1
-ip -n "${NR_P}node-2" monitor route nexthop >"$TMP/mon5" 2>&1 &
-mpid=$!
-sleep 0.3
+nr_monitor_start "${NR_P}node-2" "$TMP/mon5" route nexthop
 nr_embed_start e2 "${EARGS[@]}"
 nr_embed e2 start >/dev/null
-sleep 1
-kill "$mpid"; wait "$mpid" 2>/dev/null || true
+sleep 1 # what the start set off may follow its answer: watched a while longer
+nr_monitor_stop "$TMP/mon5"
 sed -i '/table local proto kernel/d' "$TMP/mon5"
 if [ -s "$TMP/mon5" ]; then cat "$TMP/mon5"; nr_fail "embedded restart changed the kernel"; fi
 [ "$(ip -n "${NR_P}node-2" route show proto 201; ip -n "${NR_P}node-2" nexthop show)" = "$E_BEFORE" ] ||
