@@ -53,8 +53,8 @@ nr_expect_match "$fdb" "dst 192\.168\.2\.10" "FDB entry towards node-3"
 
 cap=$NR_WORK/cap.txt
 nr_capture_start "$n1" eth0 'udp port 8472' "$cap"
-ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fail "tunnel: pod-a cannot ping pod-b"
-ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.2.2 >/dev/null || nr_fail "tunnel: pod-a cannot ping pod-c"
+nr_ping "${NR_P}pod-a" "tunnel: pod-a cannot ping pod-b" -c 2 -i 0.2 -W 2 10.0.1.2
+nr_ping "${NR_P}pod-a" "tunnel: pod-a cannot ping pod-c" -c 2 -i 0.2 -W 2 10.0.2.2
 nr_ok "tunnel: pod-a pings pod-b and pod-c"
 # tcpdump prints the outer header, then the inner packet on the next line
 encap_to_node2() {
@@ -78,8 +78,8 @@ r1=$(ip -n "$n1" route show)
 echo "$r1"
 nr_expect_match "$r1" "^10\.0\.1\.0/24 nhid [0-9]+ via 192\.168\.1\.11 dev eth0 proto 201 src 192\.168\.1\.10" "hybrid: node-2 (same subnet) native"
 nr_expect_match "$r1" "^10\.0\.2\.0/24 via 10\.0\.2\.0 dev nr_vxlan proto 201 onlink mtu 1450" "hybrid: node-3 (behind a router) tunnelled"
-ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fail "hybrid: pod-a cannot ping pod-b"
-ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.2.2 >/dev/null || nr_fail "hybrid: pod-a cannot ping pod-c"
+nr_ping "${NR_P}pod-a" "hybrid: pod-a cannot ping pod-b" -c 2 -i 0.2 -W 2 10.0.1.2
+nr_ping "${NR_P}pod-a" "hybrid: pod-a cannot ping pod-c" -c 2 -i 0.2 -W 2 10.0.2.2
 nr_ok "hybrid: pod-a pings pod-b (native) and pod-c (tunnel)"
 
 echo "== hybrid -> native: nothing is sent through the tunnel any more"

@@ -26,12 +26,33 @@ nr_cleanup_hooks=()
 set -E
 NR_LAST_ERR=
 NR_FAILED=0
+NR_FAIL_MSG=
 trap 'NR_LAST_ERR="status $? of \`$BASH_COMMAND\` at ${BASH_SOURCE[0]##*/}:$LINENO${FUNCNAME[0]:+ in ${FUNCNAME[0]}}"' ERR
+
+# On failure: the kernel state of the test's namespaces, as it was (links,
+# routes, nexthops, VXLAN FDB), then the FAIL line once more, so that the
+# last lines of a CI log (scripts/test's summary) hold both.
+nr_dump_state() {
+	local ns
+	echo "---- kernel state of the namespaces $NR_P* at the failure"
+	for ns in $(nr_topo_ns_list "$NR_P"); do
+		echo "-- $ns"
+		{
+			ip -n "$ns" -br link 2>&1 | grep -v '^lo ' || true
+			ip -n "$ns" route show 2>&1 || true
+			ip -n "$ns" nexthop show 2>/dev/null || true
+			bridge -n "$ns" fdb show dev nr_vxlan 2>/dev/null | grep dst || true
+		} | awk 'NR <= 40; NR == 41 { print "  (more left out)" }'
+	done
+	echo "----"
+}
 
 nr_cleanup() {
 	local rc=$? h pid
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$NR_FAILED" = 0 ]; then
-		echo "FAIL: ${0##*/} exited with status $rc${NR_LAST_ERR:+: $NR_LAST_ERR}"
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$rc" -ne 130 ]; then
+		[ "$NR_FAILED" = 1 ] || NR_FAIL_MSG="${0##*/} exited with status $rc${NR_LAST_ERR:+: $NR_LAST_ERR}"
+		[ -n "${NR_NO_STATE_DUMP:-}" ] || nr_dump_state
+		echo "FAIL: $NR_FAIL_MSG"
 	fi
 	for h in "${nr_cleanup_hooks[@]:-}"; do [ -n "$h" ] && eval "$h" || true; done
 	for pid in "${NR_PIDS[@]:-}"; do
@@ -45,6 +66,7 @@ trap 'exit 130' INT TERM
 
 nr_fail() {
 	NR_FAILED=1
+	NR_FAIL_MSG=$*
 	echo "FAIL: $*"
 	# in $(...) stdout is the caller's variable: say it where it is seen
 	[ "$BASHPID" = "$$" ] || echo "FAIL: $*" >&2
@@ -57,6 +79,13 @@ nr_pid_forget() {
 	for i in "${!NR_PIDS[@]}"; do [ "${NR_PIDS[$i]}" != "$1" ] || unset "NR_PIDS[$i]"; done
 }
 nr_ok() { echo "ok: $*"; }
+# nr_ping NS WHAT PING-ARGS...: ping from NS; on failure its output (which
+# says whether replies were missing or an ICMP error came back) and FAIL
+nr_ping() {
+	local ns=$1 what=$2 out
+	shift 2
+	out=$(ip netns exec "$ns" ping "$@" 2>&1) || { echo "$out"; nr_fail "$what"; }
+}
 
 # nr_expect_match TEXT REGEX WHAT
 nr_expect_match() {
