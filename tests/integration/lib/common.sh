@@ -166,8 +166,10 @@ nr_capture_stop() {
 # printed the last events when it is killed. These synchronise on a
 # sentinel route in a table of its own (4242; no controller reads it):
 # once its event is in FILE, everything before it is too.
-#   nr_monitor_start NS FILE OBJECT...   e.g. route nexthop (route is added
-#                                        if missing: the sentinel is a route)
+#   nr_monitor_start NS FILE [-OPTION...] OBJECT...
+#                                        e.g. route nexthop, or -ts link route
+#                                        (ip options first; route is added if
+#                                        missing: the sentinel is a route)
 #   nr_monitor_stop FILE                 FILE then holds every event up to
 #                                        now, without the sentinel's lines
 declare -A NR_MONITOR_PID=() NR_MONITOR_NS=()
@@ -175,15 +177,18 @@ NR_SENTINEL=192.0.2.255
 NR_SENTINEL_TABLE=4242
 
 nr_sentinel_seen() { # FILE added|deleted [MORE-THAN]: its events in FILE
-	local re="^blackhole $NR_SENTINEL table $NR_SENTINEL_TABLE"
-	[ "$2" = added ] || re="^Deleted blackhole $NR_SENTINEL table $NR_SENTINEL_TABLE"
-	[ "$(grep -c "$re" "$1")" -gt "${3:-0}" ]
+	local re="blackhole $NR_SENTINEL table $NR_SENTINEL_TABLE"
+	[ "$2" = added ] || re="Deleted $re"
+	[ "$(grep -cE "^(\[[^]]*\] )?$re" "$1")" -gt "${3:-0}" ] # -ts: "[time] " first
 }
 
 nr_monitor_start() {
-	local ns=$1 file=$2 objs=("${@:3}") pid i
+	local ns=$1 file=$2 opts=() objs=() pid i
+	shift 2
+	while [ $# -gt 0 ] && [[ $1 == -* ]]; do opts+=("$1"); shift; done
+	objs=("$@")
 	[[ " ${objs[*]} " == *" route "* ]] || objs+=(route)
-	ip -n "$ns" monitor "${objs[@]}" >"$file" 2>&1 &
+	ip -n "$ns" "${opts[@]}" monitor "${objs[@]}" >"$file" 2>&1 &
 	pid=$!
 	NR_PIDS+=("$pid")
 	NR_MONITOR_PID[$file]=$pid
@@ -206,7 +211,7 @@ nr_monitor_stop() {
 	local file=$1 pid=${NR_MONITOR_PID[$1]:-} ns=${NR_MONITOR_NS[$1]:-} before
 	[ -n "$pid" ] || nr_fail "nr_monitor_stop $file: no monitor was started on that file"
 	# the start may have deleted it before: wait for one more deletion
-	before=$(grep -c "^Deleted blackhole $NR_SENTINEL table $NR_SENTINEL_TABLE" "$file" || true)
+	before=$(grep -cE "^(\[[^]]*\] )?Deleted blackhole $NR_SENTINEL table $NR_SENTINEL_TABLE" "$file" || true)
 	ip -n "$ns" route del blackhole "$NR_SENTINEL/32" table "$NR_SENTINEL_TABLE" ||
 		nr_fail "monitor sentinel route in $ns vanished"
 	nr_wait_for 20 nr_sentinel_seen "$file" deleted "$before" ||
