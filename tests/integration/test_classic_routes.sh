@@ -33,7 +33,7 @@ ip netns exec "${NR_P}pod-a" ping -c 2 -i 0.2 -W 2 10.0.1.2 >/dev/null || nr_fai
 nr_ok "pod-a pings pod-b over a classic route"
 
 ip -n "$n1" route del 10.0.1.0/24
-nr_wait_for 2 sh -c "ip -n '$n1' route show 10.0.1.0/24 | grep -q 'via 192.168.1.11'" || nr_fail "classic route not restored"
+nr_wait_for 10 sh -c "ip -n '$n1' route show 10.0.1.0/24 | grep -q 'via 192.168.1.11'" || nr_fail "classic route not restored"
 nr_ok "deleted classic route restored"
 
 mon=$NR_WORK/mon.txt

@@ -103,7 +103,7 @@ nr_expect_no_match "$(head -1 <<<"$out")" "^Controller: Ok" "link down: status f
 ip -n "$NS1" link set eth0 up
 nr_wait_for 5 has_route nhid || nr_fail "route not back after eth0 came up: $(ip -n "$NS1" route show proto 201)"
 expect_back "admin down 200 ms, up" nhid ip_down_up eth0
-nr_wait_for 2 sh -c "$NR_BIN_DIR/nrctl --socket $SOCK -o json routes | grep -q '\"programmed\":true'" ||
+nr_wait_for 10 sh -c "$NR_BIN_DIR/nrctl --socket $SOCK -o json routes | grep -q '\"programmed\":true'" ||
 	nr_fail "route.list does not say programmed again"
 nr_ok "route.list says programmed again"
 
@@ -130,14 +130,14 @@ neigh_back() { ip -n "$NS1" neigh show dev nr_vxlan | grep -q '^10\.0\.1\.0 .*PE
 fdb_back() { bridge -n "$NS1" fdb show dev nr_vxlan | grep -q "^$mac dst 192\.168\.1\.11"; }
 t0=$(date +%s%N)
 ip -n "$NS1" neigh del 10.0.1.0 dev nr_vxlan
-nr_wait_for 1 neigh_back || nr_fail "deleted VXLAN neighbour not restored: $(ip -n "$NS1" neigh show dev nr_vxlan)"
+nr_wait_for 10 neigh_back || nr_fail "deleted VXLAN neighbour not restored: $(ip -n "$NS1" neigh show dev nr_vxlan)"
 nr_ok "VXLAN neighbour entry restored after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 t0=$(date +%s%N)
 bridge -n "$NS1" fdb del "$mac" dev nr_vxlan dst 192.168.1.11
-nr_wait_for 1 fdb_back || nr_fail "deleted FDB entry not restored: $(bridge -n "$NS1" fdb show dev nr_vxlan)"
+nr_wait_for 10 fdb_back || nr_fail "deleted FDB entry not restored: $(bridge -n "$NS1" fdb show dev nr_vxlan)"
 nr_ok "VXLAN FDB entry restored after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
 expect_back "10 flaps in tunnel mode" "dev nr_vxlan" flaps 10
-nr_wait_for 1 fdb_back || nr_fail "FDB entry not back after the flaps"
+nr_wait_for 10 fdb_back || nr_fail "FDB entry not back after the flaps"
 nr_ok "FDB entry back after the flaps"
 stop_daemon
 echo PASS

@@ -181,7 +181,7 @@ test_events() {
 	probe route-replace 10.0.1.0/24 nhid $NH1
 	probe events 1.5 > "$WORK/events" 2>&1 &
 	ev=$!
-	nr_wait_for 2 grep -q listening "$WORK/events" || nr_fail "event socket not ready"
+	nr_wait_for 10 grep -q listening "$WORK/events" || nr_fail "event socket not ready"
 	ip -n "$A" route del 10.0.1.0/24
 	ip -n "$A" route add 10.0.8.0/24 via 192.168.1.11 proto static
 	wait $ev

@@ -35,9 +35,9 @@ n=$(grep -c 'another owner.s route holds this prefix' "$TMP/daemon.log" || true)
 [ "$n" -le 1 ] || nr_fail "the persistent fault was logged $n times in 3 s"
 nr_ok "persistent fault logged $n time(s) in 3 s"
 ip -n "$NS1" route del 10.0.5.0/24 proto static
-nr_wait_for 3 sh -c "ip -n $NS1 route show 10.0.5.0/24 proto 201 | grep -q nhid" ||
+nr_wait_for 10 sh -c "ip -n $NS1 route show 10.0.5.0/24 proto 201 | grep -q nhid" ||
 	nr_fail "our route not programmed after the foreign one went"
 nr_ok "our route programmed once the prefix is free"
-nr_wait_for 2 sh -c "$NR_BIN_DIR/nrctl --socket $SOCK nodes | grep -q 'node-5 .*native'" || nr_fail "node-5 not native"
+nr_wait_for 10 sh -c "$NR_BIN_DIR/nrctl --socket $SOCK nodes | grep -q 'node-5 .*native'" || nr_fail "node-5 not native"
 nr_expect_match "$(nrctl status)" "^Controller: +Ok" "status Ok again"
 echo PASS

@@ -41,7 +41,7 @@ nr_expect_match "$(nrctl1 endpoints)" "pod-a .* 1450$" "endpoint list shows the 
 nrctl2 endpoint add pod-b --ifname veth-b --ip 10.0.1.2 >/dev/null
 nr_topo_pod_addr "$NR_P" pod-a 10.0.0.2 10.0.0.1
 nr_topo_pod_addr "$NR_P" pod-b 10.0.1.2 10.0.1.1
-nr_wait_for 3 ping_b || nr_fail "tunnel: pod-a cannot ping pod-b"
+nr_wait_for 10 ping_b || nr_fail "tunnel: pod-a cannot ping pod-b"
 nr_ok "tunnel: pod-a pings pod-b"
 
 echo "== a local node IP on no interface is refused (nothing changes)"
@@ -62,7 +62,7 @@ nr_expect_match "$(vx2)" "link/ether 02:4e:c0:a8:01:15 .*local 192\.168\.1\.21 "
 nr_ok "same device (ifindex $idx): changed in place"
 nr_expect_match "$(bridge -n "${NR_P}node-1" fdb show dev nr_vxlan)" "^02:4e:c0:a8:01:15 dst 192\.168\.1\.21 " "node-1's FDB entry follows"
 ip -n "$N2" addr del 192.168.1.11/24 dev eth0
-nr_wait_for 3 ping_b || nr_fail "after the IP change pod-a cannot ping pod-b"
+nr_wait_for 10 ping_b || nr_fail "after the IP change pod-a cannot ping pod-b"
 nr_ok "pod-a pings pod-b after the change (old address gone)"
 nr_expect_match "$(nrctl2 status)" "^Controller: +Ok" "node-2 healthy"
 
@@ -73,7 +73,7 @@ nrctl1 node update node-2 --ip 192.168.1.31 --pod-cidr 10.0.1.0/24 >/dev/null
 start_daemon 2 192.168.1.31 10.0.1.0/24 hybrid
 nr_expect_match "$(vx2)" "link/ether 02:4e:c0:a8:01:1f .*local 192\.168\.1\.31 " "restart adopted nr_vxlan with the new address"
 ip -n "$N2" addr del 192.168.1.21/24 dev eth0
-nr_wait_for 3 ping_b || nr_fail "after the restart pod-a cannot ping pod-b"
+nr_wait_for 10 ping_b || nr_fail "after the restart pod-a cannot ping pod-b"
 nr_ok "pod-a pings pod-b after the restart (node-1 tunnel, node-2 hybrid)"
 nr_expect_match "$(nrctl2 status)" "^Controller: +Ok" "node-2 healthy after the restart"
 echo PASS

@@ -34,7 +34,7 @@ ip -n "$NS1" nexthop add id 268435458 via 192.168.1.11 dev eth0 proto static
 ip -n "$NS1" route add 10.9.0.0/24 nhid 268435458 proto static
 start_daemon
 nrctl node add node-2 --ip 192.168.1.11 --pod-cidr 10.0.1.0/24 >/dev/null || nr_fail "node add"
-nr_wait_for 3 sh -c "ip -n $NS1 route show 10.0.1.0/24 proto 201 | grep -q nhid" || nr_fail "no route for node-2"
+nr_wait_for 10 sh -c "ip -n $NS1 route show 10.0.1.0/24 proto 201 | grep -q nhid" || nr_fail "no route for node-2"
 r=$(ip -n "$NS1" route show 10.0.1.0/24 proto 201)
 echo "$r"
 nh=$(sed -n 's/.*nhid \([0-9]*\).*/\1/p' <<<"$r")
@@ -57,7 +57,7 @@ nr_ok "node-3 uses nexthop $nh3"
 
 echo "== passes, drift repair and a restart leave them alone"
 ip -n "$NS1" route del 10.0.1.0/24 proto 201
-nr_wait_for 2 sh -c "ip -n $NS1 route show 10.0.1.0/24 proto 201 | grep -q nhid" || nr_fail "drift not repaired"
+nr_wait_for 10 sh -c "ip -n $NS1 route show 10.0.1.0/24 proto 201 | grep -q nhid" || nr_fail "drift not repaired"
 stop_daemon
 start_daemon
 sleep 0.3

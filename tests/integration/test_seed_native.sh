@@ -95,18 +95,18 @@ done
 [ "$best" -le 100 ] || nr_fail "drift repair took ${best} ms at best of 3 (> 100 ms)"
 nr_ok "deleted route restored in ${best} ms"
 ip -n "$n1" nexthop del id "$(ip -n "$n1" nexthop show | awk '/192.168.1.11/{print $2; exit}')"
-nr_wait_for 2 sh -c "ip -n '$n1' route show 10.0.1.0/24 | grep -q nhid" || nr_fail "route not restored after its nexthop was deleted"
+nr_wait_for 10 sh -c "ip -n '$n1' route show 10.0.1.0/24 | grep -q nhid" || nr_fail "route not restored after its nexthop was deleted"
 nr_ok "deleted nexthop (and the route the kernel dropped with it) restored"
 
 echo "== another owner's route on a pod CIDR is reported, never overwritten"
 ip -n "$n1" route replace 10.0.1.0/24 via 192.168.1.11 dev eth0 proto static
-nr_wait_for 3 grep -q "route 10.0.1.0/24.*File exists\|10.0.1.0/24.*EEXIST" "$NR_WORK/c1.out" ||
+nr_wait_for 10 grep -q "route 10.0.1.0/24.*File exists\|10.0.1.0/24.*EEXIST" "$NR_WORK/c1.out" ||
 	{ tail -5 "$NR_WORK/c1.out"; nr_fail "takeover of 10.0.1.0/24 not reported"; }
 nr_ok "takeover reported: $(grep -m1 'EEXIST' "$NR_WORK/c1.out")"
 sleep 1.2 # a retry pass runs meanwhile: it must still leave the foreign route alone
 nr_expect_match "$(ip -n "$n1" route show 10.0.1.0/24)" "proto static" "the foreign route is left in place"
 ip -n "$n1" route del 10.0.1.0/24 proto static
-nr_wait_for 3 sh -c "ip -n '$n1' route show 10.0.1.0/24 | grep -q 'nhid.*proto 201'" ||
+nr_wait_for 10 sh -c "ip -n '$n1' route show 10.0.1.0/24 | grep -q 'nhid.*proto 201'" ||
 	nr_fail "our route did not come back after the foreign one went"
 nr_ok "our route is back once the foreign one is gone"
 
