@@ -82,8 +82,11 @@ def test_async_events_and_the_loop_keeps_running():
         return seen, ticks, waited
     seen, ticks, waited = run(main())
     assert seen[0] == "node.added" and seen[-1] == "node.removed"
-    # while the watcher waited, the ticker ran (5 ms period): the loop was free
-    assert ticks >= waited / 0.005 * 0.5, (ticks, waited)
+    # while the watcher waited, the ticker ran (5 ms period): the loop was
+    # free. A loop blocked by the binding would show (almost) no tick; a
+    # loaded machine alone gives fewer than asked (19 of 41 seen with 8
+    # builds running, which failed a 50 % bound): 25 % tells them apart.
+    assert ticks >= waited / 0.005 * 0.25, (ticks, waited)
 
 
 def test_async_connect_to_a_missing_socket():
