@@ -47,7 +47,7 @@ nr_ctest_why() {
 
 # nr_ctest_summary BUILD TITLE: one compact block per failed test
 nr_ctest_summary() {
-	local build=$1 title=$2 name out fails
+	local build=$1 title=$2 name out fails dumped
 	echo
 	echo "======================================================================"
 	echo "$title"
@@ -56,12 +56,23 @@ nr_ctest_summary() {
 		[ -n "$name" ] || continue
 		out=$(nr_ctest_output "$build" "$name")
 		echo "---- $name: $(nr_ctest_why "$build" "$name")"
-		fails=$(grep -E '^(FAIL|ERROR|==[0-9]+==ERROR)|runtime error:|\*\*\*Timeout' <<<"$out" | head -n 20 || true)
+		fails=$(grep -E '^(FAIL|ERROR|==[0-9]+==ERROR)|runtime error:|\*\*\*Timeout' <<<"$out" |
+			awk '!seen[$0]++' | head -n 20 || true)
+		# the kernel state an integration test prints at its failure
+		# (tests/integration/lib/common.sh) is for the full log: the last
+		# lines here are the test's own
+		dumped=0
+		if grep -q '^---- kernel state of the namespaces ' <<<"$out"; then
+			out=$(awk '/^---- kernel state of the namespaces /{ skip = 1; next }
+				   skip && /^----$/ { skip = 0; next } !skip' <<<"$out")
+			dumped=1
+		fi
 		if [ -n "$fails" ]; then
 			echo "$fails"
 		else
 			echo "(no FAIL: line: it exited non-zero, crashed or timed out; see its last lines)"
 		fi
+		[ "$dumped" = 0 ] || echo "(the kernel state of its namespaces at the failure is in the full log)"
 		echo "  last $NR_TEST_TAIL lines of its output:"
 		if [ -n "$out" ]; then
 			tail -n "$NR_TEST_TAIL" <<<"$out" | sed 's/^/  | /'

@@ -74,6 +74,18 @@ rc=0; out=$(NR_TEST_NO_RETRY=1 nr_ctest_run "$T/b/build" 2>&1) || rc=$?
 expect_not "$out" "re-running only|FLAKY" "no re-run"
 expect "$out" "^FAIL: flaky first run$" "the summary is still printed"
 
+echo "== an integration test's kernel-state dump stays out of the summary's last lines"
+dumped="dumped=echo before; echo 'FAIL: it broke'; echo '---- kernel state of the namespaces nrt1-* at the failure'; echo '-- nrt1-node-1'; echo 'route-line-of-the-dump'; echo '----'; echo 'FAIL: it broke'; exit 1"
+project d "$dumped"
+rc=0; out=$(NR_TEST_NO_RETRY=1 nr_ctest_run "$T/d/build" 2>&1) || rc=$?
+summary=$(sed -n '/^FAILED tests:/,$p' <<<"$out")
+expect "$summary" "^FAIL: it broke$" "its FAIL: line"
+[ "$(grep -c '^FAIL: it broke$' <<<"$summary")" -eq 1 ] || fail "the repeated FAIL: line is listed twice"
+ok "the FAIL: line repeated after the dump is listed once"
+expect_not "$summary" "route-line-of-the-dump" "the dump is not in the last lines"
+expect "$summary" "kernel state of its namespaces at the failure is in the full log" "the summary says where it is"
+expect "$summary" "^  \| before$" "the test's own last lines are"
+
 echo "== all pass: no summary"
 project c "$good"
 out=$(nr_ctest_run "$T/c/build" 2>&1) || fail "status $?, expected 0"
