@@ -49,20 +49,26 @@ nr_dump_state() {
 
 nr_cleanup() {
 	local rc=$? h pid
-	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ "$rc" -ne 130 ]; then
-		[ "$NR_FAILED" = 1 ] || NR_FAIL_MSG="${0##*/} exited with status $rc${NR_LAST_ERR:+: $NR_LAST_ERR}"
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		if [ -n "${NR_SIGNAL:-}" ]; then
+			NR_FAIL_MSG="${0##*/} got SIG$NR_SIGNAL (a timeout, Ctrl-C or another process) while running \`$NR_SIGNAL_AT\`"
+		elif [ "$NR_FAILED" = 0 ]; then
+			NR_FAIL_MSG="${0##*/} exited with status $rc${NR_LAST_ERR:+: $NR_LAST_ERR}"
+		fi
 		[ -n "${NR_NO_STATE_DUMP:-}" ] || nr_dump_state
 		echo "FAIL: $NR_FAIL_MSG"
 	fi
 	for h in "${nr_cleanup_hooks[@]:-}"; do [ -n "$h" ] && eval "$h" || true; done
 	for pid in "${NR_PIDS[@]:-}"; do
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+		[ -n "$pid" ] && nr_pid_ours "$pid" && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
 	done
 	nr_topo_down "$NR_P"
 	exit $rc
 }
 trap nr_cleanup EXIT
-trap 'exit 130' INT TERM
+NR_SIGNAL= NR_SIGNAL_AT=
+trap 'NR_SIGNAL=INT NR_SIGNAL_AT=$BASH_COMMAND; exit 130' INT
+trap 'NR_SIGNAL=TERM NR_SIGNAL_AT=$BASH_COMMAND; exit 143' TERM
 
 nr_fail() {
 	NR_FAILED=1
@@ -71,6 +77,14 @@ nr_fail() {
 	# in $(...) stdout is the caller's variable: say it where it is seen
 	[ "$BASHPID" = "$$" ] || echo "FAIL: $*" >&2
 	exit 1
+}
+# nr_pid_ours PID: PID is still a process this test started (a child of
+# this shell - $BASHPID: in $(...) the subshell that started it). PIDs are
+# reused quickly (pid_max 32768 here, many tests at once): one of ours that
+# has exited and been reaped may now be anybody's, and killing it killed
+# other tests (a likely cause of a test seen ending without a word).
+nr_pid_ours() {
+	[ "$(awk '/^PPid:/ { print $2 }' "/proc/$1/status" 2>/dev/null)" = "$BASHPID" ]
 }
 # A process we waited for is not ours any more: its PID may be reused, so
 # cleanup must not kill it.
@@ -126,7 +140,7 @@ nr_wait_for() {
 declare -A NR_CAPTURE_PID=()
 : "${NR_CAPTURE_SETTLE:=0.3}"  # after the last packet of interest, before the stop
 
-nr_capture_running() { kill -0 "$1" 2>/dev/null; }
+nr_capture_running() { nr_pid_ours "$1"; }
 nr_capture_listening() { # PID ERRFILE: listening, or tcpdump died (stop polling)
 	grep -q "listening on" "$2" || ! nr_capture_running "$1"
 }
@@ -149,7 +163,7 @@ nr_capture_stop() {
 	local file=$1 pid=${NR_CAPTURE_PID[$1]:-}
 	[ -n "$pid" ] || nr_fail "nr_capture_stop $file: no capture was started on that file"
 	sleep "$NR_CAPTURE_SETTLE"
-	kill "$pid" 2>/dev/null || true
+	! nr_pid_ours "$pid" || kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	unset "NR_CAPTURE_PID[$file]"
 	nr_pid_forget "$pid"
@@ -200,7 +214,7 @@ nr_monitor_start() {
 			nr_sentinel_seen "$file" added && return 0
 			sleep 0.01
 		done
-		kill -0 "$pid" 2>/dev/null || break
+		nr_pid_ours "$pid" || break
 		ip -n "$ns" route del blackhole "$NR_SENTINEL/32" table "$NR_SENTINEL_TABLE" 2>/dev/null || true
 	done
 	cat "$file"
@@ -216,7 +230,7 @@ nr_monitor_stop() {
 		nr_fail "monitor sentinel route in $ns vanished"
 	nr_wait_for 20 nr_sentinel_seen "$file" deleted "$before" ||
 		nr_fail "ip monitor in $ns did not print the sentinel's removal within 20 s"
-	kill "$pid" 2>/dev/null || true
+	! nr_pid_ours "$pid" || kill "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	nr_pid_forget "$pid"
 	unset "NR_MONITOR_PID[$file]" "NR_MONITOR_NS[$file]"

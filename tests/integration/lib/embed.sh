@@ -52,7 +52,8 @@ nr_embed_stop() {
 	local id=$1 pid=${NR_EMBED_PID[$1]}
 	echo quit >&"${NR_EMBED_FD[$id]}" || true
 	exec {NR_EMBED_FD[$id]}>&- || true
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	if kill -0 "$pid" 2>/dev/null; then kill "$pid"; nr_fail "nr-embed $id did not exit on quit"; fi
+	# ours until it exits (kill -0 on a reaped and reused PID: someone else's)
+	for _ in $(seq 100); do nr_pid_ours "$pid" || break; sleep 0.05; done
+	if nr_pid_ours "$pid"; then kill "$pid"; nr_fail "nr-embed $id did not exit on quit"; fi
 	wait "$pid" 2>/dev/null || nr_fail "nr-embed $id exited with status $?"
 }
