@@ -30,6 +30,40 @@ static void endpoint_snapshot(struct nr_ctl *ctl, struct nr_pending *p, const st
 	p->dst[1] = (struct nr_prefix){ .addr = ep->ip6, .len = 128 };
 }
 
+/* Whether the model's endpoint is the one this add request made: same id
+ * and the addresses it was given (a remove and a new add of the same id in
+ * between would have been given its own). */
+static bool endpoint_is_this_add(const struct nr_pending *p, const struct nr_endpoint *ep)
+{
+	return nr_addr_eq(&ep->ip4, &p->dst[0].addr) && nr_addr_eq(&ep->ip6, &p->dst[1].addr);
+}
+
+/* The add failed after the call (p->on_fail): the kernel refused its route
+ * in the pass, or the save ahead failed. An error means nothing changed, so
+ * the endpoint this call added leaves the model - its address goes back to
+ * the IPAM, its routes and eBPF entry leave the plan, and the next save
+ * writes the state without it - and its host side is taken back. Only a new
+ * endpoint can get here: an add of an existing id is refused at the call
+ * (-EEXIST). After a failed save the model is back already; on close or
+ * purge the model is going away, and is left alone. */
+static void endpoint_add_failed(struct nr_ctl *ctl, struct nr_pending *p)
+{
+	const struct nr_endpoint *ep = NULL;
+	struct nr_kstate old;
+
+	if (ctl->model && !ctl->closing && !ctl->purged && !ctl->purge_req && p->id)
+		ep = nr_model_endpoint_get(ctl->model, p->id);
+	if (ep && endpoint_is_this_add(p, ep)) {
+		nr_ctl_before_change(ctl, true, p->id, &old);
+		nr_model_endpoint_remove(ctl->model, p->id, NULL);
+		nr_ctl_after_change(ctl, true, p->id, &old);
+		ctl->store_dirty = true; /* a state saved with it is saved again */
+		if (ctl->started)
+			nr_ctl_schedule(ctl, 0);
+	}
+	nr_ctl_host_endpoint_undo(ctl, p);
+}
+
 static int endpoint_req_from_spec(struct nr_ctl *ctl, const struct nr_endpoint_spec *spec,
 				  struct nr_endpoint_req *req, struct nr_err *err)
 {
@@ -111,7 +145,7 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 		return nr_last_error_set_from(&err, rc);
 	}
 	endpoint_snapshot(ctl, p, ep);
-	p->on_fail = nr_ctl_host_endpoint_undo; /* e.g. the save ahead fails */
+	p->on_fail = endpoint_add_failed; /* its route refused, or the save ahead failed */
 	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_ADDED, nr_model_local_name(ctl->model), p->ep.ipv4[0] ? p->ep.ipv4 : p->ep.ipv6,
 		    "endpoint %s added on %s", req.id, p->ep.ifname);
 	nr_ctl_pending_queue(ctl, p);

@@ -380,6 +380,73 @@ Test(ctl_reconcile, a_refused_route_fails_only_the_request_it_belongs_to)
 	close_ctl(ctl);
 }
 
+static int count_endpoint(const struct nr_endpoint_info *ep, void *data)
+{
+	(void)ep;
+	(*(unsigned int *)data)++;
+	return 0;
+}
+
+static unsigned int count_endpoints(struct nr_ctl *ctl)
+{
+	unsigned int n = 0;
+
+	cr_assert_eq(nr_ctl_endpoint_foreach(ctl, count_endpoint, &n), 0, "%s", nr_last_errmsg());
+	return n;
+}
+
+/* The saved state file's text ("" when there is none). */
+static const char *state_text(void)
+{
+	static char buf[65536];
+	char path[128];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/state", fx.dir);
+	buf[0] = 0;
+	if (!(f = fopen(path, "r")))
+		return buf;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* An error means nothing changed: the endpoint whose route the kernel
+ * refused leaves the model and the saved state, its address is free, its
+ * host side (gateway address, link raised) is taken back. */
+Test(ctl_reconcile, an_endpoint_whose_route_is_refused_is_rolled_back)
+{
+	struct nr_ctl *ctl;
+	struct done a = { 0 }, b = { 0 }, c = { 0 };
+
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/nr-unit-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.dir));
+	ctl = new_ctl(0);
+	start(ctl);
+	fake_kernel_fail_route(fx.fk, "10.0.0.6/32", -EINVAL, "Invalid prefix for given prefix length", 0);
+	endpoint_add(ctl, "pod-a", "veth-a", "10.0.0.5", &a);
+	endpoint_add(ctl, "pod-b", "veth-b", "10.0.0.6", &b);
+	cr_assert(WAIT_FOR(a.calls && b.calls));
+	cr_assert_eq(a.status, 0, "pod-a: %s", a.msg);
+	cr_assert_eq(b.status, -EINVAL, "pod-b: %s", b.msg);
+	cr_assert_eq(count_endpoints(ctl), 1, "the refused endpoint stayed in the model");
+	cr_assert(saw_event(NR_EVENT_ENDPOINT_REMOVED, "pod-b"), "its host side was not taken back");
+	/* the state saved ahead of the pass had pod-b; the next save drops it */
+	cr_assert(WAIT_FOR(!strstr(state_text(), "pod-b")), "the saved state still has pod-b");
+	cr_assert(strstr(state_text(), "pod-a"), "the saved state lost pod-a: %s", state_text());
+	/* its address and its link are free: the same add goes in once the
+	 * kernel takes the route */
+	fake_kernel_clear_failures(fx.fk);
+	endpoint_add(ctl, "pod-c", "veth-b", "10.0.0.6", &c);
+	cr_assert(WAIT_FOR(c.calls));
+	cr_assert_eq(c.status, 0, "pod-c: %s", c.msg);
+	cr_assert_not_null(fake_kernel_route(fx.fk, "10.0.0.6/32"));
+	cr_assert_eq(count_endpoints(ctl), 2);
+	close_ctl(ctl);
+}
+
 struct state_query {
 	const char *name;
 	char state[32];
