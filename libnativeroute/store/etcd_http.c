@@ -375,11 +375,6 @@ static int transfer_start(struct nr_etcd_req *r, struct nr_err *err)
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 5L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 2L);
-	if (r->stream && !r->authing)
-		/* grpc-gateway passes Grpc-Metadata-* on as gRPC metadata: etcd
-		 * then ends the watch when its member loses the leader, instead of
-		 * keeping a stream that will never see another event */
-		r->headers = curl_slist_append(r->headers, "Grpc-Metadata-hasleader: true");
 	if (!r->stream || r->authing)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
 				 (long)(r->timeout_ms ? r->timeout_ms : h->timeout_ms));
