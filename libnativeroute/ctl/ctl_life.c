@@ -195,7 +195,12 @@ static int check_opts(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr
 	ctl->event_data = OPTS_GET(o, event_data, NULL);
 	if (ctl->vxlan_vni > 0xffffff)
 		return nr_err_set(err, -EINVAL, "VXLAN VNI %u: larger than 16777215", ctl->vxlan_vni);
-	return 0;
+	/* the options the later steps read again: checked here, before the
+	 * state directory or anything else exists */
+	rc = nr_ctl_masq_check_opts(o, cfg, err);
+	if (rc == 0 && OPTS_GET(o, etcd, NULL))
+		rc = nr_etcd_check_opts(o->etcd, err);
+	return rc;
 }
 
 /* Validate everything before any side effect ("a call that returns < 0

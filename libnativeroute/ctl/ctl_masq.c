@@ -86,6 +86,24 @@ static int open_netns(const char *netns, struct nr_err *err)
 	return fd;
 }
 
+static int config_from_opts(struct nr_masq_config *mc, const struct nr_ctl_opts *o,
+			    const struct nr_cluster_config *cfg, struct nr_err *err)
+{
+	int rc = nr_masq_config_parse(mc, OPTS_GET(o, masquerade_ipv4, NR_SWITCH_KEEP),
+				      OPTS_GET(o, masquerade_ipv6, NR_SWITCH_KEEP),
+				      OPTS_GET(o, non_masquerade_cidrs, NULL), nr_nft_supported(), err);
+
+	return rc < 0 ? rc : nr_masq_config_check(mc, cfg, err);
+}
+
+int nr_ctl_masq_check_opts(const struct nr_ctl_opts *o, const struct nr_cluster_config *cfg,
+			   struct nr_err *err)
+{
+	struct nr_masq_config mc;
+
+	return config_from_opts(&mc, o, cfg, err);
+}
+
 int nr_ctl_masq_new(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_err *err)
 {
 	struct nr_ctl_masq *m = calloc(1, sizeof(*m));
@@ -99,11 +117,9 @@ int nr_ctl_masq_new(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_e
 	ctl->masq = m;
 	nr_masq_table_name(ctl->owner.table, ctl->owner.protocol, m->table, sizeof(m->table));
 	snprintf(m->what, sizeof(m->what), "nftables table " NR_MASQ_TABLE_FAMILY " %s", m->table);
-	rc = nr_masq_config_parse(&m->cfg, OPTS_GET(o, masquerade_ipv4, NR_SWITCH_KEEP),
-				  OPTS_GET(o, masquerade_ipv6, NR_SWITCH_KEEP),
-				  OPTS_GET(o, non_masquerade_cidrs, NULL), nr_nft_supported(), err);
-	if (rc == 0)
-		rc = nr_masq_config_check(&m->cfg, nr_model_config(ctl->model), err);
+	/* checked before any side effect (nr_ctl_masq_check_opts); the model's
+	 * configuration takes its CIDRs from the same options */
+	rc = config_from_opts(&m->cfg, o, nr_model_config(ctl->model), err);
 	if (rc < 0)
 		return rc;
 	m->netns_fd = open_netns(ctl->netns, err);

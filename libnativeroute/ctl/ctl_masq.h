@@ -5,7 +5,8 @@
  * wait for it, so an acknowledged start or change means the table is there;
  * a failure reaches start and mode requests and is retried.
  * Hooks, each one line where it sits:
- *   ctl_life.c      nr_ctl_masq_new / nr_ctl_masq_free, the event handle,
+ *   ctl_life.c      nr_ctl_masq_check_opts before any side effect,
+ *                   nr_ctl_masq_new / nr_ctl_masq_free, the event handle,
  *                   cancel at close
  *   ctl_reconcile.c nr_ctl_masq_pass at the end of a pass
  *   ctl_reconcile.c nr_ctl_masq_hold before nr_ctl_pending_finish
@@ -19,6 +20,11 @@
 
 #include "ctl/ctl_internal.h"
 
+/* Check the masquerade options against the cluster configuration of the
+ * options, with no side effect (nr_ctl_new calls it before it creates or
+ * opens anything). Errors: -EINVAL naming the value. */
+int nr_ctl_masq_check_opts(const struct nr_ctl_opts *o, const struct nr_cluster_config *cfg,
+			   struct nr_err *err);
 /* Read the masquerade options (after the model exists) and open a handle on
  * the namespace. Errors: -EINVAL naming the value, -errno of open. */
 int nr_ctl_masq_new(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_err *err);

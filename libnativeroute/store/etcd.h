@@ -15,6 +15,9 @@
 struct nr_etcd;
 
 #if NR_WITH_ETCD
+/* Validate the options with no side effect (nr_ctl_new calls it before it
+ * creates anything): -EINVAL naming the value. */
+int nr_etcd_check_opts(const struct nr_etcd_opts *o, struct nr_err *err);
 /* Validate the options and prepare the client (no request yet). */
 int nr_etcd_new(struct nr_ctl *ctl, const struct nr_etcd_opts *o, struct nr_etcd **ret,
 		struct nr_err *err);
@@ -40,6 +43,12 @@ void nr_etcd_local_changed(struct nr_etcd *e);
 void nr_etcd_purge(struct nr_etcd *e,
 		   void (*done)(struct nr_ctl *ctl, int status, const char *msg));
 #else
+static inline int nr_etcd_check_opts(const struct nr_etcd_opts *o, struct nr_err *err)
+{
+	(void)o;
+	return nr_err_set(err, -EOPNOTSUPP, "etcd store: this library was built without it "
+			  "(NR_WITH_ETCD=OFF)");
+}
 static inline int nr_etcd_new(struct nr_ctl *ctl, const struct nr_etcd_opts *o,
 			      struct nr_etcd **ret, struct nr_err *err)
 {

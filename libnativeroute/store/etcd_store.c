@@ -52,6 +52,54 @@ static void member_changed(void *data, const char *url, bool failed, const char 
 	}
 }
 
+/* The options with their defaults, checked (no side effect). */
+static int read_opts(const struct nr_etcd_opts *o, const char **prefix, const char **cluster,
+		     unsigned int *ttl, unsigned int *grace, struct nr_err *err)
+{
+	const char *const *eps;
+	int rc;
+
+	if (!OPTS_VALID(o, nr_etcd_opts, err))
+		return -EINVAL;
+	*prefix = OPTS_GET(o, prefix, NULL);
+	*cluster = OPTS_GET(o, cluster_name, NULL);
+	if (!*prefix || !**prefix)
+		*prefix = NR_ETCD_DEFAULT_PREFIX;
+	if (!*cluster || !**cluster)
+		*cluster = NR_ETCD_DEFAULT_CLUSTER;
+	if ((*prefix)[0] != '/')
+		return nr_err_set(err, -EINVAL, "etcd prefix \"%s\": must start with '/'", *prefix);
+	if ((rc = check_cluster_name(*cluster, err)) < 0)
+		return rc;
+	*ttl = OPTS_GET(o, lease_ttl_s, 0) ? o->lease_ttl_s : NR_ETCD_DEFAULT_TTL;
+	*grace = OPTS_GET(o, cidr_grace_s, 0);
+	if (!*grace)
+		*grace = *ttl * 4 > NR_ETCD_MIN_GRACE ? *ttl * 4 : NR_ETCD_MIN_GRACE;
+	if (*ttl < 2 || *ttl > 86400 * 30)
+		return nr_err_set(err, -EINVAL, "etcd lease TTL %u s: expected 2 .. 2592000", *ttl);
+	if (*grace < *ttl)
+		return nr_err_set(err, -EINVAL, "etcd CIDR grace period %u s: shorter than the node "
+				  "lease TTL %u s (a CIDR would be free while its node's routes remain)",
+				  *grace, *ttl);
+	/* the same checks as nr_etcd_http_new's, before anything exists */
+	eps = OPTS_GET(o, endpoints, NULL);
+	if (!eps || !eps[0])
+		return nr_err_set(err, -EINVAL, "etcd: no endpoint given");
+	for (size_t i = 0; eps[i]; i++)
+		if (strncmp(eps[i], "http://", 7) && strncmp(eps[i], "https://", 8))
+			return nr_err_set(err, -EINVAL, "etcd endpoint %s: expected http://HOST:PORT "
+					  "or https://HOST:PORT", eps[i]);
+	return 0;
+}
+
+int nr_etcd_check_opts(const struct nr_etcd_opts *o, struct nr_err *err)
+{
+	const char *prefix, *cluster;
+	unsigned int ttl, grace;
+
+	return read_opts(o, &prefix, &cluster, &ttl, &grace, err);
+}
+
 int nr_etcd_new(struct nr_ctl *ctl, const struct nr_etcd_opts *o, struct nr_etcd **ret,
 		struct nr_err *err)
 {
@@ -59,30 +107,10 @@ int nr_etcd_new(struct nr_ctl *ctl, const struct nr_etcd_opts *o, struct nr_etcd
 	char *base = NULL;
 	unsigned int ttl, grace;
 	struct nr_etcd *e;
-	int rc;
+	int rc = read_opts(o, &prefix, &cluster, &ttl, &grace, err);
 
-	if (!OPTS_VALID(o, nr_etcd_opts, err))
-		return -EINVAL;
-	prefix = OPTS_GET(o, prefix, NULL);
-	cluster = OPTS_GET(o, cluster_name, NULL);
-	if (!prefix || !*prefix)
-		prefix = NR_ETCD_DEFAULT_PREFIX;
-	if (!cluster || !*cluster)
-		cluster = NR_ETCD_DEFAULT_CLUSTER;
-	if (prefix[0] != '/')
-		return nr_err_set(err, -EINVAL, "etcd prefix \"%s\": must start with '/'", prefix);
-	if ((rc = check_cluster_name(cluster, err)) < 0)
+	if (rc < 0)
 		return rc;
-	ttl = OPTS_GET(o, lease_ttl_s, 0) ? o->lease_ttl_s : NR_ETCD_DEFAULT_TTL;
-	grace = OPTS_GET(o, cidr_grace_s, 0);
-	if (!grace)
-		grace = ttl * 4 > NR_ETCD_MIN_GRACE ? ttl * 4 : NR_ETCD_MIN_GRACE;
-	if (ttl < 2 || ttl > 86400 * 30)
-		return nr_err_set(err, -EINVAL, "etcd lease TTL %u s: expected 2 .. 2592000", ttl);
-	if (grace < ttl)
-		return nr_err_set(err, -EINVAL, "etcd CIDR grace period %u s: shorter than the node "
-				  "lease TTL %u s (a CIDR would be free while its node's routes remain)",
-				  grace, ttl);
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return nr_err_set(err, -ENOMEM, "out of memory");

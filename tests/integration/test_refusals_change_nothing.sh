@@ -2,8 +2,8 @@
 # refuses a reserved route protocol (1-4: redirect, kernel, boot, static -
 # the prune at start and purge would delete other software's routes), an
 # oversized VXLAN VNI, a node IP that is no address of the namespace, a
-# missing namespace and a bad cluster CIDR, each before it creates the state
-# directory or its lock; nr_ctl_endpoint_add refused by the kernel (IPv6
+# missing namespace, a bad cluster CIDR, bad masquerade options and bad etcd
+# options, each before it creates the state directory or its lock; nr_ctl_endpoint_add refused by the kernel (IPv6
 # disabled on the host-side link) leaves the link down and without the
 # gateway address it added. Links, addresses, routes and nexthops are the
 # same before and after all of it.
@@ -55,11 +55,19 @@ BEFORE=$(kernel)
 echo "== nr_ctl_new refusals"
 out=$("$X" "$NS" "$TMP/state" new) || { echo "$out"; nr_fail "a bad option was accepted or left a state directory"; }
 echo "$out"
-for c in route-protocol-static route-protocol-kernel vxlan-vni node-ip-elsewhere netns-missing cluster-cidr; do
+for c in route-protocol-static route-protocol-kernel vxlan-vni node-ip-elsewhere netns-missing \
+	cluster-cidr masquerade-switch non-masquerade-cidr masquerade-without-cidr etcd-endpoint \
+	etcd-lease-ttl; do
 	nr_expect_match "$out" "^refused $c: " "$c refused"
 	nr_expect_match "$out" "^dir $c: absent$" "$c: no state directory"
 done
 nr_expect_match "$out" "route_protocol 4: belongs to the kernel or other software" "the reserved protocol is named"
+nr_expect_match "$out" "^refused masquerade-switch: EINVAL: masquerade_ipv4 7: expected" "the masquerade switch value is named"
+nr_expect_match "$out" "^refused non-masquerade-cidr: EINVAL: non-masquerade CIDR 192.168.0.0/40" "the non-masquerade CIDR is named"
+nr_expect_match "$out" "^refused masquerade-without-cidr: EINVAL: IPv6 masquerading" "masquerading without a source CIDR is refused"
+# without NR_WITH_ETCD any etcd option is refused the same way, as unsupported
+nr_expect_match "$out" "^refused etcd-endpoint: (EINVAL: etcd endpoint ftp://127.0.0.1:1: expected|EOPNOTSUPP: etcd store: this library was built without it)" "the etcd endpoint is named"
+nr_expect_match "$out" "^refused etcd-lease-ttl: (EINVAL: etcd lease TTL 1 s|EOPNOTSUPP: etcd store)" "the etcd lease TTL is named"
 nr_expect_match "$out" "^thread netns unchanged$" "nr_ctl_new in a namespace never moves the calling thread"
 # only the good controller (last) made its state directory
 [ "$(ls "$TMP/state" 2>/dev/null)" = "" ] || { ls -la "$TMP/state"; nr_fail "a refused call made a state directory"; }

@@ -89,6 +89,34 @@ static int refuse_new(uv_loop_t *loop, const char *netns, const char *dir)
 		o.cluster_cidrs = bad_pool;
 		bad |= one(loop, "cluster-cidr", dir, &o);
 	}
+	/* options read only after the model exists (masquerading, etcd) are
+	 * checked with the others, before anything is made */
+	{
+		NR_OPTS(nr_ctl_opts, o, BASE, .masquerade_ipv4 = (enum nr_switch)7);
+		bad |= one(loop, "masquerade-switch", dir, &o);
+	}
+	{
+		const char *bad_cidrs[] = { "192.168.0.0/40", NULL };
+		NR_OPTS(nr_ctl_opts, o, BASE, .masquerade_ipv4 = NR_SWITCH_ON,
+			.non_masquerade_cidrs = bad_cidrs);
+		bad |= one(loop, "non-masquerade-cidr", dir, &o);
+	}
+	{	/* no IPv6 cluster CIDR: pod-to-pod traffic would be masqueraded */
+		NR_OPTS(nr_ctl_opts, o, BASE, .masquerade_ipv6 = NR_SWITCH_ON);
+		bad |= one(loop, "masquerade-without-cidr", dir, &o);
+	}
+	{
+		const char *eps[] = { "ftp://127.0.0.1:1", NULL };
+		NR_OPTS(nr_etcd_opts, eo, .endpoints = eps);
+		NR_OPTS(nr_ctl_opts, o, BASE, .etcd = &eo);
+		bad |= one(loop, "etcd-endpoint", dir, &o);
+	}
+	{
+		const char *eps[] = { "http://127.0.0.1:1", NULL };
+		NR_OPTS(nr_etcd_opts, eo, .endpoints = eps, .lease_ttl_s = 1);
+		NR_OPTS(nr_ctl_opts, o, BASE, .etcd = &eo);
+		bad |= one(loop, "etcd-lease-ttl", dir, &o);
+	}
 	{
 		struct stat before, after;
 		struct nr_ctl *ctl;
