@@ -22,13 +22,20 @@
 int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err)
 {
 	const struct nr_node *self = nr_model_local_node(ctl->model);
-	int rc = 0;
+	bool v4 = self->cidr4.addr.family || self->ip4.family;
+	bool v6 = self->cidr6.addr.family || self->ip6.family;
+	int rc = 0, was4 = 1;
 
-	if (self->cidr4.addr.family || self->ip4.family)
-		rc = ctl->k->sysctl_forwarding(ctl->k_ctx, ctl->netns, AF_INET, err);
-	if (rc == 0 && (self->cidr6.addr.family || self->ip6.family))
-		rc = ctl->k->sysctl_forwarding(ctl->k_ctx, ctl->netns, AF_INET6, err);
-	return rc;
+	if (v4)
+		rc = was4 = ctl->k->sysctl_forwarding(ctl->k_ctx, ctl->netns, AF_INET, true, err);
+	if (rc >= 0 && v6) {
+		rc = ctl->k->sysctl_forwarding(ctl->k_ctx, ctl->netns, AF_INET6, true, err);
+		/* a refused start changes nothing: IPv4 forwarding goes back off
+		 * when IPv6's cannot be switched on */
+		if (rc < 0 && v4 && was4 == 0)
+			ctl->k->sysctl_forwarding(ctl->k_ctx, ctl->netns, AF_INET, false, NULL);
+	}
+	return rc < 0 ? rc : 0;
 }
 
 int nr_ctl_host_endpoint_up(struct nr_ctl *ctl, const struct nr_endpoint *ep,

@@ -3,6 +3,9 @@
  * libmnl/libnftables form takes no channel. */
 #include "ctl/ctl_kernel.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_sysctl.h"
 
@@ -13,10 +16,25 @@ static int real_open(void *ctx, const char *netns, unsigned int flags, struct nr
 	return nr_nl_open(netns, flags, ret, err);
 }
 
-static int real_sysctl_forwarding(void *ctx, const char *netns, int family, struct nr_err *err)
+static int real_sysctl_forwarding(void *ctx, const char *netns, int family, bool on,
+				  struct nr_err *err)
 {
+	const char *path = family == AF_INET6 ? "net/ipv6/conf/all/forwarding" : "net/ipv4/ip_forward";
+	char was[16] = "";
+	int rc;
+
 	(void)ctx;
-	return nr_nl_sysctl_forwarding(netns, family, err);
+	if (family != AF_INET && family != AF_INET6)
+		return nr_err_set(err, -EAFNOSUPPORT, "forwarding: address family %d", family);
+	rc = nr_nl_sysctl_read(netns, path, was, sizeof(was), err);
+	if (rc < 0)
+		return rc;
+	if (strcmp(was, on ? "1" : "0")) {
+		rc = nr_nl_sysctl_write(netns, path, on ? "1" : "0", err);
+		if (rc < 0)
+			return rc;
+	}
+	return strcmp(was, "0") ? 1 : 0;
 }
 
 static void sync_in_netns(void *arg)

@@ -111,8 +111,11 @@ struct nr_kernel_ops {
 	int (*event_read)(struct nr_nl *nl, nr_nl_event_cb cb, void *data);
 
 	/* ---- outside rtnetlink -------------------------------------------------- */
-	/* net.ipv4.ip_forward / net.ipv6.conf.all.forwarding = 1 in netns */
-	int (*sysctl_forwarding)(void *ctx, const char *netns, int family, struct nr_err *err);
+	/* net.ipv4.ip_forward / net.ipv6.conf.all.forwarding = on in netns;
+	 * returns the value before (0 or 1), so a failed start can set it
+	 * back, or -errno */
+	int (*sysctl_forwarding)(void *ctx, const char *netns, int family, bool on,
+				 struct nr_err *err);
 	/* one nftables synchronisation (nft_run.h), run in the namespace
 	 * netns_fd; called on libuv's thread pool, so it must be thread-safe */
 	void (*nft_sync)(void *ctx, int netns_fd, struct nr_nft_sync *sync, struct nr_err *err);

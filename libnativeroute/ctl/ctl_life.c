@@ -366,12 +366,14 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 		return nr_last_error_set(-ESHUTDOWN, "the controller was purged; close it");
 	if (!ctl->load.running && ctl->load.rc < 0) /* failed already: say so now */
 		return nr_ctl_loaded(ctl);
-	rc = nr_ctl_host_prepare(ctl, &err);
-	if (rc < 0)
-		return nr_last_error_set_from(&err, rc);
-	p = calloc(1, sizeof(*p));
+	p = calloc(1, sizeof(*p)); /* before the sysctls: nothing may fail after them */
 	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");
+	rc = nr_ctl_host_prepare(ctl, &err);
+	if (rc < 0) {
+		free(p);
+		return nr_last_error_set_from(&err, rc);
+	}
 	p->kind = NR_OP_START;
 	p->done_cb = cb;
 	p->data = data;

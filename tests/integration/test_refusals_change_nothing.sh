@@ -3,10 +3,12 @@
 # the prune at start and purge would delete other software's routes), an
 # oversized VXLAN VNI, a node IP that is no address of the namespace, a
 # missing namespace, a bad cluster CIDR, bad masquerade options and bad etcd
-# options, each before it creates the state directory or its lock; nr_ctl_endpoint_add refused by the kernel (IPv6
-# disabled on the host-side link) leaves the link down and without the
-# gateway address it added. Links, addresses, routes and nexthops are the
-# same before and after all of it.
+# options, each before it creates the state directory or its lock;
+# nr_ctl_endpoint_add refused by the kernel (IPv6 disabled on the host-side
+# link) leaves the link down and without the gateway address it added.
+# Links, addresses, routes and nexthops are the same before and after all
+# of it. nr_ctl_start refused because IPv6 forwarding cannot be switched on
+# leaves IPv4 forwarding as it was (a namespace of its own).
 . "$(dirname "$0")/lib/common.sh"
 
 X="$NR_TOOLS_DIR/nr_refusals"
@@ -90,4 +92,27 @@ if [ "$AFTER" != "$BEFORE" ]; then
 	nr_fail "the kernel differs after the refused calls"
 fi
 nr_ok "links, addresses, routes, nexthops: as before"
+
+echo "== nr_ctl_start refused: IPv6 forwarding cannot be switched on"
+# a namespace of its own with forwarding off; the switch of IPv6 is made
+# read-only (a bind mount in a private mount namespace, seen through this
+# network namespace's /proc/sys only), so start fails after IPv4's
+NS2="${NR_P}refuse6"
+ip netns add "$NS2"
+ip -n "$NS2" link set lo up
+ip -n "$NS2" link add d0 type veth peer name d1
+ip -n "$NS2" link set d1 up
+ip -n "$NS2" addr add 172.31.255.254/12 dev d0
+ip -n "$NS2" link set d0 up
+fwd4() { ip netns exec "$NS2" cat /proc/sys/net/ipv4/ip_forward; }
+[ "$(fwd4)" = 0 ] || nr_fail "a new namespace should start with IPv4 forwarding off"
+mkdir "$TMP/start"
+out=$(ip netns exec "$NS2" unshare -m --propagation private sh -c '
+	f=/proc/sys/net/ipv6/conf/all/forwarding
+	mount --bind "$f" "$f" && mount -o remount,bind,ro "$f" && exec "$0" "$1" "$2" start' \
+	"$X" "$NS2" "$TMP/start") || { echo "$out"; nr_fail "start was not refused"; }
+echo "$out"
+nr_expect_match "$out" "^refused start: EROFS: .*net/ipv6/conf/all/forwarding" "refused, naming the switch"
+[ "$(fwd4)" = 0 ] || nr_fail "the refused start left IPv4 forwarding on"
+nr_ok "IPv4 forwarding is off again"
 echo "PASS"

@@ -13,6 +13,10 @@
  *       nr_ctl_endpoint_add on IFNAME, which the caller made refuse the
  *       IPv6 gateway address (disable_ipv6): prints "refused endpoint: ..."
  *       or "accepted endpoint"
+ *   nr_refusals NETNS DIR start
+ *       a dual-stack controller (state_dir DIR/start); nr_ctl_start, which
+ *       the caller made refuse by a read-only IPv6 forwarding switch:
+ *       prints "refused start: ..." or "accepted start"
  *
  * Exit 0 when every call was refused and no state directory was made. */
 #include <errno.h>
@@ -186,6 +190,32 @@ static int refuse_endpoint(uv_loop_t *loop, const char *netns, const char *dir, 
 	return rc < 0 ? 0 : 1;
 }
 
+static int refuse_start(uv_loop_t *loop, const char *netns, const char *dir)
+{
+	const char *pools[] = { "10.0.0.0/8", "fd00:10::/64", NULL };
+	const char *cidrs[] = { "10.0.0.0/26", "fd00:10::/112", NULL };
+	char path[512];
+	struct nr_ctl *ctl;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/start", dir);
+	NR_OPTS(nr_ctl_opts, o, .netns = netns, .node_name = "local", .node_ipv4 = "172.31.255.254",
+		.ipam_mode = NR_IPAM_KUBERNETES, .cluster_cidrs = pools, .pod_cidrs = cidrs,
+		.state_dir = path);
+	if (nr_ctl_new(loop, &o, &ctl) < 0) {
+		printf("setup failed: %s\n", nr_last_errmsg());
+		return 1;
+	}
+	rc = nr_ctl_start(ctl, start_cb, NULL);
+	if (rc < 0)
+		printf("refused start: %s: %s\n", nr_err_name(rc), nr_last_errmsg());
+	else
+		printf("accepted start\n");
+	nr_ctl_close(ctl, NULL, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
+	return rc < 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	uv_loop_t *loop = uv_default_loop();
@@ -195,8 +225,10 @@ int main(int argc, char **argv)
 		bad = refuse_new(loop, argv[1], argv[2]);
 	else if (argc == 5 && !strcmp(argv[3], "endpoint"))
 		bad = refuse_endpoint(loop, argv[1], argv[2], argv[4]);
+	else if (argc == 4 && !strcmp(argv[3], "start"))
+		bad = refuse_start(loop, argv[1], argv[2]);
 	else {
-		fprintf(stderr, "usage: nr_refusals NETNS DIR new | endpoint IFNAME\n");
+		fprintf(stderr, "usage: nr_refusals NETNS DIR new | endpoint IFNAME | start\n");
 		return 2;
 	}
 	uv_loop_close(loop);

@@ -711,13 +711,15 @@ static void notify(struct fake_kernel *fk, const struct nr_nl_object *o, uint16_
 
 /* ---- outside rtnetlink ---------------------------------------------------------------- */
 
-static int f_sysctl_forwarding(void *ctx, const char *netns, int family, struct nr_err *err)
+static int f_sysctl_forwarding(void *ctx, const char *netns, int family, bool on,
+			       struct nr_err *err)
 {
 	(void)ctx;
 	(void)netns;
 	(void)family;
+	(void)on;
 	(void)err;
-	return 0;
+	return 1; /* on already */
 }
 
 /* Stateless (it runs on the thread pool): no table of ours exists before
