@@ -137,6 +137,23 @@ static int check_node_ips(struct nr_ctl *ctl, const struct nr_node_req *local, s
 	return 0;
 }
 
+/* What the model refuses but the options alone do not show (a node name it
+ * cannot take, a node IP inside a cluster CIDR, a pod CIDR outside them or
+ * of the wrong size): a throwaway model with just the local node, now, before
+ * anything exists. ctl_state.c builds the real one from the same options
+ * (and the saved state) after the state directory is open. No I/O. */
+static int check_model(const struct nr_cluster_config *cfg, const struct nr_node_req *local,
+		       struct nr_err *err)
+{
+	struct nr_model *m = NULL;
+	int rc = nr_model_new(cfg, local->name, &m, err);
+
+	if (rc == 0)
+		rc = nr_model_node_add(m, local, NULL, err);
+	nr_model_free(m);
+	return rc;
+}
+
 /* Nexthop objects need Linux 5.3; one lookup tells whether the kernel has
  * them (a dump of them all took 50 ms at 100,000 nodes). A socket failure
  * is not "no nexthops": the first pass will report it. */
@@ -172,6 +189,8 @@ static int check_opts(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr
 	rc = config_from_opts(o, cfg, err);
 	if (rc == 0)
 		rc = local_node_req(o, local, err);
+	if (rc == 0)
+		rc = check_model(cfg, local, err);
 	if (rc < 0)
 		return rc;
 	if (proto && proto <= NR_RTPROT_RESERVED_MAX)

@@ -2,8 +2,9 @@
 # refuses a reserved route protocol (1-4: redirect, kernel, boot, static -
 # the prune at start and purge would delete other software's routes), an
 # oversized VXLAN VNI, a node IP that is no address of the namespace, a
-# missing namespace, a bad cluster CIDR, bad masquerade options and bad etcd
-# options, each before it creates the state directory or its lock;
+# missing namespace, a bad cluster CIDR, a pod CIDR outside it, a node IP
+# inside it, a bad node name, bad masquerade options and bad etcd options,
+# each before it creates the state directory or its lock;
 # nr_ctl_endpoint_add refused by the kernel (IPv6 disabled on the host-side
 # link) leaves the link down and without the gateway address it added.
 # Links, addresses, routes and nexthops are the same before and after all
@@ -58,12 +59,15 @@ echo "== nr_ctl_new refusals"
 out=$("$X" "$NS" "$TMP/state" new) || { echo "$out"; nr_fail "a bad option was accepted or left a state directory"; }
 echo "$out"
 for c in route-protocol-static route-protocol-kernel vxlan-vni node-ip-elsewhere netns-missing \
-	cluster-cidr masquerade-switch non-masquerade-cidr masquerade-without-cidr etcd-endpoint \
+	cluster-cidr pod-cidr-outside node-ip-in-cluster-cidr node-name masquerade-switch non-masquerade-cidr masquerade-without-cidr etcd-endpoint \
 	etcd-lease-ttl; do
 	nr_expect_match "$out" "^refused $c: " "$c refused"
 	nr_expect_match "$out" "^dir $c: absent$" "$c: no state directory"
 done
 nr_expect_match "$out" "route_protocol 4: belongs to the kernel or other software" "the reserved protocol is named"
+nr_expect_match "$out" "^refused pod-cidr-outside: EINVAL: .*192.168.5.0/26" "the pod CIDR outside the cluster CIDR is named"
+nr_expect_match "$out" "^refused node-ip-in-cluster-cidr: EINVAL: .*10.1.2.3" "the node IP inside the cluster CIDR is named"
+nr_expect_match "$out" "^refused node-name: EINVAL: .*Bad_Name" "the node name is named"
 nr_expect_match "$out" "^refused masquerade-switch: EINVAL: masquerade_ipv4 7: expected" "the masquerade switch value is named"
 nr_expect_match "$out" "^refused non-masquerade-cidr: EINVAL: non-masquerade CIDR 192.168.0.0/40" "the non-masquerade CIDR is named"
 nr_expect_match "$out" "^refused masquerade-without-cidr: EINVAL: IPv6 masquerading" "masquerading without a source CIDR is refused"

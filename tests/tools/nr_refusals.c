@@ -93,6 +93,23 @@ static int refuse_new(uv_loop_t *loop, const char *netns, const char *dir)
 		o.cluster_cidrs = bad_pool;
 		bad |= one(loop, "cluster-cidr", dir, &o);
 	}
+	/* what only the model refused, after the state directory was made */
+	{
+		const char *outside[] = { "192.168.5.0/26", NULL };
+		NR_OPTS(nr_ctl_opts, o, BASE);
+		o.pod_cidrs = outside;
+		bad |= one(loop, "pod-cidr-outside", dir, &o);
+	}
+	{
+		NR_OPTS(nr_ctl_opts, o, BASE);
+		o.node_ipv4 = "10.1.2.3";
+		bad |= one(loop, "node-ip-in-cluster-cidr", dir, &o);
+	}
+	{
+		NR_OPTS(nr_ctl_opts, o, BASE);
+		o.node_name = "Bad_Name";
+		bad |= one(loop, "node-name", dir, &o);
+	}
 	/* options read only after the model exists (masquerading, etcd) are
 	 * checked with the others, before anything is made */
 	{
