@@ -50,16 +50,18 @@ if out=$("$R" "$NS" "$st" kubernetes add 1 40 2>&1); then
 	echo "a change was acknowledged on a full disk: $out"; exit 1
 fi
 echo "change on a full disk: $out"
-echo "$out" | grep -q 'No space left on device' || { echo "ENOSPC not reported"; exit 1; }
+# (here-strings, not pipes into grep -q: under pipefail a writer that grep
+# left behind dies of SIGPIPE and fails the pipeline although grep matched)
+grep -q 'No space left on device' <<<"$out" || { echo "ENOSPC not reported"; exit 1; }
 # node-40's pod CIDR is the 41st /26 of 10.0.0.0/8
-if ip -n "$NS" route show 10.0.10.64/26 | grep -q .; then
+if [ -n "$(ip -n "$NS" route show 10.0.10.64/26)" ]; then
 	echo "the refused change reached the kernel: $(ip -n "$NS" route show 10.0.10.64/26)"; exit 1
 fi
 echo "refused change: not in the kernel"
 rm -f "$D/filler" "$D/filler2"
 out=$("$R" "$NS" "$st" kubernetes add 1 40) || { echo "the same change with room again failed: $out"; exit 1; }
 echo "with room again: $out"
-ip -n "$NS" route show 10.0.10.64/26 | grep -q 'proto 201' || { echo "node-40's route missing"; exit 1; }
+grep -q 'proto 201' <<<"$(ip -n "$NS" route show 10.0.10.64/26)" || { echo "node-40's route missing"; exit 1; }
 umount "$D"
 INNER
 mkdir "$TMP/disk"
