@@ -101,9 +101,9 @@ static bool link_has_endpoint(const struct nr_ctl *ctl, uint32_t ifindex)
  * kernel failed (full disk, no descriptor left) and the model went back to
  * the last durable state without the endpoint. The kernel part (route, eBPF
  * entries) was never written; what endpoint_up did at once is taken back
- * here. When the model still has an endpoint on the link (the request
- * failed in the kernel with the endpoint kept, or another endpoint uses the
- * link), its host side stays. */
+ * here (also after a refused route: ctl_endpoint_ops.c removes the
+ * endpoint from the model first). When the model still has an endpoint on
+ * the link (another endpoint uses it), its host side stays. */
 void nr_ctl_host_endpoint_undo(struct nr_ctl *ctl, struct nr_pending *p)
 {
 	struct nr_ep_host_undo *u = &p->host_undo;
