@@ -319,22 +319,26 @@ static int claim_k8s(struct nr_ipam *ipam, const struct nr_prefix *cidr, const c
 	uint8_t longest = cidr->addr.family == AF_INET ? 30 : 126;
 	struct nr_prefix hit;
 	const void *who;
-	bool inside = false;
+	bool inside = false, any = false;
 	unsigned n;
 
-	nr_prefix_str(cidr, c, sizeof(c));
+	/* the texts only for an error: this runs for every node add */
 	if (owner != reserved_owner && nr_pod_cidr_check(cidr, "pod CIDR", err) < 0)
 		return -EINVAL;
 	if (cidr->len > longest && owner != reserved_owner)
 		return nr_err_set(err, -EINVAL, "%s: too small for a node's pods (longest is /%u)",
-				  c, longest);
-	pools_str(ipam, cidr->addr.family, list, sizeof(list), &n);
-	for (size_t i = 0; i < ipam->n_pools; i++)
+				  nr_prefix_str(cidr, c, sizeof(c)), longest);
+	for (size_t i = 0; i < ipam->n_pools; i++) {
+		any |= ipam->pools[i].cidr.addr.family == cidr->addr.family;
 		inside |= nr_prefix_contains(&ipam->pools[i].cidr, cidr);
-	if (n && !inside)
-		return nr_err_set(err, -EINVAL, "%s is outside the cluster CIDR%s %s", c,
-				  n > 1 ? "s" : "", list);
+	}
+	if (any && !inside) {
+		pools_str(ipam, cidr->addr.family, list, sizeof(list), &n);
+		return nr_err_set(err, -EINVAL, "%s is outside the cluster CIDR%s %s",
+				  nr_prefix_str(cidr, c, sizeof(c)), n > 1 ? "s" : "", list);
+	}
 	if (nr_cidrset_overlap(&ipam->claims, cidr, &hit, &who)) {
+		nr_prefix_str(cidr, c, sizeof(c));
 		nr_prefix_str(&hit, h, sizeof(h));
 		if (who == reserved_owner)
 			return nr_err_set(err, -EEXIST, "%s overlaps reserved %s", c, h);

@@ -135,6 +135,14 @@ const struct nr_node *nr_model_local_node(const struct nr_model *m)
 	return find_name(m, m->local_name);
 }
 
+const struct nr_node *nr_model_node_from(const struct nr_model *m, uint32_t index)
+{
+	for (size_t i = index; i < m->index_top; i++)
+		if (m->by_index[i])
+			return m->by_index[i];
+	return NULL;
+}
+
 const struct nr_node *nr_model_node_next(const struct nr_model *m, const struct nr_node *prev)
 {
 	for (size_t i = prev ? (size_t)prev->index + 1 : 0; i < m->index_top; i++)

@@ -64,6 +64,9 @@ const struct nr_node *nr_model_node_by_index(const struct nr_model *m, uint32_t 
 /* NULL until the local node has been added. */
 const struct nr_node *nr_model_local_node(const struct nr_model *m);
 size_t nr_model_node_count(const struct nr_model *m);
+/* The node of the lowest index >= index, NULL when none: a cursor that
+ * stays valid while nodes come and go (nr_plan_slices). */
+const struct nr_node *nr_model_node_from(const struct nr_model *m, uint32_t index);
 /* Ascending node index; prev NULL gives the first. Do not change the model
  * while iterating. */
 const struct nr_node *nr_model_node_next(const struct nr_model *m, const struct nr_node *prev);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "util/msort.h"
+
 #define SCOPE_LINK 253 /* RT_SCOPE_LINK, without pulling in rtnetlink.h */
 
 struct plan {
@@ -187,7 +189,13 @@ static int plan_family(struct plan *p, const struct nr_node *n, uint8_t family, 
 		return 0;
 	if (mode == NR_MODE_TUNNEL)
 		return add_tunnel(p, n, cidr, fdb_done);
-	rc = ip ? reach_find(p, ip) : NULL;
+	if (ip && p->in->reach_fn) {
+		rc = p->in->reach_fn(p->in->reach_data, ip);
+		if (!rc)
+			return 0; /* not asked yet: the next plan has it (planner.h) */
+	} else {
+		rc = ip ? reach_find(p, ip) : NULL;
+	}
 	if (mode == NR_MODE_HYBRID) {
 		if (rc && rc->kind == NR_REACH_DIRECT) {
 			add_native(p, n, cidr, ip, rc->ifindex);
@@ -410,4 +418,177 @@ const char *nr_plan_skip_reason_str(uint8_t reason)
 	case NR_SKIP_NO_IFINDEX: return "host device not known yet";
 	default: return "unknown";
 	}
+}
+
+/* ---- in slices ------------------------------------------------------------ */
+
+enum { SL_NODES, SL_ENDPOINTS, SL_SORT, SL_DONE };
+
+struct nr_plan_slices {
+	struct nr_plan_input in;
+	struct plan p;
+	struct nr_kstate ks;
+	struct nr_plan_report rep;
+	size_t cap_routes, cap_nexthops, cap_neighs, cap_fdbs;
+	uint32_t next_index; /* the node cursor */
+	int stage;
+	int kind;            /* SL_SORT: which array (0..3) */
+	bool sorting;        /* `sort` runs on it */
+	struct nr_msort sort;
+};
+
+static int grow(void **arr, size_t *cap, size_t n, size_t need, size_t size)
+{
+	size_t c = *cap ? *cap : 64;
+	void *g;
+
+	if (n + need <= *cap)
+		return 0;
+	while (c < n + need)
+		c *= 2;
+	g = realloc(*arr, c * size);
+	if (!g)
+		return -ENOMEM;
+	*arr = g;
+	*cap = c;
+	return 0;
+}
+
+/* Room for `nodes` more nodes' objects and `eps` more endpoints' routes. */
+static int slices_reserve(struct nr_plan_slices *s, size_t nodes, size_t eps)
+{
+	struct nr_kstate *k = &s->ks;
+
+	if (grow((void **)&k->routes, &s->cap_routes, k->n_routes, 2 * nodes + 2 * eps, sizeof(*k->routes)) < 0 ||
+	    grow((void **)&k->nexthops, &s->cap_nexthops, k->n_nexthops, 2 * nodes, sizeof(*k->nexthops)) < 0 ||
+	    grow((void **)&k->neighs, &s->cap_neighs, k->n_neighs, 2 * nodes, sizeof(*k->neighs)) < 0 ||
+	    grow((void **)&k->fdbs, &s->cap_fdbs, k->n_fdbs, nodes, sizeof(*k->fdbs)) < 0)
+		return nr_err_set(s->p.err, -ENOMEM, "planner: out of memory");
+	return 0;
+}
+
+int nr_plan_slices_new(const struct nr_plan_input *in, struct nr_plan_slices **ret, struct nr_err *err)
+{
+	struct nr_plan_slices *s;
+
+	if (!in || !in->model || (in->n_reach && !in->reach))
+		return nr_err_set(err, -EINVAL, "planner: missing model or reachability array");
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return nr_err_set(err, -ENOMEM, "planner: out of memory");
+	s->in = *in;
+	s->p.in = &s->in;
+	s->p.m = in->model;
+	s->p.cfg = nr_model_config(in->model);
+	s->p.ks = &s->ks;
+	s->p.rep = &s->rep;
+	s->p.err = err;
+	if (!in->reach_fn && plan_reach_copy(&s->p) < 0) {
+		nr_plan_slices_free(s);
+		return -ENOMEM;
+	}
+	*ret = s;
+	return 0;
+}
+
+static void **sort_array(struct nr_kstate *k, int kind, size_t *n, size_t *size, nr_sorted_cmp *cmp)
+{
+	switch (kind) {
+	case 0: *n = k->n_nexthops; *size = sizeof(*k->nexthops); *cmp = (nr_sorted_cmp)nr_knexthop_cmp_key;
+		return (void **)&k->nexthops;
+	case 1: *n = k->n_routes; *size = sizeof(*k->routes); *cmp = (nr_sorted_cmp)nr_kroute_cmp_key;
+		return (void **)&k->routes;
+	case 2: *n = k->n_neighs; *size = sizeof(*k->neighs); *cmp = (nr_sorted_cmp)nr_kneigh_cmp_key;
+		return (void **)&k->neighs;
+	default: *n = k->n_fdbs; *size = sizeof(*k->fdbs); *cmp = (nr_sorted_cmp)nr_kfdb_cmp_key;
+		return (void **)&k->fdbs;
+	}
+}
+
+/* Sort the four arrays one after the other, about `budget` moves a step. */
+static int slices_sort(struct nr_plan_slices *s, size_t budget)
+{
+	while (s->kind < 4) {
+		size_t n, size;
+		nr_sorted_cmp cmp;
+		void **arr = sort_array(&s->ks, s->kind, &n, &size, &cmp);
+
+		if (!s->sorting) {
+			if (nr_msort_begin(&s->sort, *arr, n, size, cmp) < 0)
+				return nr_err_set(s->p.err, -ENOMEM, "planner: out of memory");
+			s->sorting = true;
+		}
+		if (nr_msort_step(&s->sort, budget))
+			return 1;
+		*arr = nr_msort_end(&s->sort);
+		s->sorting = false;
+		s->kind++;
+		budget /= 2; /* the next array starts within this step only a little */
+	}
+	s->stage = SL_DONE;
+	return 0;
+}
+
+int nr_plan_slices_step(struct nr_plan_slices *s, size_t budget, struct nr_err *err)
+{
+	int r = 0;
+
+	s->p.err = err;
+	s->p.local = nr_model_local_node(s->p.m); /* the model may have changed */
+	if (s->stage == SL_NODES) {
+		for (size_t done = 0; done < budget; done++) {
+			const struct nr_node *n = nr_model_node_from(s->p.m, s->next_index);
+
+			if (!n) {
+				s->stage = SL_ENDPOINTS;
+				return 1;
+			}
+			s->next_index = n->index + 1;
+			if ((r = slices_reserve(s, 1, 0)) < 0 || (r = plan_node(&s->p, n)) < 0)
+				return r;
+		}
+		return 1;
+	}
+	if (s->stage == SL_ENDPOINTS) {
+		r = slices_reserve(s, 0, nr_model_endpoint_count(s->p.m));
+		if (r == 0)
+			r = plan_endpoints(&s->p);
+		if (r < 0)
+			return r;
+		s->stage = SL_SORT;
+		return 1;
+	}
+	if (s->stage == SL_SORT)
+		return slices_sort(s, budget * 16);
+	return 0;
+}
+
+void nr_plan_slices_take(struct nr_plan_slices *s, struct nr_kstate *out, struct nr_plan_report *report)
+{
+	*out = s->ks;
+	memset(&s->ks, 0, sizeof(s->ks));
+	if (report)
+		*report = s->rep;
+	else
+		nr_plan_report_free(&s->rep);
+	memset(&s->rep, 0, sizeof(s->rep));
+}
+
+void nr_plan_slices_free(struct nr_plan_slices *s)
+{
+	if (!s)
+		return;
+	if (s->sorting) {
+		size_t n, size;
+		nr_sorted_cmp cmp;
+		void **arr = sort_array(&s->ks, s->kind, &n, &size, &cmp);
+		void *sorted = nr_msort_end(&s->sort);
+
+		if (sorted) /* it finished: the array moved */
+			*arr = sorted;
+	}
+	nr_kstate_free(&s->ks);
+	nr_plan_report_free(&s->rep);
+	free(s->p.reach);
+	free(s);
 }

@@ -64,10 +64,18 @@ struct nr_nh_remap {
 	uint32_t want, got;
 };
 
+/* Where a sliced plan (nr_plan_slices_*) gets a node IP's answer instead
+ * of the reach array. NULL: nobody asked yet - the node joined after the
+ * answers were gathered; its objects are left out of this plan, without a
+ * report (the controller plans it again in its next pass). */
+typedef const struct nr_reach *(*nr_plan_reach_fn)(void *data, const struct nr_addr *ip);
+
 struct nr_plan_input {
 	const struct nr_model *model;
 	const struct nr_reach *reach; /* any order; looked up by node IP */
 	size_t n_reach;
+	nr_plan_reach_fn reach_fn;    /* nr_plan_slices only: instead of reach[] */
+	void *reach_data;
 	struct nr_tunnel_info tunnel;
 	unsigned flags; /* NR_PLAN_* */
 	const struct nr_nh_remap *nh_remap; /* sorted by want; may be NULL */
@@ -121,6 +129,23 @@ int nr_plan_node(const struct nr_plan_input *in, const struct nr_node *node,
 		 struct nr_kstate *out, struct nr_plan_report *report, struct nr_err *err);
 int nr_plan_endpoint(const struct nr_plan_input *in, const struct nr_endpoint *ep,
 		     struct nr_kstate *out, struct nr_plan_report *report, struct nr_err *err);
+
+/* nr_plan in slices, for a caller's loop that must not stall: each step
+ * plans at most `budget` nodes (or sorts about that many entries x 16) and
+ * returns 1 while there is more, 0 when the plan is complete, < 0 on an
+ * error as nr_plan's. The model may change between steps (the caller's
+ * loop runs): nodes are visited in index order, each planned as it is
+ * then; a node added behind the cursor waits for the next plan, one
+ * removed behind it stays in this one - the caller plans again after any
+ * change (nr_ctl: a change during a pass asks for a full pass). The model
+ * itself and `in`'s arrays must outlive the slices; `in` is copied. */
+struct nr_plan_slices;
+int nr_plan_slices_new(const struct nr_plan_input *in, struct nr_plan_slices **ret, struct nr_err *err);
+int nr_plan_slices_step(struct nr_plan_slices *s, size_t budget, struct nr_err *err);
+/* After step returned 0: the plan and its report move to out and report. */
+void nr_plan_slices_take(struct nr_plan_slices *s, struct nr_kstate *out, struct nr_plan_report *report);
+/* NULL is fine; frees whatever was not taken. */
+void nr_plan_slices_free(struct nr_plan_slices *s);
 
 /* NULL is fine. */
 void nr_plan_report_free(struct nr_plan_report *r);

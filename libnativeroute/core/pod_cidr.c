@@ -2,21 +2,28 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
+/* As prefixes, not text: this check runs for every node add, and parsing
+ * nine prefixes each time was a third of an add's cost at 10,000 nodes. */
+#define V4(a, b, l) { .addr = { .family = AF_INET, .bytes = { a, b } }, .len = l }
+#define V6(a, b, z, l) { .addr = { .family = AF_INET6, .bytes = { a, b, [15] = z } }, .len = l }
 static const struct {
-	const char *prefix;
+	struct nr_prefix prefix;
 	const char *name;
 } forbidden[] = {
-	{ "0.0.0.0/8", "\"this network\" (0.0.0.0/8)" },
-	{ "127.0.0.0/8", "loopback (127.0.0.0/8)" },
-	{ "169.254.0.0/16", "link-local (169.254.0.0/16)" },
-	{ "224.0.0.0/4", "multicast (224.0.0.0/4)" },
-	{ "240.0.0.0/4", "reserved/broadcast (240.0.0.0/4)" },
-	{ "::/128", "the unspecified address (::)" },
-	{ "::1/128", "loopback (::1)" },
-	{ "fe80::/10", "link-local (fe80::/10)" },
-	{ "ff00::/8", "multicast (ff00::/8)" },
+	{ V4(0, 0, 8), "\"this network\" (0.0.0.0/8)" },
+	{ V4(127, 0, 8), "loopback (127.0.0.0/8)" },
+	{ V4(169, 254, 16), "link-local (169.254.0.0/16)" },
+	{ V4(224, 0, 4), "multicast (224.0.0.0/4)" },
+	{ V4(240, 0, 4), "reserved/broadcast (240.0.0.0/4)" },
+	{ V6(0, 0, 0, 128), "the unspecified address (::)" },
+	{ V6(0, 0, 1, 128), "loopback (::1)" },
+	{ V6(0xfe, 0x80, 0, 10), "link-local (fe80::/10)" },
+	{ V6(0xff, 0, 0, 8), "multicast (ff00::/8)" },
 };
+#undef V4
+#undef V6
 
 int nr_pod_cidr_check(const struct nr_prefix *cidr, const char *what, struct nr_err *err)
 {
@@ -26,12 +33,9 @@ int nr_pod_cidr_check(const struct nr_prefix *cidr, const char *what, struct nr_
 		return nr_err_set(err, -EINVAL, "%s %s: a default route cannot be a %s", what,
 				  nr_prefix_str(cidr, c, sizeof(c)), what);
 	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
-		struct nr_prefix p;
+		const struct nr_prefix *p = &forbidden[i].prefix;
 
-		if (nr_prefix_parse(forbidden[i].prefix, &p, NULL) < 0 ||
-		    p.addr.family != cidr->addr.family)
-			continue;
-		if (nr_prefix_overlaps(cidr, &p))
+		if (p->addr.family == cidr->addr.family && nr_prefix_overlaps(cidr, p))
 			return nr_err_set(err, -EINVAL, "%s %s: overlaps %s", what,
 					  nr_prefix_str(cidr, c, sizeof(c)), forbidden[i].name);
 	}

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nativeroute/error.h"
 
@@ -48,12 +49,30 @@ static void run_one(struct nr_ctl *ctl, struct nr_pending *p)
 	free(p);
 }
 
-/* Run what is queued now; what the callbacks queue waits for the next turn
- * (a callback that re-queues forever cannot starve the loop). */
-static void run_queued(struct nr_ctl *ctl)
-{
-	struct nr_pending *p = ctl->done_q;
+/* Run what is queued now, for at most DELIVER_BUDGET_NS: 10,000 callbacks
+ * of one pass would hold the caller's loop for milliseconds, so the rest
+ * waits for the next loop turn (the idle handle keeps that turn coming at
+ * once), in order. What the callbacks queue waits for the next turn too (a
+ * callback that re-queues forever cannot starve the loop). */
+#define DELIVER_BUDGET_NS 200000u
+#define DELIVER_CHECK_EVERY 32 /* callbacks between two clock reads */
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void run_queued(struct nr_ctl *ctl, bool all)
+{
+	struct nr_pending *p = ctl->done_q, *end = NULL;
+	struct nr_pending **tail = ctl->done_tail;
+	uint64_t t0 = all ? 0 : mono_ns();
+	unsigned k = 0;
+
+	/* detach what is queued now; the callbacks queue behind it */
 	ctl->done_q = NULL;
 	ctl->done_tail = &ctl->done_q;
 	while (p) {
@@ -61,6 +80,17 @@ static void run_queued(struct nr_ctl *ctl)
 
 		run_one(ctl, p);
 		p = next;
+		if (!all && p && ++k % DELIVER_CHECK_EVERY == 0 && mono_ns() - t0 >= DELIVER_BUDGET_NS) {
+			end = p;
+			break;
+		}
+	}
+	if (end) { /* the rest goes back to the front, before what was queued
+		    * meanwhile (tail: the next field of its last one, not run) */
+		*tail = ctl->done_q;
+		if (!ctl->done_q)
+			ctl->done_tail = tail;
+		ctl->done_q = end;
 	}
 }
 
@@ -68,7 +98,7 @@ static void deliver_cb(uv_check_t *h)
 {
 	struct nr_ctl *ctl = h->data;
 
-	run_queued(ctl);
+	run_queued(ctl, false);
 	if (!ctl->done_q && !ctl->closing) {
 		uv_idle_stop(&ctl->deliver_idle);
 		uv_check_stop(&ctl->deliver_check);
@@ -143,7 +173,7 @@ void nr_ctl_deliver_event(struct nr_ctl *ctl, struct nr_pending *p)
 void nr_ctl_deliver_flush(struct nr_ctl *ctl)
 {
 	while (ctl->done_q)
-		run_queued(ctl);
+		run_queued(ctl, true);
 }
 
 void nr_ctl_deliver_close(struct nr_ctl *ctl, uv_close_cb cb)

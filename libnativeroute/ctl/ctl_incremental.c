@@ -55,7 +55,34 @@ static size_t touched_count(const struct nr_ctl *ctl)
 {
 	const struct nr_kstate *t = &ctl->touched;
 
-	return t->n_nexthops + t->n_routes + t->n_neighs + t->n_fdbs;
+	/* a late node will touch about two objects */
+	return t->n_nexthops + t->n_routes + t->n_neighs + t->n_fdbs + 2 * ctl->n_late;
+}
+
+static void late_clear(struct nr_ctl *ctl)
+{
+	for (size_t i = 0; i < ctl->n_late; i++)
+		free(ctl->late[i]);
+	free(ctl->late);
+	ctl->late = NULL;
+	ctl->n_late = ctl->cap_late = 0;
+}
+
+static int late_add(struct nr_ctl *ctl, const char *name)
+{
+	if (ctl->n_late == ctl->cap_late) {
+		size_t cap = ctl->cap_late ? ctl->cap_late * 2 : 16;
+		char **g = realloc(ctl->late, cap * sizeof(*g));
+
+		if (!g)
+			return -ENOMEM;
+		ctl->late = g;
+		ctl->cap_late = cap;
+	}
+	if (!(ctl->late[ctl->n_late] = strdup(name)))
+		return -ENOMEM;
+	ctl->n_late++;
+	return 0;
 }
 
 static void report_forget(struct nr_plan_report *rep, const char *name)
@@ -103,11 +130,27 @@ static void give_up(struct nr_ctl *ctl)
 {
 	ctl->full_pass = true;
 	nr_kstate_free(&ctl->touched);
+	late_clear(ctl); /* the full plan covers them */
 }
 
-/* The node's part of the plan now (empty when it is not in the model). */
-int nr_ctl_part_of_node(struct nr_ctl *ctl, const char *name, struct nr_kstate *out,
-			struct nr_plan_report *rep)
+/* Whether the node's part can be planned from what the cache knows: a
+ * remote node whose IP was never asked cannot (asking here would be a
+ * round trip on the caller's loop). Its part waits for the pass, which
+ * asks for it from the loop first (ctl->late); until then none of it is
+ * in ctl->desired. */
+static bool reach_known(struct nr_ctl *ctl, const struct nr_node *n)
+{
+	if (nr_model_config(ctl->model)->routing_mode == NR_MODE_TUNNEL ||
+	    n == nr_model_local_node(ctl->model))
+		return true;
+	return (!n->ip4.family || nr_reach_cache_peek(ctl, &n->ip4)) &&
+	       (!n->ip6.family || nr_reach_cache_peek(ctl, &n->ip6));
+}
+
+/* The node's part of the plan now (empty when it is not in the model, or
+ * when its reachability is not known yet: *late says so). */
+static int part_of_node(struct nr_ctl *ctl, const char *name, struct nr_kstate *out,
+			struct nr_plan_report *rep, bool *late)
 {
 	const struct nr_node *n = nr_model_node_get(ctl->model, name);
 	struct nr_reach answers[2];
@@ -120,19 +163,33 @@ int nr_ctl_part_of_node(struct nr_ctl *ctl, const char *name, struct nr_kstate *
 
 	memset(out, 0, sizeof(*out));
 	memset(rep, 0, sizeof(*rep));
+	*late = false;
 	if (!n)
 		return 0;
-	if (nr_model_config(ctl->model)->routing_mode != NR_MODE_TUNNEL) {
+	if (!reach_known(ctl, n)) {
+		*late = true;
+		return 0;
+	}
+	if (nr_model_config(ctl->model)->routing_mode != NR_MODE_TUNNEL &&
+	    n != nr_model_local_node(ctl->model)) {
 		if (n->ip4.family)
-			answers[in.n_reach++] = *nr_reach_cache_get(ctl, &n->ip4);
+			answers[in.n_reach++] = *nr_reach_cache_peek(ctl, &n->ip4);
 		if (n->ip6.family)
-			answers[in.n_reach++] = *nr_reach_cache_get(ctl, &n->ip6);
+			answers[in.n_reach++] = *nr_reach_cache_peek(ctl, &n->ip6);
 	}
 	return nr_plan_node(&in, n, out, rep, NULL);
 }
 
-int nr_ctl_part_of_endpoint(struct nr_ctl *ctl, const char *id, struct nr_kstate *out,
-			    struct nr_plan_report *rep)
+static int nr_ctl_part_of_node(struct nr_ctl *ctl, const char *name, struct nr_kstate *out,
+			       struct nr_plan_report *rep)
+{
+	bool late;
+
+	return part_of_node(ctl, name, out, rep, &late);
+}
+
+static int nr_ctl_part_of_endpoint(struct nr_ctl *ctl, const char *id, struct nr_kstate *out,
+				   struct nr_plan_report *rep)
 {
 	const struct nr_endpoint *ep = nr_model_endpoint_get(ctl->model, id);
 	struct nr_plan_input in = { .model = ctl->model };
@@ -164,6 +221,7 @@ void nr_ctl_after_change(struct nr_ctl *ctl, bool endpoint, const char *name,
 {
 	struct nr_kstate new = { 0 };
 	struct nr_plan_report rep = { 0 };
+	bool late = false;
 	int rc;
 
 	if (!nr_ctl_incremental(ctl)) {
@@ -172,18 +230,47 @@ void nr_ctl_after_change(struct nr_ctl *ctl, bool endpoint, const char *name,
 		return;
 	}
 	rc = endpoint ? nr_ctl_part_of_endpoint(ctl, name, &new, &rep)
-		      : nr_ctl_part_of_node(ctl, name, &new, &rep);
+		      : part_of_node(ctl, name, &new, &rep, &late);
 	if (rc == 0)
 		rc = apply_parts(ctl, old, &new);
 	if (rc == 0) {
 		report_forget(&ctl->report, name);
 		rc = report_add(ctl, &rep);
 	}
+	if (rc == 0 && late)
+		rc = late_add(ctl, name);
 	if (rc < 0 || touched_count(ctl) > NR_INCREMENTAL_MAX)
 		give_up(ctl);
 	nr_kstate_free(old);
 	nr_kstate_free(&new);
 	nr_plan_report_free(&rep);
+}
+
+/* At the start of an incremental pass, once the reachability of the late
+ * nodes is known (the pass asked for it): their parts join the plan. */
+int nr_ctl_late_apply(struct nr_ctl *ctl)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < ctl->n_late && rc == 0; i++) {
+		struct nr_kstate none = { 0 }, new;
+		struct nr_plan_report rep;
+		bool late;
+
+		rc = part_of_node(ctl, ctl->late[i], &new, &rep, &late);
+		if (late) /* the lookup was lost: a full pass asks again */
+			ctl->full_pass = true;
+		if (rc == 0)
+			rc = apply_parts(ctl, &none, &new);
+		if (rc == 0) {
+			report_forget(&ctl->report, ctl->late[i]);
+			rc = report_add(ctl, &rep);
+		}
+		nr_kstate_free(&new);
+		nr_plan_report_free(&rep);
+	}
+	late_clear(ctl);
+	return rc;
 }
 
 /* The objects of `from` whose keys are in `keys`, in key order. */
@@ -236,5 +323,6 @@ int nr_ctl_touched_applied(struct nr_ctl *ctl, const struct nr_kstate *t,
 void nr_ctl_touched_clear(struct nr_ctl *ctl)
 {
 	nr_kstate_free(&ctl->touched);
+	late_clear(ctl);
 	ctl->full_pass = false;
 }

@@ -173,7 +173,8 @@ struct nr_ctl {
 	uv_timer_t resync_timer; /* periodic full resync */
 	uv_poll_t cmd_poll;      /* `nl` while a batch is in flight */
 	uv_timer_t cmd_timer;    /* its timeout */
-	struct pass *flight;     /* the pass whose batch is out, NULL when none */
+	uv_idle_t step_idle;     /* the next slice of a pass (ctl_reconcile.c) */
+	struct pass *flight;     /* the pass that runs, NULL when none */
 	struct {                 /* a full pass reading the kernel (ctl_gather.c) */
 		struct nr_nl_dumper *dumper;
 		bool scan;       /* also the nexthop ids others hold */
@@ -195,6 +196,8 @@ struct nr_ctl {
 
 	struct nr_kstate desired;    /* the plan, sorted; kept current per change */
 	struct nr_kstate touched;    /* keys changed since the last pass */
+	char **late;                 /* nodes whose part waits for a reachability answer */
+	size_t n_late, cap_late;     /* (ctl_incremental.c), asked for by the next pass */
 	bool full_pass;              /* next pass re-plans everything */
 	struct nr_kstate observed;   /* what the kernel holds of ours, sorted */
 	struct nr_plan_report report;
@@ -359,6 +362,9 @@ int nr_ctl_touched_subsets(struct nr_ctl *ctl, const struct nr_kstate *touched,
 int nr_ctl_touched_applied(struct nr_ctl *ctl, const struct nr_kstate *touched,
 			   const struct nr_kstate *want);
 void nr_ctl_touched_clear(struct nr_ctl *ctl);
+/* An incremental pass, after asking for the late nodes' reachability:
+ * their parts join ctl->desired and ctl->touched. */
+int nr_ctl_late_apply(struct nr_ctl *ctl);
 
 /* ctl_watch.c */
 void nr_ctl_watch_cb(uv_poll_t *handle, int status, int events);
@@ -370,16 +376,32 @@ void nr_reach_cache_free(struct nr_reach_cache *c);
 void nr_reach_cache_clear(struct nr_reach_cache *c);
 /* The remembered answer for ip, NULL when there is none (no I/O). */
 const struct nr_reach *nr_reach_cache_peek(struct nr_ctl *ctl, const struct nr_addr *ip);
-/* Ask for every remote node IP the cache lacks, at once (pipelined). */
-int nr_ctl_reach_prefill(struct nr_ctl *ctl);
 /* The answer for ip: from the cache, or asked now and remembered. */
 const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_addr *ip);
 /* Whether a route to dst (may be NULL) or a change of link ifindex (0 =
  * none) can alter a remembered answer. */
 bool nr_reach_cache_affected(struct nr_ctl *ctl, const struct nr_prefix *dst, uint32_t ifindex);
-/* Answers for every remote node IP (the planner's input); see ctl_reach.c. */
-int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr_reach **out,
-		       size_t *n);
+/* Asking from the loop, in slices (a pass): begin collects the IPs the
+ * cache lacks of the remote nodes named in names[0..n) (names NULL: of
+ * every node) (*ret NULL when none is missing); pump sends and
+ * reads for at most budget_ns on ctl->nl and returns NR_NL_REACH_WAIT /
+ * NR_NL_REACH_MORE while unfinished, else 0 or -errno with the answers in
+ * the cache (a lost one is asked again by a later pass). */
+struct nr_reach_fill;
+int nr_ctl_reach_fill_begin(struct nr_ctl *ctl, char *const *names, size_t n,
+			    struct nr_reach_fill **ret);
+int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns);
+void nr_ctl_reach_fill_free(struct nr_reach_fill *f);
+/* The planner's nr_plan_reach_fn over the cache (data: a view): NULL for
+ * an IP never asked; demote_gateways turns "behind a gateway" into
+ * "unknown" (after the planner refused a node that lost direct
+ * reachability: that one is reported, every other node stays routed). */
+struct nr_ctl_reach_view {
+	struct nr_ctl *ctl;
+	bool demote_gateways;
+	struct nr_reach tmp;
+};
+const struct nr_reach *nr_ctl_reach_lookup(void *view, const struct nr_addr *ip);
 
 /* ctl_host.c */
 int nr_ctl_host_prepare(struct nr_ctl *ctl, struct nr_err *err);

@@ -65,6 +65,7 @@ const struct nr_kernel_ops nr_kernel_netlink = {
 	.batch_commit = nr_nl_batch_commit,
 	.reach = nr_nl_reach,
 	.reach_many = nr_nl_reach_many,
+	.reach_pump = nr_nl_reach_pump,
 	.link_get = nr_nl_link_get,
 	.link_index = nr_nl_link_index,
 	.link_set_up = nr_nl_link_set_up,

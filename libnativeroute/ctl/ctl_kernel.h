@@ -84,6 +84,9 @@ struct nr_kernel_ops {
 		     struct nr_err *err);
 	int (*reach_many)(struct nr_nl *nl, const struct nr_addr *ips, size_t n,
 			  struct nr_nl_reach *out, int *rc, struct nr_err *err);
+	/* the same from the loop, in steps: nr_nl_reach_pump (begin, ready
+	 * and end are bookkeeping, not I/O: see nl_reach.h) */
+	int (*reach_pump)(struct nr_nl_reach_async *a, uint64_t budget_ns);
 
 	/* ---- links and addresses (nl_link.h, nl_vxlan.h) ---------------------- */
 	int (*link_get)(struct nr_nl *nl, const char *name, uint32_t ifindex,

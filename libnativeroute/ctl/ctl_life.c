@@ -268,7 +268,7 @@ static void ctl_free(struct nr_ctl *ctl)
 {
 	nr_kstate_free(&ctl->desired);
 	nr_kstate_free(&ctl->observed);
-	nr_kstate_free(&ctl->touched);
+	nr_ctl_touched_clear(ctl); /* and the late nodes */
 	nr_plan_report_free(&ctl->report);
 	nr_reach_cache_free(ctl->reach);
 	nr_ctl_bpf_free(ctl);
@@ -348,10 +348,12 @@ int nr_ctl_new_with_kernel(uv_loop_t *loop, const struct nr_ctl_opts *opts,
 	uv_timer_init(loop, &ctl->resync_timer);
 	uv_poll_init(loop, &ctl->cmd_poll, ctl->k->fd(ctl->nl));
 	uv_timer_init(loop, &ctl->cmd_timer);
+	uv_idle_init(loop, &ctl->step_idle);
+	ctl->step_idle.data = ctl;
 	ctl->event_poll.data = ctl->kick_timer.data = ctl->resync_timer.data = ctl;
 	ctl->cmd_poll.data = ctl->cmd_timer.data = ctl;
 	nr_ctl_deliver_init(ctl);
-	ctl->open_handles = 7;
+	ctl->open_handles = 8;
 	uv_poll_start(&ctl->event_poll, UV_READABLE, nr_ctl_watch_cb);
 	ctl->open_handles += nr_ctl_masq_watch_start(ctl); /* nftables events */
 	nr_ctl_load_start(ctl); /* the saved state, off the loop */
@@ -463,6 +465,7 @@ NR_API int nr_ctl_close(struct nr_ctl *ctl, nr_ctl_close_cb close_cb, void *data
 	uv_close((uv_handle_t *)&ctl->resync_timer, handle_closed);
 	uv_close((uv_handle_t *)&ctl->cmd_poll, handle_closed);
 	uv_close((uv_handle_t *)&ctl->cmd_timer, handle_closed);
+	uv_close((uv_handle_t *)&ctl->step_idle, handle_closed);
 	nr_ctl_deliver_close(ctl, handle_closed);
 	nr_ctl_masq_close(ctl, handle_closed);
 	if (ctl->etcd) {

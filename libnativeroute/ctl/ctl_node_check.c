@@ -38,11 +38,11 @@ int nr_ctl_direct_refusal(const char *name, const struct nr_addr *ip, const stru
 	return nr_err_set(err, -ENETUNREACH, "node %s: %s is unreachable (no route)", name, ipb);
 }
 
-/* The check at once when the answer is known or cheap to get. A node add
- * while a full pass is due anyway (a bulk of adds, a batch in flight)
- * leaves an unknown answer to that pass, which asks for all of them at
- * once (pipelined) and refuses the node there, before planning: 500 adds
- * in one loop turn cost no round trip each. *defer tells. */
+/* The check at once when the answer is known. A node add leaves an unknown
+ * answer to the next pass, which asks for all of them at once (pipelined,
+ * from the loop) and refuses the node there, before planning: an add never
+ * waits for the kernel on the caller's loop, and 500 adds in one loop turn
+ * cost no round trip each. *defer tells. */
 int nr_ctl_check_direct(struct nr_ctl *ctl, const struct nr_node_req *req, bool may_defer,
 			bool *defer, struct nr_err *err)
 {
@@ -58,7 +58,7 @@ int nr_ctl_check_direct(struct nr_ctl *ctl, const struct nr_node_req *req, bool 
 		if (!ips[i]->family)
 			continue;
 		r = nr_reach_cache_peek(ctl, ips[i]);
-		if (!r && may_defer && !nr_ctl_incremental(ctl)) {
+		if (!r && may_defer) {
 			*defer = true;
 			continue;
 		}

@@ -1,8 +1,9 @@
 /* Reachability of node IPs, the planner's input for native and hybrid mode:
  * one RTM_GETROUTE per node IP, remembered until links, addresses or the
- * periodic resync make the answers stale. A pass asks for every IP it
- * lacks at once (pipelined, nr_nl_reach_many): at a restart with 10,000
- * nodes that is 20 sendmsg calls instead of 10,000 round trips. */
+ * periodic resync make the answers stale. A full pass asks for every IP
+ * it lacks at once, pipelined and from the loop in slices (nr_nl_reach_pump):
+ * at a restart with 10,000 nodes that is ~160 sendmsg calls instead of
+ * 10,000 round trips, and the loop never waits for them. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,47 +120,6 @@ const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_ad
 	return hit ? hit : &copy;
 }
 
-/* Ask for every IP of `ips` the cache lacks, in one pipelined exchange. */
-static int cache_fill(struct nr_ctl *ctl, const struct nr_addr *ips, size_t n)
-{
-	struct nr_addr *miss = malloc((n ? n : 1) * sizeof(*miss));
-	struct nr_nl_reach *ans = NULL;
-	int *rc = NULL, r = -ENOMEM;
-	size_t k = 0;
-
-	if (!miss)
-		return -ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		if (!cache_find(ctl->reach, &ips[i]))
-			miss[k++] = ips[i];
-	if (k == 0) {
-		free(miss);
-		return 0;
-	}
-	ans = malloc(k * sizeof(*ans));
-	rc = malloc(k * sizeof(*rc));
-	if (ans && rc) {
-		struct nr_err err = { 0 };
-
-		/* a socket failure leaves those answers unknown (-EIO): the
-		 * planner skips them, and the pass after the retry asks again */
-		r = ctl->k->reach_many(ctl->nl, miss, k, ans, rc, &err);
-		for (size_t i = 0; i < k; i++) {
-			struct nr_reach a;
-
-			if (rc[i] == -EIO)
-				continue;
-			take_answer(&miss[i], rc[i], &ans[i], &a);
-			if (!cache_find(ctl->reach, &a.ip)) /* an IP may be listed twice */
-				cache_put(ctl->reach, &a);
-		}
-	}
-	free(miss);
-	free(ans);
-	free(rc);
-	return r;
-}
-
 /* Whether any remembered answer could change because of an event about
  * `dst` (a route) or `ifindex` (a link): only those make the answers stale.
  * Without this filter every pod's veth and every foreign route anywhere
@@ -182,96 +142,137 @@ bool nr_reach_cache_affected(struct nr_ctl *ctl, const struct nr_prefix *dst, ui
 	return false;
 }
 
-/* The cached answer, or "unknown" (ip set) without asking. */
-static const struct nr_reach *nr_reach_cache_get_cached(struct nr_ctl *ctl, const struct nr_addr *ip)
-{
-	static _Thread_local struct nr_reach unknown;
-	const struct nr_reach *hit = cache_find(ctl->reach, ip);
+/* ---- asked from the loop, in slices ---------------------------------------- */
 
-	if (hit)
-		return hit;
-	memset(&unknown, 0, sizeof(unknown));
-	unknown.ip = *ip;
-	return &unknown;
-}
-
-/* The answers for every remote node IP, as the planner wants them. Tunnel
- * mode needs none. `demote_gateways` turns "behind a gateway" into
- * "unknown": used after the planner refused a node that lost direct
- * reachability, so one such node is reported instead of stopping every
- * other node's routes. */
-/* One walk over the remote nodes: their IPs with what the cache knows. */
-static int collect(struct nr_ctl *ctl, bool demote_gateways)
-{
-	struct nr_reach_cache *c = ctl->reach;
-	const struct nr_node *self = nr_model_local_node(ctl->model);
-
-	c->n_array = 0;
-	for (const struct nr_node *nd = nr_model_node_next(ctl->model, NULL); nd;
-	     nd = nr_model_node_next(ctl->model, nd)) {
-		const struct nr_addr *ips[2] = { &nd->ip4, &nd->ip6 };
-
-		if (nd == self)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			if (!ips[i]->family)
-				continue;
-			if (c->n_array == c->cap_array) {
-				size_t cap = c->cap_array ? c->cap_array * 2 : 64;
-				struct nr_reach *grown = realloc(c->array, cap * sizeof(*grown));
-
-				if (!grown)
-					return -ENOMEM;
-				c->array = grown;
-				c->cap_array = cap;
-			}
-			c->array[c->n_array] = *nr_reach_cache_get_cached(ctl, ips[i]);
-			if (demote_gateways && c->array[c->n_array].kind == NR_REACH_GATEWAY)
-				c->array[c->n_array].kind = NR_REACH_UNKNOWN;
-			c->n_array++;
-		}
-	}
-	return 0;
-}
-
-int nr_ctl_reach_prefill(struct nr_ctl *ctl)
-{
-	struct nr_reach_cache *c = ctl->reach;
+struct nr_reach_fill {
+	struct nr_nl_reach_async a;
 	struct nr_addr *ips;
-	int rc;
+	struct nr_nl_reach *ans;
+	int *rc;
+	size_t n, cap;
+	size_t taken;         /* answers before this one are in the cache */
+	bool all;             /* every node's IPs: collected in slices */
+	uint32_t next_index;  /* ... from this node index on */
+};
 
+/* Nodes whose IPs are collected between two pumps: the walk with a cache
+ * lookup per IP is itself milliseconds at 10,000 nodes. */
+#define FILL_NODES_PER_PUMP 512
+
+void nr_ctl_reach_fill_free(struct nr_reach_fill *f)
+{
+	if (!f)
+		return;
+	free(f->ips);
+	free(f->ans);
+	free(f->rc);
+	free(f);
+}
+
+static void fill_collect(struct nr_ctl *ctl, struct nr_reach_fill *f, const struct nr_node *nd)
+{
+	const struct nr_addr *ips[2] = { &nd->ip4, &nd->ip6 };
+
+	if (nd == nr_model_local_node(ctl->model))
+		return;
+	for (int i = 0; i < 2 && f->n < f->cap; i++)
+		if (ips[i]->family && !cache_find(ctl->reach, ips[i]))
+			f->ips[f->n++] = *ips[i];
+}
+
+/* The next nodes' IPs (all: from the model by index, in slices, the model
+ * changing in between; a node added behind the cursor or beyond the room
+ * reserved waits for the next pass). */
+static void fill_more(struct nr_ctl *ctl, struct nr_reach_fill *f)
+{
+	const struct nr_node *nd = nr_model_node_from(ctl->model, f->next_index);
+
+	for (int k = 0; nd && k < FILL_NODES_PER_PUMP && f->n < f->cap; k++) {
+		fill_collect(ctl, f, nd);
+		f->next_index = nd->index + 1;
+		nd = nr_model_node_from(ctl->model, f->next_index);
+	}
+	nr_nl_reach_ready(&f->a, f->n, !nd || f->n >= f->cap);
+}
+
+int nr_ctl_reach_fill_begin(struct nr_ctl *ctl, char *const *names, size_t n,
+			    struct nr_reach_fill **ret)
+{
+	struct nr_reach_fill *f;
+
+	*ret = NULL;
 	if (nr_model_config(ctl->model)->routing_mode == NR_MODE_TUNNEL)
 		return 0;
-	/* which IPs (answers unknown where the cache lacks them), then ask for
-	 * the missing ones at once; a failed lookup stays unknown: the planner
-	 * skips and reports it */
-	rc = collect(ctl, false);
-	if (rc < 0)
-		return rc;
-	ips = malloc((c->n_array ? c->n_array : 1) * sizeof(*ips));
-	if (!ips)
+	if (names && !n)
+		return 0;
+	f = calloc(1, sizeof(*f));
+	if (!f)
 		return -ENOMEM;
-	for (size_t i = 0; i < c->n_array; i++)
-		ips[i] = c->array[i].ip;
-	cache_fill(ctl, ips, c->n_array);
-	free(ips);
-	c->n_array = 0;
+	f->all = !names;
+	f->cap = 2 * (names ? n : nr_model_node_count(ctl->model)) + 1;
+	f->ips = malloc(f->cap * sizeof(*f->ips));
+	f->ans = malloc(f->cap * sizeof(*f->ans));
+	f->rc = malloc(f->cap * sizeof(*f->rc));
+	if (!f->ips || !f->ans || !f->rc) {
+		nr_ctl_reach_fill_free(f);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; names && i < n; i++) {
+		const struct nr_node *nd = nr_model_node_get(ctl->model, names[i]);
+
+		if (nd)
+			fill_collect(ctl, f, nd);
+	}
+	if (names && !f->n) {
+		nr_ctl_reach_fill_free(f);
+		return 0;
+	}
+	/* one sequence number per possible address, reserved now */
+	nr_nl_reach_begin_open(&f->a, ctl->nl, f->ips, f->cap, f->ans, f->rc);
+	nr_nl_reach_ready(&f->a, f->n, !f->all);
+	*ret = f;
 	return 0;
 }
 
-int nr_ctl_reach_array(struct nr_ctl *ctl, bool demote_gateways, const struct nr_reach **out,
-		       size_t *n)
+/* The answers received so far into the cache, in order (each pump takes
+ * what arrived, so the cache grows in slices too); a lookup the socket
+ * lost (-EIO) stays unasked, so a later pass asks again. */
+static void fill_take(struct nr_ctl *ctl, struct nr_reach_fill *f)
 {
-	struct nr_reach_cache *c = ctl->reach;
-	int rc = 0;
+	for (; f->taken < f->a.ready && f->rc[f->taken] != 1; f->taken++) {
+		size_t i = f->taken;
+		struct nr_reach a;
 
-	c->n_array = 0;
-	if (nr_model_config(ctl->model)->routing_mode != NR_MODE_TUNNEL) {
-		rc = nr_ctl_reach_prefill(ctl);
-		if (rc == 0)
-			rc = collect(ctl, demote_gateways);
+		if (f->rc[i] == -EIO)
+			continue;
+		take_answer(&f->ips[i], f->rc[i], &f->ans[i], &a);
+		if (!cache_find(ctl->reach, &a.ip)) /* an IP may be listed twice */
+			cache_put(ctl->reach, &a);
 	}
-	*out = c->array;
-	*n = c->n_array;
+}
+
+int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns)
+{
+	int rc;
+
+	if (!f->a.complete)
+		fill_more(ctl, f);
+	rc = ctl->k->reach_pump(&f->a, budget_ns);
+	if (rc < 0)
+		nr_nl_reach_end(&f->a);
+	fill_take(ctl, f);
 	return rc;
+}
+
+const struct nr_reach *nr_ctl_reach_lookup(void *view, const struct nr_addr *ip)
+{
+	struct nr_ctl_reach_view *v = view;
+	const struct nr_reach *hit = cache_find(v->ctl->reach, ip);
+
+	if (hit && v->demote_gateways && hit->kind == NR_REACH_GATEWAY) {
+		v->tmp = *hit;
+		v->tmp.kind = NR_REACH_UNKNOWN;
+		return &v->tmp;
+	}
+	return hit;
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nativeroute/error.h"
 
@@ -22,6 +23,7 @@
 #include "netlink/nl_dump.h"
 #include "netlink/nl_link.h"
 #include "netlink/nl_object.h"
+#include "netlink/nl_reach.h"
 #include "store/etcd.h"
 
 #define NR_RETRY_MS 1000 /* after a failed pass, try again this soon */
@@ -40,7 +42,23 @@ struct pass {
 	struct nr_plan_report old_report; /* full: the report before the plan */
 	bool planned, dumped;
 	struct nr_err err, first_err;
+	/* the stages of a pass, each in slices (see "the pass as a state machine") */
+	int stage;
+	struct nr_reach_fill *fill;      /* ST_REACH: the lookups out */
+	struct nr_plan_slices *slices;   /* ST_PLAN */
+	struct nr_ctl_reach_view view;   /* ST_PLAN: the planner's reachability */
+	bool demoted;                    /* ST_PLAN: re-planning with gateways demoted */
+	uint64_t slice_t0;               /* when the running slice began */
+	uint64_t slice_end;              /* when the last one ended */
+	int final_rc;                    /* ST_FINISH: the pass's outcome */
+	bool finishing;                  /* ST_FINISH: its first slice ran */
+	int depth;                       /* pass_continue nesting (stages chained in a slice) */
+	struct nr_pending *check_next;   /* ST_REACH: the deferred checks' cursor */
+	int diff_phase;                  /* ST_DIFF: which of queue_diff's 8 walks */
+	size_t di, dj;                   /* ST_DIFF: its cursors */
 };
+
+enum { ST_REACH, ST_PLAN, ST_SAVE, ST_SAVING, ST_DIFF, ST_SEND, ST_FINISH, ST_GATHER };
 
 /* ---- diff ----------------------------------------------------------------- */
 
@@ -52,10 +70,10 @@ struct pass {
  * never touch; the ADD fails with EEXIST instead and is reported. */
 #define DIFF_KIND(NAME, TYPE, CMP, SAME, BATCH_FN, CREATE_OP)                             \
 	static int NAME(struct pass *ps, const TYPE *want, size_t nw, const TYPE *have,    \
-			size_t nh, bool deletes, struct nr_err *err)                         \
+			size_t nh, bool deletes, size_t limit, struct nr_err *err)           \
 	{                                                                                   \
-		size_t i = 0, j = 0;                                                        \
-		while (i < nw || j < nh) {                                                  \
+		size_t i = ps->di, j = ps->dj;                                              \
+		while ((i < nw || j < nh) && limit--) {                                     \
 			int c = i == nw ? 1 : j == nh ? -1 : CMP(&want[i], &have[j]);         \
 			int rc = 0;                                                         \
 			if (c < 0) {                                                        \
@@ -80,7 +98,9 @@ struct pass {
 			if (rc < 0)                                                         \
 				return rc;                                                  \
 		}                                                                           \
-		return 0;                                                                   \
+		ps->di = i;                                                                 \
+		ps->dj = j;                                                                 \
+		return i < nw || j < nh;                                                    \
 	}
 
 DIFF_KIND(diff_nexthops, struct nr_knexthop, nr_knexthop_cmp_key, nr_knexthop_same, nr_nl_batch_nexthop, NR_NL_ADD)
@@ -88,27 +108,39 @@ DIFF_KIND(diff_routes, struct nr_kroute, nr_kroute_cmp_key, nr_kroute_same, nr_n
 DIFF_KIND(diff_neighs, struct nr_kneigh, nr_kneigh_cmp_key, nr_kneigh_same, nr_nl_batch_neigh, NR_NL_REPLACE)
 DIFF_KIND(diff_fdbs, struct nr_kfdb, nr_kfdb_cmp_key, nr_kfdb_same, nr_nl_batch_fdb, NR_NL_REPLACE)
 
+/* Queue the difference in order (adds and replaces of every kind, then the
+ * deletes), at most `limit` compared entries per call: 1 while there is
+ * more (ps->diff_phase, di, dj say where), 0 when done, < 0 on an error. */
 static int queue_diff(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have,
-		      struct nr_err *err)
+		      size_t limit, struct nr_err *err)
 {
-	int rc;
+	while (ps->diff_phase < 8) {
+		bool del = ps->diff_phase >= 4;
+		int rc;
 
-	rc = diff_nexthops(ps, want->nexthops, want->n_nexthops, have->nexthops, have->n_nexthops, false, err);
-	if (rc == 0)
-		rc = diff_neighs(ps, want->neighs, want->n_neighs, have->neighs, have->n_neighs, false, err);
-	if (rc == 0)
-		rc = diff_fdbs(ps, want->fdbs, want->n_fdbs, have->fdbs, have->n_fdbs, false, err);
-	if (rc == 0)
-		rc = diff_routes(ps, want->routes, want->n_routes, have->routes, have->n_routes, false, err);
-	if (rc == 0)
-		rc = diff_routes(ps, want->routes, want->n_routes, have->routes, have->n_routes, true, err);
-	if (rc == 0)
-		rc = diff_nexthops(ps, want->nexthops, want->n_nexthops, have->nexthops, have->n_nexthops, true, err);
-	if (rc == 0)
-		rc = diff_neighs(ps, want->neighs, want->n_neighs, have->neighs, have->n_neighs, true, err);
-	if (rc == 0)
-		rc = diff_fdbs(ps, want->fdbs, want->n_fdbs, have->fdbs, have->n_fdbs, true, err);
-	return rc;
+		switch (ps->diff_phase) {
+		case 0: case 5:
+			rc = diff_nexthops(ps, want->nexthops, want->n_nexthops, have->nexthops,
+					   have->n_nexthops, del, limit, err);
+			break;
+		case 1: case 6:
+			rc = diff_neighs(ps, want->neighs, want->n_neighs, have->neighs, have->n_neighs,
+					 del, limit, err);
+			break;
+		case 2: case 7:
+			rc = diff_fdbs(ps, want->fdbs, want->n_fdbs, have->fdbs, have->n_fdbs, del, limit, err);
+			break;
+		default: /* 3: routes created or replaced, 4: stale routes deleted (first of the deletes) */
+			rc = diff_routes(ps, want->routes, want->n_routes, have->routes, have->n_routes,
+					 ps->diff_phase == 4, limit, err);
+			break;
+		}
+		if (rc != 0)
+			return rc;
+		ps->diff_phase++;
+		ps->di = ps->dj = 0;
+	}
+	return 0;
 }
 
 /* ---- results -------------------------------------------------------------- */
@@ -203,46 +235,17 @@ static void emit_route_events(struct pass *ps, const struct nr_kstate *want, con
 
 /* ---- the pass ------------------------------------------------------------- */
 
-static int plan_once(struct nr_ctl *ctl, bool demote, struct nr_kstate *next,
-		     struct nr_plan_report *rep, struct nr_err *err)
+/* The planner's input for a full plan, reachability from the cache. */
+static void plan_input(struct nr_ctl *ctl, struct pass *ps, struct nr_plan_input *in)
 {
-	struct nr_plan_input in = {
+	ps->view = (struct nr_ctl_reach_view){ .ctl = ctl, .demote_gateways = ps->demoted };
+	*in = (struct nr_plan_input){
 		.model = ctl->model,
 		.tunnel = { .ifindex = ctl->vxlan_ifindex, .mtu = ctl->vxlan_mtu },
 		.flags = ctl->classic_routes ? NR_PLAN_CLASSIC_ROUTES : 0,
 		.nh_remap = ctl->nh_remap, .n_nh_remap = ctl->n_nh_remap,
+		.reach_fn = nr_ctl_reach_lookup, .reach_data = &ps->view,
 	};
-	int rc = nr_ctl_reach_array(ctl, demote, &in.reach, &in.n_reach);
-
-	if (rc < 0)
-		return nr_err_set(err, rc, "out of memory");
-	nr_kstate_free(next);
-	nr_plan_report_free(rep);
-	return nr_plan(&in, next, rep, err);
-}
-
-static int plan(struct nr_ctl *ctl, struct nr_err *err)
-{
-	struct nr_kstate next = { 0 };
-	struct nr_plan_report rep = { 0 };
-	int rc = plan_once(ctl, false, &next, &rep, err);
-
-	/* A node added while directly reachable that now sits behind a
-	 * gateway: report it and keep routing everyone else. */
-	if (rc == -EHOSTUNREACH) {
-		nr_ctl_emit(ctl, NR_EVENT_NODE_UNREACHABLE, NULL, NULL, "%s", err->msg);
-		rc = plan_once(ctl, true, &next, &rep, err);
-	}
-	if (rc < 0) {
-		nr_kstate_free(&next);
-		nr_plan_report_free(&rep);
-		return rc;
-	}
-	nr_kstate_free(&ctl->desired);
-	ctl->desired = next;
-	nr_plan_report_free(&ctl->report);
-	ctl->report = rep;
-	return 0;
 }
 
 #define COPY_ARRAY(dst, src, field, n)                                              \
@@ -298,18 +301,95 @@ static void report_unreachable(struct nr_ctl *ctl, const struct nr_plan_report *
 }
 
 /* ---- the pass as a state machine -------------------------------------------
- * begin (on the loop: the dump when needed, in steps (ctl_gather.c), plan,
- * diff) -> the batch goes out in
- * slices and its ACKs are collected as they arrive (cmd_poll, a time
- * budget per loop turn, cmd_timer as the timeout) -> finish (events, the
- * record of the kernel, callbacks). While a batch is in flight the model
- * may change (callbacks, the caller's next loop turn): such changes do not
- * touch ctl->desired (nr_ctl_incremental is false during a pass) and wait
- * for the next pass, which runs as soon as this one ends. */
+ * Nothing of a pass holds the caller's loop for long (10,000 nodes are
+ * tens of milliseconds of work): it runs in stages, each in slices of at
+ * most NR_STEP_BUDGET_NS per loop turn, resumed from an idle handle (CPU
+ * work) or from the command socket's poll (kernel answers):
+ *   ST_GATHER full pass: the dump when one is due (ctl_gather.c, in steps)
+ *   ST_REACH  reachability lookups for node IPs not asked yet, pipelined
+ *             (ctl_reach.c; an incremental pass: those of the nodes added
+ *             since the last pass), then the node adds that left their
+ *             check to the pass are decided
+ *   ST_PLAN   full pass: the plan, some nodes per slice, then sorted in
+ *             slices (nr_plan_slices)
+ *   ST_SAVE   the model saved ahead of the kernel change, off the loop
+ *             (ST_SAVING while it is written)
+ *   ST_DIFF   the difference to the kernel queued, some entries per slice
+ *   ST_SEND   the batch goes out in slices and its ACKs are collected as
+ *             they arrive (cmd_poll; cmd_timer is the timeout)
+ *   ST_FINISH events, the record of the kernel, then the requests are
+ *             decided (their callbacks queued, ctl_deliver.c) in slices
+ * Until ST_FINISH the model may change (callbacks, the caller's next loop
+ * turn): such changes do not touch ctl->desired (nr_ctl_incremental is
+ * false while in_pass) and ask for a full pass, which runs as soon as this
+ * one ends; a node added meanwhile is left out of this pass's plan (no
+ * answer was asked for it, see nr_plan_reach_fn). */
 
-#define NR_PUMP_BUDGET_NS 1000000u /* work per loop turn while a batch is out */
+#define NR_STEP_BUDGET_NS 300000u /* on-loop work per slice */
+#define NR_DIFF_SLICE 512         /* entries compared between two clock reads */
+#define NR_PLAN_SLICE 64          /* nodes planned between two clock reads */
+#define NR_CHECK_SLICE 1024       /* deferred node checks per slice */
+#define NR_FINISH_SLICE 256       /* requests decided between two clock reads */
+/* Slices closer together than this (an idle step, then the poll callback
+ * in the same loop turn) share one budget: one slice per loop turn. */
+#define NR_SLICE_GAP_NS 50000u
 
-static void flight_continue(struct nr_ctl *ctl);
+static void pass_continue(struct nr_ctl *ctl);
+static void touched_start(struct nr_ctl *ctl, struct pass *ps);
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* What is left of this slice's budget: stages that follow each other in
+ * one slice (a small pass: save, diff and send at once) share it. */
+static uint64_t slice_left(const struct pass *ps)
+{
+	uint64_t used = mono_ns() - ps->slice_t0;
+
+	return used >= NR_STEP_BUDGET_NS ? 0 : NR_STEP_BUDGET_NS - used;
+}
+
+static void step_idle_cb(uv_idle_t *h)
+{
+	uv_idle_stop(h);
+	pass_continue(h->data);
+}
+
+/* Continue in the next loop turn (after the caller's other handles ran). */
+static void pass_yield(struct nr_ctl *ctl)
+{
+	uv_idle_start(&ctl->step_idle, step_idle_cb);
+}
+
+static void pass_poll_cb(uv_poll_t *h, int status, int events)
+{
+	(void)status;
+	(void)events;
+	pass_continue(h->data);
+}
+
+static void pass_timeout_cb(uv_timer_t *t);
+
+/* Wait for the command socket (readable: answers; writable too: more to send). */
+static void pass_wait_io(struct nr_ctl *ctl, bool more)
+{
+	uv_poll_start(&ctl->cmd_poll, more ? UV_READABLE | UV_WRITABLE : UV_READABLE, pass_poll_cb);
+	/* the kernel answers within milliseconds; silence this long means
+	 * it will not (the old blocking receive's SO_RCVTIMEO) */
+	uv_timer_start(&ctl->cmd_timer, pass_timeout_cb, NR_NL_TIMEOUT_MS, 0);
+}
+
+static void pass_stop_io(struct nr_ctl *ctl)
+{
+	uv_poll_stop(&ctl->cmd_poll);
+	uv_timer_stop(&ctl->cmd_timer);
+	uv_idle_stop(&ctl->step_idle);
+}
 
 /* The end of a batch: events, and the record of the kernel in step. */
 static int apply_end(struct pass *ps, int rc)
@@ -336,11 +416,26 @@ static int apply_end(struct pass *ps, int rc)
 	return 0;
 }
 
+/* What a pass holds besides its requests and failures. */
+static void pass_release(struct pass *ps)
+{
+	nr_ctl_reach_fill_free(ps->fill);
+	ps->fill = NULL;
+	nr_plan_slices_free(ps->slices);
+	ps->slices = NULL;
+	nr_kstate_free(&ps->own_want);
+	nr_kstate_free(&ps->own_have);
+	nr_kstate_free(&ps->touched);
+	nr_nl_batch_free(ps->batch);
+	ps->batch = NULL;
+}
+
 /* Callbacks, events and the retry timer, for both kinds of pass. */
 static void finish_pass(struct pass *ps, int rc)
 {
 	struct nr_ctl *ctl = ps->ctl;
 
+	pass_stop_io(ctl);
 	if (ps->full) {
 		if (rc == 0) /* eBPF maps: all, read back if dumped; not refused routes */
 			nr_ctl_bpf_sync(ctl, true, ps->dumped, ps->fails, ps->n_fails);
@@ -353,36 +448,40 @@ static void finish_pass(struct pass *ps, int rc)
 		} else { /* no new plan: what we knew about skipped nodes still holds */
 			nr_plan_report_free(&ctl->report);
 			ctl->report = ps->old_report;
+			memset(&ps->old_report, 0, sizeof(ps->old_report));
 		}
-	} else {
-		if (rc == 0) { /* eBPF maps: the touched keys, which bpf_ctl.c
-				* reads from ctl->touched: lend it this pass's */
-			struct nr_kstate later = ctl->touched;
+	} else if (rc == 0) { /* eBPF maps: the touched keys, which bpf_ctl.c
+			       * reads from ctl->touched: lend it this pass's */
+		struct nr_kstate later = ctl->touched;
 
-			ctl->touched = ps->touched;
-			nr_ctl_bpf_sync(ctl, false, false, ps->fails, ps->n_fails);
-			ps->touched = ctl->touched;
-			ctl->touched = later;
-		}
-		nr_kstate_free(&ps->own_want);
-		nr_kstate_free(&ps->own_have);
+		ctl->touched = ps->touched;
+		nr_ctl_bpf_sync(ctl, false, false, ps->fails, ps->n_fails);
+		ps->touched = ctl->touched;
+		ctl->touched = later;
 	}
-	nr_kstate_free(&ps->touched);
-	nr_nl_batch_free(ps->batch);
-	ps->batch = NULL;
+	pass_release(ps);
 	if (rc < 0) {
 		ctl->netlink_errors++;
 		ctl->need_dump = true;
 		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, NULL, "%s", ps->err.msg);
 	}
+	/* the record of the kernel is in step: changes may be incremental
+	 * again (the next pass waits for this one's callbacks, ctl->flight) */
 	ctl->in_pass = false;
-	ctl->flight = NULL;
 	nr_ctl_masq_pass(ctl); /* the nftables table, off the loop; callbacks wait for it */
-	/* answered now, or by the masquerade job once the table is in line too */
-	if (!nr_ctl_masq_hold(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0, ps->err.msg))
-		nr_ctl_pending_finish(ctl, ps->reqs, ps->fails, ps->n_fails, rc < 0 ? rc : 0,
-				      ps->err.msg);
-	if (rc < 0 || ps->n_fails)
+	ps->final_rc = rc;
+	ps->stage = ST_FINISH;
+	pass_continue(ctl);
+}
+
+/* The pass is over: the next may start. */
+static void finish_end(struct pass *ps)
+{
+	struct nr_ctl *ctl = ps->ctl;
+
+	pass_stop_io(ctl);
+	ctl->flight = NULL;
+	if (ps->final_rc < 0 || ps->n_fails)
 		nr_ctl_schedule(ctl, NR_RETRY_MS);
 	if (ctl->pass_again) { /* asked for while this one was out */
 		ctl->pass_again = false;
@@ -392,17 +491,57 @@ static void finish_pass(struct pass *ps, int rc)
 	free(ps);
 }
 
-/* Queue the difference between want and have and send it: at once when it
- * is small, else in slices from the loop (flight_continue). */
-static void apply_begin(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have)
+/* ST_FINISH: decide the requests, NR_FINISH_SLICE at a time between two
+ * clock reads (10,000 of them are a millisecond). With failed operations
+ * all at once: those are attributed to the requests they belong to. */
+static void step_finish(struct pass *ps)
 {
 	struct nr_ctl *ctl = ps->ctl;
-	int rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps->batch);
+	int status = ps->final_rc < 0 ? ps->final_rc : 0;
 
-	ps->want = want;
-	ps->have = have;
-	if (rc == 0)
-		rc = queue_diff(ps, want, have, &ps->err);
+	if (!ps->finishing) {
+		struct nr_pending *list = ps->reqs;
+
+		ps->finishing = true;
+		/* answered by the masquerade job once the table is in line too */
+		if (nr_ctl_masq_hold(ctl, list, ps->fails, ps->n_fails, status, ps->err.msg)) {
+			ps->reqs = NULL;
+		} else if (ps->n_fails) {
+			ps->reqs = NULL;
+			nr_ctl_pending_finish(ctl, list, ps->fails, ps->n_fails, status, ps->err.msg);
+		} else { /* no request yet: the record of failures becomes "none" */
+			nr_ctl_pending_finish(ctl, NULL, NULL, 0, status, ps->err.msg);
+		}
+	}
+	while (ps->reqs) {
+		struct nr_pending *first = ps->reqs, *last = first;
+
+		for (size_t k = 1; last->next && k < NR_FINISH_SLICE; k++)
+			last = last->next;
+		ps->reqs = last->next; /* always the requests not answered yet */
+		last->next = NULL;
+		nr_ctl_pending_finish(ctl, first, NULL, 0, status, ps->err.msg);
+		if (ps->reqs && !slice_left(ps)) {
+			pass_yield(ctl);
+			return;
+		}
+	}
+	finish_end(ps);
+}
+
+/* ST_DIFF: queue the difference between want and have, in slices. */
+static void step_diff(struct pass *ps)
+{
+	struct nr_ctl *ctl = ps->ctl;
+	int rc = 0;
+
+	if (!ps->batch)
+		rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps->batch);
+	while (rc == 0 && (rc = queue_diff(ps, ps->want, ps->have, NR_DIFF_SLICE, &ps->err)) == 1)
+		if (!slice_left(ps)) {
+			pass_yield(ctl);
+			return;
+		}
 	if (rc < 0) {
 		finish_pass(ps, rc);
 		return;
@@ -416,14 +555,30 @@ static void apply_begin(struct pass *ps, const struct nr_kstate *want, const str
 		finish_pass(ps, rc);
 		return;
 	}
-	ctl->flight = ps;
-	flight_continue(ctl);
+	ps->stage = ST_SEND;
+	if (slice_left(ps) >= NR_STEP_BUDGET_NS / 2)
+		pass_continue(ctl); /* a small pass goes out at once */
+	else
+		pass_yield(ctl);
 }
 
-/* The save ahead of the kernel change is durable (rc 0): send the batch.
- * It failed: the model goes back to the last durable state, and every
- * request whose change it held fails with the reason - this pass's, and
- * those queued meanwhile; the kernel was not touched. */
+/* ST_SEND: read the ACKs that arrived, send the next slices within the
+ * budget, and wait for the socket. */
+static void step_send(struct pass *ps)
+{
+	int rc = ps->ctl->k->batch_pump(ps->batch, slice_left(ps));
+
+	if (rc == NR_NL_BATCH_WAIT || rc == NR_NL_BATCH_MORE) {
+		pass_wait_io(ps->ctl, rc == NR_NL_BATCH_MORE);
+		return;
+	}
+	finish_pass(ps, apply_end(ps, rc));
+}
+
+/* The save ahead of the kernel change is durable (rc 0): queue and send
+ * the batch. It failed: the model goes back to the last durable state, and
+ * every request whose change it held fails with the reason - this pass's,
+ * and those queued meanwhile; the kernel was not touched. */
 static void saved_cb(struct nr_ctl *ctl, int rc, const char *msg)
 {
 	struct pass *ps = ctl->flight;
@@ -433,7 +588,8 @@ static void saved_cb(struct nr_ctl *ctl, int rc, const char *msg)
 		return;
 	if (rc == 0) {
 		ctl->store_error = 0;
-		apply_begin(ps, ps->want, ps->have);
+		ps->stage = ST_DIFF;
+		pass_continue(ctl);
 		return;
 	}
 	nr_err_set(&ps->err, rc, "%s", msg && *msg ? msg : nr_strerror(rc));
@@ -447,68 +603,206 @@ static void saved_cb(struct nr_ctl *ctl, int rc, const char *msg)
 	finish_pass(ps, rc);
 }
 
-/* Write-ahead: the model is durable before the kernel changes. */
+/* ST_SAVE: write-ahead, the model is durable before the kernel changes. */
 static void save_then_apply(struct pass *ps, const struct nr_kstate *want, const struct nr_kstate *have)
 {
 	ps->want = want;
 	ps->have = have;
-	ps->ctl->flight = ps; /* close and purge wait, passes queue up */
+	ps->stage = ST_SAVING;
 	nr_ctl_save_ahead(ps->ctl, saved_cb);
 }
 
-static void flight_poll_cb(uv_poll_t *h, int status, int events)
+/* ST_PLAN done: the plan becomes ctl->desired; a dump when the record of
+ * the kernel cannot be trusted; then the save. */
+static void plan_done(struct pass *ps)
 {
-	(void)status;
-	(void)events;
-	flight_continue(h->data);
+	struct nr_ctl *ctl = ps->ctl;
+	struct nr_kstate next;
+	struct nr_plan_report rep;
+
+	nr_plan_slices_take(ps->slices, &next, &rep);
+	nr_plan_slices_free(ps->slices);
+	ps->slices = NULL;
+	nr_kstate_free(&ctl->desired);
+	ctl->desired = next;
+	nr_plan_report_free(&ctl->report);
+	ctl->report = rep;
+	ps->planned = true;
+	/* ctl->desired stays as it is while the batch is out (see above) */
+	ps->want = &ctl->desired;
+	ps->have = &ctl->observed;
+	ps->stage = ST_SAVE;
+	pass_yield(ctl); /* the slice went to the plan */
 }
 
-static void flight_timeout_cb(uv_timer_t *t)
+static int plan_start(struct pass *ps)
+{
+	struct nr_plan_input in;
+
+	plan_input(ps->ctl, ps, &in);
+	ps->stage = ST_PLAN;
+	return nr_plan_slices_new(&in, &ps->slices, &ps->err);
+}
+
+static void step_plan(struct pass *ps)
+{
+	struct nr_ctl *ctl = ps->ctl;
+	int rc;
+
+	while ((rc = nr_plan_slices_step(ps->slices, NR_PLAN_SLICE, &ps->err)) == 1)
+		if (!slice_left(ps)) {
+			pass_yield(ctl);
+			return;
+		}
+	/* A node added while directly reachable that now sits behind a
+	 * gateway: report it and keep routing everyone else. */
+	if (rc == -EHOSTUNREACH && !ps->demoted) {
+		nr_ctl_emit(ctl, NR_EVENT_NODE_UNREACHABLE, NULL, NULL, "%s", ps->err.msg);
+		nr_plan_slices_free(ps->slices);
+		ps->slices = NULL;
+		ps->demoted = true;
+		rc = plan_start(ps);
+		if (rc == 0) {
+			pass_yield(ctl);
+			return;
+		}
+	}
+	if (rc < 0) {
+		finish_pass(ps, rc);
+		return;
+	}
+	plan_done(ps);
+}
+
+/* Decide up to NR_CHECK_SLICE of the node adds that left their check to
+ * this pass (ps->reqs from *cursor on); true when all are decided. */
+static bool deferred_checks_slice(struct pass *ps, struct nr_pending **cursor)
+{
+	struct nr_pending *first = *cursor, *last = first, *rest;
+	size_t k = 1;
+
+	if (!first)
+		return true;
+	while (last->next && k++ < NR_CHECK_SLICE)
+		last = last->next;
+	rest = last->next;
+	last->next = NULL; /* nr_ctl_deferred_checks walks a list: lend it a piece */
+	nr_ctl_deferred_checks(ps->ctl, first);
+	last->next = rest;
+	*cursor = rest;
+	return rest == NULL;
+}
+
+/* ST_REACH: the lookups, then the deferred checks, in slices. */
+static void step_reach(struct pass *ps)
+{
+	struct nr_ctl *ctl = ps->ctl;
+	int rc;
+
+	if (ps->fill) {
+		rc = nr_ctl_reach_fill_pump(ctl, ps->fill, slice_left(ps));
+		if (rc == NR_NL_REACH_WAIT) { /* answers outstanding */
+			pass_wait_io(ctl, false);
+			return;
+		}
+		if (rc == NR_NL_REACH_MORE) { /* more to collect or send: next turn */
+			pass_stop_io(ctl);
+			pass_yield(ctl);
+			return;
+		}
+		pass_stop_io(ctl);
+		nr_ctl_reach_fill_free(ps->fill);
+		ps->fill = NULL;
+		if (rc < 0) { /* the socket failed: unknown answers, try again soon */
+			nr_err_set(&ps->err, rc, "route lookups of node IPs: %s (%s)", nr_strerror(rc),
+				   nr_err_name(rc));
+			finish_pass(ps, rc);
+			return;
+		}
+		ps->check_next = ps->reqs;
+	}
+	while (!deferred_checks_slice(ps, &ps->check_next))
+		if (!slice_left(ps)) {
+			pass_yield(ctl);
+			return;
+		}
+	if (!ps->full) {
+		touched_start(ctl, ps);
+		return;
+	}
+	rc = plan_start(ps);
+	if (rc < 0) {
+		finish_pass(ps, rc);
+		return;
+	}
+	pass_yield(ctl);
+}
+
+/* Run the current stage for one slice. */
+static void pass_continue(struct nr_ctl *ctl)
+{
+	struct pass *ps = ctl->flight;
+
+	if (!ps)
+		return;
+	if (ps->depth == 0) {
+		uint64_t now = mono_ns();
+
+		if (now - ps->slice_end >= NR_SLICE_GAP_NS) {
+			ps->slice_t0 = now;
+		} else if (!slice_left(ps)) { /* this loop turn had its slice */
+			pass_yield(ctl);
+			return;
+		}
+	}
+	ps->depth++;
+	switch (ps->stage) {
+	case ST_REACH: step_reach(ps); break;
+	case ST_PLAN: step_plan(ps); break;
+	case ST_SAVE: /* the save starts; saved_cb continues */
+		save_then_apply(ps, ps->want, ps->have);
+		break;
+	case ST_SAVING:
+	case ST_GATHER: /* ctl_gather.c's callback continues */
+		break;
+	case ST_DIFF: step_diff(ps); break;
+	case ST_SEND: step_send(ps); break;
+	case ST_FINISH: step_finish(ps); break;
+	}
+	if (ctl->flight == ps && --ps->depth == 0)
+		ps->slice_end = mono_ns();
+}
+
+static void pass_timeout_cb(uv_timer_t *t)
 {
 	struct nr_ctl *ctl = t->data;
 	struct pass *ps = ctl->flight;
 
 	if (!ps)
 		return;
-	uv_poll_stop(&ctl->cmd_poll);
-	finish_pass(ps, apply_end(ps, -ETIMEDOUT));
-}
-
-/* Read the ACKs that arrived, send the next slices within the budget, and
- * wait for the socket (readable: ACKs; writable too: more to send). */
-static void flight_continue(struct nr_ctl *ctl)
-{
-	struct pass *ps = ctl->flight;
-	int rc;
-
-	if (!ps || !ps->batch) /* none, or still saving ahead */
-		return;
-	rc = ctl->k->batch_pump(ps->batch, NR_PUMP_BUDGET_NS);
-	if (rc == NR_NL_BATCH_WAIT || rc == NR_NL_BATCH_MORE) {
-		uv_poll_start(&ctl->cmd_poll, rc == NR_NL_BATCH_MORE ? UV_READABLE | UV_WRITABLE : UV_READABLE,
-			      flight_poll_cb);
-		/* the kernel answers within milliseconds; silence this long means
-		 * it will not (the old blocking receive's SO_RCVTIMEO) */
-		uv_timer_start(&ctl->cmd_timer, flight_timeout_cb, NR_NL_TIMEOUT_MS, 0);
+	if (ps->stage == ST_SEND) {
+		pass_stop_io(ctl);
+		finish_pass(ps, apply_end(ps, -ETIMEDOUT));
 		return;
 	}
-	uv_poll_stop(&ctl->cmd_poll);
-	uv_timer_stop(&ctl->cmd_timer);
-	finish_pass(ps, apply_end(ps, rc));
+	nr_err_set(&ps->err, -ETIMEDOUT, "route lookups of node IPs: no answer from the kernel");
+	finish_pass(ps, -ETIMEDOUT);
 }
 
-/* Only the objects touched since the last pass: O(changes), not O(cluster). */
-static void reconcile_touched(struct nr_ctl *ctl, struct pass *ps)
+/* Only the objects touched since the last pass: O(changes), not O(cluster).
+ * Runs once the late nodes' reachability is known (ST_REACH). */
+static void touched_start(struct nr_ctl *ctl, struct pass *ps)
 {
-	int rc;
+	int rc = nr_ctl_late_apply(ctl);
 
 	/* the touched keys are this pass's; changes from now on start anew */
 	ps->touched = ctl->touched;
 	memset(&ctl->touched, 0, sizeof(ctl->touched));
-	ctl->full_pass = false;
-	rc = nr_ctl_touched_subsets(ctl, &ps->touched, &ps->own_want, &ps->own_have);
+	if (rc == 0)
+		rc = nr_ctl_touched_subsets(ctl, &ps->touched, &ps->own_want, &ps->own_have);
 	if (rc < 0) {
 		nr_err_set(&ps->err, rc, "out of memory");
+		ctl->full_pass = true;
 		finish_pass(ps, rc);
 		return;
 	}
@@ -516,28 +810,43 @@ static void reconcile_touched(struct nr_ctl *ctl, struct pass *ps)
 }
 
 /* The kernel is read (ctl_gather.c: the dump when one is due, in steps
- * from the loop): plan, save, apply. */
+ * from the loop): the reachability lookups, then plan, save, apply. */
 static void full_gathered(struct nr_ctl *ctl, int rc, struct nr_err *err)
 {
 	struct pass *ps = ctl->flight;
 
-	ctl->flight = NULL; /* saving sets it again */
+	if (!ps)
+		return;
 	if (rc < 0) {
 		ps->err = *err;
 		finish_pass(ps, rc);
 		return;
 	}
-	/* the node adds that left their check to this pass */
-	nr_ctl_reach_prefill(ctl);
-	nr_ctl_deferred_checks(ctl, ps->reqs);
-	rc = plan(ctl, &ps->err);
-	ps->planned = rc == 0;
+	rc = nr_ctl_reach_fill_begin(ctl, NULL, 0, &ps->fill);
 	if (rc < 0) {
+		nr_err_set(&ps->err, rc, "out of memory");
 		finish_pass(ps, rc);
 		return;
 	}
-	/* ctl->desired stays as it is while the batch is out (see above) */
-	save_then_apply(ps, &ctl->desired, &ctl->observed);
+	ps->stage = ST_REACH;
+	ps->check_next = ps->reqs;
+	pass_continue(ctl);
+}
+
+static void reconcile_touched(struct nr_ctl *ctl, struct pass *ps)
+{
+	int rc = nr_ctl_reach_fill_begin(ctl, ctl->late, ctl->n_late, &ps->fill);
+
+	ctl->full_pass = false;
+	if (rc < 0) {
+		nr_err_set(&ps->err, rc, "out of memory");
+		ctl->full_pass = true;
+		finish_pass(ps, rc);
+		return;
+	}
+	ps->stage = ST_REACH;
+	ps->check_next = ps->reqs;
+	pass_continue(ctl);
 }
 
 static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
@@ -559,7 +868,7 @@ static void reconcile_full(struct nr_ctl *ctl, struct pass *ps)
 		return;
 	}
 	ps->dumped = ctl->need_dump || (!ctl->classic_routes && !ctl->nh_scanned);
-	ctl->flight = ps; /* close and purge wait, passes queue up */
+	ps->stage = ST_GATHER; /* gather's callback continues */
 	nr_ctl_gather(ctl, full_gathered);
 }
 
@@ -590,6 +899,7 @@ int nr_ctl_reconcile(struct nr_ctl *ctl)
 	ctl->pending = NULL;
 	ctl->pending_tail = &ctl->pending;
 	ctl->in_pass = true;
+	ctl->flight = ps; /* close and purge wait, passes queue up */
 	if (incremental) {
 		ctl->incremental_passes++;
 		reconcile_touched(ctl, ps);
@@ -600,7 +910,7 @@ int nr_ctl_reconcile(struct nr_ctl *ctl)
 	return 0;
 }
 
-/* At close: a batch still out answers its requests with -ECANCELED. */
+/* At close: a pass still running answers its requests with -ECANCELED. */
 void nr_ctl_flight_cancel(struct nr_ctl *ctl)
 {
 	struct pass *ps = ctl->flight;
@@ -613,14 +923,9 @@ void nr_ctl_flight_cancel(struct nr_ctl *ctl)
 		next = p->next;
 		nr_ctl_pending_run(ctl, p, -ECANCELED, "controller closed");
 	}
-	if (ps->full) {
+	if (ps->full)
 		nr_plan_report_free(&ps->old_report);
-	} else {
-		nr_kstate_free(&ps->own_want);
-		nr_kstate_free(&ps->own_have);
-	}
-	nr_kstate_free(&ps->touched);
-	nr_nl_batch_free(ps->batch);
+	pass_release(ps);
 	free(ps->fails);
 	free(ps);
 }

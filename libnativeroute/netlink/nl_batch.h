@@ -78,7 +78,10 @@ int nr_nl_batch_commit(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb,
  * operation has its result (nr_nl_batch_failures tells how many failed;
  * fail_cb ran for each, err holds the first), or -errno when the socket
  * failed (unacknowledged operations keep error == 1). */
-#define NR_NL_BATCH_SLICE 64
+/* The kernel applies a slice inside sendmsg (~10-20 us per route or
+ * nexthop, more on a busy machine): 16 keep one call well below the
+ * loop's time budget. */
+#define NR_NL_BATCH_SLICE 16
 enum { NR_NL_BATCH_WAIT = 1, NR_NL_BATCH_MORE = 2 };
 int nr_nl_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *data,
 		      struct nr_err *err);

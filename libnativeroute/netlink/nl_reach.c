@@ -115,22 +115,14 @@ int nr_nl_reach(struct nr_nl *nl, const struct nr_addr *ip,
 
 /* ---- pipelined ------------------------------------------------------------ */
 
-struct reach_many {
-	struct nr_nl *nl;
-	const struct nr_addr *ips;
-	struct nr_nl_reach *out;
-	int *rc;
-	uint32_t base_seq; /* seq of ips[0] */
-	size_t n, inflight;
-};
 
-static void reach_many_answer(struct reach_many *m, const struct nlmsghdr *nlh)
+static void reach_many_answer(struct nr_nl_reach_async *m, const struct nlmsghdr *nlh)
 {
 	size_t i = nlh->nlmsg_seq - m->base_seq; /* u32 wrap-safe */
 	struct reach_reply rr;
 	const char *kmsg;
 
-	if (i >= m->n || m->rc[i] != 1)
+	if (i >= m->ready || m->rc[i] != 1)
 		return; /* not one of ours, or answered already */
 	rr = (struct reach_reply){ .out = &m->out[i], .family = m->ips[i].family };
 	if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -148,7 +140,7 @@ static void reach_many_answer(struct reach_many *m, const struct nlmsghdr *nlh)
 	m->inflight--;
 }
 
-static int reach_many_read(struct reach_many *m)
+static int reach_many_read(struct nr_nl_reach_async *m)
 {
 	char buf[NR_NL_RECV_SIZE];
 
@@ -167,7 +159,7 @@ static int reach_many_read(struct reach_many *m)
 int nr_nl_reach_many(struct nr_nl *nl, const struct nr_addr *ips, size_t n,
 		     struct nr_nl_reach *out, int *rc, struct nr_err *err)
 {
-	struct reach_many m = { .nl = nl, .ips = ips, .out = out, .rc = rc, .n = n };
+	struct nr_nl_reach_async m = { .nl = nl, .ips = ips, .out = out, .rc = rc, .n = n, .ready = n };
 	char buf[REACH_CHUNK * 64];
 	int r = 0;
 
@@ -203,4 +195,131 @@ int nr_nl_reach_many(struct nr_nl *nl, const struct nr_addr *ips, size_t n,
 	if (r < 0)
 		return nr_err_set(err, r, "route lookups: %s (%s)", nr_strerror(r), nr_err_name(r));
 	return 0;
+}
+
+/* ---- pipelined, driven by the caller's loop ------------------------------- */
+
+#include <time.h>
+
+/* Lookups per sendmsg: the kernel answers them inside the call, ~2 us
+ * each, so a slice stays well below the loop's time budget. */
+#define REACH_SLICE 32
+/* Receive-buffer cost of one answer (skb truesize); answers in flight are
+ * capped so they always fit: a dropped answer would stay unknown. */
+#define ANSWER_COST 2048
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void nr_nl_reach_begin_open(struct nr_nl_reach_async *a, struct nr_nl *nl, const struct nr_addr *ips,
+			    size_t n, struct nr_nl_reach *out, int *rc)
+{
+	*a = (struct nr_nl_reach_async){ .nl = nl, .ips = ips, .out = out, .rc = rc, .n = n };
+	if (!n)
+		return;
+	a->base_seq = nr_nl_next_seq(nl);
+	nl->seq = a->base_seq + (uint32_t)(n - 1); /* one seq per address */
+}
+
+void nr_nl_reach_ready(struct nr_nl_reach_async *a, size_t ready, bool complete)
+{
+	if (ready > a->n)
+		ready = a->n;
+	for (size_t i = a->ready; i < ready; i++) {
+		memset(&a->out[i], 0, sizeof(a->out[i]));
+		a->rc[i] = nr_addr_size(a->ips[i].family) ? 1 : -EAFNOSUPPORT;
+	}
+	a->ready = ready;
+	a->complete = complete;
+}
+
+void nr_nl_reach_begin(struct nr_nl_reach_async *a, struct nr_nl *nl, const struct nr_addr *ips,
+		       size_t n, struct nr_nl_reach *out, int *rc)
+{
+	nr_nl_reach_begin_open(a, nl, ips, n, out, rc);
+	nr_nl_reach_ready(a, n, true);
+}
+
+/* Every answer already queued on the socket. */
+static int pump_read(struct nr_nl_reach_async *a)
+{
+	char buf[NR_NL_RECV_SIZE];
+
+	while (a->inflight) {
+		int n = nr_nl_recv(a->nl, buf, sizeof(buf), 0);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+		if (n == -ETIMEDOUT || n == -EAGAIN)
+			return 0; /* nothing more for now */
+		if (n < 0)
+			return n;
+		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
+			reach_many_answer(a, nlh);
+	}
+	return 0;
+}
+
+static int pump_send(struct nr_nl_reach_async *a)
+{
+	char buf[REACH_SLICE * 64];
+	size_t len = 0, k = 0, i = a->next;
+	int r;
+
+	for (; i < a->ready && k < REACH_SLICE; i++) {
+		struct nlmsghdr *nlh;
+
+		if (a->rc[i] != 1)
+			continue;
+		nlh = reach_request(buf + len, &a->ips[i]);
+		nlh->nlmsg_seq = a->base_seq + (uint32_t)i;
+		len += NLMSG_ALIGN(nlh->nlmsg_len);
+		k++;
+	}
+	if (len && (r = nr_nl_send(a->nl, buf, len)) < 0)
+		return r;
+	a->next = i;
+	a->inflight += k;
+	return 0;
+}
+
+int nr_nl_reach_pump(struct nr_nl_reach_async *a, uint64_t budget_ns)
+{
+	uint64_t t0 = mono_ns();
+	int r;
+
+	if (!a->max_inflight) { /* here, not at begin: begin is bookkeeping only */
+		int rcvbuf = nr_nl_rcvbuf(a->nl);
+
+		a->max_inflight = rcvbuf > 0 ? (size_t)rcvbuf / ANSWER_COST : 0;
+		if (a->max_inflight < REACH_SLICE)
+			a->max_inflight = REACH_SLICE;
+	}
+	for (;;) {
+		if ((r = pump_read(a)) < 0)
+			return r;
+		if (a->next == a->ready) {
+			if (a->inflight)
+				return NR_NL_REACH_WAIT;
+			return a->complete ? 0 : NR_NL_REACH_MORE;
+		}
+		if (a->inflight + REACH_SLICE > a->max_inflight)
+			return NR_NL_REACH_WAIT; /* their answers must fit first */
+		if (mono_ns() - t0 >= budget_ns)
+			return NR_NL_REACH_MORE;
+		if ((r = pump_send(a)) < 0)
+			return r;
+	}
+}
+
+void nr_nl_reach_end(struct nr_nl_reach_async *a)
+{
+	for (size_t i = 0; i < a->ready; i++)
+		if (a->rc[i] == 1)
+			a->rc[i] = -EIO;
+	a->inflight = 0;
 }

@@ -4,6 +4,7 @@
 #ifndef NR_NETLINK_NL_REACH_H
 #define NR_NETLINK_NL_REACH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "netlink/nl_socket.h"
@@ -39,5 +40,40 @@ int nr_nl_reach(struct nr_nl *nl, const struct nr_addr *ip,
  * why; answers not received by then have rc[i] = -EIO). */
 int nr_nl_reach_many(struct nr_nl *nl, const struct nr_addr *ips, size_t n,
 		     struct nr_nl_reach *out, int *rc, struct nr_err *err);
+
+/* nr_nl_reach_many driven by a caller's poll loop on a non-blocking
+ * socket, so 10,000 lookups never hold the loop: begin reserves one
+ * sequence number per address (ips, out and rc must outlive the
+ * exchange); each pump reads the answers that arrived and sends more
+ * lookups, for at most `budget_ns` of work, and returns
+ * NR_NL_REACH_WAIT (answers outstanding: call again when the socket is
+ * readable), NR_NL_REACH_MORE (more to send: call again soon), 0 when
+ * every address has its answer in rc/out as nr_nl_reach_many's, or -errno
+ * when the socket failed (then call end: the unanswered get -EIO). Only
+ * pump does I/O (begin, begin_open, ready and end are bookkeeping), so a
+ * kernel seam replaces just pump (ctl/ctl_kernel.h). */
+enum { NR_NL_REACH_WAIT = 1, NR_NL_REACH_MORE = 2 };
+struct nr_nl_reach_async {
+	struct nr_nl *nl;
+	const struct nr_addr *ips;
+	struct nr_nl_reach *out;
+	int *rc;
+	uint32_t base_seq; /* seq of ips[0] */
+	size_t n, inflight, next, max_inflight;
+	size_t ready;      /* ips[0..ready) may be sent */
+	bool complete;     /* no more addresses will be added */
+};
+void nr_nl_reach_begin(struct nr_nl_reach_async *a, struct nr_nl *nl, const struct nr_addr *ips,
+		       size_t n, struct nr_nl_reach *out, int *rc);
+/* The same with the addresses still to come: up to n of them, added with
+ * nr_nl_reach_ready (ips[0..ready) filled; complete: no more follow). Until
+ * complete, pump returns NR_NL_REACH_MORE when it has sent them all. */
+void nr_nl_reach_begin_open(struct nr_nl_reach_async *a, struct nr_nl *nl, const struct nr_addr *ips,
+			    size_t n, struct nr_nl_reach *out, int *rc);
+void nr_nl_reach_ready(struct nr_nl_reach_async *a, size_t ready, bool complete);
+int nr_nl_reach_pump(struct nr_nl_reach_async *a, uint64_t budget_ns);
+/* Answers never received (the socket failed, or the exchange was given up
+ * on) become -EIO. */
+void nr_nl_reach_end(struct nr_nl_reach_async *a);
 
 #endif

@@ -464,3 +464,142 @@ Test(planner, ipv6_tunnel_gateway_is_link_local_from_the_vtep_mac)
 	nr_kstate_free(&ks);
 	nr_model_free(m);
 }
+
+/* nr_plan_slices: the plan made a few nodes at a time (the controller's
+ * loop must not stall for the whole plan) is nr_plan's, object for object,
+ * whether reachability comes from the array or from a lookup function. */
+struct reach_table {
+	const struct nr_reach *r;
+	size_t n;
+};
+
+static const struct nr_reach *table_lookup(void *data, const struct nr_addr *ip)
+{
+	const struct reach_table *t = data;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (nr_addr_eq(&t->r[i].ip, ip))
+			return &t->r[i];
+	return NULL; /* never asked */
+}
+
+static void plan_in_slices(const struct nr_plan_input *in, size_t budget, struct nr_kstate *out,
+			   struct nr_plan_report *rep, size_t *steps)
+{
+	struct nr_plan_slices *s;
+	int rc;
+
+	*steps = 0;
+	cr_assert_eq(nr_plan_slices_new(in, &s, NULL), 0);
+	while ((rc = nr_plan_slices_step(s, budget, NULL)) == 1)
+		(*steps)++;
+	cr_assert_eq(rc, 0);
+	nr_plan_slices_take(s, out, rep);
+	nr_plan_slices_free(s);
+}
+
+static void assert_same_plan(const struct nr_kstate *a, const struct nr_kstate *b)
+{
+	cr_assert_eq(a->n_routes, b->n_routes);
+	cr_assert_eq(a->n_nexthops, b->n_nexthops);
+	cr_assert_eq(a->n_neighs, b->n_neighs);
+	cr_assert_eq(a->n_fdbs, b->n_fdbs);
+	for (size_t i = 0; i < a->n_routes; i++)
+		cr_assert(nr_kroute_cmp_key(&a->routes[i], &b->routes[i]) == 0 &&
+			  nr_kroute_same(&a->routes[i], &b->routes[i]), "route %zu differs", i);
+	for (size_t i = 0; i < a->n_nexthops; i++)
+		cr_assert(nr_knexthop_same(&a->nexthops[i], &b->nexthops[i]), "nexthop %zu differs", i);
+	for (size_t i = 0; i < a->n_neighs; i++)
+		cr_assert(nr_kneigh_same(&a->neighs[i], &b->neighs[i]), "neigh %zu differs", i);
+	for (size_t i = 0; i < a->n_fdbs; i++)
+		cr_assert(nr_kfdb_same(&a->fdbs[i], &b->fdbs[i]), "fdb %zu differs", i);
+}
+
+Test(planner, plan_in_slices_is_the_full_plan)
+{
+	struct nr_reach *reach;
+	struct nr_model *m = big(3000, &reach);
+	struct reach_table t = { reach, 3000 };
+	struct nr_plan_input in = { .model = m, .reach = reach, .n_reach = 3000,
+				    .tunnel = { .ifindex = 9, .mtu = 1450 } };
+	struct nr_plan_input by_fn = { .model = m, .reach_fn = table_lookup, .reach_data = &t,
+				       .tunnel = { .ifindex = 9, .mtu = 1450 } };
+	struct nr_endpoint_req ep = { .id = "pod-1", .ifindex = 7 };
+	struct nr_kstate full, sliced, sliced_fn;
+	struct nr_plan_report rf, rs;
+	size_t steps;
+
+	cr_assert_eq(nr_model_endpoint_add(m, &ep, NULL, NULL), 0);
+	cr_assert_eq(nr_plan(&in, &full, &rf, NULL), 0);
+	plan_in_slices(&in, 7, &sliced, &rs, &steps);
+	cr_assert_gt(steps, 3000 / 7, "planned in %zu steps", steps);
+	assert_same_plan(&full, &sliced);
+	cr_assert_eq(rs.n_native, rf.n_native);
+	cr_assert_eq(rs.n_tunnel, rf.n_tunnel);
+	cr_assert_eq(rs.n_endpoint, 1);
+	nr_kstate_free(&sliced);
+	nr_plan_report_free(&rs);
+	plan_in_slices(&by_fn, 1000, &sliced_fn, NULL, &steps);
+	assert_same_plan(&full, &sliced_fn);
+	nr_kstate_free(&full);
+	nr_kstate_free(&sliced_fn);
+	nr_plan_report_free(&rf);
+	free(reach);
+	nr_model_free(m);
+}
+
+/* Between slices the model changes: a node added behind the cursor waits
+ * for the next plan; one whose IP nobody asked about yet (the lookup
+ * function says NULL) is left out without a report; a gateway node still
+ * stops the plan with the error naming it. */
+Test(planner, plan_in_slices_while_the_model_changes)
+{
+	struct nr_cluster_config c;
+	struct nr_model *m;
+	struct nr_reach answers[3] = { R("192.168.1.11", NR_REACH_DIRECT, 2),
+				       R("192.168.1.12", NR_REACH_DIRECT, 2),
+				       R("192.168.1.13", NR_REACH_GATEWAY, 2) };
+	struct reach_table t = { answers, 2 };
+	struct nr_node_req self = { .name = "self", .ip4 = A("192.168.1.10") };
+	struct nr_node_req a = { .name = "a", .ip4 = A("192.168.1.11") };
+	struct nr_node_req b = { .name = "b", .ip4 = A("192.168.1.12") };
+	struct nr_node_req late = { .name = "late", .ip4 = A("192.168.1.99") };
+	struct nr_node_req gw = { .name = "gw", .ip4 = A("192.168.1.13") };
+	struct nr_plan_input in = { .reach_fn = table_lookup, .reach_data = &t };
+	struct nr_plan_slices *s;
+	struct nr_plan_report rep;
+	struct nr_kstate ks;
+	struct nr_err err = { 0 };
+	int rc;
+
+	nr_config_init(&c);
+	c.auto_direct_node_routes = true;
+	c.cluster_cidrs[c.n_cluster_cidrs++] = P("10.0.0.0/16");
+	cr_assert_eq(nr_model_new(&c, "self", &m, NULL), 0);
+	in.model = m;
+	cr_assert_eq(nr_model_node_add(m, &self, NULL, NULL), 0);
+	cr_assert_eq(nr_model_node_add(m, &a, NULL, NULL), 0);
+	cr_assert_eq(nr_plan_slices_new(&in, &s, NULL), 0);
+	cr_assert_eq(nr_plan_slices_step(s, 1, NULL), 1); /* self */
+	cr_assert_eq(nr_model_node_add(m, &b, NULL, NULL), 0);    /* ahead of the cursor */
+	cr_assert_eq(nr_model_node_add(m, &late, NULL, NULL), 0); /* never asked */
+	while ((rc = nr_plan_slices_step(s, 1, NULL)) == 1)
+		;
+	cr_assert_eq(rc, 0);
+	nr_plan_slices_take(s, &ks, &rep);
+	nr_plan_slices_free(s);
+	cr_assert_eq(ks.n_routes, 2, "a and b are routed, late waits: %zu routes", ks.n_routes);
+	cr_assert_eq(rep.n_skipped, 0, "nothing reported for the node nobody asked about");
+	nr_kstate_free(&ks);
+	nr_plan_report_free(&rep);
+
+	t.n = 3;
+	cr_assert_eq(nr_model_node_add(m, &gw, NULL, NULL), 0);
+	cr_assert_eq(nr_plan_slices_new(&in, &s, NULL), 0);
+	while ((rc = nr_plan_slices_step(s, 2, &err)) == 1)
+		;
+	cr_assert_eq(rc, -EHOSTUNREACH);
+	cr_assert(strstr(err.msg, "gw") && strstr(err.msg, "192.168.1.13"), "%s", err.msg);
+	nr_plan_slices_free(s); /* mid-plan: frees what it made */
+	nr_model_free(m);
+}
