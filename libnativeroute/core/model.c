@@ -20,7 +20,62 @@ struct nr_model {
 	struct nr_idset indexes;
 	size_t n_nodes;
 	struct nr_endpoints eps;
+	/* indexes of nodes changed since the last take (nr_model_journal) */
+	bool journaling, journal_lost;
+	uint32_t *journal;
+	size_t n_journal, cap_journal;
 };
+
+static void journal_mark(struct nr_model *m, uint32_t index)
+{
+	if (!m->journaling || m->journal_lost)
+		return;
+	if (m->n_journal == m->cap_journal) {
+		size_t cap = m->cap_journal ? m->cap_journal * 2 : 256;
+		uint32_t *g = realloc(m->journal, cap * sizeof(*g));
+
+		if (!g) { /* the taker learns that it must look at everything */
+			m->journal_lost = true;
+			return;
+		}
+		m->journal = g;
+		m->cap_journal = cap;
+	}
+	m->journal[m->n_journal++] = index;
+}
+
+void nr_model_journal_start(struct nr_model *m)
+{
+	m->journaling = true;
+	m->journal_lost = false;
+	m->n_journal = 0;
+}
+
+size_t nr_model_journal_take(struct nr_model *m, uint32_t *out, size_t max, bool *lost)
+{
+	size_t k = m->n_journal < max ? m->n_journal : max;
+
+	*lost = m->journal_lost;
+	m->journal_lost = false;
+	if (*lost) {
+		m->n_journal = 0;
+		return 0;
+	}
+	m->n_journal -= k;
+	if (k)
+		memcpy(out, m->journal + m->n_journal, k * sizeof(*out));
+	return k;
+}
+
+bool nr_model_journaling(const struct nr_model *m)
+{
+	return m->journaling;
+}
+
+size_t nr_model_journal_pending(const struct nr_model *m)
+{
+	return m->journal_lost ? 1 : m->n_journal;
+}
 
 int nr_model_new(const struct nr_cluster_config *cfg, const char *local_node,
 		 struct nr_model **ret, struct nr_err *err)
@@ -56,6 +111,7 @@ void nr_model_free(struct nr_model *m)
 			free(m->by_index[i]);
 		}
 	free(m->by_index);
+	free(m->journal);
 	nr_hmap_destroy(&m->by_name);
 	nr_hmap_destroy(&m->by_ip);
 	nr_idset_destroy(&m->indexes);
@@ -346,6 +402,7 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 	if (idx >= m->index_top)
 		m->index_top = idx + 1;
 	m->n_nodes++;
+	journal_mark(m, (uint32_t)idx);
 	if (!strcmp(n->name, m->local_name))
 		sync_local_cidrs(m, n); /* no endpoints yet: cannot be busy */
 	m->gen++;
@@ -393,6 +450,7 @@ int nr_model_node_update(struct nr_model *m, const struct nr_node_req *spec,
 	n->cidr6 = got[1];
 	if (local)
 		sync_local_cidrs(m, n); /* changed families have no endpoints */
+	journal_mark(m, n->index);
 	m->gen++;
 	if (ret)
 		*ret = n;
@@ -420,6 +478,7 @@ int nr_model_node_remove(struct nr_model *m, const char *name, struct nr_err *er
 	nr_hmap_remove(&m->by_name, &n->by_name);
 	nr_idset_del(&m->indexes, n->index);
 	m->by_index[n->index] = NULL;
+	journal_mark(m, n->index);
 	while (m->index_top && !m->by_index[m->index_top - 1])
 		m->index_top--;
 	m->n_nodes--;

@@ -64,6 +64,17 @@ const struct nr_node *nr_model_node_by_index(const struct nr_model *m, uint32_t 
 /* NULL until the local node has been added. */
 const struct nr_node *nr_model_local_node(const struct nr_model *m);
 size_t nr_model_node_count(const struct nr_model *m);
+/* A journal of the node indexes whose node was added, changed or removed,
+ * for a reader that keeps a copy up to date per change (ctl_save.c) instead
+ * of walking every node. start: from now on (the reader copies everything
+ * once). take: up to max indexes (repeats possible), removed from the
+ * journal; *lost when a change could not be recorded (out of memory): then
+ * the reader must look at every node again. pending: how many wait. A
+ * new model does not journal until started. */
+void nr_model_journal_start(struct nr_model *m);
+size_t nr_model_journal_take(struct nr_model *m, uint32_t *out, size_t max, bool *lost);
+size_t nr_model_journal_pending(const struct nr_model *m);
+bool nr_model_journaling(const struct nr_model *m); /* started */
 /* The node of the lowest index >= index, NULL when none: a cursor that
  * stays valid while nodes come and go (nr_plan_slices). */
 const struct nr_node *nr_model_node_from(const struct nr_model *m, uint32_t index);

@@ -242,11 +242,14 @@ struct nr_ctl {
 		struct nr_node_req local;
 		char *name;
 	} rb;
-	struct {
+	struct {                     /* ctl_save.c */
 		uv_work_t work;
 		bool running;
-		char *text;          /* the encoded model being written */
-		size_t len;
+		struct nr_store_image img; /* what the file records, kept per change */
+		bool img_stale;      /* copy every node again (out of memory) */
+		bool rebuild;        /* copying every node, from index `cursor` on */
+		uint32_t cursor;
+		bool wrote;          /* the worker wrote (the bytes differed) */
 		int rc;              /* the worker's result */
 		struct nr_err err;
 		void (*then)(struct nr_ctl *ctl, int rc, const char *msg);
@@ -320,6 +323,11 @@ void nr_ctl_save_ahead(struct nr_ctl *ctl, nr_ctl_saved_fn then);
 /* At close: true when a save still runs on the thread pool; done(ctl) is
  * then called once it ended (and nothing else). False: none runs. */
 bool nr_ctl_save_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
+/* Before it: bring the copy the worker encodes up to the model, for at
+ * most budget_ns (a pass slice): 1 more to do, 0 done (or nothing to save),
+ * -ENOMEM. save_ahead finishes what is left. */
+int nr_ctl_save_prep(struct nr_ctl *ctl, uint64_t budget_ns);
+void nr_ctl_save_free(struct nr_ctl *ctl);
 
 /* ctl_life.c: the end of a close (after the handles and any running save) */
 void nr_ctl_close_finish(struct nr_ctl *ctl);

@@ -273,6 +273,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	nr_reach_cache_free(ctl->reach);
 	nr_ctl_bpf_free(ctl);
 	nr_ctl_load_free(ctl);
+	nr_ctl_save_free(ctl);
 	nr_ctl_state_free(ctl);
 	nr_ctl_masq_free(ctl);
 	nr_ctl_host_free(ctl);

@@ -742,6 +742,7 @@ static void step_reach(struct pass *ps)
 static void pass_continue(struct nr_ctl *ctl)
 {
 	struct pass *ps = ctl->flight;
+	int rc;
 
 	if (!ps)
 		return;
@@ -759,8 +760,15 @@ static void pass_continue(struct nr_ctl *ctl)
 	switch (ps->stage) {
 	case ST_REACH: step_reach(ps); break;
 	case ST_PLAN: step_plan(ps); break;
-	case ST_SAVE: /* the save starts; saved_cb continues */
-		save_then_apply(ps, ps->want, ps->have);
+	case ST_SAVE: /* the copy to save brought up to the model in slices,
+		       * then the save starts; saved_cb continues */
+		rc = nr_ctl_save_prep(ctl, slice_left(ps));
+		if (rc == 1)
+			pass_yield(ctl);
+		else if (rc < 0)
+			saved_cb(ctl, rc, "state save: out of memory");
+		else
+			save_then_apply(ps, ps->want, ps->have);
 		break;
 	case ST_SAVING:
 	case ST_GATHER: /* ctl_gather.c's callback continues */
@@ -806,7 +814,10 @@ static void touched_start(struct nr_ctl *ctl, struct pass *ps)
 		finish_pass(ps, rc);
 		return;
 	}
-	save_then_apply(ps, &ps->own_want, &ps->own_have);
+	ps->want = &ps->own_want;
+	ps->have = &ps->own_have;
+	ps->stage = ST_SAVE;
+	pass_continue(ctl);
 }
 
 /* The kernel is read (ctl_gather.c: the dump when one is due, in steps

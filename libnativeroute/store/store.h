@@ -85,6 +85,25 @@ void nr_state_free(struct nr_state *st);
  * Errors: -ENOMEM. */
 int nr_store_encode(const struct nr_model *m, const struct nr_store_meta *meta,
 		    char **out, size_t *len);
+/* A copy of what the state file records, which a controller keeps up to
+ * date per changed node (nr_model_journal_*) so that encoding - O(nodes),
+ * milliseconds at 10,000 - runs on the thread pool while the model goes on
+ * changing on the loop. nodes[] by index (name NULL: none), top = highest
+ * used index + 1; eps in the model's order. */
+struct nr_store_image {
+	struct nr_store_node *nodes;
+	size_t cap_nodes, top;
+	char *local_name;
+	struct nr_cluster_config cfg;
+	struct nr_store_meta meta;
+	struct nr_store_endpoint *eps;
+	size_t n_eps, cap_eps;
+};
+/* The same bytes nr_store_encode makes of the model the image copies.
+ * Errors: -ENOMEM. */
+int nr_store_encode_image(const struct nr_store_image *img, char **out, size_t *len);
+void nr_store_image_free(struct nr_store_image *img);
+
 /* Parse, check and migrate `text`; every message starts with `path`
  * (e.g. "/var/lib/nativeroute/state: line 7: node: bad IPv4 \"10.0.0\"").
  * Errors: -EBADMSG (torn, corrupt or unknown content), -EPROTONOSUPPORT (a
@@ -151,6 +170,11 @@ const char *nr_store_durable(const struct nr_store *s, size_t *len);
 bool nr_store_take_recreated(struct nr_store *s);
 /* On the loop thread, after nr_store_write succeeded with these bytes. */
 void nr_store_written(struct nr_store *s, const char *text, size_t len);
+/* The same in two parts, for a save whose writing thread is not the loop:
+ * remember (on the writing thread, the loop keeping out of the store) takes
+ * the bytes over without a copy; count_save afterwards on the loop. */
+void nr_store_remember(struct nr_store *s, char *text, size_t len);
+void nr_store_count_save(struct nr_store *s);
 /* Remove the state, temporary and lock files (the directory stays). */
 int nr_store_remove(struct nr_store *s, struct nr_err *err);
 /* How many saves succeeded (tests, status). */

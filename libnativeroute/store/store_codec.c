@@ -35,6 +35,7 @@
 
 #include "store/crc32c.h"
 #include "store/store.h"
+#include "util/strbuf.h"
 
 #define MAGIC "nativeroute-state"
 #define MAX_FIELDS 8
@@ -55,42 +56,33 @@ void nr_state_free(struct nr_state *st)
 
 /* ---- encode --------------------------------------------------------------- */
 
+/* The state file's text, and how many lines it has (the `end` record
+ * counts them). */
 struct buf {
-	char *p;
-	size_t len, cap;
+	struct nr_strbuf sb;
 	size_t lines;
-	bool oom;
 };
 
 static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void buf_printf(struct buf *b, const char *fmt, ...)
 {
+	char line[1024], *big = NULL;
 	va_list ap;
 	int n;
 
-	if (b->oom)
-		return;
-	for (;;) {
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(line) && (big = malloc((size_t)n + 1))) { /* no record is this long */
 		va_start(ap, fmt);
-		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
 		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < b->cap - b->len)
-			break;
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *grown = realloc(b->p, cap);
-
-		if (!grown) {
-			b->oom = true;
-			return;
-		}
-		b->p = grown;
-		b->cap = cap;
 	}
-	b->len += (size_t)n;
+	if (n < 0 || (n >= (int)sizeof(line) && !big))
+		b->sb.oom = true;
+	else
+		nr_strbuf_append(&b->sb, big ? big : line, (size_t)n);
+	free(big);
 	b->lines++;
 }
 
@@ -101,54 +93,108 @@ static const char *mode_str(enum nr_routing_mode m)
 	return s ? s : "native";
 }
 
+static void encode_head(struct buf *b, const char *local_name, const struct nr_cluster_config *c,
+			const struct nr_store_meta *meta)
+{
+	char a[NR_ADDR_STRLEN];
+
+	buf_printf(b, MAGIC "\t%d\n", NR_STORE_FORMAT);
+	buf_printf(b, "local\t%s\n", local_name);
+	buf_printf(b, "owner\t%u\t%" PRIu32 "\n", meta->route_protocol, meta->route_table);
+	buf_printf(b, "ipam\t%s\t%u\t%u\n", nr_config_ipam_mode_str(c->ipam_mode),
+		   nr_config_mask_size(c, AF_INET), nr_config_mask_size(c, AF_INET6));
+	for (unsigned i = 0; i < c->n_cluster_cidrs; i++)
+		buf_printf(b, "cluster_cidr\t%s\n", nr_prefix_str(&c->cluster_cidrs[i], a, sizeof(a)));
+	if (c->native_routing_cidr4.addr.family)
+		buf_printf(b, "native_routing_cidr\t%s\n",
+			   nr_prefix_str(&c->native_routing_cidr4, a, sizeof(a)));
+	if (c->native_routing_cidr6.addr.family)
+		buf_printf(b, "native_routing_cidr\t%s\n",
+			   nr_prefix_str(&c->native_routing_cidr6, a, sizeof(a)));
+	buf_printf(b, "mode\t%s\t%d\t%d\n", mode_str(c->routing_mode), c->auto_direct_node_routes,
+		   c->direct_routing_skip_unreachable);
+	buf_printf(b, "opts_mode\t%s\t%d\t%d\n", mode_str(meta->opts_mode.mode),
+		   meta->opts_mode.auto_direct_node_routes, meta->opts_mode.skip_unreachable);
+}
+
+static void encode_node(struct buf *b, uint32_t index, const char *name, const struct nr_addr *ip4,
+			const struct nr_addr *ip6, const struct nr_prefix *cidr4,
+			const struct nr_prefix *cidr6)
+{
+	char a[4][NR_ADDR_STRLEN];
+
+	buf_printf(b, "node\t%" PRIu32 "\t%s\t%s\t%s\t%s\t%s\n", index, name,
+		   nr_addr_str(ip4, a[0], sizeof(a[0])), nr_addr_str(ip6, a[1], sizeof(a[1])),
+		   nr_prefix_str(cidr4, a[2], sizeof(a[2])), nr_prefix_str(cidr6, a[3], sizeof(a[3])));
+}
+
+static void encode_endpoint(struct buf *b, const char *id, const char *ifname, uint32_t ifindex,
+			    const struct nr_addr *ip4, const struct nr_addr *ip6)
+{
+	char a[2][NR_ADDR_STRLEN];
+
+	buf_printf(b, "endpoint\t%s\t%s\t%" PRIu32 "\t%s\t%s\n", id, ifname, ifindex,
+		   nr_addr_str(ip4, a[0], sizeof(a[0])), nr_addr_str(ip6, a[1], sizeof(a[1])));
+}
+
+static int encode_end(struct buf *b, char **out, size_t *len)
+{
+	if (!b->sb.oom) {
+		uint32_t crc = nr_crc32c(0, b->sb.s ? b->sb.s : "", b->sb.len);
+
+		buf_printf(b, "end\t%zu\t%08" PRIx32 "\n", b->lines, crc);
+	}
+	*out = nr_strbuf_finish(&b->sb, len);
+	return *out ? 0 : -ENOMEM;
+}
+
 int nr_store_encode(const struct nr_model *m, const struct nr_store_meta *meta,
 		    char **out, size_t *len)
 {
-	const struct nr_cluster_config *c = nr_model_config(m);
-	struct buf b = { .cap = 4096 + 160 * (nr_model_node_count(m) + nr_model_endpoint_count(m)) };
-	char a[4][NR_ADDR_STRLEN];
+	struct buf b = { 0 };
 
-	b.p = malloc(b.cap);
-	if (!b.p)
+	if (!nr_strbuf_reserve(&b.sb, 4096 + 160 * (nr_model_node_count(m) + nr_model_endpoint_count(m))))
 		return -ENOMEM;
-	buf_printf(&b, MAGIC "\t%d\n", NR_STORE_FORMAT);
-	buf_printf(&b, "local\t%s\n", nr_model_local_name(m));
-	buf_printf(&b, "owner\t%u\t%" PRIu32 "\n", meta->route_protocol, meta->route_table);
-	buf_printf(&b, "ipam\t%s\t%u\t%u\n", nr_config_ipam_mode_str(c->ipam_mode),
-		   nr_config_mask_size(c, AF_INET), nr_config_mask_size(c, AF_INET6));
-	for (unsigned i = 0; i < c->n_cluster_cidrs; i++)
-		buf_printf(&b, "cluster_cidr\t%s\n", nr_prefix_str(&c->cluster_cidrs[i], a[0], sizeof(a[0])));
-	if (c->native_routing_cidr4.addr.family)
-		buf_printf(&b, "native_routing_cidr\t%s\n",
-			   nr_prefix_str(&c->native_routing_cidr4, a[0], sizeof(a[0])));
-	if (c->native_routing_cidr6.addr.family)
-		buf_printf(&b, "native_routing_cidr\t%s\n",
-			   nr_prefix_str(&c->native_routing_cidr6, a[0], sizeof(a[0])));
-	buf_printf(&b, "mode\t%s\t%d\t%d\n", mode_str(c->routing_mode), c->auto_direct_node_routes,
-		   c->direct_routing_skip_unreachable);
-	buf_printf(&b, "opts_mode\t%s\t%d\t%d\n", mode_str(meta->opts_mode.mode),
-		   meta->opts_mode.auto_direct_node_routes, meta->opts_mode.skip_unreachable);
+	encode_head(&b, nr_model_local_name(m), nr_model_config(m), meta);
 	for (const struct nr_node *n = nr_model_node_next(m, NULL); n; n = nr_model_node_next(m, n))
-		buf_printf(&b, "node\t%" PRIu32 "\t%s\t%s\t%s\t%s\t%s\n", n->index, n->name,
-			   nr_addr_str(&n->ip4, a[0], sizeof(a[0])), nr_addr_str(&n->ip6, a[1], sizeof(a[1])),
-			   nr_prefix_str(&n->cidr4, a[2], sizeof(a[2])),
-			   nr_prefix_str(&n->cidr6, a[3], sizeof(a[3])));
+		encode_node(&b, n->index, n->name, &n->ip4, &n->ip6, &n->cidr4, &n->cidr6);
 	for (const struct nr_endpoint *e = nr_model_endpoint_next(m, NULL); e;
 	     e = nr_model_endpoint_next(m, e))
-		buf_printf(&b, "endpoint\t%s\t%s\t%" PRIu32 "\t%s\t%s\n", e->id, e->ifname, e->ifindex,
-			   nr_addr_str(&e->ip4, a[0], sizeof(a[0])), nr_addr_str(&e->ip6, a[1], sizeof(a[1])));
-	if (!b.oom) {
-		uint32_t crc = nr_crc32c(0, b.p, b.len);
+		encode_endpoint(&b, e->id, e->ifname, e->ifindex, &e->ip4, &e->ip6);
+	return encode_end(&b, out, len);
+}
 
-		buf_printf(&b, "end\t%zu\t%08" PRIx32 "\n", b.lines, crc);
-	}
-	if (b.oom) {
-		free(b.p);
+int nr_store_encode_image(const struct nr_store_image *img, char **out, size_t *len)
+{
+	struct buf b = { 0 };
+
+	if (!nr_strbuf_reserve(&b.sb, 4096 + 160 * (img->top + img->n_eps)))
 		return -ENOMEM;
+	encode_head(&b, img->local_name, &img->cfg, &img->meta);
+	for (size_t i = 0; i < img->top; i++) {
+		const struct nr_store_node *n = &img->nodes[i];
+
+		if (n->name)
+			encode_node(&b, n->index, n->name, &n->ip4, &n->ip6, &n->cidr4, &n->cidr6);
 	}
-	*out = b.p;
-	*len = b.len;
-	return 0;
+	for (size_t i = 0; i < img->n_eps; i++) {
+		const struct nr_store_endpoint *e = &img->eps[i];
+
+		encode_endpoint(&b, e->id, e->ifname, e->ifindex, &e->ip4, &e->ip6);
+	}
+	return encode_end(&b, out, len);
+}
+
+void nr_store_image_free(struct nr_store_image *img)
+{
+	for (size_t i = 0; i < img->top; i++)
+		free(img->nodes[i].name);
+	for (size_t i = 0; i < img->n_eps; i++)
+		free(img->eps[i].id);
+	free(img->nodes);
+	free(img->eps);
+	free(img->local_name);
+	memset(img, 0, sizeof(*img));
 }
 
 /* ---- decode --------------------------------------------------------------- */

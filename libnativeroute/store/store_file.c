@@ -60,6 +60,21 @@ static void remember_disk(struct nr_store *s, const char *text, size_t len)
 	s->disk_fnv = fnv1a(text, len);
 }
 
+void nr_store_remember(struct nr_store *s, char *text, size_t len)
+{
+	free(s->disk_text);
+	s->disk_text = text;
+	s->disk_known = true;
+	s->disk_len = len;
+	s->disk_crc = nr_crc32c(0, text, len);
+	s->disk_fnv = fnv1a(text, len);
+}
+
+void nr_store_count_save(struct nr_store *s)
+{
+	s->saves++;
+}
+
 bool nr_store_unchanged(const struct nr_store *s, const char *text, size_t len)
 {
 	struct stat st;
