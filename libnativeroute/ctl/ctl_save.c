@@ -31,7 +31,7 @@
 
 #include "ctl/ctl_internal.h"
 
-#define PREP_SLICE 256 /* journal entries (or nodes) between two clock reads */
+#define PREP_SLICE 64 /* journal entries (or nodes) between two clock reads */
 
 static uint64_t mono_ns(void)
 {
