@@ -66,23 +66,11 @@ struct buf {
 static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void buf_printf(struct buf *b, const char *fmt, ...)
 {
-	char line[1024], *big = NULL;
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	nr_strbuf_vprintf(&b->sb, fmt, ap);
 	va_end(ap);
-	if (n >= (int)sizeof(line) && (big = malloc((size_t)n + 1))) { /* no record is this long */
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-	}
-	if (n < 0 || (n >= (int)sizeof(line) && !big))
-		b->sb.oom = true;
-	else
-		nr_strbuf_append(&b->sb, big ? big : line, (size_t)n);
-	free(big);
 	b->lines++;
 }
 
