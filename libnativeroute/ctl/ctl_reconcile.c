@@ -537,11 +537,16 @@ static void step_diff(struct pass *ps)
 
 	if (!ps->batch)
 		rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps->batch);
-	while (rc == 0 && (rc = queue_diff(ps, ps->want, ps->have, NR_DIFF_SLICE, &ps->err)) == 1)
+	while (rc == 0) {
+		rc = queue_diff(ps, ps->want, ps->have, NR_DIFF_SLICE, &ps->err);
+		if (rc != 1)
+			break; /* done (0) or failed */
+		rc = 0;
 		if (!slice_left(ps)) {
 			pass_yield(ctl);
 			return;
 		}
+	}
 	if (rc < 0) {
 		finish_pass(ps, rc);
 		return;
