@@ -4,9 +4,11 @@
 # `routes` entry - else the fast path would forward where the kernel does
 # not - in the pass that failed (incremental) and in the full passes that
 # retry it (resync every 300 ms); a pod whose /32 route is refused gets no
-# `endpoints` entry either. Once the foreign route goes, the retry programs
-# ours and the entries appear. A programmed route that another owner takes
-# over loses its entry while ours cannot be restored.
+# `endpoints` entry either, and its add is refused and rolled back (an error
+# means nothing changed). Once the foreign routes go, the retry programs the
+# node's route and a new add of the pod succeeds: the entries appear. A
+# programmed route that another owner takes over loses its entry while ours
+# cannot be restored.
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/embed.sh"
 command -v bpftool >/dev/null || nr_fail "bpftool not installed"
@@ -29,7 +31,8 @@ nr_embed c1 node add node-3 192.168.1.12 10.0.3.0/24 >/dev/null
 nr_expect_match "$(dump routes "$pins")" "^10\.0\.3\.0/24 native 192\.168\.1\.12 " "a programmed route has its entry"
 
 nr_embed c1 node add node-2 192.168.1.11 10.0.1.0/24 >/dev/null || true
-nr_embed c1 endpoint add pod-a veth-a 10.0.0.7 >/dev/null || true
+! nr_embed c1 endpoint add pod-a veth-a 10.0.0.7 >/dev/null || nr_fail "the endpoint add whose /32 the kernel refuses succeeded"
+nr_expect_no_match "$(nr_embed c1 endpoints)" "^endpoint pod-a " "the refused endpoint add was rolled back"
 nr_expect_match "$(ip -n "$n1" route show 10.0.1.0/24)" "proto static" "the kernel holds the foreign route for 10.0.1.0/24"
 nr_expect_no_match "$(ip -n "$n1" route show 10.0.1.0/24)" "proto 201" "ours was refused"
 nr_expect_match "$(cat "$NR_WORK/c1.out")" "route 10\.0\.1\.0/24: another owner's route holds this prefix" "the refusal was reported"
@@ -53,6 +56,7 @@ nr_expect_match "$r" "^10\.0\.3\.0/24 native 192\.168\.1\.12 " "the programmed r
 echo "== the foreign routes go: ours are programmed, and the entries appear"
 ip -n "$n1" route del 10.0.1.0/24 proto static
 ip -n "$n1" route del 10.0.0.7/32 proto static
+nr_embed c1 endpoint add pod-a veth-a 10.0.0.7 >/dev/null || nr_fail "the endpoint add failed with the foreign /32 gone"
 has_entries() {
 	dump routes "$pins" | grep -q "^10\.0\.1\.0/24 native 192\.168\.1\.11 " &&
 		dump routes "$pins" | grep -q "^10\.0\.0\.7/32 endpoint " &&
