@@ -393,18 +393,29 @@ static void registered(struct nr_etcd *e)
 	e->foreign[0] = '\0';
 }
 
-static void reregister_done(void *data, int status, long code, const char *body, size_t len,
-			    const char *msg)
+/* The answer to a put of this node's key: on success the value put is the
+ * registered one; on failure the store fails over (nr_etcd_fail). */
+static int registration_answer(struct nr_etcd *e, int status, long code, const char *body,
+			       size_t len, const char *msg)
 {
-	struct nr_etcd *e = data;
 	struct nr_err err = { 0 };
 
 	e->req = NULL;
 	if (nr_etcd_answer(status, code, body, len, msg, "etcd node registration", &err) < 0) {
 		nr_etcd_fail(e, &err);
-		return;
+		return -1;
 	}
 	registered(e);
+	return 0;
+}
+
+static void reregister_done(void *data, int status, long code, const char *body, size_t len,
+			    const char *msg)
+{
+	struct nr_etcd *e = data;
+
+	if (registration_answer(e, status, code, body, len, msg) < 0)
+		return;
 	nr_ctl_emit(e->ctl, NR_EVENT_RESYNC, e->name, e->node_key,
 		    "etcd: this node's registration updated: %s", e->registered);
 }
@@ -430,14 +441,9 @@ static void register_done(void *data, int status, long code, const char *body, s
 			  const char *msg)
 {
 	struct nr_etcd *e = data;
-	struct nr_err err = { 0 };
 
-	e->req = NULL;
-	if (nr_etcd_answer(status, code, body, len, msg, "etcd node registration", &err) < 0) {
-		nr_etcd_fail(e, &err);
+	if (registration_answer(e, status, code, body, len, msg) < 0)
 		return;
-	}
-	registered(e);
 	e->phase = NR_ETCD_LIST;
 	nr_etcd_keepalive_start(e);
 	nr_etcd_list_nodes(e);
