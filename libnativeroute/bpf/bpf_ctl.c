@@ -23,10 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "bpf/bpf_link.h"
 #include "bpf/bpf_tc.h"
 #include "ctl/ctl_internal.h"
+#include "netlink/nl_netns.h"
 
 static void legacy(struct nr_ctl *ctl, const char *why)
 {
@@ -47,6 +49,13 @@ void nr_ctl_bpf_setup(struct nr_ctl *ctl, bool enabled)
 		return;
 	nr_bpf_maps_init(&b->maps);
 	b->enabled = enabled;
+	b->netns_fd = -1;
+	/* the tc job runs on a pool thread: it enters the namespace by this
+	 * fd (the controller's own, even when that is the caller's) */
+	if (enabled && (b->netns_fd = nr_nl_netns_open(ctl->netns, &err)) < 0) {
+		snprintf(b->tc_reason, sizeof(b->tc_reason), "%.127s", err.msg);
+		b->tc_failed = true;
+	}
 	if (nr_bpf_instance_name(self ? self->name : "node", ctl->netns, b->instance,
 				 sizeof(b->instance), &err) < 0)
 		b->instance[0] = 0;
@@ -325,32 +334,16 @@ static int sync_touched(struct nr_ctl *ctl, const struct refusals *rf, struct nr
 	return rc;
 }
 
-void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
-		     const struct nr_ctl_failure *fails, size_t n_fails)
+/* The end of a sync: rc < 0 leaves host routing Legacy until the next
+ * full pass reads the maps and retries. */
+static void sync_end(struct nr_ctl *ctl, int rc, const struct nr_err *err)
 {
 	struct nr_bpf *b = ctl->bpf;
-	struct nr_err err = { 0 };
-	struct refusals rf;
-	int rc;
 
-	if (!b || !b->enabled)
-		return;
-	if (b->maps.routes_fd < 0 && bpf_open(ctl) < 0) {
-		b->enabled = false; /* no retry every pass: the reason stays in the status */
-		return;
-	}
-	rc = refusals_make(fails, n_fails, &rf);
-	if (rc < 0)
-		nr_err_set(&err, rc, "bpf: out of memory");
-	else
-		rc = full ? sync_full(ctl, dumped, &rf, &err) : sync_touched(ctl, &rf, &err);
-	free(rf.rf);
-	if (rc == 0)
-		rc = nr_bpf_tc_sync(ctl, full, &err);
 	if (rc < 0) {
 		b->maps_ok = false;
-		snprintf(b->reason, sizeof(b->reason), "%.127s", err.msg);
-		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, b->maps.dir, "%s", err.msg);
+		snprintf(b->reason, sizeof(b->reason), "%.127s", err->msg);
+		nr_ctl_emit(ctl, NR_EVENT_ERROR, NULL, b->maps.dir, "%s", err->msg);
 		nr_ctl_schedule(ctl, 1000); /* the next full pass reads the maps and retries */
 		ctl->full_pass = true;
 		return;
@@ -360,6 +353,64 @@ void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
 		b->reason[0] = 0;
 	else
 		snprintf(b->reason, sizeof(b->reason), "%s", nr_bpf_tc_reason(ctl));
+}
+
+/* The tc job is over (bpf_tc.c): the pass that waits goes on; a close
+ * that waits ends (and frees the controller: nothing after it). */
+static void tc_done(struct nr_ctl *ctl, int rc, const struct nr_err *err)
+{
+	struct nr_bpf *b = ctl->bpf;
+	void (*synced)(struct nr_ctl *) = b->synced;
+
+	b->synced = NULL;
+	if (ctl->closing) {
+		if (b->closed)
+			b->closed(ctl);
+		return;
+	}
+	sync_end(ctl, rc, err);
+	if (synced)
+		synced(ctl);
+}
+
+bool nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
+		     const struct nr_ctl_failure *fails, size_t n_fails,
+		     void (*synced)(struct nr_ctl *ctl))
+{
+	struct nr_bpf *b = ctl->bpf;
+	struct nr_err err = { 0 };
+	struct refusals rf;
+	int rc;
+
+	if (!b || !b->enabled)
+		return false;
+	if (b->maps.routes_fd < 0 && bpf_open(ctl) < 0) {
+		b->enabled = false; /* no retry every pass: the reason stays in the status */
+		return false;
+	}
+	rc = refusals_make(fails, n_fails, &rf);
+	if (rc < 0)
+		nr_err_set(&err, rc, "bpf: out of memory");
+	else
+		rc = full ? sync_full(ctl, dumped, &rf, &err) : sync_touched(ctl, &rf, &err);
+	free(rf.rf);
+	if (rc == 0)
+		rc = nr_bpf_tc_sync(ctl, full, tc_done, &err);
+	if (rc == 1) { /* the filters follow off the loop; the pass waits */
+		b->maps_ok = true;
+		b->synced = synced;
+		return true;
+	}
+	sync_end(ctl, rc, &err);
+	return false;
+}
+
+bool nr_ctl_bpf_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl))
+{
+	if (!nr_bpf_tc_busy(ctl))
+		return false;
+	ctl->bpf->closed = done;
+	return true;
 }
 
 int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err)
@@ -412,6 +463,8 @@ void nr_ctl_bpf_free(struct nr_ctl *ctl)
 	nr_bpf_tc_free(ctl);
 	nr_bpf_maps_close(&b->maps);
 	nr_bpf_entries_free(&b->record);
+	if (b->netns_fd >= 0)
+		close(b->netns_fd);
 	free(b->macs);
 	free(b);
 	ctl->bpf = NULL;

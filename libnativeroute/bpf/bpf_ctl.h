@@ -17,6 +17,8 @@ struct nr_bpf_mac {
 };
 
 struct nr_bpf_tc;
+struct nr_bpf_tc_job;
+struct nr_ctl;
 
 struct nr_bpf {
 	bool enabled;           /* asked for (option / --bpf) */
@@ -30,6 +32,10 @@ struct nr_bpf {
 	struct nr_bpf_tc *tc;   /* the fast path (bpf_tc.c); NULL = not loaded */
 	char tc_reason[128];    /* why it is not (bpf_tc.c) */
 	bool tc_failed;         /* loading failed: no retry every pass */
+	int netns_fd;           /* the controller's namespace, for the tc job */
+	struct nr_bpf_tc_job *tc_job; /* attaching off the loop (bpf_tc.c) */
+	void (*synced)(struct nr_ctl *ctl); /* the pass waiting for it */
+	void (*closed)(struct nr_ctl *ctl); /* a close waiting for it */
 	uint64_t repairs;
 };
 

@@ -10,14 +10,24 @@ void nr_ctl_bpf_setup(struct nr_ctl *ctl, bool enabled)
 	(void)enabled;
 }
 
-void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
-		     const struct nr_ctl_failure *fails, size_t n_fails)
+bool nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
+		     const struct nr_ctl_failure *fails, size_t n_fails,
+		     void (*synced)(struct nr_ctl *ctl))
 {
 	(void)ctl;
 	(void)full;
 	(void)dumped;
 	(void)fails;
 	(void)n_fails;
+	(void)synced;
+	return false;
+}
+
+bool nr_ctl_bpf_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl))
+{
+	(void)ctl;
+	(void)done;
+	return false;
 }
 
 int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err)

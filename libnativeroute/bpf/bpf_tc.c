@@ -55,38 +55,26 @@ static int att_cmp(const void *a, const void *b)
 	return (int)x->prog - (int)y->prog;
 }
 
-static int load(struct nr_ctl *ctl)
+/* Off the loop (the verifier runs inside the bpf() syscall: milliseconds).
+ * The maps' fds stay open meanwhile: close and purge wait for the job. */
+static int load(struct nr_bpf_tc *tc, const struct nr_bpf_maps *maps)
 {
-	struct nr_bpf *b = ctl->bpf;
-	struct nr_bpf_tc *tc = calloc(1, sizeof(*tc));
-	int rc = -ENOMEM;
+	int rc;
 
-	if (!tc)
-		goto fail;
 	tc->skel = nr_fast__open();
-	if (!tc->skel) {
-		rc = -errno;
-		goto fail;
-	}
-	rc = bpf_map__reuse_fd(tc->skel->maps.routes, b->maps.routes_fd);
+	if (!tc->skel)
+		return -errno;
+	rc = bpf_map__reuse_fd(tc->skel->maps.routes, maps->routes_fd);
 	if (rc == 0)
-		rc = bpf_map__reuse_fd(tc->skel->maps.endpoints, b->maps.eps_fd);
+		rc = bpf_map__reuse_fd(tc->skel->maps.endpoints, maps->eps_fd);
 	if (rc == 0)
-		rc = bpf_map__reuse_fd(tc->skel->maps.stats, b->maps.stats_fd);
+		rc = bpf_map__reuse_fd(tc->skel->maps.stats, maps->stats_fd);
 	if (rc == 0)
 		rc = nr_fast__load(tc->skel);
-	if (rc < 0)
-		goto fail;
-	b->tc = tc;
-	return 0;
-fail:
-	snprintf(b->tc_reason, sizeof(b->tc_reason), "loading the tc program failed: %s",
-		 strerror(-rc));
-	b->tc_failed = true;
-	if (tc)
+	if (rc < 0) {
 		nr_fast__destroy(tc->skel);
-	free(tc);
-	nr_ctl_emit(ctl, NR_EVENT_BPF, NULL, NULL, "host routing: Legacy (%s)", b->tc_reason);
+		tc->skel = NULL;
+	}
 	return rc;
 }
 
@@ -129,12 +117,24 @@ static int wanted(const struct nr_kstate *ks, struct att **out, size_t *n)
 	return 0;
 }
 
-struct tc_job {
-	struct nr_bpf_tc *tc;
-	int rec_fd; /* tc_qdiscs: the clsacts we made */
-	const struct att *attach; size_t n_attach;
-	const struct att *detach; size_t n_detach;
-	struct nr_err *err;
+/* One sync of the attachments, on libuv's thread pool. The job owns its
+ * arrays; it reads the program (tc->skel, or loads it into `fresh`) and the
+ * qdisc record fd, which the loop leaves alone until the job is done (one
+ * job at a time: the pass waits for it, close and purge wait for the pass
+ * and for the job). */
+struct nr_bpf_tc_job {
+	uv_work_t req;
+	struct nr_ctl *ctl;
+	struct nr_bpf_tc *tc;    /* the loaded program, or `fresh` */
+	struct nr_bpf_tc *fresh; /* not loaded yet: this job loads it */
+	const struct nr_bpf_maps *maps;
+	int netns_fd, rec_fd;    /* the controller's namespace; tc_qdiscs */
+	struct att *want; size_t n_want;
+	struct att *add; size_t n_add;
+	struct att *del; size_t n_del;
+	int load_rc, rc;
+	struct nr_err err;
+	nr_bpf_tc_done_fn done;
 };
 
 static int attach_one(struct nr_bpf_tc *tc, int rec_fd, const struct att *a, struct nr_err *err)
@@ -170,79 +170,163 @@ static int detach_one(uint32_t ifindex)
  * netlink socket of the calling thread's namespace). */
 static int run_job(void *arg)
 {
-	struct tc_job *j = arg;
+	struct nr_bpf_tc_job *j = arg;
 	int rc = 0;
 
-	for (size_t i = 0; rc == 0 && i < j->n_attach; i++) {
-		rc = attach_one(j->tc, j->rec_fd, &j->attach[i], j->err);
+	for (size_t i = 0; rc == 0 && i < j->n_add; i++) {
+		rc = attach_one(j->tc, j->rec_fd, &j->add[i], &j->err);
 		if (rc == -ENODEV)
 			rc = 0; /* the device went between plan and now: next pass */
 	}
-	for (size_t i = 0; rc == 0 && i < j->n_detach; i++) {
-		rc = detach_one(j->detach[i].ifindex);
+	for (size_t i = 0; rc == 0 && i < j->n_del; i++) {
+		rc = detach_one(j->del[i].ifindex);
 		if (rc < 0)
-			rc = nr_err_set(j->err, rc, "bpf: removing our tc filter from link #%u: %s",
-					j->detach[i].ifindex, strerror(-rc));
+			rc = nr_err_set(&j->err, rc, "bpf: removing our tc filter from link #%u: %s",
+					j->del[i].ifindex, strerror(-rc));
 		else
-			rc = nr_bpf_qdisc_release(j->rec_fd, j->detach[i].ifindex, j->err);
+			rc = nr_bpf_qdisc_release(j->rec_fd, j->del[i].ifindex, &j->err);
 	}
 	return rc;
 }
 
-int nr_bpf_tc_sync(struct nr_ctl *ctl, bool full, struct nr_err *err)
+static void work_cb(uv_work_t *req)
+{
+	struct nr_bpf_tc_job *j = req->data;
+
+	if (j->fresh) {
+		j->load_rc = load(j->fresh, j->maps);
+		if (j->load_rc < 0)
+			return;
+	}
+	if (j->n_add || j->n_del)
+		j->rc = nr_nl_netns_run_fd(j->netns_fd, run_job, j, &j->err);
+}
+
+static void job_free(struct nr_bpf_tc_job *j)
+{
+	free(j->want);
+	free(j->add);
+	free(j->del);
+	free(j);
+}
+
+/* On the loop: the job is over; what it did becomes our record. */
+static void after_cb(uv_work_t *req, int status)
+{
+	struct nr_bpf_tc_job *j = req->data;
+	struct nr_ctl *ctl = j->ctl;
+	struct nr_bpf *b = ctl->bpf;
+	nr_bpf_tc_done_fn done = j->done;
+	struct nr_err err = j->err;
+	int rc = status < 0 ? status : j->rc;
+
+	b->tc_job = NULL;
+	if (j->fresh && (status < 0 || j->load_rc < 0)) {
+		int lrc = status < 0 ? status : j->load_rc;
+
+		snprintf(b->tc_reason, sizeof(b->tc_reason), "loading the tc program failed: %s",
+			 strerror(-lrc));
+		b->tc_failed = true;
+		free(j->fresh);
+		if (!ctl->closing)
+			nr_ctl_emit(ctl, NR_EVENT_BPF, NULL, NULL, "host routing: Legacy (%s)",
+				    b->tc_reason);
+		rc = 0; /* maps only; the status says why */
+	} else {
+		if (j->fresh)
+			b->tc = j->fresh;
+		if (rc == 0) {
+			free(b->tc->att);
+			b->tc->att = j->want;
+			b->tc->n_att = j->n_want;
+			j->want = NULL;
+		} else if (status < 0) {
+			nr_err_set(&err, status, "bpf: the tc job did not run: %s", strerror(-status));
+		}
+	}
+	job_free(j);
+	done(ctl, rc, &err); /* last: it may end the close, and free the controller */
+}
+
+int nr_bpf_tc_sync(struct nr_ctl *ctl, bool full, nr_bpf_tc_done_fn done, struct nr_err *err)
 {
 	struct nr_bpf *b = ctl->bpf;
-	struct nr_bpf_tc *tc;
-	struct att *want = NULL, *add = NULL, *del = NULL;
-	size_t n_want = 0, n_add = 0, n_del = 0, i = 0, j = 0;
-	struct tc_job job = { 0 };
+	struct nr_bpf_tc_job *j;
+	const struct att *have = b->tc ? b->tc->att : NULL;
+	size_t n_have = b->tc ? b->tc->n_att : 0, i = 0, k = 0;
 	int rc;
 
-	if (!b->tc && (b->tc_failed || load(ctl) < 0))
+	if (b->tc_failed)
 		return 0; /* maps only; the status says why */
-	tc = b->tc;
-	rc = wanted(&ctl->desired, &want, &n_want);
-	if (rc < 0)
-		return nr_err_set(err, rc, "bpf: out of memory");
-	add = calloc(n_want + 1, sizeof(*add));
-	del = calloc(tc->n_att + 1, sizeof(*del));
-	if (!add || !del) {
-		rc = nr_err_set(err, -ENOMEM, "bpf: out of memory");
-		goto out;
+	if (b->netns_fd < 0)
+		return nr_err_set(err, -EBADF, "bpf: no handle on the controller's network namespace");
+	j = calloc(1, sizeof(*j));
+	if (!j)
+		return nr_err_set(err, -ENOMEM, "bpf: out of memory");
+	j->req.data = j;
+	j->ctl = ctl;
+	j->maps = &b->maps;
+	j->netns_fd = b->netns_fd;
+	j->rec_fd = b->maps.qdiscs_fd;
+	j->done = done;
+	rc = wanted(&ctl->desired, &j->want, &j->n_want);
+	if (rc == 0 && !b->tc && !(j->tc = j->fresh = calloc(1, sizeof(*j->fresh))))
+		rc = -ENOMEM;
+	if (rc == 0 && b->tc)
+		j->tc = b->tc;
+	if (rc == 0) {
+		j->add = calloc(j->n_want + 1, sizeof(*j->add));
+		j->del = calloc(n_have + 1, sizeof(*j->del));
+		if (!j->add || !j->del)
+			rc = -ENOMEM;
 	}
-	while (i < n_want || j < tc->n_att) {
-		int c = i == n_want ? 1 : j == tc->n_att ? -1 : att_cmp(&want[i], &tc->att[j]);
+	if (rc < 0) {
+		free(j->fresh);
+		job_free(j);
+		return nr_err_set(err, rc, "bpf: out of memory");
+	}
+	while (i < j->n_want || k < n_have) {
+		int c = i == j->n_want ? 1 : k == n_have ? -1 : att_cmp(&j->want[i], &have[k]);
 
 		if (c < 0 || (c == 0 && full))
-			add[n_add++] = want[i];
+			j->add[j->n_add++] = j->want[i];
 		else if (c > 0)
-			del[n_del++] = tc->att[j];
+			j->del[j->n_del++] = have[k];
 		i += c <= 0;
-		j += c >= 0;
+		k += c >= 0;
 	}
 	/* the same device with the other program: attaching replaces it */
-	for (size_t k = 0; k < n_del; k++)
-		for (size_t m = 0; m < n_add; m++)
-			if (del[k].ifindex == add[m].ifindex)
-				del[k].ifindex = 0;
 	size_t n_real_del = 0;
-	for (size_t k = 0; k < n_del; k++)
-		if (del[k].ifindex)
-			del[n_real_del++] = del[k];
-	job = (struct tc_job){ tc, b->maps.qdiscs_fd, add, n_add, del, n_real_del, err };
-	if (n_add || n_real_del)
-		rc = nr_nl_netns_run(ctl->netns, run_job, &job, err);
-	if (rc == 0) {
-		free(tc->att);
-		tc->att = want;
-		tc->n_att = n_want;
-		want = NULL;
+	for (size_t d = 0; d < j->n_del; d++) {
+		bool replaced = false;
+
+		for (size_t m = 0; m < j->n_add && !replaced; m++)
+			replaced = j->del[d].ifindex == j->add[m].ifindex;
+		if (!replaced)
+			j->del[n_real_del++] = j->del[d];
 	}
-out:
-	free(want);
-	free(add);
-	free(del);
-	return rc;
+	j->n_del = n_real_del;
+	if (!j->fresh && !j->n_add && !j->n_del) { /* in line already: no job */
+		free(b->tc->att);
+		b->tc->att = j->want;
+		b->tc->n_att = j->n_want;
+		j->want = NULL;
+		job_free(j);
+		return 0;
+	}
+	rc = uv_queue_work(ctl->loop, &j->req, work_cb, after_cb);
+	if (rc < 0) {
+		free(j->fresh);
+		job_free(j);
+		return nr_err_set(err, rc, "bpf: cannot queue the tc job: %s", strerror(-rc));
+	}
+	b->tc_job = j;
+	return 1;
+}
+
+bool nr_bpf_tc_busy(struct nr_ctl *ctl)
+{
+	return ctl->bpf && ctl->bpf->tc_job;
 }
 
 const char *nr_bpf_tc_reason(struct nr_ctl *ctl)
@@ -309,7 +393,7 @@ int nr_bpf_tc_purge(struct nr_ctl *ctl, struct nr_err *err)
 					  NR_BPF_MAP_QDISCS, strerror(-own));
 		pa.rec_fd = own >= 0 ? own : -1;
 	}
-	rc = nr_nl_netns_run(ctl->netns, purge_job, &pa, err);
+	rc = nr_nl_netns_run(ctl->netns, purge_job, &pa, err); /* on the loop: see docs/decisions.md */
 	if (own >= 0)
 		close(own);
 	return rc;

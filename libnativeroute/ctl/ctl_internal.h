@@ -441,11 +441,17 @@ void nr_ctl_host_free(struct nr_ctl *ctl);
  * after the routes (full: every entry, read back from the kernel when the
  * pass dumped; else only what ctl->touched names; routes the pass failed
  * to program get no entry); purge removes filters and pins; status fills
- * the host routing fields. */
+ * the host routing fields. sync writes the maps at once and attaches the
+ * tc filters off the loop: true = synced(ctl) follows from the loop once
+ * the filters are attached (or failed: the status says why), and the pass
+ * waits for it; false = done (synced does not run). wait, at close: true
+ * when the tc job still runs; done(ctl) follows when it ends. */
 struct nr_bpf;
 void nr_ctl_bpf_setup(struct nr_ctl *ctl, bool enabled);
-void nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
-		     const struct nr_ctl_failure *fails, size_t n_fails);
+bool nr_ctl_bpf_sync(struct nr_ctl *ctl, bool full, bool dumped,
+		     const struct nr_ctl_failure *fails, size_t n_fails,
+		     void (*synced)(struct nr_ctl *ctl));
+bool nr_ctl_bpf_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
 int nr_ctl_bpf_purge(struct nr_ctl *ctl, struct nr_err *err);
 void nr_ctl_bpf_status(struct nr_ctl *ctl, struct nr_status *st);
 void nr_ctl_bpf_free(struct nr_ctl *ctl);

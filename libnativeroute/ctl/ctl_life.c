@@ -410,11 +410,13 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 	return 0;
 }
 
-/* A save or load on the thread pool still uses the store: the close ends
- * when the last of them does (each calls this again when it ends). */
+/* A save or load on the thread pool still uses the store, a tc job the
+ * eBPF program and maps: the close ends when the last of them does (each
+ * calls this again when it ends). */
 static void close_when_idle(struct nr_ctl *ctl)
 {
-	if (!nr_ctl_save_wait(ctl, close_when_idle) && !nr_ctl_load_wait(ctl, close_when_idle))
+	if (!nr_ctl_save_wait(ctl, close_when_idle) && !nr_ctl_load_wait(ctl, close_when_idle) &&
+	    !nr_ctl_bpf_wait(ctl, close_when_idle))
 		nr_ctl_close_finish(ctl);
 }
 

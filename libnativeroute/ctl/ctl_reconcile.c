@@ -52,13 +52,14 @@ struct pass {
 	uint64_t slice_end;              /* when the last one ended */
 	int final_rc;                    /* ST_FINISH: the pass's outcome */
 	bool finishing;                  /* ST_FINISH: its first slice ran */
+	bool tc_wait;                    /* ST_TC: the eBPF tc job runs (bpf_tc.c) */
 	int depth;                       /* pass_continue nesting (stages chained in a slice) */
 	struct nr_pending *check_next;   /* ST_REACH: the deferred checks' cursor */
 	int diff_phase;                  /* ST_DIFF: which of queue_diff's 8 walks */
 	size_t di, dj;                   /* ST_DIFF: its cursors */
 };
 
-enum { ST_REACH, ST_PLAN, ST_SAVE, ST_SAVING, ST_DIFF, ST_SEND, ST_FINISH, ST_GATHER };
+enum { ST_REACH, ST_PLAN, ST_SAVE, ST_SAVING, ST_DIFF, ST_SEND, ST_TC, ST_FINISH, ST_GATHER };
 
 /* ---- diff ----------------------------------------------------------------- */
 
@@ -430,6 +431,18 @@ static void pass_release(struct pass *ps)
 	ps->batch = NULL;
 }
 
+/* ST_TC: the eBPF tc filters are attached off the loop (or failed: the
+ * status says why); the pass's callbacks may run now. */
+static void tc_synced(struct nr_ctl *ctl)
+{
+	struct pass *ps = ctl->flight;
+
+	if (!ps || ps->stage != ST_TC)
+		return;
+	ps->stage = ST_FINISH;
+	pass_continue(ctl);
+}
+
 /* Callbacks, events and the retry timer, for both kinds of pass. */
 static void finish_pass(struct pass *ps, int rc)
 {
@@ -438,7 +451,8 @@ static void finish_pass(struct pass *ps, int rc)
 	pass_stop_io(ctl);
 	if (ps->full) {
 		if (rc == 0) /* eBPF maps: all, read back if dumped; not refused routes */
-			nr_ctl_bpf_sync(ctl, true, ps->dumped, ps->fails, ps->n_fails);
+			ps->tc_wait = nr_ctl_bpf_sync(ctl, true, ps->dumped, ps->fails, ps->n_fails,
+						      tc_synced);
 		if (rc == 0)
 			rc = nr_ctl_vxlan_cleanup(ctl, &ps->err);
 		if (rc == 0)
@@ -455,7 +469,7 @@ static void finish_pass(struct pass *ps, int rc)
 		struct nr_kstate later = ctl->touched;
 
 		ctl->touched = ps->touched;
-		nr_ctl_bpf_sync(ctl, false, false, ps->fails, ps->n_fails);
+		ps->tc_wait = nr_ctl_bpf_sync(ctl, false, false, ps->fails, ps->n_fails, tc_synced);
 		ps->touched = ctl->touched;
 		ctl->touched = later;
 	}
@@ -470,7 +484,7 @@ static void finish_pass(struct pass *ps, int rc)
 	ctl->in_pass = false;
 	nr_ctl_masq_pass(ctl); /* the nftables table, off the loop; callbacks wait for it */
 	ps->final_rc = rc;
-	ps->stage = ST_FINISH;
+	ps->stage = ps->tc_wait ? ST_TC : ST_FINISH; /* ST_TC: tc_synced goes on */
 	pass_continue(ctl);
 }
 
@@ -776,6 +790,7 @@ static void pass_continue(struct nr_ctl *ctl)
 			save_then_apply(ps, ps->want, ps->have);
 		break;
 	case ST_SAVING:
+	case ST_TC:     /* tc_synced continues */
 	case ST_GATHER: /* ctl_gather.c's callback continues */
 		break;
 	case ST_DIFF: step_diff(ps); break;

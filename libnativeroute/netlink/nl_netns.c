@@ -15,7 +15,9 @@ static int netns_open(const char *netns, struct nr_err *err)
 	char path[PATH_MAX];
 	int fd;
 
-	if (strchr(netns, '/'))
+	if (!netns)
+		snprintf(path, sizeof(path), "/proc/thread-self/ns/net");
+	else if (strchr(netns, '/'))
 		snprintf(path, sizeof(path), "%s", netns);
 	else if (!*netns || !strcmp(netns, ".") || !strcmp(netns, ".."))
 		return nr_err_set(err, -EINVAL, "netns \"%s\": not a valid name", netns);
@@ -23,8 +25,8 @@ static int netns_open(const char *netns, struct nr_err *err)
 		snprintf(path, sizeof(path), "/run/netns/%s", netns);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return nr_err_set(err, -errno, "netns %s: open %s: %s", netns, path,
-				  strerror(errno));
+		return nr_err_set(err, -errno, "netns %s: open %s: %s", netns ? netns : "(own)",
+				  path, strerror(errno));
 	return fd;
 }
 
@@ -51,27 +53,45 @@ static void *netns_thread(void *p)
 	return NULL;
 }
 
-int nr_nl_netns_run(const char *netns, int (*fn)(void *arg), void *arg,
-		    struct nr_err *err)
+/* Run fn on a new thread inside the namespace of `target`, wait for it. */
+static int run_on_thread(int target, const char *name, int (*fn)(void *arg), void *arg,
+			 struct nr_err *err)
 {
-	struct netns_job j = { .fn = fn, .arg = arg };
+	struct netns_job j = { .target = target, .fn = fn, .arg = arg };
 	pthread_t t;
 	int rc;
 
-	if (!netns)
-		return fn(arg);
-	j.target = netns_open(netns, err);
-	if (j.target < 0)
-		return j.target;
 	rc = pthread_create(&t, NULL, netns_thread, &j);
-	if (rc != 0) {
-		close(j.target);
-		return nr_err_set(err, -rc, "netns %s: cannot start a thread: %s", netns, strerror(rc));
-	}
+	if (rc != 0)
+		return nr_err_set(err, -rc, "netns %s: cannot start a thread: %s", name, strerror(rc));
 	pthread_join(t, NULL);
-	close(j.target);
 	if (j.setns_errno)
-		return nr_err_set(err, -j.setns_errno, "netns %s: setns: %s", netns,
+		return nr_err_set(err, -j.setns_errno, "netns %s: setns: %s", name,
 				  strerror(j.setns_errno));
 	return j.ret;
+}
+
+int nr_nl_netns_run(const char *netns, int (*fn)(void *arg), void *arg,
+		    struct nr_err *err)
+{
+	int fd, rc;
+
+	if (!netns)
+		return fn(arg);
+	fd = netns_open(netns, err);
+	if (fd < 0)
+		return fd;
+	rc = run_on_thread(fd, netns, fn, arg, err);
+	close(fd);
+	return rc;
+}
+
+int nr_nl_netns_open(const char *netns, struct nr_err *err)
+{
+	return netns_open(netns, err);
+}
+
+int nr_nl_netns_run_fd(int netns_fd, int (*fn)(void *arg), void *arg, struct nr_err *err)
+{
+	return run_on_thread(netns_fd, "(fd)", fn, arg, err);
 }

@@ -17,4 +17,15 @@
 int nr_nl_netns_run(const char *netns, int (*fn)(void *arg), void *arg,
 		    struct nr_err *err);
 
+/* For work done later from another thread (libuv's thread pool): an fd of
+ * `netns` as above, or with NULL of the calling thread's own namespace
+ * (/proc/thread-self/ns/net: where the controller's sockets were opened).
+ * Returns the fd (O_CLOEXEC) or -errno with text in err. */
+int nr_nl_netns_open(const char *netns, struct nr_err *err);
+/* nr_nl_netns_run on the namespace of an fd from nr_nl_netns_open: always
+ * on a short-lived thread that enters it (the calling thread, a pool
+ * thread, may be in any namespace and never changes it). The fd stays
+ * open. */
+int nr_nl_netns_run_fd(int netns_fd, int (*fn)(void *arg), void *arg, struct nr_err *err);
+
 #endif
