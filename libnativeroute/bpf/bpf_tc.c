@@ -27,6 +27,7 @@
 #include "bpf/bpf_ctl.h"
 #include "bpf/bpf_qdisc.h"
 #include "ctl/ctl_internal.h"
+#include "ctl/ctl_kernel.h"
 #include "netlink/nl_netns.h"
 #include "nr_fast.skel.h"
 
@@ -125,6 +126,8 @@ static int wanted(const struct nr_kstate *ks, struct att **out, size_t *n)
 struct nr_bpf_tc_job {
 	uv_work_t req;
 	struct nr_ctl *ctl;
+	const struct nr_kernel_ops *k; /* the controller's kernel (ctl_kernel.h): tc_run */
+	void *k_ctx;
 	struct nr_bpf_tc *tc;    /* the loaded program, or `fresh` */
 	struct nr_bpf_tc *fresh; /* not loaded yet: this job loads it */
 	const struct nr_bpf_maps *maps;
@@ -198,8 +201,12 @@ static void work_cb(uv_work_t *req)
 		if (j->load_rc < 0)
 			return;
 	}
-	if (j->n_add || j->n_del)
-		j->rc = nr_nl_netns_run_fd(j->netns_fd, run_job, j, &j->err);
+	if (!j->n_add && !j->n_del)
+		return;
+	if (!j->k->tc_run)
+		j->rc = nr_err_set(&j->err, -ENOTSUP, "bpf: this kernel table has no tc");
+	else
+		j->rc = j->k->tc_run(j->k_ctx, j->netns_fd, run_job, j, &j->err);
 }
 
 static void job_free(struct nr_bpf_tc_job *j)
@@ -265,6 +272,8 @@ int nr_bpf_tc_sync(struct nr_ctl *ctl, bool full, nr_bpf_tc_done_fn done, struct
 		return nr_err_set(err, -ENOMEM, "bpf: out of memory");
 	j->req.data = j;
 	j->ctl = ctl;
+	j->k = ctl->k;
+	j->k_ctx = ctl->k_ctx;
 	j->maps = &b->maps;
 	j->netns_fd = b->netns_fd;
 	j->rec_fd = b->maps.qdiscs_fd;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl/ctl_internal.h"
+#include "netlink/nl_netns.h"
 #include "netlink/nl_sysctl.h"
 
 static int real_open(void *ctx, const char *netns, unsigned int flags, struct nr_nl **ret,
@@ -48,6 +49,13 @@ static void real_nft_sync(void *ctx, int netns_fd, struct nr_nft_sync *sync, str
 	nr_nft_in_netns(netns_fd, sync_in_netns, sync, err);
 }
 
+static int real_tc_run(void *ctx, int netns_fd, int (*fn)(void *arg), void *arg,
+		       struct nr_err *err)
+{
+	(void)ctx;
+	return nr_nl_netns_run_fd(netns_fd, fn, arg, err);
+}
+
 const struct nr_kernel_ops nr_kernel_netlink = {
 	.open = real_open,
 	.close = nr_nl_close,
@@ -81,4 +89,5 @@ const struct nr_kernel_ops nr_kernel_netlink = {
 	.sysctl_forwarding = real_sysctl_forwarding,
 	.nft_sync = real_nft_sync,
 	.bpf_purge = nr_ctl_bpf_purge,
+	.tc_run = real_tc_run,
 };

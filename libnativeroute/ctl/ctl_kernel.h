@@ -127,6 +127,12 @@ struct nr_kernel_ops {
 	 * done even when the controller runs without eBPF (an earlier run may
 	 * have had it) */
 	int (*bpf_purge)(struct nr_ctl *ctl, struct nr_err *err);
+	/* the eBPF fast path's tc work (bpf/bpf_tc.c: clsact qdiscs, filters
+	 * attached and detached; fn(arg) makes libbpf's netlink calls) run
+	 * inside the namespace netns_fd; called on libuv's thread pool, so it
+	 * must be thread-safe. Returns fn's result, or -errno when the
+	 * namespace cannot be entered. NULL: no eBPF fast path (-ENOTSUP). */
+	int (*tc_run)(void *ctx, int netns_fd, int (*fn)(void *arg), void *arg, struct nr_err *err);
 };
 
 /* A table and its state, as the controller holds it. */
