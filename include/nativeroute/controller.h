@@ -172,8 +172,10 @@ struct nr_ctl_opts {
 	bool discard_saved_state;
 	/* eBPF host routing: pinned maps under /sys/fs/bpf/nativeroute/<node>@<netns>/
 	 * (routes, endpoints, stats; include/nativeroute/bpf.h) mirror the routes,
-	 * and a tc program fast-paths pod traffic. Without privilege, bpffs or
-	 * kernel support, routes alone work and nr_status says why. */
+	 * and a tc program fast-paths pod traffic (loaded and attached on libuv's
+	 * thread pool; a pass's callbacks run once its filters are attached).
+	 * Without privilege, bpffs or kernel support, routes alone work and
+	 * nr_status says why. */
 	bool bpf;
 	/* Masquerading, as Cilium's enable-ipv4-masquerade/enable-ipv6-masquerade:
 	 * traffic from this node's pod CIDR to a destination outside the
