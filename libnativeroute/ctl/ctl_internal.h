@@ -390,14 +390,16 @@ const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_ad
  * none) can alter a remembered answer. */
 bool nr_reach_cache_affected(struct nr_ctl *ctl, const struct nr_prefix *dst, uint32_t ifindex);
 /* Asking from the loop, in slices (a pass): begin collects the IPs the
- * cache lacks of the remote nodes named in names[0..n) (names NULL: of
- * every node) (*ret NULL when none is missing); pump sends and
+ * cache lacks of the remote nodes named in names[0..n) (n 0: none, whatever
+ * names is), fill_all those of every node (a full pass, in slices); *ret is
+ * NULL when none is missing; pump sends and
  * reads for at most budget_ns on ctl->nl and returns NR_NL_REACH_WAIT /
  * NR_NL_REACH_MORE while unfinished, else 0 or -errno with the answers in
  * the cache (a lost one is asked again by a later pass). */
 struct nr_reach_fill;
 int nr_ctl_reach_fill_begin(struct nr_ctl *ctl, char *const *names, size_t n,
 			    struct nr_reach_fill **ret);
+int nr_ctl_reach_fill_all(struct nr_ctl *ctl, struct nr_reach_fill **ret);
 int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns);
 void nr_ctl_reach_fill_free(struct nr_reach_fill *f);
 /* The planner's nr_plan_reach_fn over the cache (data: a view): NULL for

@@ -195,21 +195,24 @@ static void fill_more(struct nr_ctl *ctl, struct nr_reach_fill *f)
 	nr_nl_reach_ready(&f->a, f->n, !nd || f->n >= f->cap);
 }
 
-int nr_ctl_reach_fill_begin(struct nr_ctl *ctl, char *const *names, size_t n,
-			    struct nr_reach_fill **ret)
+/* An incremental pass names the nodes added since the last one (none,
+ * usually: then nothing is walked - a walk of every node here cost each
+ * node add ~20 loop turns at 10,000 nodes); a full pass asks for all. */
+static int fill_begin(struct nr_ctl *ctl, bool all, char *const *names, size_t n,
+		      struct nr_reach_fill **ret)
 {
 	struct nr_reach_fill *f;
 
 	*ret = NULL;
 	if (nr_model_config(ctl->model)->routing_mode == NR_MODE_TUNNEL)
 		return 0;
-	if (names && !n)
+	if (!all && !n)
 		return 0;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	f->all = !names;
-	f->cap = 2 * (names ? n : nr_model_node_count(ctl->model)) + 1;
+	f->all = all;
+	f->cap = 2 * (all ? nr_model_node_count(ctl->model) : n) + 1;
 	f->ips = malloc(f->cap * sizeof(*f->ips));
 	f->ans = malloc(f->cap * sizeof(*f->ans));
 	f->rc = malloc(f->cap * sizeof(*f->rc));
@@ -217,13 +220,13 @@ int nr_ctl_reach_fill_begin(struct nr_ctl *ctl, char *const *names, size_t n,
 		nr_ctl_reach_fill_free(f);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; names && i < n; i++) {
+	for (size_t i = 0; !all && i < n; i++) {
 		const struct nr_node *nd = nr_model_node_get(ctl->model, names[i]);
 
 		if (nd)
 			fill_collect(ctl, f, nd);
 	}
-	if (names && !f->n) {
+	if (!all && !f->n) {
 		nr_ctl_reach_fill_free(f);
 		return 0;
 	}
@@ -232,6 +235,17 @@ int nr_ctl_reach_fill_begin(struct nr_ctl *ctl, char *const *names, size_t n,
 	nr_nl_reach_ready(&f->a, f->n, !f->all);
 	*ret = f;
 	return 0;
+}
+
+int nr_ctl_reach_fill_begin(struct nr_ctl *ctl, char *const *names, size_t n,
+			    struct nr_reach_fill **ret)
+{
+	return fill_begin(ctl, false, names, n, ret);
+}
+
+int nr_ctl_reach_fill_all(struct nr_ctl *ctl, struct nr_reach_fill **ret)
+{
+	return fill_begin(ctl, true, NULL, 0, ret);
 }
 
 /* The answers received so far into the cache, in order (each pump takes

@@ -48,8 +48,11 @@ struct pass {
 	struct nr_plan_slices *slices;   /* ST_PLAN */
 	struct nr_ctl_reach_view view;   /* ST_PLAN: the planner's reachability */
 	bool demoted;                    /* ST_PLAN: re-planning with gateways demoted */
-	uint64_t slice_t0;               /* when the running slice began */
+	uint64_t slice_t0;               /* when the running slice began, less
+					  * the work of this loop turn before it */
 	uint64_t slice_end;              /* when the last one ended */
+	uint64_t turn_used;              /* the work of this loop turn's slices */
+	bool new_turn;                   /* the idle handle runs the next slice */
 	int final_rc;                    /* ST_FINISH: the pass's outcome */
 	bool finishing;                  /* ST_FINISH: its first slice ran */
 	bool tc_wait;                    /* ST_TC: the eBPF tc job runs (bpf_tc.c) */
@@ -332,7 +335,14 @@ static void report_unreachable(struct nr_ctl *ctl, const struct nr_plan_report *
 #define NR_CHECK_SLICE 1024       /* deferred node checks per slice */
 #define NR_FINISH_SLICE 256       /* requests decided between two clock reads */
 /* Slices closer together than this (an idle step, then the poll callback
- * in the same loop turn) share one budget: one slice per loop turn. */
+ * in the same loop turn) share one budget: one slice's worth of work per
+ * loop turn. What they share is the work done, not the time since the
+ * first of them began: the idle handle runs once per loop turn, so a slice
+ * it runs starts a new turn's budget. (Measured from the first slice, a
+ * pass whose slices came microseconds apart - a loop with an active idle
+ * handle turns that fast - ran out of budget after 300 us of wall time and
+ * then spun the loop for NR_SLICE_GAP_NS before every later slice: ~0.3 ms
+ * on every node add.) */
 #define NR_SLICE_GAP_NS 50000u
 
 static void pass_continue(struct nr_ctl *ctl);
@@ -357,8 +367,12 @@ static uint64_t slice_left(const struct pass *ps)
 
 static void step_idle_cb(uv_idle_t *h)
 {
+	struct nr_ctl *ctl = h->data;
+
 	uv_idle_stop(h);
-	pass_continue(h->data);
+	if (ctl->flight)
+		ctl->flight->new_turn = true;
+	pass_continue(ctl);
 }
 
 /* Continue in the next loop turn (after the caller's other handles ran). */
@@ -768,12 +782,14 @@ static void pass_continue(struct nr_ctl *ctl)
 	if (ps->depth == 0) {
 		uint64_t now = mono_ns();
 
-		if (now - ps->slice_end >= NR_SLICE_GAP_NS) {
-			ps->slice_t0 = now;
-		} else if (!slice_left(ps)) { /* this loop turn had its slice */
+		if (ps->new_turn || now - ps->slice_end >= NR_SLICE_GAP_NS)
+			ps->turn_used = 0;
+		ps->new_turn = false;
+		if (ps->turn_used >= NR_STEP_BUDGET_NS) { /* this loop turn had its slice */
 			pass_yield(ctl);
 			return;
 		}
+		ps->slice_t0 = now - ps->turn_used; /* slice_left: what the turn has left */
 	}
 	ps->depth++;
 	switch (ps->stage) {
@@ -797,8 +813,10 @@ static void pass_continue(struct nr_ctl *ctl)
 	case ST_SEND: step_send(ps); break;
 	case ST_FINISH: step_finish(ps); break;
 	}
-	if (ctl->flight == ps && --ps->depth == 0)
+	if (ctl->flight == ps && --ps->depth == 0) {
 		ps->slice_end = mono_ns();
+		ps->turn_used = ps->slice_end - ps->slice_t0;
+	}
 }
 
 static void pass_timeout_cb(uv_timer_t *t)
@@ -853,7 +871,7 @@ static void full_gathered(struct nr_ctl *ctl, int rc, struct nr_err *err)
 		finish_pass(ps, rc);
 		return;
 	}
-	rc = nr_ctl_reach_fill_begin(ctl, NULL, 0, &ps->fill);
+	rc = nr_ctl_reach_fill_all(ctl, &ps->fill);
 	if (rc < 0) {
 		nr_err_set(&ps->err, rc, "out of memory");
 		finish_pass(ps, rc);

@@ -632,6 +632,7 @@ static int f_reach_many(struct nr_nl *nl, const struct nr_addr *ips, size_t n,
 static int f_reach_pump(struct nr_nl_reach_async *a, uint64_t budget_ns)
 {
 	(void)budget_ns;
+	chan_of(a->nl)->fk->count.reach_pumps++;
 	for (; a->next < a->ready; a->next++)
 		if (a->rc[a->next] == 1)
 			a->rc[a->next] = reach_one(chan_of(a->nl)->fk, &a->ips[a->next], &a->out[a->next]);

@@ -37,6 +37,7 @@ struct fake_counters {
 	unsigned int lookups;   /* reachability answers given */
 	unsigned int lookup_calls; /* reach (one address) + reach_many (pipelined) calls */
 	unsigned int events;    /* notifications read by the controller */
+	unsigned int reach_pumps; /* pumps of pipelined lookups from the loop (reach_pump) */
 };
 
 struct fake_kernel *fake_kernel_new(void);
