@@ -222,17 +222,18 @@ static int check_ips(const struct nr_model *m, const struct nr_node_req *spec,
 
 		if (!ips[s]->family)
 			continue;
-		nr_addr_str(ips[s], a, sizeof(a));
+		/* the address is formatted for an error only: a node add is
+		 * a few microseconds, and printf was a third of them */
 		if (ips[s]->family != fams[s])
 			return nr_err_set(err, -EINVAL, "node %s: %s given as the %s address", spec->name,
-					  a, s ? "IPv6" : "IPv4");
+					  nr_addr_str(ips[s], a, sizeof(a)), s ? "IPv6" : "IPv4");
 		r = nr_config_check_node_ip(&m->cfg, ips[s], err);
 		if (r < 0)
 			return r;
 		other = find_ip(m, ips[s]);
 		if (other && other != self)
 			return nr_err_set(err, -EEXIST, "node %s: IP %s already belongs to node %s",
-					  spec->name, a, other->name);
+					  spec->name, nr_addr_str(ips[s], a, sizeof(a)), other->name);
 	}
 	return 0;
 }

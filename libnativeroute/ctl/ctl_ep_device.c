@@ -11,6 +11,8 @@
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_link.h"
 
+/* Asked on ctl->query: a public call may run while a pass's batch is out on
+ * ctl->nl, whose ACKs a request there would read and drop. */
 int nr_ctl_endpoint_device_check(struct nr_ctl *ctl, const char *id, uint32_t ifindex,
 				 struct nr_err *err)
 {
@@ -19,7 +21,7 @@ int nr_ctl_endpoint_device_check(struct nr_ctl *ctl, const char *id, uint32_t if
 	struct nr_nl_link link = { 0 };
 	char ip[NR_ADDR_STRLEN];
 
-	if (ctl->k->link_get(ctl->nl, NULL, ifindex, &link, NULL) < 0)
+	if (ctl->k->link_get(ctl->query, NULL, ifindex, &link, NULL) < 0)
 		return 0; /* the caller reports a missing link */
 	if (ifindex == 1 || !strcmp(link.name, "lo"))
 		return nr_err_set(err, -EINVAL, "endpoint %s: %s is the loopback device", id, link.name);
@@ -30,7 +32,7 @@ int nr_ctl_endpoint_device_check(struct nr_ctl *ctl, const char *id, uint32_t if
 		const struct nr_addr *a = nr_node_ip(self, fams[i]);
 		uint32_t dev;
 
-		if (!a || ctl->k->addr_find(ctl->nl, a, &dev, NULL) < 0 || dev != ifindex)
+		if (!a || ctl->k->addr_find(ctl->query, a, &dev, NULL) < 0 || dev != ifindex)
 			continue;
 		return nr_err_set(err, -EINVAL,
 				  "endpoint %s: %s carries the node IP %s (the underlay device); a pod "

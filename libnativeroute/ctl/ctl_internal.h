@@ -24,6 +24,7 @@
  *     ctl_state.c      the durable state: the model at new, rollback
  *     ctl_load.c       the saved state, loaded on the thread pool
  *     ctl_save.c       saving off the loop; callbacks wait for the fsync'd save
+ *     ctl_send.c       a pass's netlink batch sent from the thread pool
  *     ctl_reach.c      reachability of node IPs (RTM_GETROUTE), cached
  *     ctl_nhid.c       our nexthop ids, remapped around foreign ones
  *     ctl_masq_watch.c nftables events about our table
@@ -255,6 +256,16 @@ struct nr_ctl {
 		void (*then)(struct nr_ctl *ctl, int rc, const char *msg);
 		void (*closed)(struct nr_ctl *ctl); /* a close waits for it */
 	} save;
+	struct {                     /* a batch's sends on the thread pool (ctl_send.c) */
+		uv_work_t work;
+		struct nr_nl_batch *batch; /* the one being sent */
+		size_t first, n, sent;     /* its claimed operations, how many went out */
+		int rc;                    /* the worker's result */
+		bool running;
+		bool orphan;               /* its pass let go of it: free it at the end */
+		void (*then)(struct nr_ctl *ctl, int rc);
+		void (*closed)(struct nr_ctl *ctl); /* a close waits for the worker */
+	} send;
 	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
 	struct {                     /* the saved state loading off the loop (ctl_load.c) */
 		bool wanted;         /* there is a state file to load */
@@ -328,6 +339,22 @@ bool nr_ctl_save_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
  * -ENOMEM. save_ahead finishes what is left. */
 int nr_ctl_save_prep(struct nr_ctl *ctl, uint64_t budget_ns);
 void nr_ctl_save_free(struct nr_ctl *ctl);
+
+/* ctl_send.c: a pass's batch (begun: nr_nl_batch_begin) goes out from
+ * libuv's thread pool, one claim of operations at a time, while the loop
+ * reads the ACKs (the kernel applies each message inside sendmsg, which now
+ * and then takes milliseconds, see nl_batch.h). offloaded: the kernel table
+ * can (else the loop pumps). next: when no send runs and operations can be
+ * claimed, start one and return true; then(ctl, rc) runs on the loop after
+ * it (rc: 0 or the send's -errno), never during a close. release: the batch
+ * is freed now, or when the send using it ends. wait: at close, true while
+ * a send runs, and done(ctl) is called once it ended. */
+bool nr_ctl_send_offloaded(const struct nr_ctl *ctl);
+bool nr_ctl_send_next(struct nr_ctl *ctl, struct nr_nl_batch *b,
+		      void (*then)(struct nr_ctl *ctl, int rc));
+bool nr_ctl_send_running(const struct nr_ctl *ctl);
+void nr_ctl_send_release(struct nr_ctl *ctl, struct nr_nl_batch *b);
+bool nr_ctl_send_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
 
 /* ctl_life.c: the end of a close (after the handles and any running save) */
 void nr_ctl_close_finish(struct nr_ctl *ctl);

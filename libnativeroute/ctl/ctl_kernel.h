@@ -78,6 +78,12 @@ struct nr_kernel_ops {
 	int (*batch_pump)(struct nr_nl_batch *b, uint64_t budget_ns);
 	int (*batch_commit)(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *data,
 			    struct nr_err *err);
+	/* the sends of an asynchronous commit on libuv's thread pool, the
+	 * ACKs read on the loop (nl_batch.h: nr_nl_batch_claim/claim_end are
+	 * bookkeeping, not I/O): batch_send runs on a worker thread. A table
+	 * without them (NULL) has the loop pump the batch (batch_pump). */
+	int (*batch_send)(struct nr_nl_batch *b, size_t first, size_t n, size_t *sent);
+	int (*batch_read)(struct nr_nl_batch *b);
 
 	/* ---- lookups ---------------------------------------------------------- */
 	int (*reach)(struct nr_nl *nl, const struct nr_addr *ip, struct nr_nl_reach *out,
@@ -112,6 +118,8 @@ struct nr_kernel_ops {
 
 	/* ---- events: as nr_nl_event_read (-ENOBUFS: events were lost) --------- */
 	int (*event_read)(struct nr_nl *nl, nr_nl_event_cb cb, void *data);
+	/* as nr_nl_event_ignore_echoes (NULL: the watch skips them itself) */
+	int (*event_ignore_echoes)(struct nr_nl *nl, const uint32_t *portids, size_t n);
 
 	/* ---- outside rtnetlink -------------------------------------------------- */
 	/* net.ipv4.ip_forward / net.ipv6.conf.all.forwarding = on in netns;

@@ -245,6 +245,13 @@ static int ctl_setup(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_
 				      &ctl->owner_lock, err);
 	if (rc == 0)
 		rc = ctl->k->open(ctl->k_ctx, ctl->netns, NR_NL_NONBLOCK | NR_NL_EVENTS, &ctl->events, err);
+	if (rc == 0 && ctl->k->event_ignore_echoes) {
+		/* the watch skips them anyway (ctl_watch.c own_echo): without
+		 * the filter they only cost reads and queue space */
+		const uint32_t ports[] = { ctl->nl->portid, ctl->query->portid };
+
+		(void)ctl->k->event_ignore_echoes(ctl->events, ports, 2);
+	}
 	/* the model: saved state (state_dir) or the options alone */
 	if (rc == 0)
 		rc = nr_ctl_state_setup(ctl, o, &cfg, &local, err);
@@ -411,12 +418,12 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 }
 
 /* A save or load on the thread pool still uses the store, a tc job the
- * eBPF program and maps: the close ends when the last of them does (each
- * calls this again when it ends). */
+ * eBPF program and maps, a send the command socket and its batch: the close
+ * ends when the last of them does (each calls this again when it ends). */
 static void close_when_idle(struct nr_ctl *ctl)
 {
 	if (!nr_ctl_save_wait(ctl, close_when_idle) && !nr_ctl_load_wait(ctl, close_when_idle) &&
-	    !nr_ctl_bpf_wait(ctl, close_when_idle))
+	    !nr_ctl_bpf_wait(ctl, close_when_idle) && !nr_ctl_send_wait(ctl, close_when_idle))
 		nr_ctl_close_finish(ctl);
 }
 

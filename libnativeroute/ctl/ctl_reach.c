@@ -17,8 +17,19 @@ struct reach_entry {
 	struct nr_reach answer;
 };
 
+/* Entries come from blocks and are only ever dropped all together (clear):
+ * freeing 10,000 small allocations at once, on the loop, cost milliseconds
+ * (and the next large malloc as much again, consolidating them). */
+#define ENTRIES_PER_BLOCK 512
+struct entry_block {
+	struct entry_block *next;
+	size_t used;
+	struct reach_entry e[ENTRIES_PER_BLOCK];
+};
+
 struct nr_reach_cache {
 	struct nr_hmap map;
+	struct entry_block *blocks; /* the newest first */
 	struct nr_reach *array; /* the planner's input, rebuilt per pass */
 	size_t n_array, cap_array;
 };
@@ -31,18 +42,13 @@ int nr_reach_cache_new(struct nr_reach_cache **ret)
 
 void nr_reach_cache_clear(struct nr_reach_cache *c)
 {
-	for (size_t b = 0; c->map.buckets && b <= c->map.mask; b++) {
-		struct nr_hnode *h = c->map.buckets[b];
+	while (c->blocks) {
+		struct entry_block *next = c->blocks->next;
 
-		while (h) {
-			struct nr_hnode *next = h->next;
-
-			free(nr_container_of(h, struct reach_entry, node));
-			h = next;
-		}
+		free(c->blocks);
+		c->blocks = next;
 	}
 	nr_hmap_destroy(&c->map);
-	memset(&c->map, 0, sizeof(c->map));
 }
 
 void nr_reach_cache_free(struct nr_reach_cache *c)
@@ -87,15 +93,23 @@ static const struct nr_reach *cache_find(struct nr_reach_cache *c, const struct 
  * remembered, and a copy is returned by the caller). */
 static const struct nr_reach *cache_put(struct nr_reach_cache *c, const struct nr_reach *answer)
 {
-	struct reach_entry *e = calloc(1, sizeof(*e));
+	struct reach_entry *e;
 
-	if (!e)
-		return NULL;
-	e->answer = *answer;
-	if (nr_hmap_insert(&c->map, &e->node, nr_addr_hash(&answer->ip)) < 0) {
-		free(e);
-		return NULL;
+	if (!c->blocks || c->blocks->used == ENTRIES_PER_BLOCK) {
+		struct entry_block *b = malloc(sizeof(*b));
+
+		if (!b)
+			return NULL;
+		b->next = c->blocks;
+		b->used = 0;
+		c->blocks = b;
 	}
+	e = &c->blocks->e[c->blocks->used];
+	memset(e, 0, sizeof(*e));
+	e->answer = *answer;
+	if (nr_hmap_insert(&c->map, &e->node, nr_addr_hash(&answer->ip)) < 0)
+		return NULL;
+	c->blocks->used++;
 	return &e->answer;
 }
 
@@ -125,21 +139,26 @@ const struct nr_reach *nr_reach_cache_get(struct nr_ctl *ctl, const struct nr_ad
  * Without this filter every pod's veth and every foreign route anywhere
  * would re-ask the kernel for every node and force a full pass - O(nodes)
  * per pod. A linear walk here is microseconds even at 10,000 nodes. */
+struct affected_q {
+	const struct nr_prefix *dst;
+	uint32_t ifindex;
+};
+
+static bool entry_affected(struct nr_hnode *h, void *data)
+{
+	const struct affected_q *q = data;
+	const struct nr_reach *a = &nr_container_of(h, struct reach_entry, node)->answer;
+
+	return (q->ifindex && a->ifindex == q->ifindex) ||
+	       (q->dst && q->dst->addr.family == a->ip.family &&
+		nr_prefix_contains_addr(q->dst, &a->ip));
+}
+
 bool nr_reach_cache_affected(struct nr_ctl *ctl, const struct nr_prefix *dst, uint32_t ifindex)
 {
-	struct nr_reach_cache *c = ctl->reach;
+	struct affected_q q = { .dst = dst, .ifindex = ifindex };
 
-	for (size_t b = 0; c->map.buckets && b <= c->map.mask; b++) {
-		for (struct nr_hnode *h = c->map.buckets[b]; h; h = h->next) {
-			const struct nr_reach *a = &nr_container_of(h, struct reach_entry, node)->answer;
-
-			if (ifindex && a->ifindex == ifindex)
-				return true;
-			if (dst && dst->addr.family == a->ip.family && nr_prefix_contains_addr(dst, &a->ip))
-				return true;
-		}
-	}
-	return false;
+	return nr_hmap_any(&ctl->reach->map, entry_affected, &q);
 }
 
 /* ---- asked from the loop, in slices ---------------------------------------- */

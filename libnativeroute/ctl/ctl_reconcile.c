@@ -58,6 +58,7 @@ struct pass {
 	bool tc_wait;                    /* ST_TC: the eBPF tc job runs (bpf_tc.c) */
 	int depth;                       /* pass_continue nesting (stages chained in a slice) */
 	struct nr_pending *check_next;   /* ST_REACH: the deferred checks' cursor */
+	int send_rc;                     /* ST_SEND: the first failure of a send or read */
 	int diff_phase;                  /* ST_DIFF: which of queue_diff's 8 walks */
 	size_t di, dj;                   /* ST_DIFF: its cursors */
 };
@@ -441,7 +442,7 @@ static void pass_release(struct pass *ps)
 	nr_kstate_free(&ps->own_want);
 	nr_kstate_free(&ps->own_have);
 	nr_kstate_free(&ps->touched);
-	nr_nl_batch_free(ps->batch);
+	nr_ctl_send_release(ps->ctl, ps->batch); /* a worker may still send it */
 	ps->batch = NULL;
 }
 
@@ -563,8 +564,18 @@ static void step_diff(struct pass *ps)
 	struct nr_ctl *ctl = ps->ctl;
 	int rc = 0;
 
-	if (!ps->batch)
+	if (!ps->batch) {
+		const struct nr_kstate *w = ps->want, *h = ps->have;
+
 		rc = nr_nl_batch_new(ctl->nl, &ctl->owner, &ps->batch);
+		/* at most every wanted object created and every other deleted */
+		if (rc == 0)
+			rc = nr_nl_batch_reserve(ps->batch, w->n_nexthops + w->n_routes + w->n_neighs +
+							    w->n_fdbs + h->n_nexthops + h->n_routes +
+							    h->n_neighs + h->n_fdbs);
+		if (rc < 0)
+			rc = nr_err_set(&ps->err, rc, "netlink batch: out of memory");
+	}
 	while (rc == 0) {
 		rc = queue_diff(ps, ps->want, ps->have, NR_DIFF_SLICE, &ps->err);
 		if (rc != 1)
@@ -595,12 +606,57 @@ static void step_diff(struct pass *ps)
 		pass_yield(ctl);
 }
 
+static void sent_cb(struct nr_ctl *ctl, int rc)
+{
+	struct pass *ps = ctl->flight;
+
+	if (!ps)
+		return;
+	if (rc < 0 && !ps->send_rc)
+		ps->send_rc = rc;
+	pass_continue(ctl);
+}
+
+/* ST_SEND with the sends on the thread pool (ctl_send.c): read the ACKs
+ * that arrived, hand the next operations to a worker when none runs, and
+ * wait for the socket or the worker. The pass ends only once no worker
+ * uses its batch: every way out (done, failed, timed out) waits for it. */
+static void step_send_offloaded(struct pass *ps)
+{
+	struct nr_ctl *ctl = ps->ctl;
+	int rc = ps->send_rc;
+
+	if (!rc) {
+		rc = ctl->k->batch_read(ps->batch);
+		if (rc < 0)
+			ps->send_rc = rc;
+	}
+	if (nr_ctl_send_running(ctl)) { /* sent_cb continues */
+		if (rc < 0)
+			uv_poll_stop(&ctl->cmd_poll); /* a failed socket stays readable */
+		else
+			pass_wait_io(ctl, false);
+		return;
+	}
+	if (rc == NR_NL_BATCH_WAIT) {
+		nr_ctl_send_next(ctl, ps->batch, sent_cb);
+		pass_wait_io(ctl, false);
+		return;
+	}
+	finish_pass(ps, apply_end(ps, rc));
+}
+
 /* ST_SEND: read the ACKs that arrived, send the next slices within the
  * budget, and wait for the socket. */
 static void step_send(struct pass *ps)
 {
-	int rc = ps->ctl->k->batch_pump(ps->batch, slice_left(ps));
+	int rc;
 
+	if (nr_ctl_send_offloaded(ps->ctl)) {
+		step_send_offloaded(ps);
+		return;
+	}
+	rc = ps->ctl->k->batch_pump(ps->batch, slice_left(ps));
 	if (rc == NR_NL_BATCH_WAIT || rc == NR_NL_BATCH_MORE) {
 		pass_wait_io(ps->ctl, rc == NR_NL_BATCH_MORE);
 		return;
@@ -828,6 +884,11 @@ static void pass_timeout_cb(uv_timer_t *t)
 		return;
 	if (ps->stage == ST_SEND) {
 		pass_stop_io(ctl);
+		if (nr_ctl_send_running(ctl)) { /* its end finishes the pass */
+			if (!ps->send_rc)
+				ps->send_rc = -ETIMEDOUT;
+			return;
+		}
 		finish_pass(ps, apply_end(ps, -ETIMEDOUT));
 		return;
 	}

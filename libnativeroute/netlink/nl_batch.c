@@ -19,10 +19,29 @@
 #define ACK_COST 2048
 #define OP_PENDING 1
 
+/* Only the last message of a sendmsg asks for an ACK. The kernel answers
+ * a failed message whether or not it asked (netlink_rcv_skb), and handles
+ * the messages of one socket in order: when the ACK of message i arrives,
+ * every earlier message without an error answer succeeded. One ACK per
+ * send instead of per route spares the reader thousands of receives (the
+ * in-flight cap still counts an answer per message: each may fail). */
+static void ack_last_only(struct nlmsghdr *nlh, struct nlmsghdr **last)
+{
+	nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	*last = nlh;
+}
+
+static void ack_ask(struct nlmsghdr *last)
+{
+	if (last)
+		last->nlmsg_flags |= NLM_F_ACK;
+}
+
 struct commit_state {
 	struct nr_nl_batch *b;
 	uint32_t base_seq;   /* seq of ops[0] */
-	size_t inflight;     /* sent, ACK not yet read */
+	size_t decided;      /* every operation before this one has its result */
+	size_t inflight;     /* sent, result not known yet */
 	size_t max_inflight;
 	int failures;
 	nr_nl_batch_fail_cb cb;
@@ -72,6 +91,20 @@ static int batch_grow(struct nr_nl_batch *b)
 		return -ENOMEM;
 	b->ops = ops;
 	b->cap_ops = cap;
+	return 0;
+}
+
+int nr_nl_batch_reserve(struct nr_nl_batch *b, size_t n)
+{
+	struct nr_nl_batch_op *ops;
+
+	if (n <= b->cap_ops)
+		return 0;
+	ops = realloc(b->ops, n * sizeof(*ops));
+	if (!ops)
+		return -ENOMEM;
+	b->ops = ops;
+	b->cap_ops = n;
 	return 0;
 }
 
@@ -174,9 +207,18 @@ static void commit_ack(struct commit_state *st, const struct nlmsghdr *nlh)
 	size_t idx = nlh->nlmsg_seq - st->base_seq; /* u32 wrap-safe */
 	const char *kmsg;
 
-	if (nlh->nlmsg_type != NLMSG_ERROR || idx >= st->b->n_ops ||
-	    st->b->ops[idx].error != OP_PENDING)
+	if (nlh->nlmsg_type != NLMSG_ERROR || idx >= st->b->n_ops)
 		return; /* not ours: a stale reply of an earlier request */
+	/* the messages before it that did not ask for an ACK succeeded */
+	for (; st->decided < idx; st->decided++) {
+		if (st->b->ops[st->decided].error == OP_PENDING) {
+			st->b->ops[st->decided].error = 0;
+			st->inflight--;
+		}
+	}
+	if (st->b->ops[idx].error != OP_PENDING)
+		return;
+	st->decided = idx + 1;
 	st->b->ops[idx].error = nr_nl_ack_parse(nlh, &kmsg);
 	st->inflight--;
 	if (st->b->ops[idx].error < 0)
@@ -227,6 +269,12 @@ static int commit_flush(struct commit_state *st, struct mnl_nlmsg_batch *mb,
 	int r = 0;
 
 	if (n_msgs) {
+		struct nlmsghdr *nlh = mnl_nlmsg_batch_head(mb), *last = NULL;
+		int left = (int)mnl_nlmsg_batch_size(mb);
+
+		for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left))
+			ack_last_only(nlh, &last);
+		ack_ask(last);
 		r = nr_nl_send(st->b->nl, mnl_nlmsg_batch_head(mb),
 			       mnl_nlmsg_batch_size(mb));
 		st->inflight = n_msgs;
@@ -329,12 +377,15 @@ int nr_nl_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *
 	return 0;
 }
 
-/* Every ACK already queued on the socket; -EAGAIN is not an error here. */
+/* The ACKs already queued on the socket; -EAGAIN is not an error here. */
 static int pump_read(struct nr_nl_batch *b)
 {
 	char buf[NR_NL_RECV_SIZE];
 
-	while (b->cs.inflight) {
+	/* bounded: answers arriving as fast as a sender thread makes them
+	 * (failures, one per message) must not hold the reader; the socket
+	 * stays readable for the rest */
+	for (int reads = 0; b->cs.inflight && reads < 256; reads++) {
 		int n = nr_nl_recv(b->nl, buf, sizeof(buf), 0);
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 
@@ -352,6 +403,7 @@ static int pump_read(struct nr_nl_batch *b)
 static int pump_send(struct nr_nl_batch *b)
 {
 	size_t len = 0, k = 0;
+	struct nlmsghdr *last = NULL;
 	int r;
 
 	while (b->next + k < b->n_ops && k < NR_NL_BATCH_SLICE) {
@@ -363,9 +415,11 @@ static int pump_send(struct nr_nl_batch *b)
 			break;
 		nlh->nlmsg_seq = b->cs.base_seq + (uint32_t)i;
 		memcpy(b->buf + len, nlh, nlh->nlmsg_len);
+		ack_last_only((struct nlmsghdr *)(b->buf + len), &last);
 		len += NLMSG_ALIGN(nlh->nlmsg_len);
 		k++;
 	}
+	ack_ask(last);
 	r = nr_nl_send(b->nl, b->buf, len);
 	if (r < 0)
 		return r;
@@ -393,6 +447,69 @@ int nr_nl_batch_pump(struct nr_nl_batch *b, uint64_t budget_ns)
 		if (r < 0)
 			return r;
 	}
+}
+
+/* ---- sends from another thread --------------------------------------------- */
+
+size_t nr_nl_batch_claim(struct nr_nl_batch *b, size_t *first)
+{
+	size_t room = b->cs.max_inflight > b->cs.inflight ? b->cs.max_inflight - b->cs.inflight : 0;
+	size_t n = b->n_ops - b->next;
+
+	if (n > room)
+		n = room;
+	*first = b->next;
+	b->next += n;
+	b->cs.inflight += n; /* their ACKs may be read before the sender returns */
+	return n;
+}
+
+int nr_nl_batch_send_claimed(struct nr_nl_batch *b, size_t first, size_t n, size_t *sent)
+{
+	char *buf = malloc(BATCH_LIMIT);
+	size_t k = 0;
+	int r = 0;
+
+	*sent = 0;
+	if (!buf)
+		return -ENOMEM;
+	while (k < n && r == 0) {
+		size_t len = 0, m = 0;
+		struct nlmsghdr *last = NULL;
+
+		/* encoded in place: NR_NL_MSG_MAX bounds one message */
+		while (k + m < n && len + NR_NL_MSG_MAX <= BATCH_LIMIT) {
+			const struct nr_nl_batch_op *op = &b->ops[first + k + m];
+			struct nlmsghdr *nlh = nr_nl_encode(buf + len, &op->obj, op->op, &b->owner);
+
+			nlh->nlmsg_seq = b->cs.base_seq + (uint32_t)(first + k + m);
+			ack_last_only(nlh, &last);
+			len += NLMSG_ALIGN(nlh->nlmsg_len);
+			m++;
+		}
+		ack_ask(last);
+		r = nr_nl_send(b->nl, buf, len);
+		if (r == 0)
+			k += m;
+	}
+	free(buf);
+	*sent = k;
+	return r;
+}
+
+void nr_nl_batch_claim_end(struct nr_nl_batch *b, size_t first, size_t n, size_t sent)
+{
+	(void)first;
+	b->cs.inflight -= n - sent; /* never sent: no ACK comes (error stays 1) */
+}
+
+int nr_nl_batch_read_acks(struct nr_nl_batch *b)
+{
+	int r = pump_read(b);
+
+	if (r < 0)
+		return r;
+	return b->next == b->n_ops && !b->cs.inflight ? 0 : NR_NL_BATCH_WAIT;
 }
 
 int nr_nl_batch_failures(const struct nr_nl_batch *b)

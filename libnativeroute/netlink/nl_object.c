@@ -88,12 +88,9 @@ static bool op_ok(enum nr_nl_kind kind, enum nr_nl_op op)
 	return op == NR_NL_ADD || op == NR_NL_REPLACE || op == NR_NL_DELETE;
 }
 
-int nr_nl_object_check(const struct nr_nl_object *obj, enum nr_nl_op op,
-		       struct nr_err *err)
+static int object_check(const struct nr_nl_object *obj, enum nr_nl_op op, const char *name,
+			struct nr_err *err)
 {
-	char name[OBJ_STR_MAX];
-
-	nr_nl_object_str(obj, op, NULL, name, sizeof(name));
 	if (!op_ok(obj->kind, op))
 		return nr_err_set(err, -EINVAL, "%s: operation %d not supported", name, op);
 	switch (obj->kind) {
@@ -107,6 +104,20 @@ int nr_nl_object_check(const struct nr_nl_object *obj, enum nr_nl_op op,
 		return check_fdb(&obj->u.fdb, name, err);
 	}
 	return nr_err_set(err, -EINVAL, "unknown object kind %d", obj->kind);
+}
+
+/* Checked without a name first: naming every object of a 10,000-route
+ * batch (printf of its addresses) only to throw the text away cost more
+ * than the rest of queueing it. */
+int nr_nl_object_check(const struct nr_nl_object *obj, enum nr_nl_op op,
+		       struct nr_err *err)
+{
+	char name[OBJ_STR_MAX];
+
+	if (object_check(obj, op, "", NULL) == 0)
+		return 0;
+	nr_nl_object_str(obj, op, NULL, name, sizeof(name));
+	return object_check(obj, op, name, err);
 }
 
 /* snprintf that appends and never overruns: returns the new length. */

@@ -4,6 +4,7 @@
 #ifndef NR_UTIL_HMAP_H
 #define NR_UTIL_HMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,10 @@ struct nr_hmap {
 	struct nr_hnode **buckets;
 	size_t mask; /* buckets - 1 */
 	size_t n;
+	/* while growing (hmap.c): the smaller array, emptied a few buckets
+	 * per insert from old_next on; NULL when not growing */
+	struct nr_hnode **old;
+	size_t old_mask, old_next;
 };
 
 #define nr_container_of(ptr, type, member) \
@@ -30,6 +35,11 @@ void nr_hmap_remove(struct nr_hmap *m, struct nr_hnode *node);
 /* Walk the chain of candidates with this hash: compare keys yourself. */
 struct nr_hnode *nr_hmap_first(const struct nr_hmap *m, uint32_t hash);
 struct nr_hnode *nr_hmap_next(const struct nr_hnode *node);
+
+/* Every element once, in no order, until fn returns true (then true).
+ * fn may free the element it is given, and must not change the map. */
+bool nr_hmap_any(const struct nr_hmap *m, bool (*fn)(struct nr_hnode *node, void *data),
+		 void *data);
 
 uint32_t nr_hash_str(const char *s);
 
