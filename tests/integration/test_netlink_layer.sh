@@ -246,6 +246,46 @@ test_dump_in_steps() {
 	ip -n "$A" nexthop del id 7
 }
 
+# How a controller sends a pass's batch (ctl/ctl_send.c): another thread
+# sends claims of operations, this one reads the ACKs meanwhile, and only
+# the last message of each sendmsg asks for an ACK - so a failure in the
+# middle must still be pinned on its own operation, and every operation
+# before and after it must count as applied.
+test_batch_from_another_thread() {
+	local out want got n=3000 bad=7 i
+	ip -n "$A" nexthop flush >/dev/null
+	out=$(probe batch-threaded $n va 172.16.1.0 $bad) || nr_fail "batch-threaded: $out"
+	nr_expect_match "$out" "^sent $((2 * n)) operations in [0-9]+ claims; $((n / bad)) failed$" \
+		"$((2 * n)) operations sent from a second thread, $((n / bad)) refused"
+	[ "$(sed -n 's/.* in \([0-9]*\) claims.*/\1/p' <<<"$out")" -ge 2 ] ||
+		nr_fail "one claim only: the ACK window was not exercised ($out)"
+	want=$(for ((i = bad - 1; i < n; i += bad)); do echo "10.$((128 + (i >> 8))).$((i & 255)).0/24"; done | sort)
+	got=$(sed -n 's/^failed \([^:]*\): .*/\1/p' <<<"$out" | sort)
+	[ "$got" = "$want" ] || nr_fail "the failures were pinned on other routes: $(diff <(echo "$want") <(echo "$got") | head -5)"
+	nr_expect_match "$(grep '^failed ' <<<"$out" | head -1)" "nhid [0-9]+: Nexthop id does not exist" \
+		"a failure carries the kernel's reason"
+	[ "$(ip -n "$A" route show proto 201 | wc -l)" = $((n - n / bad)) ] ||
+		nr_fail "ip sees $(ip -n "$A" route show proto 201 | wc -l) routes, want $((n - n / bad))"
+	[ "$(ip -n "$A" nexthop show proto 201 | wc -l)" = $n ] || nr_fail "ip sees the wrong nexthop count"
+	nr_ok "every refused route named, the other $((n - n / bad)) routes and $n nexthops in the kernel"
+	ip -n "$A" nexthop flush >/dev/null
+}
+
+# The event socket's filter (nr_nl_event_ignore_echoes): the echoes of our
+# own changes never reach it, another program's changes do.
+test_own_echoes_filtered() {
+	local ev
+	probe events-own 1.5 10.0.12.0/24 192.168.1.11 va > "$WORK/own" 2>&1 &
+	ev=$!
+	nr_wait_for 10 grep -q listening "$WORK/own" || nr_fail "event socket not ready"
+	ip -n "$A" route add 10.0.13.0/24 via 192.168.1.11 proto static
+	wait $ev || nr_fail "events-own: $(cat "$WORK/own")"
+	nr_expect_match "$(cat "$WORK/own")" "^new proto 4 table 254: route 10\.0\.13\.0/24 via 192\.168\.1\.11" \
+		"another program's route is seen"
+	nr_expect_no_match "$(cat "$WORK/own")" "10\.0\.12\.0" "our own add and delete are not"
+	ip -n "$A" route del 10.0.13.0/24
+}
+
 WORK=$(mktemp -d)
 nr_cleanup_hooks+=("rm -rf '$WORK'")
 setup
@@ -263,5 +303,7 @@ test_event_overrun_asks_for_resync
 test_other_table
 test_batch_10000
 test_dump_in_steps
+test_batch_from_another_thread
+test_own_echoes_filtered
 nr_expect_match "$(ip -n "$A" route show 10.0.9.0/24)" "proto static" "foreign route still there at the end"
 echo "PASS: netlink layer"

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include <sys/socket.h>
 
@@ -50,7 +52,13 @@ static int usage(void)
 		"  batch-bench N IFNAME FIRST_GW         (N nexthops + N routes, timed)\n"
 		"  sysctl PATH VALUE | forwarding | proxy-arp IFNAME 0|1\n"
 		"  events SECONDS                        (print route/nexthop events)\n"
-		"  events-overrun N IFNAME FIRST_GW      (tiny event buffer + N changes)\n");
+		"  events-overrun N IFNAME FIRST_GW      (tiny event buffer + N changes)\n"
+		"  batch-threaded N IFNAME FIRST_GW BAD  (N nexthops + N routes sent from a second\n"
+		"                                         thread, ACKs read on this one; every\n"
+		"                                         BAD-th route names a missing nexthop;\n"
+		"                                         a small receive buffer: many claims)\n"
+		"  events-own SECONDS PREFIX GW IFNAME   (events, with our own echoes filtered,\n"
+		"                                         while we add and delete PREFIX)\n");
 	return 2;
 }
 
@@ -538,6 +546,165 @@ static int cmd_events_overrun(struct probe *p, int argc, char **argv)
 	return 0;
 }
 
+/* ---- a batch sent from another thread (as ctl/ctl_send.c does) ---------- */
+
+struct sender {
+	struct nr_nl_batch *b;
+	size_t first, n, sent;
+	int rc;
+	atomic_bool done;
+};
+
+static void *send_thread(void *arg)
+{
+	struct sender *s = arg;
+
+	s->rc = nr_nl_batch_send_claimed(s->b, s->first, s->n, &s->sent);
+	atomic_store(&s->done, true);
+	return NULL;
+}
+
+static void print_failed_route(size_t index, const struct nr_nl_batch_op *op, const char *text,
+			       void *data)
+{
+	char buf[NR_ADDR_STRLEN];
+
+	(*(size_t *)data)++;
+	if (op->obj.kind == NR_NL_ROUTE)
+		printf("failed %s: %s\n", nr_prefix_str(&op->obj.u.route.dst, buf, sizeof(buf)), text);
+	else
+		printf("failed op %zu: %s\n", index, text);
+}
+
+static int cmd_batch_threaded(struct probe *p, int argc, char **argv)
+{
+	struct nr_nl *nl = NULL;
+	struct nr_nl_batch *b = NULL;
+	struct nr_addr gw;
+	uint32_t n, bad, ifindex, gw0;
+	size_t failed = 0, claims = 0, total = 0;
+	int r;
+
+	if (argc < 4)
+		return usage();
+	n = (uint32_t)strtoul(argv[0], NULL, 0);
+	bad = (uint32_t)strtoul(argv[3], NULL, 0);
+	if (n > 65536 || !bad || ifindex_of(p, argv[1], &ifindex) < 0 ||
+	    nr_addr_parse(argv[2], &gw, &p->err) < 0 || gw.family != AF_INET)
+		return p->err.msg[0] ? fail(p) : usage();
+	gw0 = (uint32_t)gw.bytes[0] << 24 | gw.bytes[1] << 16 | gw.bytes[2] << 8 | gw.bytes[3];
+	if (nr_nl_open(p->netns, NR_NL_NONBLOCK, &nl, &p->err) < 0 ||
+	    nr_nl_batch_new(nl, &p->owner, &b) < 0)
+		goto out_fail;
+	/* a small receive buffer: the ACK window holds ~128 answers, so the
+	 * batch goes out in many claims */
+	setsockopt(nr_nl_fd(nl), SOL_SOCKET, SO_RCVBUF, &(int){ 128 * 1024 }, sizeof(int));
+	for (uint32_t i = 0; i < n; i++) {
+		struct nr_knexthop nh;
+		struct nr_kroute rt;
+
+		bench_objects(i, ifindex, gw0, &nh, &rt);
+		if (i % bad == bad - 1)
+			rt.nh_id = NR_NH_ID_BASE + 2 * n + 2 * i + 1; /* no such nexthop */
+		if (nr_nl_batch_nexthop(b, NR_NL_REPLACE, &nh, &p->err) < 0 ||
+		    nr_nl_batch_route(b, NR_NL_REPLACE, &rt, &p->err) < 0)
+			goto out_fail;
+	}
+	if (nr_nl_batch_begin(b, print_failed_route, &failed, &p->err) < 0)
+		goto out_fail;
+	for (;;) {
+		struct sender s = { .b = b };
+		pthread_t t;
+
+		r = nr_nl_batch_read_acks(b);
+		if (r <= 0)
+			break;
+		s.n = nr_nl_batch_claim(b, &s.first);
+		if (s.n) {
+			claims++;
+			if (pthread_create(&t, NULL, send_thread, &s) != 0) {
+				nr_nl_batch_claim_end(b, s.first, s.n, 0);
+				r = -EAGAIN;
+				break;
+			}
+			/* the ACKs are read here while the other thread sends */
+			while (!atomic_load(&s.done)) {
+				struct pollfd pfd = { .fd = nr_nl_fd(nl), .events = POLLIN };
+
+				if (poll(&pfd, 1, 5) > 0 && (r = nr_nl_batch_read_acks(b)) < 0)
+					break;
+			}
+			pthread_join(t, NULL);
+			nr_nl_batch_claim_end(b, s.first, s.n, s.sent);
+			total += s.sent;
+			if (s.rc < 0 || r < 0) {
+				r = s.rc < 0 ? s.rc : r;
+				break;
+			}
+		} else {
+			struct pollfd pfd = { .fd = nr_nl_fd(nl), .events = POLLIN };
+
+			if (poll(&pfd, 1, NR_NL_TIMEOUT_MS) == 0) {
+				r = -ETIMEDOUT;
+				break;
+			}
+		}
+	}
+	if (r < 0) {
+		nr_err_set(&p->err, r, "batch: %s", strerror(-r));
+		goto out_fail;
+	}
+	printf("sent %zu operations in %zu claims; %zu failed\n", total, claims, failed);
+	nr_nl_batch_free(b);
+	nr_nl_close(nl);
+	return 0;
+out_fail:
+	nr_nl_batch_free(b);
+	nr_nl_close(nl);
+	return fail(p);
+}
+
+/* An event socket that drops the echoes of changes made through p->nl:
+ * our own route add/delete must not show, another program's must. */
+static int cmd_events_own(struct probe *p, int argc, char **argv)
+{
+	struct nr_nl *ev;
+	struct nr_nl_object o = { .kind = NR_NL_ROUTE };
+	uint32_t port;
+	double end;
+	int r;
+
+	if (argc < 4)
+		return usage();
+	if (nr_prefix_parse(argv[1], &o.u.route.dst, &p->err) < 0 ||
+	    nr_addr_parse(argv[2], &o.u.route.gw, &p->err) < 0 ||
+	    ifindex_of(p, argv[3], &o.u.route.ifindex) < 0 ||
+	    nr_nl_open(p->netns, NR_NL_EVENTS | NR_NL_NONBLOCK, &ev, &p->err) < 0)
+		return fail(p);
+	port = p->nl->portid;
+	r = nr_nl_event_ignore_echoes(ev, &port, 1);
+	if (r < 0) {
+		nr_nl_close(ev);
+		nr_err_set(&p->err, r, "socket filter: %s", strerror(-r));
+		return fail(p);
+	}
+	printf("listening\n");
+	fflush(stdout);
+	r = run_one(p, NR_NL_REPLACE, &o);
+	if (r == 0)
+		r = run_one(p, NR_NL_DELETE, &o);
+	end = now() + atof(argv[0]);
+	while (r == 0 && now() < end) {
+		struct timespec ts = { 0, 5 * 1000 * 1000 };
+
+		if (nr_nl_event_read(ev, print_event, NULL) < 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	nr_nl_close(ev);
+	return r;
+}
+
 static int dispatch(struct probe *p, const char *cmd, int argc, char **argv)
 {
 	if (!strcmp(cmd, "nexthop-add") || !strcmp(cmd, "nexthop-del"))
@@ -568,6 +735,10 @@ static int dispatch(struct probe *p, const char *cmd, int argc, char **argv)
 		return cmd_events(p, argc, argv);
 	if (!strcmp(cmd, "events-overrun"))
 		return cmd_events_overrun(p, argc, argv);
+	if (!strcmp(cmd, "batch-threaded"))
+		return cmd_batch_threaded(p, argc, argv);
+	if (!strcmp(cmd, "events-own"))
+		return cmd_events_own(p, argc, argv);
 	return usage();
 }
 
