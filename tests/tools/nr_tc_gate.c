@@ -36,62 +36,22 @@
 #include <nativeroute/nativeroute.h>
 
 #include "ctl/ctl_kernel.h"
+#include "gate.h"
 
 static const char *netns, *scenario;
 static uv_loop_t *loop;
 static struct nr_ctl *ctl;
 static uv_async_t at_gate;
 static uv_timer_t turns;
-static int failed, n_turns;
+static int n_turns;
 static bool b_done, closed, gate_reached;
-
-static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
-static bool gate_open = true;
-
-static void check(bool ok, const char *what)
-{
-	printf("%s %s\n", ok ? "ok" : "FAIL", what);
-	fflush(stdout);
-	if (!ok)
-		failed = 1;
-}
 
 /* ---- the gated kernel ------------------------------------------------------ */
 
 static int gated_tc_run(void *ctx, int netns_fd, int (*fn)(void *arg), void *arg, struct nr_err *err)
 {
-	pthread_mutex_lock(&gate_mu);
-	if (!gate_open) {
-		uv_async_send(&at_gate); /* the one libuv call that is thread-safe */
-		while (!gate_open)
-			pthread_cond_wait(&gate_cv, &gate_mu);
-	}
-	pthread_mutex_unlock(&gate_mu);
+	gate_pass(&at_gate);
 	return nr_kernel_netlink.tc_run(ctx, netns_fd, fn, arg, err);
-}
-
-static void gate_set(bool open)
-{
-	pthread_mutex_lock(&gate_mu);
-	gate_open = open;
-	pthread_cond_broadcast(&gate_cv);
-	pthread_mutex_unlock(&gate_mu);
-}
-
-/* ---- the kernel, as ip(8) and tc(8) see it --------------------------------- */
-
-static int count_lines(const char *cmd, const char *needle)
-{
-	char line[512];
-	int n = 0;
-	FILE *f = popen(cmd, "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		n += strstr(line, needle) != NULL;
-	if (f)
-		pclose(f);
-	return n;
 }
 
 /* Our filter (handle 0x4e52, bpf/bpf_tc.c) at ingress of dev. */
@@ -101,14 +61,6 @@ static bool our_filter_on(const char *dev)
 
 	snprintf(cmd, sizeof(cmd), "tc -n %s filter show dev %s ingress 2>/dev/null", netns, dev);
 	return count_lines(cmd, "handle 0x4e52") > 0;
-}
-
-static bool route_present(const char *dst)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "ip -n %s route show %s 2>/dev/null", netns, dst);
-	return count_lines(cmd, dst) > 0;
 }
 
 /* ---- the scenario ------------------------------------------------------------ */
@@ -180,7 +132,7 @@ static void at_gate_cb(uv_async_t *a)
 		return;
 	gate_reached = true;
 	check(true, "held: pod-b's tc job reached the gate (on the thread pool)");
-	check(route_present("10.0.0.3"), "held: the route of 10.0.0.3 is in the kernel already");
+	check(route_present(netns, "10.0.0.3"), "held: the route of 10.0.0.3 is in the kernel already");
 	check(!b_done, "held: pod-b's callback has not run");
 	check(!our_filter_on("veth-b"), "held: no filter of ours on veth-b yet");
 	check(nr_ctl_status(ctl, &st) == 0, "held: nr_ctl_status answers from the loop");
@@ -201,8 +153,7 @@ static void a_cb(struct nr_ctl *c, int status, const char *msg, const struct nr_
 	check(our_filter_on("veth-a"), "our tc filter is on veth-a when pod-a's callback runs");
 	gate_set(false);
 	if (nr_ctl_endpoint_add(c, &spec, b_cb, NULL) < 0) {
-		printf("FAIL endpoint add pod-b: %s\n", nr_last_errmsg());
-		failed = 1;
+		check(false, nr_last_errmsg());
 		nr_ctl_close(c, closed_cb, NULL);
 	}
 }
@@ -217,8 +168,7 @@ static void started(struct nr_ctl *c, int status, const char *msg, void *data)
 	nr_ctl_status(c, &st);
 	check(status == 0 && st.host_routing_bpf, "started with host routing BPF");
 	if (nr_ctl_endpoint_add(c, &spec, a_cb, NULL) < 0) {
-		printf("FAIL endpoint add pod-a: %s\n", nr_last_errmsg());
-		failed = 1;
+		check(false, nr_last_errmsg());
 		nr_ctl_close(c, closed_cb, NULL);
 	}
 }
@@ -251,5 +201,5 @@ int main(int argc, char **argv)
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	check(closed, "the controller closed");
-	return failed;
+	return gate_failed;
 }

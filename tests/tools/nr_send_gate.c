@@ -1,0 +1,179 @@
+/* nr_send_gate: a pass's netlink batch is sent from libuv's thread pool
+ * (ctl/ctl_send.c), and callbacks still wait for its ACKs. The controller
+ * runs on the real kernel (nr_kernel_netlink) except that batch_send - the
+ * sendmsg calls, on the pool thread - first waits at a gate this program
+ * opens (gate.h). No timing decides anything: while the gate is closed the
+ * batch cannot have been sent.
+ *
+ *   nr_send_gate NETNS send|close
+ *
+ * NETNS holds 192.168.1.10/24 (node-1, native routing, direct routes).
+ * node-2 (192.168.1.11, 10.0.1.0/24) is added with the gate open; then,
+ * with the gate closed, node-3 (192.168.1.12, 10.0.2.0/24). When its batch
+ * reaches the gate the loop checks: no route to 10.0.2.0/24 yet, node-3's
+ * callback has not run, nr_ctl_status answers; then the loop turns three
+ * more times with the send held (a send on the loop thread would hold it
+ * at the gate: nothing would run, the test's timeout would end it). Then:
+ *   send   the gate opens; node-3's callback must find its route
+ *   close  nr_ctl_close first: the close must wait for the send (no
+ *          callback while the gate is closed), the gate opens, node-3's
+ *          callback gets -ECANCELED before the close ends
+ * Prints "ok ..." per check, "FAIL ..." for a failed one; exit 0 when none
+ * failed. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include <nativeroute/controller.h>
+#include <nativeroute/nativeroute.h>
+
+#include "ctl/ctl_kernel.h"
+#include "gate.h"
+
+static const char *netns, *scenario;
+static struct nr_ctl *ctl;
+static uv_async_t at_gate;
+static uv_timer_t turns;
+static int n_turns;
+static bool n3_done, closed, gate_reached;
+
+static int gated_batch_send(struct nr_nl_batch *b, size_t first, size_t n, size_t *sent)
+{
+	gate_pass(&at_gate);
+	return nr_kernel_netlink.batch_send(b, first, n, sent);
+}
+
+static void all_closed(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void closed_cb(struct nr_ctl *c, void *data)
+{
+	(void)c;
+	(void)data;
+	closed = true;
+	if (!strcmp(scenario, "close")) {
+		check(n3_done, "close: node-3's callback ran (cancelled) before the close ended");
+		check(gate_reached && gate_open, "close: ended only after the send was let go");
+	}
+	ctl = NULL;
+	uv_close((uv_handle_t *)&at_gate, all_closed);
+	uv_close((uv_handle_t *)&turns, all_closed);
+}
+
+static void n3_cb(struct nr_ctl *c, int status, const char *msg, void *data)
+{
+	(void)c;
+	(void)data;
+	n3_done = true;
+	printf("done node-3 %d %s\n", status, msg ? msg : "");
+	if (!strcmp(scenario, "send")) {
+		check(gate_reached && gate_open, "send: node-3's callback ran after its send was let go");
+		check(status == 0, "send: node-3 added");
+		check(route_present(netns, "10.0.2.0/24"),
+		      "send: the route of node-3 is in the kernel when its callback runs");
+		nr_ctl_close(ctl, closed_cb, NULL);
+	} else {
+		check(status == -ECANCELED, "close: node-3's callback says -ECANCELED");
+		check(!closed, "close: node-3's callback ran before the close callback");
+	}
+}
+
+/* The loop turns while the send is held; after three turns the gate opens. */
+static void turn_cb(uv_timer_t *t)
+{
+	if (++n_turns < 3)
+		return;
+	uv_timer_stop(t);
+	check(!n3_done, "held: node-3's callback did not run while its send was held");
+	if (!strcmp(scenario, "close"))
+		check(!closed, "close: the close waits for the send in flight");
+	else
+		check(!route_present(netns, "10.0.2.0/24"), "held: still no route to 10.0.2.0/24");
+	printf("opening the gate after %d loop turns\n", n_turns);
+	fflush(stdout);
+	gate_set(true);
+}
+
+static void at_gate_cb(uv_async_t *a)
+{
+	struct nr_status st = { .sz = sizeof(st) };
+
+	(void)a;
+	if (gate_reached)
+		return;
+	gate_reached = true;
+	check(true, "held: node-3's batch reached the gate (on the thread pool)");
+	check(!route_present(netns, "10.0.2.0/24"), "held: no route to 10.0.2.0/24 yet");
+	check(!n3_done, "held: node-3's callback has not run");
+	check(nr_ctl_status(ctl, &st) == 0 && st.nodes == 3, "held: nr_ctl_status answers from the loop");
+	if (!strcmp(scenario, "close"))
+		check(nr_ctl_close(ctl, closed_cb, NULL) == 0, "close: nr_ctl_close accepted");
+	uv_timer_start(&turns, turn_cb, 1, 1);
+}
+
+static void add_node(struct nr_ctl *c, const char *name, const char *ip, const char *cidr,
+		     nr_ctl_done_cb cb)
+{
+	const char *cidrs[] = { cidr, NULL };
+	NR_OPTS(nr_node_spec, spec, .name = name, .ipv4 = ip, .pod_cidrs = cidrs);
+
+	if (nr_ctl_node_add(c, &spec, cb, NULL) < 0) {
+		check(false, nr_last_errmsg());
+		nr_ctl_close(c, closed_cb, NULL);
+	}
+}
+
+static void n2_cb(struct nr_ctl *c, int status, const char *msg, void *data)
+{
+	(void)data;
+	printf("done node-2 %d %s\n", status, msg ? msg : "");
+	check(status == 0, "node-2 added (gate open)");
+	check(route_present(netns, "10.0.1.0/24"), "the route of node-2 is in the kernel when its callback runs");
+	gate_set(false);
+	add_node(c, "node-3", "192.168.1.12", "10.0.2.0/24", n3_cb);
+}
+
+static void started(struct nr_ctl *c, int status, const char *msg, void *data)
+{
+	(void)data;
+	printf("done start %d %s\n", status, msg ? msg : "");
+	check(status == 0, "started");
+	add_node(c, "node-2", "192.168.1.11", "10.0.1.0/24", n2_cb);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cluster[] = { "10.0.0.0/16", NULL }, *pods[] = { "10.0.0.0/24", NULL };
+	struct nr_kernel_ops ops = nr_kernel_netlink;
+	struct nr_kernel k = { .ops = &ops };
+	uv_loop_t *loop = uv_default_loop();
+
+	if (argc != 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "close"))) {
+		fprintf(stderr, "usage: nr_send_gate NETNS send|close\n");
+		return 2;
+	}
+	netns = argv[1];
+	scenario = argv[2];
+	ops.batch_send = gated_batch_send;
+	uv_async_init(loop, &at_gate, at_gate_cb);
+	uv_timer_init(loop, &turns);
+	NR_OPTS(nr_ctl_opts, opts, .netns = netns, .node_name = "node-1",
+		.node_ipv4 = "192.168.1.10", .routing_mode = NR_MODE_NATIVE,
+		.auto_direct_node_routes = true, .ipam_mode = NR_IPAM_KUBERNETES,
+		.cluster_cidrs = cluster, .pod_cidrs = pods, .resync_interval_ms = 600000);
+	if (nr_ctl_new_with_kernel(loop, &opts, &k, &ctl) < 0 ||
+	    nr_ctl_start(ctl, started, NULL) < 0) {
+		fprintf(stderr, "nr_send_gate: %s\n", nr_last_errmsg());
+		return 1;
+	}
+	uv_run(loop, UV_RUN_DEFAULT);
+	uv_loop_close(loop);
+	check(closed, "the controller closed");
+	return gate_failed;
+}
