@@ -19,6 +19,7 @@ struct nr_model {
 	size_t index_top;          /* highest used index + 1 */
 	struct nr_idset indexes;
 	size_t n_nodes;
+	size_t n_no_cidr; /* nodes with neither an IPv4 nor an IPv6 CIDR */
 	struct nr_endpoints eps;
 	/* indexes of nodes changed since the last take (nr_model_journal) */
 	bool journaling, journal_lost;
@@ -124,6 +125,13 @@ void nr_model_free(struct nr_model *m)
 const struct nr_cluster_config *nr_model_config(const struct nr_model *m) { return &m->cfg; }
 const char *nr_model_local_name(const struct nr_model *m) { return m->local_name; }
 uint64_t nr_model_generation(const struct nr_model *m) { return m->gen; }
+
+static bool no_cidr(const struct nr_node *n)
+{
+	return !n->cidr4.addr.family && !n->cidr6.addr.family;
+}
+
+size_t nr_model_nodes_without_cidr(const struct nr_model *m) { return m->n_no_cidr; }
 const struct nr_ipam *nr_model_ipam(const struct nr_model *m) { return m->ipam; }
 size_t nr_model_node_count(const struct nr_model *m) { return m->n_nodes; }
 
@@ -403,6 +411,7 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 	if (idx >= m->index_top)
 		m->index_top = idx + 1;
 	m->n_nodes++;
+	m->n_no_cidr += no_cidr(n);
 	journal_mark(m, (uint32_t)idx);
 	if (!strcmp(n->name, m->local_name))
 		sync_local_cidrs(m, n); /* no endpoints yet: cannot be busy */
@@ -447,8 +456,10 @@ int nr_model_node_update(struct nr_model *m, const struct nr_node_req *spec,
 	n->ip4 = spec->ip4;
 	n->ip6 = spec->ip6;
 	link_ips(m, n);
+	m->n_no_cidr -= no_cidr(n);
 	n->cidr4 = got[0];
 	n->cidr6 = got[1];
+	m->n_no_cidr += no_cidr(n);
 	if (local)
 		sync_local_cidrs(m, n); /* changed families have no endpoints */
 	journal_mark(m, n->index);
@@ -483,6 +494,7 @@ int nr_model_node_remove(struct nr_model *m, const char *name, struct nr_err *er
 	while (m->index_top && !m->by_index[m->index_top - 1])
 		m->index_top--;
 	m->n_nodes--;
+	m->n_no_cidr -= no_cidr(n);
 	m->gen++;
 	free(n->name);
 	free(n);

@@ -64,6 +64,8 @@ const struct nr_node *nr_model_node_by_index(const struct nr_model *m, uint32_t 
 /* NULL until the local node has been added. */
 const struct nr_node *nr_model_local_node(const struct nr_model *m);
 size_t nr_model_node_count(const struct nr_model *m);
+/* How many nodes have no CIDR at all (kept per change: status counts). */
+size_t nr_model_nodes_without_cidr(const struct nr_model *m);
 /* A journal of the node indexes whose node was added, changed or removed,
  * for a reader that keeps a copy up to date per change (ctl_save.c) instead
  * of walking every node. start: from now on (the reader copies everything

@@ -219,6 +219,17 @@ struct nr_ctl {
 	char store_msg[NR_ERR_MSG_MAX];
 	/* what nr_ctl_status's text fields point at */
 	char st_problems[512], st_cidr4[NR_ADDR_STRLEN], st_cidr6[NR_ADDR_STRLEN];
+	/* nr_ctl_status's node and route counts (ctl_query.c): a walk of every
+	 * node and route, kept until the model changes or a pass runs. Only
+	 * those change ctl->desired, ctl->observed and ctl->report (besides
+	 * purge): whatever else comes to change them must clear `valid`. */
+	struct nr_ctl_tally {
+		bool valid;
+		const struct nr_model *model; /* the key: model and generation, */
+		uint64_t gen, passes;         /* passes begun, started, purged */
+		bool started, purged;
+		size_t native, tunnel, no_cidr, routes_programmed;
+	} tally;
 
 	/* the last pass's failed kernel operations, for node state (ctl_pending.c) */
 	struct nr_ctl_failure *last_fails;

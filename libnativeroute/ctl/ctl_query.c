@@ -62,7 +62,144 @@ static bool netns_gone(const struct nr_ctl *ctl)
 	return stat(path, &sb) < 0 || sb.st_ino != ctl->netns_ino || sb.st_dev != ctl->netns_dev;
 }
 
-static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n);
+/* The plan's skipped nodes by name, for the walks over every node: the
+ * report lists them in plan order, and a search of it per node would make
+ * a walk quadratic (100,000 nodes, some thousands unreachable). */
+struct skip_index {
+	const struct nr_plan_skip **by_name; /* NULL: search the report itself */
+	size_t n;
+};
+
+static int skip_cmp(const void *a, const void *b)
+{
+	const struct nr_plan_skip *x = *(const struct nr_plan_skip *const *)a;
+	const struct nr_plan_skip *y = *(const struct nr_plan_skip *const *)b;
+	int c = strcmp(x->name, y->name);
+
+	/* of two entries for one name, the report's first decides (as a search
+	 * of the report in order would) */
+	return c ? c : x < y ? -1 : x > y;
+}
+
+static void skip_index_build(const struct nr_ctl *ctl, struct skip_index *ix)
+{
+	ix->n = ctl->report.n_skipped;
+	ix->by_name = ix->n > 8 ? malloc(ix->n * sizeof(*ix->by_name)) : NULL;
+	if (!ix->by_name) /* few, or out of memory: the report in order */
+		return;
+	for (size_t i = 0; i < ix->n; i++)
+		ix->by_name[i] = &ctl->report.skipped[i];
+	qsort(ix->by_name, ix->n, sizeof(*ix->by_name), skip_cmp);
+}
+
+static const struct nr_plan_skip *skip_find(const struct nr_ctl *ctl, const struct skip_index *ix,
+					    const char *name)
+{
+	size_t lo = 0, hi = ix->n;
+
+	if (!ix->by_name) {
+		for (size_t i = 0; i < ctl->report.n_skipped; i++)
+			if (!strcmp(ctl->report.skipped[i].name, name))
+				return &ctl->report.skipped[i];
+		return NULL;
+	}
+	while (lo < hi) { /* the first entry not below name */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(ix->by_name[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < ix->n && !strcmp(ix->by_name[lo]->name, name) ? ix->by_name[lo] : NULL;
+}
+
+static const char *node_state(const struct nr_ctl *ctl, const struct skip_index *ix,
+			      const struct nr_node *n);
+
+static const struct nr_node *route_owner_node(const struct nr_ctl *ctl, const struct nr_kroute *r);
+
+/* The remote node whose state a planned route decides, NULL when none:
+ * what node_state says of a node, seen from its route (its IPv4 CIDR's
+ * route when planned, else its IPv6 CIDR's). */
+static const struct nr_node *decided_node(const struct nr_ctl *ctl, const struct skip_index *ix,
+					  const struct nr_node *self, const struct nr_kroute *r)
+{
+	const struct nr_node *n;
+
+	if (r->kind != NR_ROUTE_NATIVE && r->kind != NR_ROUTE_TUNNEL)
+		return NULL;
+	n = route_owner_node(ctl, r);
+	if (!n || n == self)
+		return NULL;
+	if (!nr_prefix_eq(&r->dst, &n->cidr4) &&
+	    (!nr_prefix_eq(&r->dst, &n->cidr6) ||
+	     (n->cidr4.addr.family && find_route(&ctl->desired, &n->cidr4))))
+		return NULL;
+	return skip_find(ctl, ix, n->name) ? NULL : n;
+}
+
+/* Nodes whose state is "unrouted" and that have no CIDR at all. */
+static size_t count_no_cidr(const struct nr_ctl *ctl, const struct skip_index *ix,
+			    const struct nr_node *self)
+{
+	size_t count = 0;
+
+	if (!nr_model_nodes_without_cidr(ctl->model))
+		return 0; /* without a walk: every node is a cache miss */
+	for (const struct nr_node *n = nr_model_node_next(ctl->model, NULL); n;
+	     n = nr_model_node_next(ctl->model, n)) {
+		const struct nr_plan_skip *skip;
+
+		if (n == self || n->cidr4.addr.family || n->cidr6.addr.family)
+			continue;
+		skip = skip_find(ctl, ix, n->name);
+		count += skip ? skip->reason == NR_SKIP_NO_CIDR : ctl->started;
+	}
+	return count;
+}
+
+/* The node and route counts of the status, as node_state would give them
+ * node by node but from one merge walk of the planned and the programmed
+ * routes (both sorted by destination): a lookup per node was 45 ms at
+ * 100,000 nodes. Kept until something they depend on changes (see struct
+ * nr_ctl_tally): a status between changes costs nothing. */
+static const struct nr_ctl_tally *tally(struct nr_ctl *ctl)
+{
+	const struct nr_kstate *d = &ctl->desired, *o = &ctl->observed;
+	struct nr_ctl_tally *t = &ctl->tally;
+	struct nr_ctl_tally now = {
+		.model = ctl->model, .gen = nr_model_generation(ctl->model),
+		.passes = ctl->full_passes + ctl->incremental_passes,
+		.started = ctl->started, .purged = ctl->purged,
+	};
+	const struct nr_node *self = nr_model_local_node(ctl->model);
+	struct skip_index ix;
+	size_t j = 0;
+
+	if (t->valid && t->model == now.model && t->gen == now.gen && t->passes == now.passes &&
+	    t->started == now.started && t->purged == now.purged)
+		return t;
+	skip_index_build(ctl, &ix);
+	for (size_t i = 0; i < d->n_routes; i++) {
+		const struct nr_kroute *r = &d->routes[i];
+		int c = -1;
+
+		while (j < o->n_routes && (c = nr_kroute_cmp_key(&o->routes[j], r)) < 0)
+			j++;
+		if (c != 0 || !nr_kroute_same(r, &o->routes[j]))
+			continue; /* not programmed: the node is "pending" or "blocked" */
+		now.routes_programmed++;
+		if (decided_node(ctl, &ix, self, r))
+			*(r->kind == NR_ROUTE_TUNNEL ? &now.tunnel : &now.native) += 1;
+	}
+	now.no_cidr = count_no_cidr(ctl, &ix, self);
+	free(ix.by_name);
+	/* a pass in flight changes the plan and the record as it goes */
+	now.valid = !ctl->flight;
+	*t = now;
+	return t;
+}
 
 /* Local pod addresses of one family: used counts the gateway, total leaves
  * out the network and IPv4 broadcast addresses. */
@@ -123,6 +260,7 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	const struct nr_cluster_config *cfg;
 	struct nr_status s = { .sz = sizeof(s) };
 	const struct nr_ipam *ipam;
+	const struct nr_ctl_tally *t;
 	size_t eps4 = 0, eps6 = 0, nodes_lost = 0;
 
 	if (!ctl || !st || st->sz < sizeof(size_t))
@@ -144,17 +282,10 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 		    ctl->report.skipped[i].reason == NR_SKIP_REACH_UNKNOWN)
 			s.nodes_unreachable++;
 	/* every node counted where its state says */
-	for (const struct nr_node *n = nr_model_node_next(ctl->model, NULL); n;
-	     n = nr_model_node_next(ctl->model, n)) {
-		const char *state = node_state(ctl, n);
-
-		if (!strcmp(state, "native"))
-			s.nodes_native++;
-		else if (!strcmp(state, "tunnel"))
-			s.nodes_tunnel++;
-		else if (!strcmp(state, "unrouted") && !n->cidr4.addr.family && !n->cidr6.addr.family)
-			s.nodes_no_cidr++;
-	}
+	t = tally(ctl);
+	s.nodes_native = t->native;
+	s.nodes_tunnel = t->tunnel;
+	s.nodes_no_cidr = t->no_cidr;
 	for (size_t i = 0; i < ctl->report.n_skipped; i++) {
 		uint8_t why = ctl->report.skipped[i].reason;
 
@@ -171,8 +302,7 @@ NR_API int nr_ctl_status(struct nr_ctl *ctl, struct nr_status *st)
 	for (const struct nr_ctl_gone *g = ctl->gone; g; g = g->next)
 		s.endpoints_broken++;
 	s.routes_planned = ctl->desired.n_routes;
-	for (size_t i = 0; i < ctl->desired.n_routes; i++)
-		s.routes_programmed += route_programmed(ctl, &ctl->desired.routes[i]);
+	s.routes_programmed = t->routes_programmed;
 	for (size_t i = 0; i < nr_ipam_pool_count(ipam); i++) {
 		struct nr_ipam_pool_info pi;
 
@@ -233,15 +363,16 @@ static int walk_stopped(const char *what, int rc)
 	return nr_last_error_set(rc, "%s walk stopped by the callback (it returned %d)", what, rc);
 }
 
-static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n)
+static const char *node_state(const struct nr_ctl *ctl, const struct skip_index *ix,
+			      const struct nr_node *n)
 {
 	const struct nr_prefix *cidrs[2] = { &n->cidr4, &n->cidr6 };
+	const struct nr_plan_skip *skip;
 
 	if (n == nr_model_local_node(ctl->model))
 		return "local";
-	for (size_t i = 0; i < ctl->report.n_skipped; i++)
-		if (!strcmp(ctl->report.skipped[i].name, n->name))
-			return ctl->report.skipped[i].reason == NR_SKIP_NO_CIDR ? "unrouted" : "unreachable";
+	if ((skip = skip_find(ctl, ix, n->name)))
+		return skip->reason == NR_SKIP_NO_CIDR ? "unrouted" : "unreachable";
 	for (int i = 0; i < 2; i++) {
 		const struct nr_kroute *r;
 
@@ -256,16 +387,19 @@ static const char *node_state(const struct nr_ctl *ctl, const struct nr_node *n)
 
 NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, nr_node_fn fn, void *data)
 {
+	struct skip_index ix;
+	int rc = 0;
+
 	if (!ctl || !fn)
 		return walk_refused("nr_ctl_node_foreach", ctl);
 	if (nr_ctl_loaded(ctl) < 0)
 		return ctl->load.rc;
+	skip_index_build(ctl, &ix);
 	for (const struct nr_node *n = nr_model_node_next(ctl->model, NULL); n;
 	     n = nr_model_node_next(ctl->model, n)) {
 		char ip4[NR_ADDR_STRLEN], ip6[NR_ADDR_STRLEN], c4[NR_ADDR_STRLEN], c6[NR_ADDR_STRLEN];
 		const char *cidrs[2];
 		struct nr_node_info info = { .sz = sizeof(info), .name = n->name, .pod_cidrs = cidrs };
-		int rc;
 
 		info.ipv4 = nr_addr_str(&n->ip4, ip4, sizeof(ip4));
 		info.ipv6 = nr_addr_str(&n->ip6, ip6, sizeof(ip6));
@@ -273,13 +407,16 @@ NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, nr_node_fn fn, void *data)
 			cidrs[info.n_pod_cidrs++] = nr_prefix_str(&n->cidr4, c4, sizeof(c4));
 		if (n->cidr6.addr.family)
 			cidrs[info.n_pod_cidrs++] = nr_prefix_str(&n->cidr6, c6, sizeof(c6));
-		info.state = node_state(ctl, n);
+		info.state = node_state(ctl, &ix, n);
 		info.local = n == nr_model_local_node(ctl->model);
 		rc = fn(&info, data);
-		if (rc)
-			return walk_stopped("node", rc);
+		if (rc) {
+			rc = walk_stopped("node", rc);
+			break;
+		}
 	}
-	return 0;
+	free(ix.by_name);
+	return rc;
 }
 
 NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl, nr_endpoint_fn fn, void *data)
@@ -339,10 +476,10 @@ static const char *dev_name(struct nr_ctl *ctl, struct dev_names *d, uint32_t if
 	return d->name[d->n++];
 }
 
-const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute *r)
+/* The remote node a planned route leads to, NULL for an endpoint's. */
+static const struct nr_node *route_owner_node(const struct nr_ctl *ctl, const struct nr_kroute *r)
 {
 	const struct nr_node *n = NULL;
-
 	uint32_t index;
 
 	if (r->nh_id && nr_ctl_nh_index(ctl, r->nh_id, &index)) {
@@ -363,12 +500,24 @@ const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute 
 			if (fe)
 				n = nr_model_node_by_ip(ctl->model, &fe->dst);
 		}
-	} else {
+	}
+	return n;
+}
+
+const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute *r)
+{
+	const struct nr_node *n;
+	uint32_t index;
+
+	if (!(r->nh_id && nr_ctl_nh_index(ctl, r->nh_id, &index)) && r->kind != NR_ROUTE_NATIVE &&
+	    r->kind != NR_ROUTE_TUNNEL) { /* an endpoint's */
 		for (const struct nr_endpoint *ep = nr_model_endpoint_next(ctl->model, NULL); ep;
 		     ep = nr_model_endpoint_next(ctl->model, ep))
 			if (nr_addr_eq(&ep->ip4, &r->dst.addr) || nr_addr_eq(&ep->ip6, &r->dst.addr))
 				return ep->id;
+		return "";
 	}
+	n = route_owner_node(ctl, r);
 	return n ? n->name : "";
 }
 

@@ -579,6 +579,96 @@ Test(ctl_reconcile, a_refused_node_route_blocks_that_node_only)
 	close_ctl(ctl);
 }
 
+/* ---- status counts ----------------------------------------------------------------- */
+
+struct states {
+	size_t native, tunnel, no_cidr, unreachable;
+};
+
+static int count_state(const struct nr_node_info *n, void *data)
+{
+	struct states *s = data;
+
+	s->native += !strcmp(n->state, "native");
+	s->tunnel += !strcmp(n->state, "tunnel");
+	s->no_cidr += !strcmp(n->state, "unrouted") && !n->n_pod_cidrs;
+	s->unreachable += !strcmp(n->state, "unreachable");
+	return 0;
+}
+
+/* The status counts reach the expected ones, agree with the states the
+ * node walk reports node by node, and stay put when asked again (they are
+ * kept between changes). */
+static void expect_counts(struct nr_ctl *ctl, size_t native, size_t no_cidr, size_t unreachable,
+			  size_t programmed, size_t planned)
+{
+	struct nr_status st, again;
+	struct states walk = { 0 };
+
+	cr_assert(WAIT_FOR((st = status(ctl)).nodes_native == native && st.nodes_no_cidr == no_cidr &&
+			   st.nodes_unreachable == unreachable && st.routes_programmed == programmed &&
+			   st.routes_planned == planned),
+		  "native %zu/%zu no_cidr %zu/%zu unreachable %zu/%zu routes %zu/%zu of %zu/%zu",
+		  st.nodes_native, native, st.nodes_no_cidr, no_cidr, st.nodes_unreachable, unreachable,
+		  st.routes_programmed, programmed, st.routes_planned, planned);
+	cr_assert_eq(nr_ctl_node_foreach(ctl, count_state, &walk), 0);
+	cr_assert_eq(walk.native, st.nodes_native, "walk %zu native", walk.native);
+	cr_assert_eq(walk.tunnel, st.nodes_tunnel, "walk %zu tunnel", walk.tunnel);
+	cr_assert_eq(walk.no_cidr, st.nodes_no_cidr, "walk %zu without a CIDR", walk.no_cidr);
+	cr_assert_eq(walk.unreachable, st.nodes_unreachable, "walk %zu unreachable", walk.unreachable);
+	again = status(ctl);
+	cr_assert(again.nodes_native == st.nodes_native && again.nodes_no_cidr == st.nodes_no_cidr &&
+		  again.routes_programmed == st.routes_programmed && again.nodes == st.nodes);
+}
+
+Test(ctl_reconcile, status_counts_follow_added_removed_updated_failed_blocked_unreachable_nodes)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	const char *moved[] = { "10.0.5.0/24", NULL };
+	NR_OPTS(nr_node_spec, update, .name = "node-1", .ipv4 = "192.168.1.11", .pod_cidrs = moved);
+	NR_OPTS(nr_node_spec, same_ip, .name = "node-4", .ipv4 = "192.168.1.11");
+	NR_OPTS(nr_mode_opts, skip, .direct_routing_skip_unreachable = NR_SWITCH_ON);
+	struct done d = { 0 }, m = { 0 }, u = { 0 }, r = { 0 }, f = { 0 };
+
+	start(ctl);
+	/* (a mode change takes any failure of its pass: before the blocked node) */
+	cr_assert_eq(nr_ctl_mode_set_opts(ctl, &skip, on_done, &m), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(m.calls) && m.status == 0, "%s", m.msg);
+	expect_counts(ctl, 0, 0, 0, 0, 0);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	expect_counts(ctl, 1, 0, 0, 1, 1);
+	/* blocked: planned, never programmed */
+	fake_kernel_fail_route(fx.fk, "10.0.2.0/24", -EEXIST, NULL, 0);
+	node_add_wait(ctl, "node-2", "192.168.1.12", "10.0.2.0/24");
+	cr_assert_str_eq(node_state(ctl, "node-2"), "blocked");
+	expect_counts(ctl, 1, 0, 0, 1, 2);
+	/* no CIDR: nothing to route */
+	node_add(ctl, "node-3", "192.168.1.13", NULL, &d);
+	cr_assert(WAIT_FOR(d.calls) && d.status == 0, "%s", d.msg);
+	expect_counts(ctl, 1, 1, 0, 1, 2);
+	/* updated: the route moves, the count stays */
+	cr_assert_eq(nr_ctl_node_update(ctl, &update, on_done, &u), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(u.calls) && u.status == 0, "%s", u.msg);
+	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.5.0/24") != NULL));
+	expect_counts(ctl, 1, 1, 0, 1, 2);
+	/* failed: another node's IP changes nothing */
+	if (nr_ctl_node_add(ctl, &same_ip, on_done, &f) == 0)
+		cr_assert(WAIT_FOR(f.calls) && f.status < 0, "a second node on 192.168.1.11 was taken");
+	expect_counts(ctl, 1, 1, 0, 1, 2);
+	/* unreachable: skipped and reported */
+	node_add_wait(ctl, "node-5", "172.16.0.5", "10.0.6.0/24");
+	cr_assert_str_eq(node_state(ctl, "node-5"), "unreachable");
+	expect_counts(ctl, 1, 1, 1, 1, 2);
+	/* removed */
+	cr_assert_eq(nr_ctl_node_remove(ctl, "node-1", on_done, &r), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(r.calls) && r.status == 0, "%s", r.msg);
+	expect_counts(ctl, 0, 1, 1, 0, 1);
+	/* the blocked route goes in once the kernel takes it */
+	fake_kernel_clear_failures(fx.fk);
+	expect_counts(ctl, 1, 1, 1, 1, 1);
+	close_ctl(ctl);
+}
+
 /* ---- close ------------------------------------------------------------------------ */
 
 Test(ctl_reconcile, close_during_a_batch_cancels_each_request_once_before_close_cb)

@@ -55,7 +55,7 @@ static void check_invariants(struct nr_model *m, const struct shadow *sh, uint64
 {
 	struct nr_prefix cidrs[NAMES];
 	struct nr_reach reach[NAMES];
-	size_t nc = 0, nn = 0, routed[NAMES] = { 0 };
+	size_t nc = 0, nn = 0, none = 0, routed[NAMES] = { 0 };
 	const struct nr_node *local = nr_model_local_node(m);
 	struct nr_plan_input in = { .model = m, .reach = reach };
 	struct nr_kstate ks;
@@ -74,6 +74,7 @@ static void check_invariants(struct nr_model *m, const struct shadow *sh, uint64
 			cr_assert(nr_ipam_in_use(nr_model_ipam(m), &n->cidr4));
 			cidrs[nc++] = n->cidr4;
 		}
+		none += !n->cidr4.addr.family && !n->cidr6.addr.family;
 		reach[in.n_reach++] = (struct nr_reach){ .ip = n->ip4, .kind = NR_REACH_DIRECT,
 							 .ifindex = 2 };
 		nn++;
@@ -86,6 +87,8 @@ static void check_invariants(struct nr_model *m, const struct shadow *sh, uint64
 			     "seed %llu op %d: %s", (unsigned long long)seed, op, name);
 	}
 	cr_assert_eq(nn, nr_model_node_count(m));
+	cr_assert_eq(none, nr_model_nodes_without_cidr(m), "seed %llu op %d: %zu nodes without a CIDR",
+		     (unsigned long long)seed, op, none);
 	/* No two nodes share (or overlap) a CIDR. */
 	qsort(cidrs, nc, sizeof(cidrs[0]), cmp_prefix);
 	for (size_t i = 1; i < nc; i++)
