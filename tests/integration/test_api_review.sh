@@ -46,12 +46,11 @@ out=$("$NR_BIN_DIR/nrctl" status -o json --socket "$SOCK")
 nr_expect_match "$out" '^\{"routing_mode":"native"' "nrctl status -o json --socket PATH"
 "$NR_BIN_DIR/nrctl" events --socket "$SOCK" --count 1 -o json >"$TMP/events" 2>&1 &
 ev=$!
-# until the subscription is in place, each change may come too early
-for i in $(seq 50); do
-	[ -s "$TMP/events" ] && break
-	nrctl node add node-3 --ip 192.168.1.12 >/dev/null
-	nrctl node del node-3 >/dev/null
-done
+# the subscription is in place once it says so: a change after it is seen
+nr_wait_for 10 grep -q '"type":"subscribed"' "$TMP/events" ||
+	nr_fail "nrctl events -o json: no confirmation: $(cat "$TMP/events")"
+nrctl node add node-3 --ip 192.168.1.12 >/dev/null
+nrctl node del node-3 >/dev/null
 wait "$ev" || nr_fail "nrctl events --count 1 -o json: exit $?: $(cat "$TMP/events")"
 nr_expect_match "$(cat "$TMP/events")" '^\{"seq":[0-9]+,"type":"(node\.(added|removed)|route\.(programmed|removed))","node":"node-3"' \
 	"nrctl events -o json after the command: JSON lines"

@@ -37,14 +37,9 @@ nr_topo_pod "$NR_P" node-1 pod-b veth-b
 start_daemon
 nrctl -o json events >"$TMP/events.json" 2>&1 &
 NR_PIDS+=("$!")
-# subscribed once an event arrives (a fixed 0.2 s before): until then, make
-# a change that has events
-for i in $(seq 100); do
-	[ -s "$TMP/events.json" ] && break
-	nrctl node add evsync --ip 192.168.1.99 --pod-cidr 10.0.99.0/24 >/dev/null
-	nrctl node del evsync
-done
-[ -s "$TMP/events.json" ] || nr_fail "events: nothing received after 100 changes"
+# every change after the confirmation line is seen
+nr_wait_for 10 grep -q '"type":"subscribed"' "$TMP/events.json" ||
+	nr_fail "events: no confirmation of the subscription: $(cat "$TMP/events.json")"
 out=$(nrctl -o json endpoint add pod-a --ifname veth-a --ip 10.0.0.2)
 nr_expect_match "$out" '"mtu":1500' "endpoint.add tells the pod its MTU (native: the underlay's 1500)"
 nrctl endpoint add pod-b --ifname veth-b --ip 10.0.0.3 >/dev/null

@@ -7,6 +7,8 @@
 #include "nrctl.h"
 #include "print.h"
 
+#define WATCHING "watching events (Ctrl-C to stop)"
+
 void on_event(struct nr_client *c, const struct nr_event *ev, uint64_t seq, void *data)
 {
 	struct app *a = data;
@@ -49,8 +51,17 @@ static void on_subscribed(struct nr_client *c, int status, const char *errmsg, v
 	(void)c;
 	if (failed(a, status, errmsg))
 		return;
-	if (!a->json)
-		fprintf(stderr, "%s: watching events (Ctrl-C to stop)\n", prog);
+	if (!a->json) {
+		fprintf(stderr, "%s: %s\n", prog, WATCHING);
+		return;
+	}
+	/* a JSON reader learns it too: changes made from now on are seen.
+	 * Not an event of the daemon (no seq, not counted by --count). */
+	json_begin_obj(&a->j, NULL);
+	json_str(&a->j, "type", "subscribed");
+	json_str(&a->j, "message", WATCHING);
+	json_end_obj(&a->j);
+	json_done(&a->j);
 }
 
 int run_events(struct app *a)

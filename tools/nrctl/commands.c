@@ -35,6 +35,8 @@ const struct command commands[] = {
 	{ "ipam", "", "IPAM mode, usage and every node CIDR allocation.", run_ipam, 0, 0, "" },
 	{ "events", "[--count N]",
 	  "Print the controller's events as they happen (one per line; -o json: JSON lines).\n"
+	  "Once subscribed, says so: on stderr, or with -o json as the first line,\n"
+	  "{\"type\":\"subscribed\",...} (no seq; --count does not count it).\n"
 	  "  --count N  exit after N events", run_events, 0, 0, "n" },
 };
 const size_t n_commands = sizeof(commands) / sizeof(commands[0]);
