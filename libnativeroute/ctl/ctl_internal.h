@@ -397,6 +397,9 @@ bool nr_ctl_load_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
 void nr_ctl_load_cancel(struct nr_ctl *ctl);
 void nr_ctl_load_free(struct nr_ctl *ctl);
 void nr_ctl_state_free(struct nr_ctl *ctl);
+/* nr_ctl_new failed after the state directory was opened: what opening
+ * made (the directory, its lock file) goes again, since nothing saved. */
+void nr_ctl_state_discard(struct nr_ctl *ctl, const struct nr_ctl_opts *o);
 
 /* ctl_incremental.c: call before_change before the model changes a node or
  * endpoint (by name/id), after_change after it (also after a refusal). */

@@ -348,6 +348,7 @@ int nr_ctl_new_with_kernel(uv_loop_t *loop, const struct nr_ctl_opts *opts,
 	rc = ctl_setup(ctl, opts, &err);
 	if (rc < 0) {
 		nr_ctl_deliver_drop(ctl);
+		nr_ctl_state_discard(ctl, opts); /* an error changed nothing: no directory left */
 		ctl_free(ctl);
 		return nr_last_error_set_from(&err, rc);
 	}

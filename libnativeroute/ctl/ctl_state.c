@@ -160,6 +160,12 @@ void nr_ctl_state_emit_notes(struct nr_ctl *ctl)
 	}
 }
 
+void nr_ctl_state_discard(struct nr_ctl *ctl, const struct nr_ctl_opts *o)
+{
+	nr_store_discard(ctl->store, OPTS_GET(o, state_dir, NULL));
+	ctl->store = NULL;
+}
+
 void nr_ctl_state_free(struct nr_ctl *ctl)
 {
 	nr_ctl_note_free(&ctl->notes);

@@ -143,6 +143,11 @@ struct nr_store;
 int nr_store_open(const char *dir, struct nr_store **ret, struct nr_err *err);
 /* NULL is fine. Releases the lock. */
 void nr_store_close(struct nr_store *s);
+/* Close, and remove what nr_store_open made: the lock file (when it held
+ * it) and the directories (dir: the path it was opened with), for a
+ * caller that fails after opening ("an error means nothing changed").
+ * Only before anything was saved; NULL is fine. */
+void nr_store_discard(struct nr_store *s, const char *dir);
 const char *nr_store_path(const struct nr_store *s); /* <dir>/state */
 
 /* Read and decode the state file. -ENOENT when there is none (a fresh

@@ -24,6 +24,10 @@ struct nr_store {
 	int lock_fd;
 	char *dir;
 	char *path;      /* <dir>/state, for messages */
+	/* what nr_store_open made, for nr_store_discard: the directories from
+	 * the path prefix of this length on (0: none), the lock file */
+	size_t made_len;
+	bool lock_made, locked;
 	uint64_t saves;
 	/* what the state file holds, as far as we know (loaded or written):
 	 * a save of the same bytes is skipped, so a restart that changed
@@ -86,41 +90,79 @@ bool nr_store_unchanged(const struct nr_store *s, const char *text, size_t len)
 	       s->disk_fnv == fnv1a(text, len);
 }
 
-static int mkdir_p(const char *dir)
+/* Remove the directories mkdir_p made (those of dir down to its prefix of
+ * made_len characters), deepest first; one that is not empty stays with
+ * its parents (someone else's files). */
+static void unmake_dirs(const char *dir, size_t made_len)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(dir);
 
+	if (!made_len || len >= sizeof(buf))
+		return;
+	memcpy(buf, dir, len + 1);
+	while (len >= made_len && rmdir(buf) == 0) {
+		while (len > 0 && buf[len - 1] == '/')
+			len--; /* "a/b/" */
+		while (len > 0 && buf[len - 1] != '/')
+			len--;
+		while (len > 1 && buf[len - 1] == '/')
+			len--; /* "a//b" */
+		buf[len] = '\0';
+	}
+}
+
+/* *made_len: the length of the first path prefix this call created (0:
+ * every level existed). On error, what it made is removed again. */
+static int mkdir_p(const char *dir, size_t *made_len)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(dir);
+	int rc = 0;
+
+	*made_len = 0;
 	if (len == 0 || len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, dir, len + 1);
-	for (char *p = buf + 1; *p; p++) {
+	for (char *p = buf + 1; *p && rc == 0; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
+		if (mkdir(buf, 0755) == 0 && !*made_len)
+			*made_len = (size_t)(p - buf);
+		else if (errno != EEXIST)
+			rc = -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	if (rc == 0 && mkdir(buf, 0700) == 0 && !*made_len)
+		*made_len = len;
+	else if (rc == 0 && errno != EEXIST)
+		rc = -errno;
+	if (rc < 0) {
+		unmake_dirs(dir, *made_len);
+		*made_len = 0;
+	}
+	return rc;
 }
 
 int nr_store_open(const char *dir, struct nr_store **ret, struct nr_err *err)
 {
 	struct nr_store *s;
+	size_t made_len;
 	int rc;
 
 	if (!dir || !*dir)
 		return nr_err_set(err, -EINVAL, "state directory: empty path");
-	rc = mkdir_p(dir);
+	rc = mkdir_p(dir, &made_len);
 	if (rc < 0)
 		return nr_err_set(err, rc, "state directory %s: cannot create it: %s", dir, strerror(-rc));
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		unmake_dirs(dir, made_len);
 		return nr_err_set(err, -ENOMEM, "out of memory");
+	}
 	s->lock_fd = -1;
+	s->made_len = made_len;
 	s->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dir_fd < 0) {
 		rc = nr_err_set(err, -errno, "state directory %s: %s", dir, strerror(errno));
@@ -137,6 +179,8 @@ int nr_store_open(const char *dir, struct nr_store **ret, struct nr_err *err)
 	}
 	/* Not through a symlink, not a hard link: else root would create or
 	 * flock a file of somebody else's choosing. */
+	s->lock_made = faccessat(s->dir_fd, NR_STORE_LOCK, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+		       errno == ENOENT;
 	s->lock_fd = nr_store_open_owned(s->dir_fd, dir, NR_STORE_LOCK, err);
 	if (s->lock_fd < 0) {
 		rc = s->lock_fd;
@@ -149,11 +193,23 @@ int nr_store_open(const char *dir, struct nr_store **ret, struct nr_err *err)
 			     : nr_err_set(err, -errno, "%s/%s: lock: %s", dir, NR_STORE_LOCK, strerror(errno));
 		goto fail;
 	}
+	s->locked = true;
 	*ret = s;
 	return 0;
 fail:
-	nr_store_close(s);
+	nr_store_discard(s, dir);
 	return rc;
+}
+
+void nr_store_discard(struct nr_store *s, const char *dir)
+{
+	if (!s)
+		return;
+	/* never another holder's lock file: it would stop locking anything */
+	if (s->lock_made && s->locked && s->dir_fd >= 0)
+		unlinkat(s->dir_fd, NR_STORE_LOCK, 0);
+	unmake_dirs(dir, s->made_len); /* stays when not empty */
+	nr_store_close(s);
 }
 
 void nr_store_close(struct nr_store *s)
@@ -255,7 +311,8 @@ static int write_all(int fd, const char *buf, size_t len)
  * (where nobody would ever find it). */
 static int reopen_dir(struct nr_store *s, struct nr_err *err)
 {
-	int rc = mkdir_p(s->dir), fd, lock;
+	size_t made_len; /* (this runs after the first save: nothing to undo) */
+	int rc = mkdir_p(s->dir, &made_len), fd, lock;
 
 	if (rc < 0)
 		return nr_err_set(err, rc, "state directory %s was deleted and cannot be created "
