@@ -130,6 +130,9 @@ void nr_ctl_gather(struct nr_ctl *ctl, nr_ctl_gather_cb done)
 		.owner = ctl->owner,
 		.neigh_ifindex = ctl->vxlan_ifindex,
 		.fdb_ifindex = ctl->vxlan_ifindex,
+		/* ours as planned, or (the first pass) a route and a nexthop a node */
+		.expect = ctl->desired.n_routes ? ctl->desired.n_routes
+			  : nr_model_node_count(ctl->model) + nr_model_endpoint_count(ctl->model),
 	};
 	int rc;
 

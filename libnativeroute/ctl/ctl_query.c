@@ -481,12 +481,16 @@ static const struct nr_node *route_owner_node(const struct nr_ctl *ctl, const st
 {
 	const struct nr_node *n = NULL;
 	uint32_t index;
+	uint8_t kind = r->kind;
 
+	if (!kind) /* a route as dumped (the record of the kernel): what it looks like */
+		kind = !r->gw.family ? NR_ROUTE_ENDPOINT
+		       : r->ifindex && r->ifindex == ctl->vxlan_ifindex ? NR_ROUTE_TUNNEL : NR_ROUTE_NATIVE;
 	if (r->nh_id && nr_ctl_nh_index(ctl, r->nh_id, &index)) {
 		n = nr_model_node_by_index(ctl->model, index);
-	} else if (r->kind == NR_ROUTE_NATIVE) {
+	} else if (kind == NR_ROUTE_NATIVE) {
 		n = nr_model_node_by_ip(ctl->model, &r->gw);
-	} else if (r->kind == NR_ROUTE_TUNNEL) {
+	} else if (kind == NR_ROUTE_TUNNEL) {
 		struct nr_kneigh nk = { .ip = r->gw, .ifindex = r->ifindex };
 		const struct nr_kneigh *ne = bsearch(&nk, ctl->desired.neighs, ctl->desired.n_neighs,
 						     sizeof(nk), (cmp_fn)nr_kneigh_cmp_key);

@@ -13,21 +13,30 @@
 #include "netlink/nl_ack.h"
 #include "netlink/nl_parse.h"
 #include "netlink/nl_request.h"
+#include "util/sorted.h"
 
 /* A dump the kernel flags as interrupted (the table changed under it) is
  * repeated; after this many tries, give up and let the caller resync. */
 #define DUMP_TRIES 3
 
-/* A growing array of fixed-size elements, filled by the reply callbacks. */
+/* A growing array of fixed-size elements, filled by the reply callbacks.
+ * The stepped dump (nr_nl_dumper) also gives it a size hint and a sort
+ * key: each doubling moves the whole array within one step (megabytes at
+ * 100,000 routes), and the kernel mostly answers in key order already, so
+ * the order is checked as the items come instead of in one walk at the
+ * end. */
 struct vec {
 	void *items;
 	size_t n, cap, size;
+	size_t hint;         /* the first allocation holds this many */
+	nr_sorted_cmp cmp;   /* NULL: order not tracked */
+	bool unsorted;       /* an item came before its predecessor (cmp) */
 };
 
 static int vec_push(struct vec *v, const void *item)
 {
 	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 64;
+		size_t cap = v->cap ? v->cap * 2 : v->hint > 64 ? v->hint : 64;
 		void *items = realloc(v->items, cap * v->size);
 
 		if (!items) {
@@ -37,8 +46,19 @@ static int vec_push(struct vec *v, const void *item)
 		v->items = items;
 		v->cap = cap;
 	}
+	if (v->cmp && v->n && v->cmp((char *)v->items + (v->n - 1) * v->size, item) > 0)
+		v->unsorted = true;
 	memcpy((char *)v->items + v->n++ * v->size, item, v->size);
 	return MNL_CB_OK;
+}
+
+/* A stepped dump's collection in key order: sorted only when the kernel
+ * did not answer in that order. */
+static void vec_sort(struct vec *v, int (*cmp)(const void *, const void *))
+{
+	if (v->unsorted)
+		qsort(v->items, v->n, v->size, cmp);
+	v->unsorted = false;
 }
 
 struct dump_ctx {
@@ -369,6 +389,7 @@ static int stage_send(struct nr_nl_dumper *d, struct nr_err *err)
 	int r;
 
 	d->ctx[d->stage].vec.n = 0;
+	d->ctx[d->stage].vec.unsorted = false;
 	if (d->stage == ST_NEXTHOPS)
 		d->foreign.vec.n = 0;
 	d->interrupted = false;
@@ -456,6 +477,11 @@ int nr_nl_dumper_new(struct nr_nl *nl, const struct nr_nl_dump_filter *f, bool f
 	d->ctx[ST_FDBS].family = AF_BRIDGE;
 	d->ctx[ST_FDBS].ifindex = f->fdb_ifindex;
 	d->foreign.vec.size = sizeof(struct nr_knexthop);
+	d->ctx[ST_NEXTHOPS].vec.cmp = (nr_sorted_cmp)nr_knexthop_cmp_key;
+	d->ctx[ST_ROUTES4].vec.cmp = (nr_sorted_cmp)nr_kroute_cmp_key; /* IPv6 routes join these */
+	d->ctx[ST_NEIGHS].vec.cmp = (nr_sorted_cmp)nr_kneigh_cmp_key;
+	d->ctx[ST_FDBS].vec.cmp = (nr_sorted_cmp)nr_kfdb_cmp_key;
+	d->ctx[ST_NEXTHOPS].vec.hint = d->ctx[ST_ROUTES4].vec.hint = f->expect;
 	d->stage = ST_NEXTHOPS;
 	r = stage_skipped(d, d->stage) ? stage_next(d, err) : stage_send(d, err);
 	if (r < 0) {
@@ -492,6 +518,11 @@ int nr_nl_dumper_step(struct nr_nl_dumper *d, struct nr_err *err)
 	return d->stage == ST_DONE ? 0 : NR_NL_DUMP_WAIT;
 }
 
+static int qs_nexthop(const void *a, const void *b) { return nr_knexthop_cmp_key(a, b); }
+static int qs_route(const void *a, const void *b) { return nr_kroute_cmp_key(a, b); }
+static int qs_neigh(const void *a, const void *b) { return nr_kneigh_cmp_key(a, b); }
+static int qs_fdb(const void *a, const void *b) { return nr_kfdb_cmp_key(a, b); }
+
 int nr_nl_dumper_take(struct nr_nl_dumper *d, struct nr_kstate *out,
 		      struct nr_knexthop **foreign, size_t *n_foreign, struct nr_err *err)
 {
@@ -510,7 +541,10 @@ int nr_nl_dumper_take(struct nr_nl_dumper *d, struct nr_kstate *out,
 		out->n_neighs = d->ctx[ST_NEIGHS].vec.n;
 		out->fdbs = d->ctx[ST_FDBS].vec.items;
 		out->n_fdbs = d->ctx[ST_FDBS].vec.n;
-		nr_kstate_sort(out);
+		vec_sort(&d->ctx[ST_NEXTHOPS].vec, qs_nexthop);
+		vec_sort(&d->ctx[ST_ROUTES4].vec, qs_route);
+		vec_sort(&d->ctx[ST_NEIGHS].vec, qs_neigh);
+		vec_sort(&d->ctx[ST_FDBS].vec, qs_fdb);
 		d->ctx[ST_NEXTHOPS].vec.items = d->ctx[ST_ROUTES4].vec.items = NULL;
 		d->ctx[ST_NEIGHS].vec.items = d->ctx[ST_FDBS].vec.items = NULL;
 	}

@@ -21,6 +21,9 @@ struct nr_nl_dump_filter {
 	                               id alone: others may pick ids in our range) */
 	uint32_t neigh_ifindex;     /* permanent neighbours on it; 0 = skip */
 	uint32_t fdb_ifindex;       /* VXLAN FDB entries on it; 0 = skip */
+	size_t expect;              /* nr_nl_dumper: about this many routes and nexthops
+	                               are expected (0: unknown); room for them is taken
+	                               at once instead of doubling as they come */
 };
 
 /* Unicast IPv4 and IPv6 routes in owner->table with owner->protocol. A

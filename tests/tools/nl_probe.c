@@ -44,8 +44,9 @@ static int usage(void)
 		"  neigh-replace IP MAC IFNAME           neigh-del IP IFNAME\n"
 		"  fdb-append MAC DST IFNAME             fdb-del MAC DST IFNAME\n"
 		"  dump-routes | dump-nexthops | dump-neighs IFNAME | dump-fdb IFNAME\n"
-		"  dump-steps [foreign]                  (nexthops + routes in steps; steps\n"
-		"                                         and the longest step's CPU time on stderr)\n"
+		"  dump-steps [foreign] [neighs IFNAME]  (nexthops + routes [+ IFNAME's neighbours]\n"
+		"                                         in steps; steps and the longest step's\n"
+		"                                         CPU time on stderr)\n"
 		"  reach IP\n"
 		"  vxlan-ensure LOCAL MAC [vni N] [port N] [mtu N] [name NAME] [learning]\n"
 		"  link-del IFNAME                       addr-add IFNAME IP/LEN\n"
@@ -243,9 +244,9 @@ static int cmd_dump(struct probe *p, const char *what, int argc, char **argv)
 
 /* The dump a controller runs from its loop (nr_nl_dumper): a non-blocking
  * socket, one receive buffer per step, poll() between steps. Prints what
- * dump-nexthops + dump-routes print (with "foreign": also the other
- * protocols' nexthops, as "foreign <id>"), and on stderr the number of
- * steps and the CPU time of the longest one. */
+ * dump-nexthops + dump-routes (+ dump-neighs IFNAME) print (with "foreign":
+ * also the other protocols' nexthops, as "foreign <id>"), and on stderr
+ * the number of steps and the CPU time of the longest one. */
 static int cmd_dump_steps(struct probe *p, int argc, char **argv)
 {
 	struct nr_nl_dump_filter f = { .owner = p->owner };
@@ -258,6 +259,14 @@ static int cmd_dump_steps(struct probe *p, int argc, char **argv)
 	double longest = 0;
 	int r;
 
+	argc -= foreign;
+	argv += foreign;
+	if (argc == 2 && !strcmp(argv[0], "neighs")) {
+		if (ifindex_of(p, argv[1], &f.neigh_ifindex) < 0)
+			return fail(p);
+	} else if (argc) {
+		return usage();
+	}
 	if (nr_nl_open(p->netns, NR_NL_NONBLOCK, &nl, &p->err) < 0 ||
 	    nr_nl_dumper_new(nl, &f, foreign, false, &d, &p->err) < 0) {
 		nr_nl_close(nl);
@@ -289,6 +298,8 @@ static int cmd_dump_steps(struct probe *p, int argc, char **argv)
 		print_object(NR_NL_NEXTHOP, &s.nexthops[i]);
 	for (size_t i = 0; i < s.n_routes; i++)
 		print_object(NR_NL_ROUTE, &s.routes[i]);
+	for (size_t i = 0; i < s.n_neighs; i++)
+		print_object(NR_NL_NEIGH, &s.neighs[i]);
 	for (size_t i = 0; i < n_others; i++)
 		printf("foreign %u\n", others[i].id);
 	nr_kstate_free(&s);

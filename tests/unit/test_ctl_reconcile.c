@@ -72,7 +72,9 @@ static struct {
 	unsigned int closed_at; /* its number when close_cb ran, 0 = not yet */
 	struct nr_event events[64];
 	char event_objects[64][64];
+	char event_nodes[64][64];
 	size_t n_events;
+	bool classic;           /* new_ctl: classic routes (no nexthop objects) */
 } fx;
 
 static void on_done(struct nr_ctl *ctl, int status, const char *errmsg, void *data)
@@ -102,6 +104,7 @@ static void on_event(struct nr_ctl *ctl, const struct nr_event *ev, void *data)
 	if (fx.n_events < 64) {
 		fx.events[fx.n_events] = *ev;
 		snprintf(fx.event_objects[fx.n_events], 64, "%s", ev->object ? ev->object : "");
+		snprintf(fx.event_nodes[fx.n_events], 64, "%s", ev->node ? ev->node : "");
 		fx.n_events++;
 	}
 }
@@ -175,7 +178,7 @@ static struct nr_ctl *new_ctl(unsigned int resync_ms)
 		.cluster_cidrs = cluster, .auto_direct_node_routes = true,
 		.route_table = fx.table, .resync_interval_ms = resync_ms,
 		.masquerade_ipv4 = NR_SWITCH_OFF, .event_cb = on_event,
-		.state_dir = fx.dir[0] ? fx.dir : NULL);
+		.state_dir = fx.dir[0] ? fx.dir : NULL, .classic_routes = fx.classic);
 	struct nr_kernel k = fake_kernel_handle(fx.fk);
 	struct nr_ctl *ctl = NULL;
 
@@ -816,6 +819,82 @@ Test(ctl_reconcile, a_restart_over_its_state_and_kernel_objects_writes_nothing)
 	expect_routed("10.0.1.0/24", "192.168.1.11");
 	expect_routed("10.0.2.0/24", "192.168.1.12");
 	cr_assert_str_eq(node_state(ctl, "node-2"), "native");
+	close_ctl(ctl);
+}
+
+/* A restart that wrote nothing keeps the dump as its record of the kernel
+ * (a copy of the plan was ~7 ms on the loop at 100,000 nodes): the changes
+ * after it are incremental and write exactly their objects (a removal
+ * finds what to delete in that record). */
+Test(ctl_reconcile, after_a_restart_that_wrote_nothing_changes_are_incremental_and_exact)
+{
+	struct nr_ctl *ctl;
+	struct fake_counters before;
+	struct done d = { 0 };
+
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/nr-unit-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.dir));
+	ctl = new_ctl(0);
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	node_add_wait(ctl, "node-2", "192.168.1.12", "10.0.2.0/24");
+	close_ctl(ctl);
+	fx.closed_at = 0;
+
+	before = *fake_kernel_counters(fx.fk);
+	ctl = new_ctl(0);
+	start(ctl);
+	cr_assert_eq(fake_kernel_counters(fx.fk)->writes, before.writes, "the restart wrote");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->batches, before.batches, "the restart sent a batch");
+
+	before = *fake_kernel_counters(fx.fk);
+	cr_assert_eq(nr_ctl_node_remove(ctl, "node-2", on_done, &d), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(d.calls > 0));
+	cr_assert_eq(d.status, 0, "node remove: %s", d.msg);
+	node_add_wait(ctl, "node-3", "192.168.1.13", "10.0.3.0/24");
+	cr_assert_null(fake_kernel_route(fx.fk, "10.0.2.0/24"), "the removed node's route stayed");
+	cr_assert(saw_event(NR_EVENT_ROUTE_REMOVED, "10.0.2.0/24"));
+	expect_routed("10.0.3.0/24", "192.168.1.13");
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+	cr_assert_eq(status(ctl).full_passes, 1, "a change after the restart re-planned the cluster");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, before.dumps);
+	/* node-2's route and nexthop out, node-3's in */
+	cr_assert_eq(fake_kernel_counters(fx.fk)->writes - before.writes, 4);
+	close_ctl(ctl);
+}
+
+/* The same with classic routes: the record kept from the dump does not
+ * say what kind of route each is (the kernel does not store it), yet an
+ * event about one still names its node. */
+Test(ctl_reconcile, after_a_restart_that_wrote_nothing_a_classic_route_event_names_its_node)
+{
+	struct nr_ctl *ctl;
+	struct done d = { 0 };
+	const char *cidrs[] = { "10.0.5.0/24", NULL };
+	NR_OPTS(nr_node_spec, spec, .name = "node-1", .ipv4 = "192.168.1.11", .pod_cidrs = cidrs);
+
+	fx.classic = true;
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/nr-unit-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.dir));
+	ctl = new_ctl(0);
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	close_ctl(ctl);
+	fx.closed_at = 0;
+	cr_assert_not_null(fake_kernel_route(fx.fk, "10.0.1.0/24"));
+	cr_assert_eq(fake_kernel_route(fx.fk, "10.0.1.0/24")->nh_id, 0, "not a classic route");
+
+	ctl = new_ctl(0);
+	start(ctl);
+	fx.n_events = 0;
+	cr_assert_eq(nr_ctl_node_update(ctl, &spec, on_done, &d), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(d.calls > 0));
+	cr_assert_eq(d.status, 0, "node update: %s", d.msg);
+	cr_assert_null(fake_kernel_route(fx.fk, "10.0.1.0/24"), "the old pod CIDR's route stayed");
+	for (size_t i = 0; i < fx.n_events; i++)
+		if (fx.events[i].type == NR_EVENT_ROUTE_REMOVED && !strcmp(fx.event_objects[i], "10.0.1.0/24"))
+			cr_assert_str_eq(fx.event_nodes[i], "node-1", "the removal names no node");
+	cr_assert(saw_event(NR_EVENT_ROUTE_REMOVED, "10.0.1.0/24"));
 	close_ctl(ctl);
 }
 

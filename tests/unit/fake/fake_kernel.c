@@ -313,6 +313,8 @@ static int f_dump_kstate(struct nr_nl *nl, const struct nr_nl_dump_filter *f,
 	out->n_nexthops = fk->t.n_nexthops;
 	COPY(out->routes, fk->t.routes, fk->t.n_routes);
 	out->n_routes = fk->t.n_routes;
+	for (size_t i = 0; i < out->n_routes; i++)
+		out->routes[i].kind = 0; /* the kernel does not store it (core/kstate.h) */
 	out->neighs = xcalloc(fk->t.n_neighs, sizeof(*out->neighs));
 	for (size_t i = 0; i < fk->t.n_neighs; i++)
 		if (f->neigh_ifindex && fk->t.neighs[i].ifindex == f->neigh_ifindex)
