@@ -477,15 +477,22 @@ static const char *dev_name(struct nr_ctl *ctl, struct dev_names *d, uint32_t if
 }
 
 /* The remote node a planned route leads to, NULL for an endpoint's. */
+/* A route's kind; a route as dumped (the record of the kernel after a
+ * pass that sent nothing) does not say: what it looks like. */
+static uint8_t route_kind(const struct nr_ctl *ctl, const struct nr_kroute *r)
+{
+	if (r->kind)
+		return r->kind;
+	return !r->gw.family ? NR_ROUTE_ENDPOINT
+	       : r->ifindex && r->ifindex == ctl->vxlan_ifindex ? NR_ROUTE_TUNNEL : NR_ROUTE_NATIVE;
+}
+
 static const struct nr_node *route_owner_node(const struct nr_ctl *ctl, const struct nr_kroute *r)
 {
 	const struct nr_node *n = NULL;
 	uint32_t index;
-	uint8_t kind = r->kind;
+	uint8_t kind = route_kind(ctl, r);
 
-	if (!kind) /* a route as dumped (the record of the kernel): what it looks like */
-		kind = !r->gw.family ? NR_ROUTE_ENDPOINT
-		       : r->ifindex && r->ifindex == ctl->vxlan_ifindex ? NR_ROUTE_TUNNEL : NR_ROUTE_NATIVE;
 	if (r->nh_id && nr_ctl_nh_index(ctl, r->nh_id, &index)) {
 		n = nr_model_node_by_index(ctl->model, index);
 	} else if (kind == NR_ROUTE_NATIVE) {
@@ -513,8 +520,8 @@ const char *nr_ctl_route_owner(const struct nr_ctl *ctl, const struct nr_kroute 
 	const struct nr_node *n;
 	uint32_t index;
 
-	if (!(r->nh_id && nr_ctl_nh_index(ctl, r->nh_id, &index)) && r->kind != NR_ROUTE_NATIVE &&
-	    r->kind != NR_ROUTE_TUNNEL) { /* an endpoint's */
+	if (!(r->nh_id && nr_ctl_nh_index(ctl, r->nh_id, &index)) &&
+	    route_kind(ctl, r) == NR_ROUTE_ENDPOINT) { /* an endpoint's */
 		for (const struct nr_endpoint *ep = nr_model_endpoint_next(ctl->model, NULL); ep;
 		     ep = nr_model_endpoint_next(ctl->model, ep))
 			if (nr_addr_eq(&ep->ip4, &r->dst.addr) || nr_addr_eq(&ep->ip6, &r->dst.addr))
