@@ -60,101 +60,63 @@ static int one(uv_loop_t *loop, const char *name, const char *dir, struct nr_ctl
 	return bad;
 }
 
-static int refuse_new(uv_loop_t *loop, const char *netns, const char *dir)
-{
-	int bad = 0;
+/* The options each case spoils one of: a controller that would start. */
 #define BASE .netns = netns, .node_name = "local", .node_ipv4 = "172.31.255.254", \
 	     .ipam_mode = NR_IPAM_KUBERNETES, .cluster_cidrs = pool, .pod_cidrs = local_cidr
-	{
-		NR_OPTS(nr_ctl_opts, o, BASE, .route_protocol = 4);
-		bad |= one(loop, "route-protocol-static", dir, &o);
-	}
-	{
-		NR_OPTS(nr_ctl_opts, o, BASE, .route_protocol = 2);
-		bad |= one(loop, "route-protocol-kernel", dir, &o);
-	}
-	{
-		NR_OPTS(nr_ctl_opts, o, BASE, .vxlan_vni = 0x1000000);
-		bad |= one(loop, "vxlan-vni", dir, &o);
-	}
-	{
-		NR_OPTS(nr_ctl_opts, o, BASE);
-		o.node_ipv4 = "172.31.255.253";
-		bad |= one(loop, "node-ip-elsewhere", dir, &o);
-	}
-	{
-		NR_OPTS(nr_ctl_opts, o, BASE);
-		o.netns = "nr-no-such-netns-0";
-		bad |= one(loop, "netns-missing", dir, &o);
-	}
-	{
-		const char *bad_pool[] = { "10.0.0.0/33", NULL };
-		NR_OPTS(nr_ctl_opts, o, BASE);
-		o.cluster_cidrs = bad_pool;
-		bad |= one(loop, "cluster-cidr", dir, &o);
-	}
+
+/* One nr_ctl_new that must be refused: BASE with the assignments to `o`
+ * given (a designated initializer cannot repeat BASE's fields). */
+#define REFUSE(name, ...)                                       \
+	do {                                                    \
+		NR_OPTS(nr_ctl_opts, o, BASE);                  \
+		__VA_ARGS__;                                    \
+		bad |= one(loop, name, dir, &o);                \
+	} while (0)
+
+static int refuse_new(uv_loop_t *loop, const char *netns, const char *dir)
+{
+	static const char *bad_pool[] = { "10.0.0.0/33", NULL };
+	static const char *outside[] = { "192.168.5.0/26", NULL };
+	static const char *bad_cidrs[] = { "192.168.0.0/40", NULL };
+	static const char *ftp[] = { "ftp://127.0.0.1:1", NULL };
+	static const char *http[] = { "http://127.0.0.1:1", NULL };
+	NR_OPTS(nr_etcd_opts, etcd_scheme, .endpoints = ftp);
+	NR_OPTS(nr_etcd_opts, etcd_ttl, .endpoints = http, .lease_ttl_s = 1);
+	struct stat before, after;
+	struct nr_ctl *ctl;
+	int bad = 0;
+
+	REFUSE("route-protocol-static", o.route_protocol = 4);
+	REFUSE("route-protocol-kernel", o.route_protocol = 2);
+	REFUSE("vxlan-vni", o.vxlan_vni = 0x1000000);
+	REFUSE("node-ip-elsewhere", o.node_ipv4 = "172.31.255.253");
+	REFUSE("netns-missing", o.netns = "nr-no-such-netns-0");
+	REFUSE("cluster-cidr", o.cluster_cidrs = bad_pool);
 	/* what only the model refused, after the state directory was made */
-	{
-		const char *outside[] = { "192.168.5.0/26", NULL };
-		NR_OPTS(nr_ctl_opts, o, BASE);
-		o.pod_cidrs = outside;
-		bad |= one(loop, "pod-cidr-outside", dir, &o);
-	}
-	{
-		NR_OPTS(nr_ctl_opts, o, BASE);
-		o.node_ipv4 = "10.1.2.3";
-		bad |= one(loop, "node-ip-in-cluster-cidr", dir, &o);
-	}
-	{
-		NR_OPTS(nr_ctl_opts, o, BASE);
-		o.node_name = "Bad_Name";
-		bad |= one(loop, "node-name", dir, &o);
-	}
+	REFUSE("pod-cidr-outside", o.pod_cidrs = outside);
+	REFUSE("node-ip-in-cluster-cidr", o.node_ipv4 = "10.1.2.3");
+	REFUSE("node-name", o.node_name = "Bad_Name");
 	/* options read only after the model exists (masquerading, etcd) are
 	 * checked with the others, before anything is made */
-	{
-		NR_OPTS(nr_ctl_opts, o, BASE, .masquerade_ipv4 = (enum nr_switch)7);
-		bad |= one(loop, "masquerade-switch", dir, &o);
-	}
-	{
-		const char *bad_cidrs[] = { "192.168.0.0/40", NULL };
-		NR_OPTS(nr_ctl_opts, o, BASE, .masquerade_ipv4 = NR_SWITCH_ON,
-			.non_masquerade_cidrs = bad_cidrs);
-		bad |= one(loop, "non-masquerade-cidr", dir, &o);
-	}
-	{	/* no IPv6 cluster CIDR: pod-to-pod traffic would be masqueraded */
-		NR_OPTS(nr_ctl_opts, o, BASE, .masquerade_ipv6 = NR_SWITCH_ON);
-		bad |= one(loop, "masquerade-without-cidr", dir, &o);
-	}
-	{
-		const char *eps[] = { "ftp://127.0.0.1:1", NULL };
-		NR_OPTS(nr_etcd_opts, eo, .endpoints = eps);
-		NR_OPTS(nr_ctl_opts, o, BASE, .etcd = &eo);
-		bad |= one(loop, "etcd-endpoint", dir, &o);
-	}
-	{
-		const char *eps[] = { "http://127.0.0.1:1", NULL };
-		NR_OPTS(nr_etcd_opts, eo, .endpoints = eps, .lease_ttl_s = 1);
-		NR_OPTS(nr_ctl_opts, o, BASE, .etcd = &eo);
-		bad |= one(loop, "etcd-lease-ttl", dir, &o);
-	}
-	{
-		struct stat before, after;
-		struct nr_ctl *ctl;
-		NR_OPTS(nr_ctl_opts, o, BASE);
+	REFUSE("masquerade-switch", o.masquerade_ipv4 = (enum nr_switch)7);
+	REFUSE("non-masquerade-cidr", o.masquerade_ipv4 = NR_SWITCH_ON,
+	       o.non_masquerade_cidrs = bad_cidrs);
+	/* no IPv6 cluster CIDR: pod-to-pod traffic would be masqueraded */
+	REFUSE("masquerade-without-cidr", o.masquerade_ipv6 = NR_SWITCH_ON);
+	REFUSE("etcd-endpoint", o.etcd = &etcd_scheme);
+	REFUSE("etcd-lease-ttl", o.etcd = &etcd_ttl);
 
-		stat("/proc/thread-self/ns/net", &before);
-		if (nr_ctl_new(loop, &o, &ctl) < 0) {
-			printf("good options refused: %s\n", nr_last_errmsg());
-			return 1;
-		}
-		stat("/proc/thread-self/ns/net", &after);
-		printf("thread netns %s\n", before.st_ino == after.st_ino ? "unchanged" : "CHANGED");
-		bad |= before.st_ino != after.st_ino;
-		nr_ctl_close(ctl, NULL, NULL);
-		uv_run(loop, UV_RUN_DEFAULT);
+	NR_OPTS(nr_ctl_opts, good, BASE);
+	stat("/proc/thread-self/ns/net", &before);
+	if (nr_ctl_new(loop, &good, &ctl) < 0) {
+		printf("good options refused: %s\n", nr_last_errmsg());
+		return 1;
 	}
-#undef BASE
+	stat("/proc/thread-self/ns/net", &after);
+	printf("thread netns %s\n", before.st_ino == after.st_ino ? "unchanged" : "CHANGED");
+	bad |= before.st_ino != after.st_ino;
+	nr_ctl_close(ctl, NULL, NULL);
+	uv_run(loop, UV_RUN_DEFAULT);
 	return bad;
 }
 
@@ -178,59 +140,61 @@ static void ep_cb(struct nr_ctl *ctl, int status, const char *msg,
 	printf("endpoint callback: %d %s\n", status, msg ? msg : "");
 }
 
-static int refuse_endpoint(uv_loop_t *loop, const char *netns, const char *dir, const char *ifname)
+/* A dual-stack controller, state_dir DIR/NAME; NULL (said why) if not. */
+static struct nr_ctl *dual_stack(uv_loop_t *loop, const char *netns, const char *dir,
+				 const char *name)
 {
-	const char *pools[] = { "10.0.0.0/8", "fd00:10::/64", NULL };
-	const char *cidrs[] = { "10.0.0.0/26", "fd00:10::/112", NULL };
+	static const char *pools[] = { "10.0.0.0/8", "fd00:10::/64", NULL };
+	static const char *cidrs[] = { "10.0.0.0/26", "fd00:10::/112", NULL };
 	char path[512];
 	struct nr_ctl *ctl;
-	int rc;
 
-	snprintf(path, sizeof(path), "%s/ep", dir);
-	NR_OPTS(nr_ctl_opts, o, .netns = netns, .node_name = "local", .node_ipv4 = "172.31.255.254",
-		.ipam_mode = NR_IPAM_KUBERNETES, .cluster_cidrs = pools, .pod_cidrs = cidrs,
-		.state_dir = path);
-	if (nr_ctl_new(loop, &o, &ctl) < 0 || nr_ctl_start(ctl, start_cb, NULL) < 0) {
-		printf("setup failed: %s\n", nr_last_errmsg());
-		return 1;
-	}
-	while (!started)
-		uv_run(loop, UV_RUN_ONCE);
-	NR_OPTS(nr_endpoint_spec, spec, .id = "pod-1", .ifname = ifname);
-	rc = nr_ctl_endpoint_add(ctl, &spec, ep_cb, NULL);
-	if (rc < 0)
-		printf("refused endpoint: %s: %s\n", nr_err_name(rc), nr_last_errmsg());
-	else
-		printf("accepted endpoint\n");
-	nr_ctl_close(ctl, NULL, NULL);
-	uv_run(loop, UV_RUN_DEFAULT);
-	return rc < 0 ? 0 : 1;
-}
-
-static int refuse_start(uv_loop_t *loop, const char *netns, const char *dir)
-{
-	const char *pools[] = { "10.0.0.0/8", "fd00:10::/64", NULL };
-	const char *cidrs[] = { "10.0.0.0/26", "fd00:10::/112", NULL };
-	char path[512];
-	struct nr_ctl *ctl;
-	int rc;
-
-	snprintf(path, sizeof(path), "%s/start", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	NR_OPTS(nr_ctl_opts, o, .netns = netns, .node_name = "local", .node_ipv4 = "172.31.255.254",
 		.ipam_mode = NR_IPAM_KUBERNETES, .cluster_cidrs = pools, .pod_cidrs = cidrs,
 		.state_dir = path);
 	if (nr_ctl_new(loop, &o, &ctl) < 0) {
 		printf("setup failed: %s\n", nr_last_errmsg());
-		return 1;
+		return NULL;
 	}
-	rc = nr_ctl_start(ctl, start_cb, NULL);
+	return ctl;
+}
+
+/* Say whether the call was refused, close: 0 when it was. */
+static int verdict(uv_loop_t *loop, struct nr_ctl *ctl, const char *what, int rc)
+{
 	if (rc < 0)
-		printf("refused start: %s: %s\n", nr_err_name(rc), nr_last_errmsg());
+		printf("refused %s: %s: %s\n", what, nr_err_name(rc), nr_last_errmsg());
 	else
-		printf("accepted start\n");
+		printf("accepted %s\n", what);
 	nr_ctl_close(ctl, NULL, NULL);
 	uv_run(loop, UV_RUN_DEFAULT);
 	return rc < 0 ? 0 : 1;
+}
+
+static int refuse_endpoint(uv_loop_t *loop, const char *netns, const char *dir, const char *ifname)
+{
+	struct nr_ctl *ctl = dual_stack(loop, netns, dir, "ep");
+
+	if (!ctl)
+		return 1;
+	if (nr_ctl_start(ctl, start_cb, NULL) < 0) {
+		printf("setup failed: %s\n", nr_last_errmsg());
+		nr_ctl_close(ctl, NULL, NULL);
+		uv_run(loop, UV_RUN_DEFAULT);
+		return 1;
+	}
+	while (!started)
+		uv_run(loop, UV_RUN_ONCE);
+	NR_OPTS(nr_endpoint_spec, spec, .id = "pod-1", .ifname = ifname);
+	return verdict(loop, ctl, "endpoint", nr_ctl_endpoint_add(ctl, &spec, ep_cb, NULL));
+}
+
+static int refuse_start(uv_loop_t *loop, const char *netns, const char *dir)
+{
+	struct nr_ctl *ctl = dual_stack(loop, netns, dir, "start");
+
+	return ctl ? verdict(loop, ctl, "start", nr_ctl_start(ctl, start_cb, NULL)) : 1;
 }
 
 int main(int argc, char **argv)
