@@ -6,6 +6,7 @@
  * (rpc_peer.h), so every byte on the wire is the test's choice. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -27,6 +28,7 @@ struct fixture {
 	struct nr_rpc_call *held[MAX_HELD];
 	unsigned int n_held;
 	bool closed;
+	msgpack_unpacked u;            /* the last message read (START to STOP) */
 };
 
 static struct fixture fx;
@@ -173,6 +175,36 @@ static void connect_peer(struct peer *p)
 		  "the server never accepted");
 }
 
+/* The server (extra options or NULL) with each peer given connected; and
+ * at the end each peer freed, then the server stopped. */
+#define START(extra, ...) start_with_peers(extra, __VA_ARGS__, (struct peer *)NULL)
+#define STOP(...) stop_with_peers(__VA_ARGS__, (struct peer *)NULL)
+
+static void start_with_peers(const struct nr_rpc_server_opts *extra, ...)
+{
+	struct peer *p;
+	va_list ap;
+
+	start_server(extra);
+	msgpack_unpacked_init(&fx.u);
+	va_start(ap, extra);
+	while ((p = va_arg(ap, struct peer *)))
+		connect_peer(p);
+	va_end(ap);
+}
+
+static void stop_with_peers(struct peer *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	for (struct peer *p = first; p; p = va_arg(ap, struct peer *))
+		peer_free(p);
+	va_end(ap);
+	msgpack_unpacked_destroy(&fx.u);
+	stop_server();
+}
+
 /* ---- writing requests ------------------------------------------------------- */
 
 struct req {
@@ -229,15 +261,19 @@ static const msgpack_object *expect_response(struct peer *p, msgpack_unpacked *u
 	return peer_at(m, 3);
 }
 
+/* One request and its answer: as expect_response, read into fx.u (valid
+ * until the next message is read there). */
+static const msgpack_object *ask(struct peer *p, uint32_t msgid, const char *method,
+				 const char *key, uint64_t val, bool want_error)
+{
+	send_req(p, msgid, method, key, val);
+	return expect_response(p, &fx.u, msgid, want_error);
+}
+
 /* An echo round trip proves the connection is alive and served. */
 static void expect_alive(struct peer *p, uint32_t msgid)
 {
-	msgpack_unpacked u;
-
-	msgpack_unpacked_init(&u);
-	send_req(p, msgid, "echo", "n", msgid);
-	cr_assert_eq(peer_int(peer_get(expect_response(p, &u, msgid, false), "n")), msgid);
-	msgpack_unpacked_destroy(&u);
+	cr_assert_eq(peer_int(peer_get(ask(p, msgid, "echo", "n", msgid, false), "n")), msgid);
 }
 
 /* The connection was dropped: a "disconnect" notification with code, then EOF. */
@@ -270,62 +306,43 @@ TestSuite(rpc_server, .fini = remove_leftovers);
 Test(rpc_server, a_request_is_answered_with_its_msgid_and_result)
 {
 	struct peer p;
-	msgpack_unpacked u;
 	const msgpack_object *res;
 
-	start_server(NULL);
-	connect_peer(&p);
-	msgpack_unpacked_init(&u);
-	send_req(&p, 4242, "echo", "value", 77);
-	res = expect_response(&p, &u, 4242, false);
+	START(NULL, &p);
+	res = ask(&p, 4242, "echo", "value", 77, false);
 	cr_assert_eq(res->via.map.size, 1);
 	cr_assert_eq(peer_int(peer_get(res, "value")), 77);
 	/* "no parameters" is [] as well as [{}]. */
-	send_req(&p, 1, "echo", NULL, 0);
-	cr_assert_eq(expect_response(&p, &u, 1, false)->type, MSGPACK_OBJECT_NIL);
-	msgpack_unpacked_destroy(&u);
-	peer_free(&p);
-	stop_server();
+	cr_assert_eq(ask(&p, 1, "echo", NULL, 0, false)->type, MSGPACK_OBJECT_NIL);
+	STOP(&p);
 }
 
 Test(rpc_server, a_method_error_is_an_error_object_and_the_connection_stays)
 {
 	struct peer p;
-	msgpack_unpacked u;
 	const msgpack_object *e;
 
-	start_server(NULL);
-	connect_peer(&p);
-	msgpack_unpacked_init(&u);
-	send_req(&p, 9, "fail", NULL, 0);
-	e = expect_response(&p, &u, 9, true);
+	START(NULL, &p);
+	e = ask(&p, 9, "fail", NULL, 0, true);
 	cr_assert_eq(peer_int(peer_get(e, "code")), -ENOSPC);
 	cr_assert_str_eq(peer_str(peer_get(e, "name")), "ENOSPC");
 	cr_assert_str_eq(peer_str(peer_get(e, "message")), "pool 10.0.0.0/16 is full");
-	msgpack_unpacked_destroy(&u);
 	expect_alive(&p, 10);
-	peer_free(&p);
-	stop_server();
+	STOP(&p);
 }
 
 Test(rpc_server, an_unknown_method_is_ENOSYS_naming_it_and_the_connection_stays)
 {
 	struct peer p;
-	msgpack_unpacked u;
 	const msgpack_object *e;
 
-	start_server(NULL);
-	connect_peer(&p);
-	msgpack_unpacked_init(&u);
-	send_req(&p, 3, "node.frobnicate", NULL, 0);
-	e = expect_response(&p, &u, 3, true);
+	START(NULL, &p);
+	e = ask(&p, 3, "node.frobnicate", NULL, 0, true);
 	cr_assert_eq(peer_int(peer_get(e, "code")), -ENOSYS);
 	cr_assert(strstr(peer_str(peer_get(e, "message")), "node.frobnicate"));
-	msgpack_unpacked_destroy(&u);
 	cr_assert_eq(fx.handled, 0);
 	expect_alive(&p, 4);
-	peer_free(&p);
-	stop_server();
+	STOP(&p);
 }
 
 Test(rpc_server, a_request_with_a_usable_msgid_but_a_bad_shape_gets_an_error_answer)
@@ -333,10 +350,8 @@ Test(rpc_server, a_request_with_a_usable_msgid_but_a_bad_shape_gets_an_error_ans
 	struct peer p;
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	msgpack_unpacked u;
 
-	start_server(NULL);
-	connect_peer(&p);
+	START(NULL, &p);
 	/* [0, 5, 42, []]: the method is not a string. */
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
@@ -347,13 +362,10 @@ Test(rpc_server, a_request_with_a_usable_msgid_but_a_bad_shape_gets_an_error_ans
 	msgpack_pack_array(&pk, 0);
 	peer_write_sbuf(&p, &fx.loop, &sb);
 	msgpack_sbuffer_destroy(&sb);
-	msgpack_unpacked_init(&u);
-	cr_assert_lt(peer_int(peer_get(expect_response(&p, &u, 5, true), "code")), 0);
-	msgpack_unpacked_destroy(&u);
+	cr_assert_lt(peer_int(peer_get(expect_response(&p, &fx.u, 5, true), "code")), 0);
 	cr_assert_eq(fx.handled, 0);
 	expect_alive(&p, 6);
-	peer_free(&p);
-	stop_server();
+	STOP(&p);
 }
 
 Test(rpc_server, pipelined_requests_in_one_write_are_answered_in_order)
@@ -361,32 +373,25 @@ Test(rpc_server, pipelined_requests_in_one_write_are_answered_in_order)
 	enum { N = 500 };
 	struct peer p;
 	struct req r;
-	msgpack_unpacked u;
 
-	start_server(NULL);
-	connect_peer(&p);
+	START(NULL, &p);
 	req_init(&r);
 	for (uint32_t i = 1; i <= N; i++)
 		req_add(&r, i * 3, "echo", "n", i);
 	peer_write_sbuf(&p, &fx.loop, &r.sb);
 	msgpack_sbuffer_destroy(&r.sb);
-	msgpack_unpacked_init(&u);
 	for (uint32_t i = 1; i <= N; i++)
-		cr_assert_eq(peer_int(peer_get(expect_response(&p, &u, i * 3, false), "n")), i);
-	msgpack_unpacked_destroy(&u);
+		cr_assert_eq(peer_int(peer_get(expect_response(&p, &fx.u, i * 3, false), "n")), i);
 	cr_assert_eq(fx.handled, N);
-	peer_free(&p);
-	stop_server();
+	STOP(&p);
 }
 
 Test(rpc_server, a_request_trickling_in_byte_by_byte_is_answered_once_complete)
 {
 	struct peer p;
 	struct req r;
-	msgpack_unpacked u;
 
-	start_server(NULL);
-	connect_peer(&p);
+	START(NULL, &p);
 	req_init(&r);
 	req_add(&r, 12, "echo", "n", 1234567);
 	for (size_t i = 0; i < r.sb.size; i++) {
@@ -395,21 +400,16 @@ Test(rpc_server, a_request_trickling_in_byte_by_byte_is_answered_once_complete)
 		cr_assert_eq(fx.handled, i + 1 == r.sb.size ? 1u : 0u, "after byte %zu", i + 1);
 	}
 	msgpack_sbuffer_destroy(&r.sb);
-	msgpack_unpacked_init(&u);
-	cr_assert_eq(peer_int(peer_get(expect_response(&p, &u, 12, false), "n")), 1234567);
-	msgpack_unpacked_destroy(&u);
-	peer_free(&p);
-	stop_server();
+	cr_assert_eq(peer_int(peer_get(expect_response(&p, &fx.u, 12, false), "n")), 1234567);
+	STOP(&p);
 }
 
 Test(rpc_server, deferred_answers_reach_their_own_msgids_in_completion_order)
 {
 	struct peer p;
 	struct req r;
-	msgpack_unpacked u;
 
-	start_server(NULL);
-	connect_peer(&p);
+	START(NULL, &p);
 	req_init(&r);
 	for (uint32_t id = 101; id <= 103; id++)
 		req_add(&r, id, "hold", NULL, 0);
@@ -421,12 +421,9 @@ Test(rpc_server, deferred_answers_reach_their_own_msgids_in_completion_order)
 		msgpack_pack_int(nr_rpc_call_begin(fx.held[i]), i);
 		nr_rpc_call_end(fx.held[i]);
 	}
-	msgpack_unpacked_init(&u);
 	for (int i = 2; i >= 0; i--)
-		cr_assert_eq(peer_int(expect_response(&p, &u, 101 + (uint32_t)i, false)), i);
-	msgpack_unpacked_destroy(&u);
-	peer_free(&p);
-	stop_server();
+		cr_assert_eq(peer_int(expect_response(&p, &fx.u, 101 + (uint32_t)i, false)), i);
+	STOP(&p);
 }
 
 Test(rpc_server, an_oversized_frame_closes_only_that_client)
@@ -438,17 +435,13 @@ Test(rpc_server, an_oversized_frame_closes_only_that_client)
 	static const unsigned char head[] = { 0x94, 0x00, 0x01, 0xa4, 'e', 'c', 'h', 'o',
 					      0x91, 0x81, 0xa1, 's', 0xda, 0x86, 0xa0 };
 
-	start_server(&o);
-	connect_peer(&bad);
-	connect_peer(&good);
+	START(&o, &bad, &good);
 	peer_write(&bad, &fx.loop, head, sizeof(head));
 	expect_dropped(&bad, -EMSGSIZE);
 	cr_assert_eq(fx.handled, 0);
 	cr_assert_eq(nr_rpc_server_clients(fx.srv), 1);
 	expect_alive(&good, 1);
-	peer_free(&bad);
-	peer_free(&good);
-	stop_server();
+	STOP(&bad, &good);
 }
 
 Test(rpc_server, garbage_closes_only_that_client)
@@ -457,20 +450,14 @@ Test(rpc_server, garbage_closes_only_that_client)
 	static const unsigned char reserved[] = { 0xc1 };
 	static const unsigned char not_an_array[] = { 0x2a };
 
-	start_server(NULL);
-	connect_peer(&bad);
-	connect_peer(&bad2);
-	connect_peer(&good);
+	START(NULL, &bad, &bad2, &good);
 	peer_write(&bad, &fx.loop, reserved, sizeof(reserved));
 	peer_write(&bad2, &fx.loop, not_an_array, sizeof(not_an_array));
 	expect_dropped(&bad, -EBADMSG);
 	expect_dropped(&bad2, -EBADMSG);
 	cr_assert_eq(nr_rpc_server_clients(fx.srv), 1);
 	expect_alive(&good, 1);
-	peer_free(&bad);
-	peer_free(&bad2);
-	peer_free(&good);
-	stop_server();
+	STOP(&bad, &bad2, &good);
 }
 
 Test(rpc_server, a_message_left_incomplete_is_dropped_after_the_client_timeout)
@@ -479,15 +466,11 @@ Test(rpc_server, a_message_left_incomplete_is_dropped_after_the_client_timeout)
 	struct peer slow, good;
 	static const unsigned char half[] = { 0x94, 0x00, 0x01 };
 
-	start_server(&o);
-	connect_peer(&slow);
-	connect_peer(&good);
+	START(&o, &slow, &good);
 	peer_write(&slow, &fx.loop, half, sizeof(half));
 	expect_dropped(&slow, -ETIMEDOUT);
 	expect_alive(&good, 1);
-	peer_free(&slow);
-	peer_free(&good);
-	stop_server();
+	STOP(&slow, &good);
 }
 
 /* Requests of a client that reads no answers stay in the kernel once its
@@ -499,10 +482,8 @@ Test(rpc_server, a_client_that_does_not_read_is_paused_then_served_in_full)
 	struct nr_rpc_server_opts o = { .max_queue = 64 << 10 };
 	struct peer p;
 	struct req r;
-	msgpack_unpacked u;
 
-	start_server(&o);
-	connect_peer(&p);
+	START(&o, &p);
 	req_init(&r);
 	for (uint32_t i = 1; i <= N; i++)
 		req_add(&r, i, "big", "size", SIZE);
@@ -518,14 +499,11 @@ Test(rpc_server, a_client_that_does_not_read_is_paused_then_served_in_full)
 	cr_assert_lt(fx.handled, N / 4, "%u of %u requests run for a client that reads nothing",
 		     fx.handled, N);
 	cr_assert_eq(nr_rpc_server_clients(fx.srv), 1, "the paused client was dropped");
-	msgpack_unpacked_init(&u);
 	for (uint32_t i = 1; i <= N; i++)
-		cr_assert_eq(expect_response(&p, &u, i, false)->via.str.size, SIZE);
-	msgpack_unpacked_destroy(&u);
+		cr_assert_eq(expect_response(&p, &fx.u, i, false)->via.str.size, SIZE);
 	cr_assert_eq(fx.handled, N);
 	expect_alive(&p, N + 1);
-	peer_free(&p);
-	stop_server();
+	STOP(&p);
 }
 
 /* ---- notifications ------------------------------------------------------- */
@@ -550,40 +528,28 @@ static void pack_test_event(msgpack_packer *pk, const void *arg, uint64_t seq)
 
 static void subscribe(struct peer *p, uint32_t msgid)
 {
-	msgpack_unpacked u;
-
-	msgpack_unpacked_init(&u);
-	send_req(p, msgid, "subscribe", NULL, 0);
-	cr_assert_eq(expect_response(p, &u, msgid, false)->type, MSGPACK_OBJECT_BOOLEAN);
-	msgpack_unpacked_destroy(&u);
+	cr_assert_eq(ask(p, msgid, "subscribe", NULL, 0, false)->type, MSGPACK_OBJECT_BOOLEAN);
 }
 
 /* The next message must be event number n with broadcast sequence seq. */
 static void expect_event(struct peer *p, unsigned int n, uint64_t seq)
 {
-	msgpack_unpacked u;
 	const msgpack_object *m, *payload;
 
-	msgpack_unpacked_init(&u);
-	cr_assert(peer_next(p, &fx.loop, &u), "event %u never arrived", n);
-	m = &u.data;
+	cr_assert(peer_next(p, &fx.loop, &fx.u), "event %u never arrived", n);
+	m = &fx.u.data;
 	cr_assert_eq(peer_int(peer_at(m, 0)), 2, "not a notification");
 	cr_assert_str_eq(peer_str(peer_at(m, 1)), "event");
 	payload = peer_at(peer_at(m, 2), 0);
 	cr_assert_eq(peer_int(peer_get(payload, "n")), n);
 	cr_assert_eq(peer_int(peer_get(payload, "seq")), (int64_t)seq);
-	msgpack_unpacked_destroy(&u);
 }
 
 Test(rpc_server, events_go_to_subscribers_only_in_order_with_their_sequence)
 {
 	struct peer a, b, quiet;
-	msgpack_unpacked u;
 
-	start_server(NULL);
-	connect_peer(&a);
-	connect_peer(&b);
-	connect_peer(&quiet);
+	START(NULL, &a, &b, &quiet);
 	subscribe(&a, 1);
 	subscribe(&b, 1);
 	for (unsigned int n = 1; n <= 3; n++)
@@ -594,14 +560,8 @@ Test(rpc_server, events_go_to_subscribers_only_in_order_with_their_sequence)
 		expect_event(&b, n, n);
 	}
 	/* The non-subscriber's first message is the answer to its request. */
-	msgpack_unpacked_init(&u);
-	send_req(&quiet, 8, "echo", "n", 8);
-	cr_assert_eq(peer_int(peer_get(expect_response(&quiet, &u, 8, false), "n")), 8);
-	msgpack_unpacked_destroy(&u);
-	peer_free(&a);
-	peer_free(&b);
-	peer_free(&quiet);
-	stop_server();
+	cr_assert_eq(peer_int(peer_get(ask(&quiet, 8, "echo", "n", 8, false), "n")), 8);
+	STOP(&a, &b, &quiet);
 }
 
 Test(rpc_server, a_subscriber_that_never_reads_is_dropped_and_the_others_get_every_event)
@@ -611,9 +571,7 @@ Test(rpc_server, a_subscriber_that_never_reads_is_dropped_and_the_others_get_eve
 	struct peer reader, stuck;
 	unsigned int n = 0;
 
-	start_server(&o);
-	connect_peer(&reader);
-	connect_peer(&stuck);
+	START(&o, &reader, &stuck);
 	subscribe(&reader, 1);
 	subscribe(&stuck, 1);
 	/* Events arrive whether or not the subscriber reads, so pausing cannot
@@ -634,9 +592,7 @@ Test(rpc_server, a_subscriber_that_never_reads_is_dropped_and_the_others_get_eve
 					&(struct event_arg){ .n = k, .pad = 10 });
 		expect_event(&reader, k, k);
 	}
-	peer_free(&reader);
-	peer_free(&stuck);
-	stop_server();
+	STOP(&reader, &stuck);
 }
 
 /* ---- life cycle ------------------------------------------------------------- */
@@ -646,8 +602,7 @@ Test(rpc_server, close_disconnects_clients_and_waits_for_calls_in_flight)
 	struct peer p;
 	struct stat st;
 
-	start_server(NULL);
-	connect_peer(&p);
+	START(NULL, &p);
 	send_req(&p, 1, "hold", NULL, 0);
 	cr_assert(PEER_WAIT(&fx.loop, -1, fx.n_held == 1));
 	nr_rpc_server_close(fx.srv, on_server_closed, &fx);
@@ -660,8 +615,7 @@ Test(rpc_server, close_disconnects_clients_and_waits_for_calls_in_flight)
 	msgpack_pack_nil(nr_rpc_call_begin(fx.held[0]));
 	nr_rpc_call_end(fx.held[0]);
 	cr_assert(PEER_WAIT(&fx.loop, -1, fx.closed));
-	peer_free(&p);
-	stop_server();
+	STOP(&p);
 }
 
 Test(rpc_server, a_live_socket_is_refused_and_a_stale_one_replaced)
