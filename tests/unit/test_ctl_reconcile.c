@@ -584,14 +584,16 @@ Test(ctl_reconcile, a_refused_node_route_blocks_that_node_only)
 
 /* ---- status counts ----------------------------------------------------------------- */
 
+/* What nr_ctl_node_foreach reports: nodes, and by state. */
 struct states {
-	size_t native, tunnel, no_cidr, unreachable;
+	size_t nodes, native, tunnel, no_cidr, unreachable;
 };
 
 static int count_state(const struct nr_node_info *n, void *data)
 {
 	struct states *s = data;
 
+	s->nodes++;
 	s->native += !strcmp(n->state, "native");
 	s->tunnel += !strcmp(n->state, "tunnel");
 	s->no_cidr += !strcmp(n->state, "unrouted") && !n->n_pod_cidrs;
@@ -729,16 +731,22 @@ Test(ctl_reconcile, close_during_the_start_dump_cancels_start_once_before_close_
 
 /* ---- drift ----------------------------------------------------------------------- */
 
+/* node-1's route, deleted behind the controller's back (with or without
+ * the kernel's notification), comes back as it was; else fails saying why. */
+static void deleted_route_comes_back(bool notify, const char *why)
+{
+	cr_assert(fake_kernel_delete_route(fx.fk, "10.0.1.0/24", notify));
+	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.1.0/24") != NULL), "%s", why);
+	expect_routed("10.0.1.0/24", "192.168.1.11");
+}
+
 Test(ctl_reconcile, a_route_deleted_by_someone_else_is_put_back)
 {
 	struct nr_ctl *ctl = new_ctl(0);
 
 	start(ctl);
 	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
-	cr_assert(fake_kernel_delete_route(fx.fk, "10.0.1.0/24", true));
-	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.1.0/24") != NULL),
-		  "the route never came back");
-	expect_routed("10.0.1.0/24", "192.168.1.11");
+	deleted_route_comes_back(true, "the route never came back");
 	cr_assert_eq(status(ctl).drift_repairs, 1);
 	cr_assert(saw_event(NR_EVENT_DRIFT_REPAIRED, "10.0.1.0/24"));
 	close_ctl(ctl);
@@ -770,28 +778,42 @@ Test(ctl_reconcile, a_silent_deletion_is_repaired_by_the_periodic_resync)
 
 	start(ctl);
 	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
-	cr_assert(fake_kernel_delete_route(fx.fk, "10.0.1.0/24", false));
-	cr_assert(WAIT_FOR(fake_kernel_route(fx.fk, "10.0.1.0/24") != NULL),
-		  "the resync never restored the route");
+	deleted_route_comes_back(false, "the resync never restored the route");
 	cr_assert_geq(status(ctl).resyncs, 1);
 	close_ctl(ctl);
 }
 
 /* ---- restart -------------------------------------------------------------------------- */
 
-static int count_node(const struct nr_node_info *node, void *data)
-{
-	(void)node;
-	(*(unsigned int *)data)++;
-	return 0;
-}
-
 static unsigned int count_nodes(struct nr_ctl *ctl)
 {
-	unsigned int n = 0;
+	struct states walk = { 0 };
 
-	cr_assert_eq(nr_ctl_node_foreach(ctl, count_node, &n), 0);
-	return n;
+	cr_assert_eq(nr_ctl_node_foreach(ctl, count_state, &walk), 0);
+	return walk.nodes;
+}
+
+/* What a restart finds: a controller with a state directory ran with
+ * node-1 .. node-N (192.168.1.1K, 10.0.K.0/24) and closed, leaving its
+ * routes in the kernel. */
+static void ran_before(unsigned int n)
+{
+	struct nr_ctl *ctl;
+
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/nr-unit-state-XXXXXX");
+	cr_assert_not_null(mkdtemp(fx.dir));
+	ctl = new_ctl(0);
+	start(ctl);
+	for (unsigned int k = 1; k <= n; k++) {
+		char name[16], ip[16], cidr[16];
+
+		snprintf(name, sizeof(name), "node-%u", k);
+		snprintf(ip, sizeof(ip), "192.168.1.%u", 10 + k);
+		snprintf(cidr, sizeof(cidr), "10.0.%u.0/24", k);
+		node_add_wait(ctl, name, ip, cidr);
+	}
+	close_ctl(ctl);
+	fx.closed_at = 0;
 }
 
 Test(ctl_reconcile, a_restart_over_its_state_and_kernel_objects_writes_nothing)
@@ -799,16 +821,8 @@ Test(ctl_reconcile, a_restart_over_its_state_and_kernel_objects_writes_nothing)
 	struct nr_ctl *ctl;
 	unsigned int writes;
 
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/nr-unit-state-XXXXXX");
-	cr_assert_not_null(mkdtemp(fx.dir));
-	ctl = new_ctl(0);
-	start(ctl);
-	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
-	node_add_wait(ctl, "node-2", "192.168.1.12", "10.0.2.0/24");
-	close_ctl(ctl);
-	fx.closed_at = 0;
+	ran_before(2);
 	cr_assert_not_null(fake_kernel_route(fx.fk, "10.0.2.0/24"), "close removed a route");
-
 	writes = fake_kernel_counters(fx.fk)->writes;
 	ctl = new_ctl(0);
 	cr_assert_eq(count_nodes(ctl), 3, "the saved nodes were not loaded");
@@ -903,13 +917,7 @@ Test(ctl_reconcile, a_restart_prunes_only_the_stale_objects_of_ours)
 	struct nr_ctl *ctl;
 	unsigned int writes;
 
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/nr-unit-state-XXXXXX");
-	cr_assert_not_null(mkdtemp(fx.dir));
-	ctl = new_ctl(0);
-	start(ctl);
-	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
-	close_ctl(ctl);
-	fx.closed_at = 0;
+	ran_before(1);
 	/* left by a run whose state was lost: ours, but in no plan */
 	fake_kernel_add_route(fx.fk, "10.0.250.0/24", "192.168.1.99", 2);
 	writes = fake_kernel_counters(fx.fk)->writes;
