@@ -6,25 +6,11 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 
-D="$NR_BIN_DIR/nativerouted"
-[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
-TMP=$(mktemp -d /tmp/nretcda.XXXXXX)
-nr_cleanup_hooks+=("rm -rf '$TMP'")
-declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11 [node-3]=192.168.1.12)
-declare -A DPID=()
-nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
-kroutes() { ip -n "${NR_P}$1" route show proto 201; }
+nr_etcd_test a node-1=192.168.1.10 node-2=192.168.1.11 node-3=192.168.1.12
 start_daemon() { # NODE PASSWORD-FILE
-	"$D" --socket "$TMP/$1.sock" --state-dir "$TMP/$1.state" --netns "${NR_P}$1" \
-		--node-name "$1" --node-ip "${IP[$1]}" --mode native --auto-direct-node-routes \
-		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
-		--store etcd --etcd-endpoints "$NR_ETCD_URLS" --etcd-lease-ttl 3 \
-		--etcd-username nrd --etcd-password-file "$2" >>"$TMP/$1.log" 2>&1 &
-	DPID[$1]=$!
-	NR_PIDS+=("${DPID[$1]}")
+	nr_etcd_daemon "$1" --store etcd --etcd-endpoints "$NR_ETCD_URLS" --etcd-lease-ttl 3 \
+		--etcd-username nrd --etcd-password-file "$2"
 }
-store_ok() { nrctl "$1" status | grep -q '^Store: etcd Ok'; }
-cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
 
 nr_etcd_cluster e1
 # users root (required to enable auth) and nrd, both with the root role
@@ -44,9 +30,7 @@ nr_topo_up "$NR_P"
 nr_topo_node "$NR_P" node-3 192.168.1.12/24
 start_daemon node-1 "$TMP/good"
 start_daemon node-2 "$TMP/good"
-for n in node-1 node-2; do
-	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join with auth"; }
-done
+nr_etcd_joined node-1 node-2
 c1=$(cidr_of node-1); c2=$(cidr_of node-2)
 nr_wait_for 10 sh -c "ip -n ${NR_P}node-1 route show proto 201 | grep -q '^$c2 .*via 192.168.1.11'" ||
 	nr_fail "node-1 does not route node-2's $c2: $(kroutes node-1)"

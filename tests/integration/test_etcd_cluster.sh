@@ -8,36 +8,18 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 
-D="$NR_BIN_DIR/nativerouted"
-[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
-TMP=$(mktemp -d /tmp/nretcd.XXXXXX)
-nr_cleanup_hooks+=("rm -rf '$TMP'")
-CLUSTER="t$$"
+nr_etcd_test t node-1=192.168.1.10 node-2=192.168.1.11 node-3=192.168.1.12
 TTL=3
-declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11 [node-3]=192.168.1.12)
-declare -A DPID=()
-
-nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
-kroutes() { ip -n "${NR_P}$1" route show proto 201; }
 
 start_daemon() { # NODE [extra flags]
 	local n=$1
 	shift
-	"$D" --socket "$TMP/$n.sock" --state-dir "$TMP/$n.state" --netns "${NR_P}$n" \
-		--node-name "$n" --node-ip "${IP[$n]}" --mode native --auto-direct-node-routes \
-		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
-		--store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$CLUSTER" \
-		--etcd-lease-ttl $TTL --etcd-cidr-grace 60 "$@" >>"$TMP/$n.log" 2>&1 &
-	DPID[$n]=$!
-	NR_PIDS+=("${DPID[$n]}")
-}
-cidr_of() { # NODE (as its own daemon sees itself)
-	nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'
+	nr_etcd_daemon "$n" --store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$CLUSTER" \
+		--etcd-lease-ttl $TTL --etcd-cidr-grace 60 "$@"
 }
 sees() { # NODE OTHER CIDR: NODE's kernel routes OTHER's CIDR via OTHER's IP
 	kroutes "$1" | grep -q "^$3 .*via ${IP[$2]} "
 }
-store_ok() { nrctl "$1" status | grep -q '^Store: etcd Ok'; }
 
 nr_etcd_cluster e1
 nr_topo_up "$NR_P"
@@ -45,9 +27,7 @@ nr_topo_node "$NR_P" node-3 192.168.1.12/24
 
 # ---- three hosts start at once and race for CIDRs --------------------------------
 for n in node-1 node-2 node-3; do start_daemon "$n"; done
-for n in node-1 node-2 node-3; do
-	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join etcd"; }
-done
+nr_etcd_joined node-1 node-2 node-3
 declare -A CIDR=()
 for n in node-1 node-2 node-3; do CIDR[$n]=$(cidr_of "$n"); done
 nr_ok "CIDRs: node-1 ${CIDR[node-1]}, node-2 ${CIDR[node-2]}, node-3 ${CIDR[node-3]}"

@@ -9,44 +9,25 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 
-D="$NR_BIN_DIR/nativerouted"
-[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
-TMP=$(mktemp -d /tmp/nretcdh.XXXXXX)
-nr_cleanup_hooks+=("rm -rf '$TMP'")
-CLUSTER="h$$"
-PFX="/nativeroute/v1/$CLUSTER"
+nr_etcd_test h node-1=192.168.1.10 node-2=192.168.1.11 node-3=192.168.1.12
 TTL=3
-declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11 [node-3]=192.168.1.12)
-declare -A DPID=()
 
-nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
-kroutes() { ip -n "${NR_P}$1" route show proto 201; }
 start_daemon() { # NODE ENDPOINTS
-	"$D" --socket "$TMP/$1.sock" --state-dir "$TMP/$1.state" --netns "${NR_P}$1" \
-		--node-name "$1" --node-ip "${IP[$1]}" --mode native --auto-direct-node-routes \
-		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
-		--store etcd --etcd-endpoints "$2" --cluster-name "$CLUSTER" \
-		--etcd-lease-ttl $TTL --etcd-cidr-grace 60 >>"$TMP/$1.log" 2>&1 &
-	DPID[$1]=$!
-	NR_PIDS+=("${DPID[$1]}")
+	nr_etcd_daemon "$1" --store etcd --etcd-endpoints "$2" --cluster-name "$CLUSTER" \
+		--etcd-lease-ttl $TTL --etcd-cidr-grace 60
 }
 st() { nrctl "$1" status 2>/dev/null || true; }
-store_ok() { st "$1" | grep '^Store: etcd Ok' >/dev/null; }
+store_ok() { st "$1" | grep '^Store: etcd Ok' >/dev/null; } # also while another part is unhealthy
 names_hung() { st "$1" | grep "^Store: etcd degraded (member $2 not answering" >/dev/null; }
-cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
-routes() { ip -n "${NR_P}$1" route show proto 201 | grep "^$2 .*via $3" >/dev/null; }
-put() { # MEMBER KEY VALUE
-	nr_etcdctl "$1" /v3/kv/put "{\"key\":\"$(nr_b64 "$PFX/$2")\",\"value\":\"$(nr_b64 "$3")\"}" >/dev/null
-}
+routes() { kroutes "$1" | grep "^$2 .*via $3" >/dev/null; }
+put() { nr_etcd_put "$@"; } # MEMBER KEY VALUE
 
 nr_etcd_cluster e1 e2 e3
 nr_topo_up "$NR_P"
 nr_topo_node "$NR_P" node-3 192.168.1.12/24
 start_daemon node-1 "$NR_ETCD_URLS"
 start_daemon node-2 "$NR_ETCD_URLS"
-for n in node-1 node-2; do
-	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join"; }
-done
+nr_etcd_joined node-1 node-2
 c1=$(cidr_of node-1); c2=$(cidr_of node-2)
 nr_wait_for 10 routes node-2 "$c1" "${IP[node-1]}" || nr_fail "node-2 does not route node-1"
 # the member node-1 uses (e1 unless a keepalive was slow under load): it hangs
@@ -127,10 +108,5 @@ owner=$(nr_etcdctl e2 /v3/kv/range "{\"key\":\"$(nr_b64 "$PFX/ipam/ipv4/${c2%/*}
 nr_expect_match "$owner" '"owner":"node-2"' "node-2 still holds its claim of $c2"
 nr_ok "node-2 frozen past its TTL: removed from node-1, then registered again with $c2"
 
-for n in node-1 node-2 node-3; do
-	kill -TERM "${DPID[$n]}"
-	wait "${DPID[$n]}" || nr_fail "$n exited with status $? on SIGTERM"
-done
-nr_expect_no_match "$(cat "$TMP"/*.log)" "AddressSanitizer|LeakSanitizer|runtime error" \
-	"no sanitizer report in any daemon log"
+nr_etcd_daemons_end node-1 node-2 node-3
 echo "PASS"

@@ -7,27 +7,12 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 
-D="$NR_BIN_DIR/nativerouted"
-[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
-TMP=$(mktemp -d /tmp/nretcdm.XXXXXX)
-nr_cleanup_hooks+=("rm -rf '$TMP'")
-CLUSTER="m$$"
-declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11 [node-3]=192.168.1.12)
-declare -A DPID=()
+nr_etcd_test m node-1=192.168.1.10 node-2=192.168.1.11 node-3=192.168.1.12
 
-nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
-kroutes() { ip -n "${NR_P}$1" route show proto 201; }
 start_daemon() {
-	local n=$1
-	"$D" --socket "$TMP/$n.sock" --state-dir "$TMP/$n.state" --netns "${NR_P}$n" \
-		--node-name "$n" --node-ip "${IP[$n]}" --mode native --auto-direct-node-routes \
-		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
-		--store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$CLUSTER" \
-		--etcd-lease-ttl 5 >>"$TMP/$n.log" 2>&1 &
-	DPID[$n]=$!
-	NR_PIDS+=("${DPID[$n]}")
+	nr_etcd_daemon "$1" --store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$CLUSTER" \
+		--etcd-lease-ttl 5
 }
-store_ok() { nrctl "$1" status | grep '^Store: etcd Ok' >/dev/null; }
 store_works() { { nrctl "$1" status || true; } | grep -E '^Store: etcd (Ok|degraded)' >/dev/null; }
 # after e1 died: degraded naming e1 - or Ok on another member, for a host
 # that had left e1 before (a keepalive slow under load moves it on, and a
@@ -37,7 +22,6 @@ e1_named() {
 	grep "^Store: etcd degraded (member ${NR_ETCD_URL[e1]} not answering" <<<"$V" >/dev/null ||
 		{ grep '^Store: etcd Ok' <<<"$V" >/dev/null && ! grep "^Store: etcd Ok (${NR_ETCD_URL[e1]}," <<<"$V" >/dev/null; }
 }
-cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
 routes_to() { kroutes "$1" | grep "^$2 " >/dev/null; }
 
 nr_etcd_cluster e1 e2 e3
@@ -45,9 +29,7 @@ nr_topo_up "$NR_P"
 nr_topo_node "$NR_P" node-3 192.168.1.12/24
 start_daemon node-1
 start_daemon node-2
-for n in node-1 node-2; do
-	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join"; }
-done
+nr_etcd_joined node-1 node-2
 c1=$(cidr_of node-1); c2=$(cidr_of node-2)
 nr_wait_for 10 routes_to node-1 "$c2" && nr_wait_for 10 routes_to node-2 "$c1" ||
 	nr_fail "node-1/node-2 do not route each other: $(kroutes node-1) / $(kroutes node-2)"
@@ -113,10 +95,5 @@ for n in node-1 node-2; do
 done
 nr_ok "changes flow again: dead node-3 removed from node-1 and node-2"
 ping_ok || nr_fail "pod-1 cannot reach pod-2 at the end"
-for n in node-1 node-2; do
-	kill -TERM "${DPID[$n]}"
-	wait "${DPID[$n]}" || nr_fail "$n exited with status $? on SIGTERM"
-done
-nr_expect_no_match "$(cat "$TMP"/*.log)" "AddressSanitizer|LeakSanitizer|runtime error" \
-	"no sanitizer report in any daemon log"
+nr_etcd_daemons_end node-1 node-2
 echo "PASS"

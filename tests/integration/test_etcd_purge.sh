@@ -7,45 +7,24 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 
-D="$NR_BIN_DIR/nativerouted"
-[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
-TMP=$(mktemp -d /tmp/nretcdp.XXXXXX)
-nr_cleanup_hooks+=("rm -rf '$TMP'")
-CLUSTER="p$$"
-PFX="/nativeroute/v1/$CLUSTER"
+nr_etcd_test p node-1=192.168.1.10 node-2=192.168.1.11
 TTL=60 # long: a key that goes away went because of the purge, not the lease
-declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11)
-declare -A DPID=()
 
-nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
-kroutes() { ip -n "${NR_P}$1" route show proto 201; }
-flags() { # NODE ENDPOINTS
-	echo --socket "$TMP/$1.sock" --state-dir "$TMP/$1.state" --netns "${NR_P}$1" \
-		--node-name "$1" --node-ip "${IP[$1]}" --mode native --auto-direct-node-routes \
-		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
-		--store etcd --etcd-endpoints "$2" --cluster-name "$CLUSTER" --etcd-lease-ttl $TTL
-}
-start_daemon() {
-	# shellcheck disable=SC2046
-	"$D" $(flags "$1" "$NR_ETCD_URLS") >>"$TMP/$1.log" 2>&1 &
-	DPID[$1]=$!
-	NR_PIDS+=("${DPID[$1]}")
-}
-store_ok() { nrctl "$1" status | grep '^Store: etcd Ok' >/dev/null; }
-cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
+store() { echo --store etcd --etcd-endpoints "$1" --cluster-name "$CLUSTER" --etcd-lease-ttl $TTL; }
+flags() { echo "$(nr_etcd_daemon_flags "$1")" "$(store "$2")"; } # NODE ENDPOINTS
+# shellcheck disable=SC2046
+start_daemon() { nr_etcd_daemon "$1" $(store "$NR_ETCD_URLS"); }
 keys() { # every key of the cluster with its value
 	nr_etcdctl e1 /v3/kv/range "{\"key\":\"$(nr_b64 "$PFX/")\",\"range_end\":\"$(nr_b64 "${PFX}0")\"}" |
 		jq -r '(.kvs // [])[] | "\(.key | @base64d) \(.value | @base64d)"' | sort
 }
-put() { nr_etcdctl e1 /v3/kv/put "{\"key\":\"$(nr_b64 "$PFX/$1")\",\"value\":\"$(nr_b64 "$2")\"}" >/dev/null; }
+put() { nr_etcd_put e1 "$@"; }
 
 nr_etcd_cluster e1
 nr_topo_up "$NR_P"
 start_daemon node-1
 start_daemon node-2
-for n in node-1 node-2; do
-	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join etcd"; }
-done
+nr_etcd_joined node-1 node-2
 c1=$(cidr_of node-1); c2=$(cidr_of node-2)
 nr_wait_for 10 sh -c "ip -n ${NR_P}node-2 route show proto 201 | grep -q '^$c1 '" ||
 	nr_fail "node-2 does not route node-1's $c1: $(kroutes node-2)"

@@ -6,14 +6,9 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 
-D="$NR_BIN_DIR/nativerouted"
-[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
-TMP=$(mktemp -d /tmp/nretcdr.XXXXXX)
-nr_cleanup_hooks+=("rm -rf '$TMP'")
+nr_etcd_test r
 ROUNDS=${NR_ETCD_RACE_ROUNDS:-8}
 HOSTS=6
-nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
-store_ok() { nrctl "$1" status | grep -q '^Store: etcd Ok'; }
 
 nr_etcd_cluster e1
 nr_topo_up "$NR_P"
@@ -24,14 +19,11 @@ for round in $(seq 1 "$ROUNDS"); do
 	pids=()
 	for i in $(seq 1 $HOSTS); do
 		n="node-$i"
+		IP[$n]=192.168.1.$((9 + i))
 		rm -rf "$TMP/$n.state"
-		"$D" --socket "$TMP/$n.sock" --state-dir "$TMP/$n.state" --netns "${NR_P}$n" \
-			--node-name "$n" --node-ip "192.168.1.$((9 + i))" --mode native \
-			--auto-direct-node-routes --ipam cluster-pool --cluster-cidr 10.0.0.0/16 \
-			--store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$cluster" \
-			--etcd-lease-ttl 5 >>"$TMP/$n.log" 2>&1 &
-		pids+=($!)
-		NR_PIDS+=($!)
+		nr_etcd_daemon "$n" --store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$cluster" \
+			--etcd-lease-ttl 5
+		pids+=("${DPID[$n]}")
 	done
 	for i in $(seq 1 $HOSTS); do
 		nr_wait_for 30 store_ok "node-$i" || { tail -20 "$TMP/node-$i.log"; nr_fail "round $round: node-$i did not join"; }

@@ -9,33 +9,18 @@
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/etcd.sh"
 
-D="$NR_BIN_DIR/nativerouted"
-[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
-TMP=$(mktemp -d /tmp/nretcdr.XXXXXX)
-nr_cleanup_hooks+=("rm -rf '$TMP'")
-CLUSTER="r$$"
-PFX="/nativeroute/v1/$CLUSTER"
-declare -A IP=([node-1]=192.168.1.10 [node-3]=192.168.2.10)
-declare -A DPID=()
+nr_etcd_test r node-1=192.168.1.10 node-3=192.168.2.10
 
-nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
-kroutes() { ip -n "${NR_P}$1" route show proto 201; }
 start_daemon() {
-	"$D" --socket "$TMP/$1.sock" --state-dir "$TMP/$1.state" --netns "${NR_P}$1" \
-		--node-name "$1" --node-ip "${IP[$1]}" --mode native --auto-direct-node-routes \
-		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --log-level debug \
-		--store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$CLUSTER" \
-		--etcd-lease-ttl 5 --etcd-cidr-grace 60 >>"$TMP/$1.log" 2>&1 &
-	DPID[$1]=$!
-	NR_PIDS+=("${DPID[$1]}")
+	nr_etcd_daemon "$1" --store etcd --etcd-endpoints "$NR_ETCD_URLS" --cluster-name "$CLUSTER" \
+		--etcd-lease-ttl 5 --etcd-cidr-grace 60
 }
 status1() { nrctl node-1 status || true; }
-cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
 ranges() { # range requests etcd has answered so far
 	curl -fsS "${NR_ETCD_URL[e1]}/metrics" |
 		sed -n 's/^grpc_server_handled_total{grpc_code="OK",grpc_method="Range",[^}]*} //p'
 }
-put() { nr_etcdctl e1 /v3/kv/put "{\"key\":\"$(nr_b64 "$PFX/$1")\",\"value\":\"$(nr_b64 "$2")\"}" >/dev/null; }
+put() { nr_etcd_put e1 "$@"; }
 refused_events() { grep -c "remote node $1 .* refused" "$TMP/node-1.log" || true; }
 next_try_at_least() { # SECONDS: the status shows the next back-off try that far away
 	local s
@@ -101,10 +86,5 @@ nr_wait_for 10 sh -c "'$NR_BIN_DIR/nrctl' --socket '$TMP/node-1.sock' status | g
 	nr_fail "node-1's store is not Ok with nothing refused: $(status1)"
 nr_ok "node-1: Store: etcd Ok again"
 
-for n in node-1 node-3; do
-	kill -TERM "${DPID[$n]}"
-	wait "${DPID[$n]}" || nr_fail "$n exited with status $? on SIGTERM"
-done
-nr_expect_no_match "$(cat "$TMP"/*.log)" "AddressSanitizer|LeakSanitizer|runtime error" \
-	"no sanitizer report in any daemon log"
+nr_etcd_daemons_end node-1 node-3
 echo "PASS"

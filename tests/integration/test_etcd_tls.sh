@@ -7,13 +7,7 @@
 . "$(dirname "$0")/lib/etcd.sh"
 command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
 
-D="$NR_BIN_DIR/nativerouted"
-[ -x "$D" ] && [ -x "$NR_BIN_DIR/nrctl" ] || nr_fail "build nativerouted and nrctl first"
-TMP=$(mktemp -d /tmp/nretcdt.XXXXXX)
-nr_cleanup_hooks+=("rm -rf '$TMP'")
-declare -A IP=([node-1]=192.168.1.10 [node-2]=192.168.1.11 [node-3]=192.168.1.12)
-declare -A DPID=()
-nrctl() { local n=$1; shift; "$NR_BIN_DIR/nrctl" --socket "$TMP/$n.sock" "$@"; }
+nr_etcd_test t node-1=192.168.1.10 node-2=192.168.1.11 node-3=192.168.1.12
 
 # ---- a CA, a server certificate for 127.0.0.1, a client certificate; and a
 # second CA nobody uses --------------------------------------------------------
@@ -51,15 +45,8 @@ nr_ok "etcd at $URL requires a client certificate"
 start_daemon() { # NODE TLS-FLAGS...
 	local n=$1
 	shift
-	"$D" --socket "$TMP/$n.sock" --state-dir "$TMP/$n.state" --netns "${NR_P}$n" \
-		--node-name "$n" --node-ip "${IP[$n]}" --mode native --auto-direct-node-routes \
-		--ipam cluster-pool --cluster-cidr 10.0.0.0/16 --store etcd --etcd-endpoints "$URL" \
-		--etcd-lease-ttl 3 "$@" >>"$TMP/$n.log" 2>&1 &
-	DPID[$n]=$!
-	NR_PIDS+=("${DPID[$n]}")
+	nr_etcd_daemon "$n" --store etcd --etcd-endpoints "$URL" --etcd-lease-ttl 3 "$@"
 }
-store_ok() { nrctl "$1" status | grep -q '^Store: etcd Ok'; }
-cidr_of() { nrctl "$1" -o json node get "$1" | sed -n 's/.*"pod_cidrs":\["\([^"]*\)".*/\1/p'; }
 
 nr_topo_up "$NR_P"
 nr_topo_node "$NR_P" node-3 192.168.1.12/24
@@ -67,9 +54,7 @@ for n in node-1 node-2; do
 	start_daemon "$n" --etcd-ca-file "$TMP/ca.crt" --etcd-cert-file "$TMP/client.crt" \
 		--etcd-key-file "$TMP/client.key"
 done
-for n in node-1 node-2; do
-	nr_wait_for 20 store_ok "$n" || { cat "$TMP/$n.log"; nr_fail "$n did not join over TLS"; }
-done
+nr_etcd_joined node-1 node-2
 c2=$(cidr_of node-2)
 nr_wait_for 10 sh -c "ip -n ${NR_P}node-1 route show proto 201 | grep -q '^$c2 .*via 192.168.1.11'" ||
 	nr_fail "node-1 does not route node-2's $c2"
