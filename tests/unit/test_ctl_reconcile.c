@@ -674,6 +674,37 @@ Test(ctl_reconcile, status_counts_follow_added_removed_updated_failed_blocked_un
 	close_ctl(ctl);
 }
 
+/* Enough skipped nodes that the walks look them up through a sorted index
+ * (status, and a node walk past its first nodes), named so that plan
+ * order and name order differ. */
+Test(ctl_reconcile, status_counts_and_node_states_hold_with_many_skipped_nodes)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	NR_OPTS(nr_mode_opts, skip, .direct_routing_skip_unreachable = NR_SWITCH_ON);
+	struct done m = { 0 }, d[60] = { { 0 } };
+	unsigned int n = 0;
+
+	start(ctl);
+	cr_assert_eq(nr_ctl_mode_set_opts(ctl, &skip, on_done, &m), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(m.calls) && m.status == 0, "%s", m.msg);
+	for (unsigned int i = 0; i < 60; i++) {
+		char name[16], ip[16], cidr[24];
+		bool away = i % 5 == 0; /* 12 behind no route of ours */
+
+		snprintf(name, sizeof(name), "n%c%02u", away ? 'z' - (char)(i / 5) : 'a', i);
+		snprintf(ip, sizeof(ip), away ? "172.16.0.%u" : "192.168.1.%u", 20 + i);
+		snprintf(cidr, sizeof(cidr), "10.0.%u.0/24", 10 + i);
+		node_add(ctl, name, ip, cidr, &d[i]);
+	}
+	cr_assert(WAIT_FOR(({ n = 0; for (int i = 0; i < 60; i++) n += d[i].calls; n == 60; })));
+	expect_counts(ctl, 48, 0, 12, 48, 48);
+	cr_assert_str_eq(node_state(ctl, "nz00"), "unreachable");
+	cr_assert_str_eq(node_state(ctl, "no55"), "unreachable");
+	cr_assert_str_eq(node_state(ctl, "na59"), "native");
+	cr_assert_str_eq(node_state(ctl, "na01"), "native");
+	close_ctl(ctl);
+}
+
 /* ---- close ------------------------------------------------------------------------ */
 
 Test(ctl_reconcile, close_during_a_batch_cancels_each_request_once_before_close_cb)
