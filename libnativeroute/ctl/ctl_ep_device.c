@@ -12,7 +12,10 @@
 #include "netlink/nl_link.h"
 
 /* Asked on ctl->query: a public call may run while a pass's batch is out on
- * ctl->nl, whose ACKs a request there would read and drop. */
+ * ctl->nl, whose ACKs a request there would read and drop. Whether the link
+ * carries a node IP is asked of that link alone (a dump filtered by its
+ * index, O(its addresses)): a lookup of which link has the IP dumps every
+ * address of the namespace - O(pods), each endpoint add, on the loop. */
 int nr_ctl_endpoint_device_check(struct nr_ctl *ctl, const char *id, uint32_t ifindex,
 				 struct nr_err *err)
 {
@@ -30,9 +33,8 @@ int nr_ctl_endpoint_device_check(struct nr_ctl *ctl, const char *id, uint32_t if
 				  id, link.name);
 	for (int i = 0; self && i < 2; i++) {
 		const struct nr_addr *a = nr_node_ip(self, fams[i]);
-		uint32_t dev;
 
-		if (!a || ctl->k->addr_find(ctl->query, a, &dev, NULL) < 0 || dev != ifindex)
+		if (!a || ctl->k->addr_present(ctl->query, ifindex, a, NULL) <= 0)
 			continue;
 		return nr_err_set(err, -EINVAL,
 				  "endpoint %s: %s carries the node IP %s (the underlay device); a pod "

@@ -138,6 +138,26 @@ void nr_ctl_host_endpoint_down(struct nr_ctl *ctl, const struct nr_endpoint *ep)
 	(void)ep;
 }
 
+/* The link carrying the node IP `local`: the one found last time when it
+ * still carries it (a dump of that link's addresses only), else the one a
+ * dump of every address of the namespace finds - O(addresses), and with a
+ * gateway address per pod link that is O(pods): asked at every endpoint add
+ * (nr_ctl_pod_mtu), the cache keeps the add O(1). A link that lost the IP,
+ * or an index reused by another, is caught by the check. */
+static int underlay_link(struct nr_ctl *ctl, struct nr_nl *nl, const struct nr_addr *local,
+			 uint32_t *ifindex)
+{
+	int rc;
+
+	if (ctl->underlay_ifindex && ctl->k->addr_present(nl, ctl->underlay_ifindex, local, NULL) > 0) {
+		*ifindex = ctl->underlay_ifindex;
+		return 0;
+	}
+	rc = ctl->k->addr_find(nl, local, ifindex, NULL);
+	ctl->underlay_ifindex = rc == 0 ? *ifindex : 0;
+	return rc;
+}
+
 /* The VXLAN device is kept in native mode too, as the receive side: a peer
  * that switches to tunnel (or hybrid) mode before this node, or has not yet
  * switched back, still sends encapsulated traffic here, and in a real
@@ -192,7 +212,7 @@ int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err)
 	ctl->vxlan_ifindex = ifindex;
 	ctl->vxlan_mtu = link.mtu;
 	/* watched: its MTU is where the tunnel's comes from (ctl_watch.c) */
-	if (ctl->k->addr_find(ctl->nl, &want.local, &ctl->vxlan_under_ifindex, NULL) == 0 &&
+	if (underlay_link(ctl, ctl->nl, &want.local, &ctl->vxlan_under_ifindex) == 0 &&
 	    ctl->k->link_get(ctl->nl, NULL, ctl->vxlan_under_ifindex, &link, NULL) == 0)
 		ctl->vxlan_under_mtu = link.mtu;
 	return 0;
@@ -223,8 +243,10 @@ uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl)
 	struct nr_nl_link link;
 	uint32_t ifindex;
 
-	if (ctl->k->addr_find(ctl->nl, local, &ifindex, NULL) < 0 ||
-	    ctl->k->link_get(ctl->nl, NULL, ifindex, &link, NULL) < 0)
+	/* ctl->query: endpoint add and status ask this while a pass's batch
+	 * may be out on ctl->nl */
+	if (underlay_link(ctl, ctl->query, local, &ifindex) < 0 ||
+	    ctl->k->link_get(ctl->query, NULL, ifindex, &link, NULL) < 0)
 		return 0;
 	/* tunnelled pod traffic carries the VXLAN header: the tunnel device's
 	 * MTU (configured or derived) is what the pod may send */

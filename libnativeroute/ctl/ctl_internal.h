@@ -151,6 +151,8 @@ struct nr_ctl {
 	uint32_t vxlan_ifindex;  /* 0 while there is none */
 	uint32_t vxlan_mtu;
 	uint32_t vxlan_under_ifindex, vxlan_under_mtu; /* the device under it */
+	uint32_t underlay_ifindex; /* the link that carried the node IP last time
+				    * (ctl_host.c underlay_link), 0 = unknown */
 	bool native_without_tunnel; /* no receive side in native mode (ctl_host.c) */
 
 	/* nexthop ids held by others and what we use instead (ctl_nhid.c) */

@@ -1078,3 +1078,45 @@ Test(ctl_reconcile, a_route_protocol_of_the_kernel_is_refused_without_a_trace)
 	}
 	cr_assert_neq(stat(dir, &st), 0, "the state directory was created");
 }
+
+/* ---- an endpoint add is O(1) kernel work, not O(pods) -------------------------- */
+
+struct ep_done {
+	struct done d;
+	uint32_t mtu;
+};
+
+static void on_endpoint_mtu(struct nr_ctl *ctl, int status, const char *errmsg,
+			    const struct nr_endpoint_info *ep, void *data)
+{
+	struct ep_done *e = data;
+
+	on_done(ctl, status, errmsg, &e->d);
+	e->mtu = ep ? ep->mtu : 0;
+}
+
+/* Which link carries the node IP was a dump of every address of the
+ * namespace (one gateway address per pod link: O(pods)), made twice per
+ * endpoint add on the caller's loop; the link is asked directly now. */
+Test(ctl_reconcile, an_endpoint_add_does_not_dump_every_address)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	NR_OPTS(nr_endpoint_spec, spec, .id = "pod-a", .ifname = "veth-a", .ipv4 = "10.0.0.5");
+	NR_OPTS(nr_endpoint_spec, on_eth0, .id = "pod-x", .ifname = "eth0", .ipv4 = "10.0.0.9");
+	struct ep_done e = { 0 };
+	unsigned int dumps;
+
+	start(ctl);
+	dumps = fake_kernel_counters(fx.fk)->addr_dumps;
+	cr_assert_eq(nr_ctl_endpoint_add(ctl, &spec, on_endpoint_mtu, &e), 0, "%s", nr_last_errmsg());
+	cr_assert(WAIT_FOR(e.d.calls > 0));
+	cr_assert_eq(e.d.status, 0, "%s", e.d.msg);
+	cr_assert_eq(e.mtu, 1500, "the pod MTU is the underlay's");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->addr_dumps, dumps,
+		     "an endpoint add dumped every address %u time(s)",
+		     fake_kernel_counters(fx.fk)->addr_dumps - dumps);
+	/* the link carrying the node IP is still refused */
+	cr_assert_eq(nr_ctl_endpoint_add(ctl, &on_eth0, on_endpoint_mtu, &e), -EINVAL);
+	cr_assert(strstr(nr_last_errmsg(), "carries the node IP 192.168.1.10"), "%s", nr_last_errmsg());
+	close_ctl(ctl);
+}

@@ -578,6 +578,7 @@ static int f_addr_find(struct nr_nl *nl, const struct nr_addr *addr, uint32_t *i
 	ssize_t at = addr_at(fk, 0, addr);
 	char buf[NR_ADDR_STRLEN];
 
+	fk->count.addr_dumps++;
 	if (at < 0)
 		return nr_err_set(err, -EADDRNOTAVAIL, "%s: no link has this address",
 				  nr_addr_str(addr, buf, sizeof(buf)));

@@ -38,6 +38,7 @@ struct fake_counters {
 	unsigned int lookup_calls; /* reach (one address) + reach_many (pipelined) calls */
 	unsigned int events;    /* notifications read by the controller */
 	unsigned int reach_pumps; /* pumps of pipelined lookups from the loop (reach_pump) */
+	unsigned int addr_dumps; /* addr_find calls: a dump of every address of the namespace */
 };
 
 struct fake_kernel *fake_kernel_new(void);
