@@ -258,6 +258,28 @@ Test(ctl_reconcile, start_is_one_full_pass_that_reads_the_kernel)
 	close_ctl(ctl);
 }
 
+/* Creating the VXLAN device (native mode keeps it as the receive side)
+ * makes the kernel announce it, set it up and report its carrier: none of
+ * that touches an object of ours, and it once cost two more full passes
+ * with a dump (~100 ms at 10,000 nodes that the first node adds waited
+ * behind). */
+Test(ctl_reconcile, the_vxlan_devices_own_creation_events_cost_no_further_pass)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	struct nr_status st;
+
+	start(ctl);
+	cr_assert(WAIT_FOR(fake_kernel_counters(fx.fk)->events >= 3),
+		  "the device's events were never read");
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	st = status(ctl);
+	cr_assert_eq(st.full_passes, 1, "the device's events asked for %lu more full passes",
+		     (unsigned long)st.full_passes - 1);
+	cr_assert_eq(st.incremental_passes, 1);
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, 1);
+	close_ctl(ctl);
+}
+
 Test(ctl_reconcile, a_node_added_after_start_is_an_incremental_pass_of_its_own_objects)
 {
 	struct nr_ctl *ctl = new_ctl(0);

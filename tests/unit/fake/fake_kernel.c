@@ -660,6 +660,30 @@ static int f_vxlan_get(struct nr_nl *nl, const char *name, struct nr_nl_vxlan *o
 	return 0;
 }
 
+/* An RTM_NEWLINK notification of link l (port 0, as the kernel sends them). */
+static void link_event(struct fake_kernel *fk, const struct nr_nl_link *l, unsigned int flags,
+		       unsigned int change)
+{
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifi;
+
+	if (fk->n_events == FK_MAX_EVENTS) {
+		fk->overflow = true;
+	} else {
+		nlh = mnl_nlmsg_put_header(fk->events[fk->n_events++].buf);
+		nlh->nlmsg_type = RTM_NEWLINK;
+		ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+		ifi->ifi_family = AF_UNSPEC;
+		ifi->ifi_index = (int)l->ifindex;
+		ifi->ifi_flags = flags;
+		ifi->ifi_change = change;
+		mnl_attr_put_strz(nlh, IFLA_IFNAME, l->name);
+		mnl_attr_put_u32(nlh, IFLA_MTU, l->mtu);
+	}
+	if (fk->evch)
+		efd_signal(fk->evch->efd);
+}
+
 static int f_vxlan_ensure(struct nr_nl *nl, const struct nr_nl_vxlan *want, uint32_t *ifindex,
 			  struct nr_err *err)
 {
@@ -675,7 +699,13 @@ static int f_vxlan_ensure(struct nr_nl *nl, const struct nr_nl_vxlan *want, uint
 		return 1;
 	}
 	fake_kernel_add_link(fk, VXLAN_IFINDEX, name, want->mtu ? want->mtu : 1450);
-	snprintf(fk->links[fk->n_links - 1].kind, sizeof(fk->links[0].kind), "vxlan");
+	l = &fk->links[fk->n_links - 1];
+	snprintf(l->kind, sizeof(l->kind), "vxlan");
+	/* what Linux tells of a new device: its announcement (down, every
+	 * field "changed"), then up, then later the carrier (linkwatch) */
+	link_event(fk, l, 0, ~0u);
+	link_event(fk, l, IFF_UP | IFF_RUNNING | IFF_LOWER_UP, IFF_UP);
+	link_event(fk, l, IFF_UP | IFF_RUNNING | IFF_LOWER_UP, 0);
 	*ifindex = VXLAN_IFINDEX;
 	return 0;
 }
@@ -921,8 +951,6 @@ void fake_kernel_add_route(struct fake_kernel *fk, const char *prefix, const cha
 void fake_kernel_link_flap(struct fake_kernel *fk, uint32_t ifindex)
 {
 	struct nr_nl_link *l = link_find(fk, NULL, ifindex);
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifi;
 
 	if (!l)
 		abort();
@@ -935,20 +963,7 @@ void fake_kernel_link_flap(struct fake_kernel *fk, uint32_t ifindex)
 	for (size_t i = fk->t.n_routes; i-- > 0;)
 		if (fk->t.routes[i].ifindex == ifindex)
 			DROP(fk->t.routes, fk->t.n_routes, i);
-	if (fk->n_events == FK_MAX_EVENTS) {
-		fk->overflow = true;
-	} else {
-		nlh = mnl_nlmsg_put_header(fk->events[fk->n_events++].buf);
-		nlh->nlmsg_type = RTM_NEWLINK;
-		ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-		ifi->ifi_family = AF_UNSPEC;
-		ifi->ifi_index = (int)ifindex;
-		ifi->ifi_flags = IFF_UP | IFF_RUNNING;
-		mnl_attr_put_strz(nlh, IFLA_IFNAME, l->name);
-		mnl_attr_put_u32(nlh, IFLA_MTU, l->mtu);
-	}
-	if (fk->evch)
-		efd_signal(fk->evch->efd);
+	link_event(fk, l, IFF_UP | IFF_RUNNING, 0);
 }
 
 void fake_kernel_overflow(struct fake_kernel *fk)
