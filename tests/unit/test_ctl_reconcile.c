@@ -280,6 +280,35 @@ Test(ctl_reconcile, the_vxlan_devices_own_creation_events_cost_no_further_pass)
 	close_ctl(ctl);
 }
 
+/* A link's IPv6 link-local address (when it comes up, again when its DAD
+ * ends) touches none of our objects: no pass. A global address on a link
+ * our routes use still makes the next pass read the kernel back. */
+Test(ctl_reconcile, a_link_local_address_coming_costs_no_pass_a_global_one_a_dump)
+{
+	struct nr_ctl *ctl = new_ctl(0);
+	unsigned int events, dumps;
+	struct nr_status st;
+
+	start(ctl);
+	node_add_wait(ctl, "node-1", "192.168.1.11", "10.0.1.0/24");
+	st = status(ctl);
+	dumps = fake_kernel_counters(fx.fk)->dumps;
+	events = fake_kernel_counters(fx.fk)->events;
+	fake_kernel_add_addr_notify(fx.fk, 2, "fe80::1/64");
+	cr_assert(WAIT_FOR(fake_kernel_counters(fx.fk)->events > events), "the event was never read");
+	node_add_wait(ctl, "node-2", "192.168.1.12", "10.0.2.0/24");
+	cr_assert_eq(status(ctl).full_passes, st.full_passes, "a link-local address re-planned");
+	cr_assert_eq(status(ctl).incremental_passes, st.incremental_passes + 1);
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, dumps);
+
+	events = fake_kernel_counters(fx.fk)->events;
+	fake_kernel_add_addr_notify(fx.fk, 2, "2001:db8::1/64");
+	cr_assert(WAIT_FOR(fake_kernel_counters(fx.fk)->events > events), "the event was never read");
+	node_add_wait(ctl, "node-3", "192.168.1.13", "10.0.3.0/24");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, dumps + 1, "a global address was ignored");
+	close_ctl(ctl);
+}
+
 Test(ctl_reconcile, a_node_added_after_start_is_an_incremental_pass_of_its_own_objects)
 {
 	struct nr_ctl *ctl = new_ctl(0);

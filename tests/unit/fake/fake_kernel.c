@@ -867,6 +867,34 @@ void fake_kernel_add_addr(struct fake_kernel *fk, uint32_t ifindex, const char *
 	fk->n_addrs++;
 }
 
+void fake_kernel_add_addr_notify(struct fake_kernel *fk, uint32_t ifindex, const char *cidr)
+{
+	const struct nr_prefix *p;
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa;
+	bool v6;
+
+	fake_kernel_add_addr(fk, ifindex, cidr);
+	p = &fk->addrs[fk->n_addrs - 1].p;
+	v6 = p->addr.family == AF_INET6;
+	if (fk->n_events == FK_MAX_EVENTS) {
+		fk->overflow = true;
+	} else {
+		nlh = mnl_nlmsg_put_header(fk->events[fk->n_events++].buf);
+		nlh->nlmsg_type = RTM_NEWADDR;
+		ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+		ifa->ifa_family = (uint8_t)p->addr.family;
+		ifa->ifa_prefixlen = p->len;
+		ifa->ifa_index = ifindex;
+		/* the kernel's scope of fe80::/10 is link, of the rest universe */
+		ifa->ifa_scope = v6 && p->addr.bytes[0] == 0xfe && (p->addr.bytes[1] & 0xc0) == 0x80
+				 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+		mnl_attr_put(nlh, IFA_ADDRESS, v6 ? 16 : 4, p->addr.bytes);
+	}
+	if (fk->evch)
+		efd_signal(fk->evch->efd);
+}
+
 static struct nr_prefix prefix_of(const char *text)
 {
 	struct nr_prefix p;

@@ -55,6 +55,9 @@ void fake_kernel_set_owner(struct fake_kernel *fk, uint32_t table, uint8_t proto
 void fake_kernel_add_link(struct fake_kernel *fk, uint32_t ifindex, const char *name,
 			  uint32_t mtu);
 void fake_kernel_add_addr(struct fake_kernel *fk, uint32_t ifindex, const char *cidr);
+/* The same, added behind the controller's back: the kernel tells the event
+ * channel (RTM_NEWADDR from port 0; scope link for fe80::/10). */
+void fake_kernel_add_addr_notify(struct fake_kernel *fk, uint32_t ifindex, const char *cidr);
 
 /* Every operation on this route prefix / nexthop id fails with error (a
  * negative errno) and the kernel's text, `times` times (0 = until cleared). */
