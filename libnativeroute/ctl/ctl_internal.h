@@ -125,6 +125,13 @@ struct nr_ctl_lock;
 struct nr_nl_dumper;
 struct pass;
 
+/* A link's state at its last event (ctl_watch.c link_state_changed). */
+struct nr_link_seen {
+	uint32_t ifindex;
+	uint32_t flags; /* IFF_UP | IFF_LOWER_UP */
+	uint32_t mtu;
+};
+
 struct nr_ctl {
 	uv_loop_t *loop;
 	void *user_data;         /* nr_ctl_set_data(); never read by the library */
@@ -279,6 +286,8 @@ struct nr_ctl {
 		void (*then)(struct nr_ctl *ctl, int rc);
 		void (*closed)(struct nr_ctl *ctl); /* a close waits for the worker */
 	} send;
+	struct nr_link_seen *links_seen; /* ctl_watch.c: what link events told last */
+	size_t n_links_seen, cap_links_seen;
 	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
 	struct {                     /* the saved state loading off the loop (ctl_load.c) */
 		bool wanted;         /* there is a state file to load */

@@ -291,6 +291,7 @@ static void ctl_free(struct nr_ctl *ctl)
 	ctl->k->close(ctl->events);
 	nr_ctl_lock_release(ctl->owner_lock);
 	nr_model_free(ctl->model);
+	free(ctl->links_seen);
 	free(ctl->netns);
 	free(ctl);
 }

@@ -198,6 +198,54 @@ static void link_changed(struct nr_ctl *ctl)
 	nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
 }
 
+/* Whether a link event says something new about what decides the kernel
+ * keeping our objects on the link: up or down (IFF_UP), carrier (a lost
+ * one flushes nexthops: IFF_LOWER_UP), the MTU; and the link's record of
+ * it is brought up to date. The kernel also sends RTM_NEWLINK when none of
+ * that changed - the operational state settling a moment after a link
+ * comes up (linkwatch), IPv6 per-link settings, statistics - and each used
+ * to cost a dump of every route and a lookup of every node IP again (the
+ * VXLAN device we create at start sent three, the last 13 ms later, in the
+ * middle of 10,000 node adds). A link without a record, or deleted, is a
+ * change. */
+#ifndef IFF_LOWER_UP /* linux/if.h, which clashes with net/if.h */
+#define IFF_LOWER_UP 0x10000
+#endif
+#define LINK_STATE_FLAGS (IFF_UP | IFF_LOWER_UP)
+static bool link_state_changed(struct nr_ctl *ctl, const struct nlmsghdr *nlh, uint32_t ifindex)
+{
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	struct nr_link_seen *seen = NULL;
+	struct nr_nl_link link;
+	uint32_t flags = ifi->ifi_flags & LINK_STATE_FLAGS, mtu;
+
+	for (size_t i = 0; i < ctl->n_links_seen; i++)
+		if (ctl->links_seen[i].ifindex == ifindex)
+			seen = &ctl->links_seen[i];
+	if (nlh->nlmsg_type != RTM_NEWLINK || nr_nl_link_parse(nlh, &link) < 0) {
+		if (seen) /* deleted (or unreadable): forget it */
+			*seen = ctl->links_seen[--ctl->n_links_seen];
+		return true;
+	}
+	mtu = link.mtu;
+	if (seen && seen->flags == flags && (!mtu || seen->mtu == mtu))
+		return false;
+	if (!seen && ctl->n_links_seen == ctl->cap_links_seen) {
+		size_t cap = ctl->cap_links_seen ? 2 * ctl->cap_links_seen : 8;
+		struct nr_link_seen *grown = realloc(ctl->links_seen, cap * sizeof(*grown));
+
+		if (!grown)
+			return true; /* no record: every event counts, as before */
+		ctl->links_seen = grown;
+		ctl->cap_links_seen = cap;
+	}
+	if (!seen)
+		seen = &ctl->links_seen[ctl->n_links_seen++];
+	*seen = (struct nr_link_seen){ .ifindex = ifindex, .flags = flags,
+				       .mtu = mtu ? mtu : seen->mtu };
+	return true;
+}
+
 static void on_link(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 {
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
@@ -206,15 +254,16 @@ static void on_link(struct nr_ctl *ctl, const struct nlmsghdr *nlh)
 
 	if (nlh->nlmsg_type == RTM_DELLINK && ctl->vxlan_ifindex && ifindex == ctl->vxlan_ifindex) {
 		ctl->vxlan_ifindex = 0;
+		link_state_changed(ctl, nlh, ifindex); /* forgets it */
 		drift(ctl, "VXLAN device", "was deleted");
 		return;
 	}
 	nr_ctl_host_link_event(ctl, nlh);
-	if (vxlan_event_moot(ctl, nlh, ifindex))
+	if (vxlan_event_moot(ctl, nlh, ifindex) || !link_state_changed(ctl, nlh, ifindex))
 		return;
 	if (link_used(ctl, ifindex)) {
 		/* carrier changes come with ifi_change 0, like MTU and name
-		 * changes: any event of a used link is worth one dump */
+		 * changes: any change of a used link is worth one dump */
 		if (nlh->nlmsg_type == RTM_NEWLINK && nr_nl_link_parse(nlh, &link) == 0 &&
 		    ((ifindex == ctl->vxlan_ifindex && link.mtu != ctl->vxlan_mtu) ||
 		     (ifindex == ctl->vxlan_under_ifindex && link.mtu != ctl->vxlan_under_mtu)))

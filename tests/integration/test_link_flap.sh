@@ -119,6 +119,36 @@ bounce_peer() {
 expect_back "carrier bounce of the veth peer ($peer)" nhid bounce_peer
 ping_ok() { ip netns exec "$NS1" ping -c 1 -W 1 192.168.1.11 >/dev/null; }
 nr_wait_for 5 ping_ok || nr_fail "underlay not back after the carrier bounce"
+
+# Link events that change nothing routes depend on (an alias, the queue
+# length, a new IPv6 link-local address) must not make the controller
+# re-read every route and re-ask every node IP: only up/down, carrier and
+# MTU do. The events are queued before the node add's request, so the
+# add's pass is a full one if any of them asked for a dump (a re-read sets
+# need_dump, which makes the next pass full) - no timing involved.
+full_passes() { nrctl -o json status | jq -r .full_passes; }
+node3_cycle() {
+	nrctl node add node-3 --ip 192.168.1.12 --pod-cidr 10.0.3.0/24 >/dev/null
+	nrctl node del node-3 >/dev/null
+}
+full0=$(full_passes)
+ip -n "$NS1" link set eth0 alias "uplink of node-1"
+ip -n "$NS1" link set eth0 txqueuelen 900
+ip -n "$NS1" addr add fe80::7/64 dev eth0 nodad
+node3_cycle
+[ "$(full_passes)" = "$full0" ] ||
+	nr_fail "an alias, a queue length and a link-local address made $(( $(full_passes) - full0 )) full pass(es)"
+nr_ok "link events that change nothing for routes cost no full pass"
+ip -n "$NS1" addr del fe80::7/64 dev eth0 # a removal may count: settle it first
+node3_cycle
+full0=$(full_passes)
+ip -n "$NS1" link set eth0 mtu 1400
+nrctl node add node-3 --ip 192.168.1.12 --pod-cidr 10.0.3.0/24 >/dev/null
+nr_wait_for 5 sh -c "[ \"\$($NR_BIN_DIR/nrctl --socket $SOCK -o json status | jq -r .full_passes)\" -gt $full0 ]" ||
+	nr_fail "an MTU change of eth0 did not re-read the kernel"
+nr_ok "an MTU change of eth0 does"
+nrctl node del node-3 >/dev/null
+ip -n "$NS1" link set eth0 mtu 1500
 stop_daemon
 
 echo "== tunnel mode: neighbour and FDB entries of nr_vxlan"
