@@ -108,7 +108,7 @@ static const struct nr_bpf_mac *mac_get(struct nr_ctl *ctl, uint32_t ifindex)
 	m = b->n_macs ? bsearch(&key, b->macs, b->n_macs, sizeof(key), mac_cmp) : NULL;
 	if (m)
 		return m;
-	if (nr_bpf_link_macs(ctl->nl, ifindex, key.host, key.pod, &err) < 0)
+	if (nr_bpf_link_macs(ctl->query, ifindex, key.host, key.pod, &err) < 0)
 		return NULL; /* the link is gone: its route fails too */
 	grown = realloc(b->macs, (b->n_macs + 1) * sizeof(*grown));
 	if (!grown)

@@ -190,9 +190,9 @@ int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err)
 	snprintf(want.name, sizeof(want.name), "%s", NR_VXLAN_NAME);
 	want.local = self->ip4.family ? self->ip4 : self->ip6;
 	nr_vtep_mac(&want.local, want.mac);
-	rc = ctl->k->vxlan_ensure(ctl->nl, &want, &ifindex, &local);
+	rc = ctl->k->vxlan_ensure(ctl->query, &want, &ifindex, &local);
 	if (rc >= 0)
-		rc = ctl->k->link_get(ctl->nl, NULL, ifindex, &link, &local);
+		rc = ctl->k->link_get(ctl->query, NULL, ifindex, &link, &local);
 	if (rc < 0) {
 		if (tunnel_needed(ctl)) {
 			*err = local;
@@ -212,8 +212,8 @@ int nr_ctl_vxlan_sync(struct nr_ctl *ctl, struct nr_err *err)
 	ctl->vxlan_ifindex = ifindex;
 	ctl->vxlan_mtu = link.mtu;
 	/* watched: its MTU is where the tunnel's comes from (ctl_watch.c) */
-	if (underlay_link(ctl, ctl->nl, &want.local, &ctl->vxlan_under_ifindex) == 0 &&
-	    ctl->k->link_get(ctl->nl, NULL, ctl->vxlan_under_ifindex, &link, NULL) == 0)
+	if (underlay_link(ctl, ctl->query, &want.local, &ctl->vxlan_under_ifindex) == 0 &&
+	    ctl->k->link_get(ctl->query, NULL, ctl->vxlan_under_ifindex, &link, NULL) == 0)
 		ctl->vxlan_under_mtu = link.mtu;
 	return 0;
 }
@@ -227,12 +227,12 @@ int nr_ctl_vxlan_cleanup(struct nr_ctl *ctl, struct nr_err *err)
 
 	if (tunnel_wanted(ctl))
 		return 0;
-	if (ctl->k->vxlan_get(ctl->nl, NR_VXLAN_NAME, &have, &ifindex, NULL) < 0 ||
+	if (ctl->k->vxlan_get(ctl->query, NR_VXLAN_NAME, &have, &ifindex, NULL) < 0 ||
 	    !nr_nl_vxlan_owned(&have))
 		return 0; /* none, not a VXLAN device or someone else's: not ours */
 	ctl->vxlan_ifindex = 0;
 	ctl->vxlan_mtu = 0;
-	return ctl->k->link_delete(ctl->nl, ifindex, err);
+	return ctl->k->link_delete(ctl->query, ifindex, err);
 }
 
 uint32_t nr_ctl_pod_mtu(struct nr_ctl *ctl)

@@ -370,13 +370,17 @@ void nr_ctl_save_free(struct nr_ctl *ctl);
  * claimed, start one and return true; then(ctl, rc) runs on the loop after
  * it (rc: 0 or the send's -errno), never during a close. release: the batch
  * is freed now, or when the send using it ends. wait: at close, true while
- * a send runs, and done(ctl) is called once it ended. */
+ * a send runs (one not started yet is cancelled), and done(ctl) is called
+ * once it ended. The pass uses ctl->nl alone meanwhile: requests of public
+ * calls go to ctl->query (nr_nl_request refuses a socket with a batch out). */
 bool nr_ctl_send_offloaded(const struct nr_ctl *ctl);
 bool nr_ctl_send_next(struct nr_ctl *ctl, struct nr_nl_batch *b,
 		      void (*then)(struct nr_ctl *ctl, int rc));
 bool nr_ctl_send_running(const struct nr_ctl *ctl);
 void nr_ctl_send_release(struct nr_ctl *ctl, struct nr_nl_batch *b);
 bool nr_ctl_send_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
+/* A send queued but not started is dropped (a pass that timed out). */
+void nr_ctl_send_cancel(struct nr_ctl *ctl);
 
 /* ctl_life.c: the end of a close (after the handles and any running save) */
 void nr_ctl_close_finish(struct nr_ctl *ctl);

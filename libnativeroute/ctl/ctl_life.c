@@ -166,7 +166,7 @@ static bool kernel_has_nexthops(struct nr_ctl *ctl)
 
 	if (ctl->k->nexthops_supported)
 		return ctl->k->nexthops_supported(ctl->query) != 0;
-	rc = ctl->k->dump_nexthops(ctl->nl, ctl->owner.protocol, &nhs, &n, &err);
+	rc = ctl->k->dump_nexthops(ctl->query, ctl->owner.protocol, &nhs, &n, &err);
 	free(nhs);
 	return rc != -EOPNOTSUPP && rc != -EINVAL && rc != -EAFNOSUPPORT;
 }

@@ -892,6 +892,7 @@ static void pass_timeout_cb(uv_timer_t *t)
 		if (nr_ctl_send_running(ctl)) { /* its end finishes the pass */
 			if (!ps->send_rc)
 				ps->send_rc = -ETIMEDOUT;
+			nr_ctl_send_cancel(ctl);
 			return;
 		}
 		finish_pass(ps, apply_end(ps, -ETIMEDOUT));

@@ -91,10 +91,20 @@ void nr_ctl_send_release(struct nr_ctl *ctl, struct nr_nl_batch *b)
 		nr_nl_batch_free(b);
 }
 
+void nr_ctl_send_cancel(struct nr_ctl *ctl)
+{
+	/* only a send that has not started yet (libuv's pool may be busy
+	 * with the caller's own work): its end then comes with UV_ECANCELED,
+	 * nothing sent; one already sending finishes */
+	if (ctl->send.running)
+		(void)uv_cancel((uv_req_t *)&ctl->send.work);
+}
+
 bool nr_ctl_send_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl))
 {
 	if (!ctl->send.running)
 		return false;
 	ctl->send.closed = done;
+	nr_ctl_send_cancel(ctl);
 	return true;
 }

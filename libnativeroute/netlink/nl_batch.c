@@ -58,7 +58,15 @@ struct nr_nl_batch {
 	struct commit_state cs;
 	size_t next;      /* first operation not sent yet */
 	char *buf;        /* one slice, encoded */
+	bool out;         /* it set nl->batch_out */
 };
+
+static void batch_settled(struct nr_nl_batch *b)
+{
+	if (b->out)
+		b->nl->batch_out = false;
+	b->out = false;
+}
 
 int nr_nl_batch_new(struct nr_nl *nl, const struct nr_nl_owner *owner,
 		    struct nr_nl_batch **ret)
@@ -77,6 +85,7 @@ void nr_nl_batch_free(struct nr_nl_batch *b)
 {
 	if (!b)
 		return;
+	batch_settled(b);
 	free(b->buf);
 	free(b->ops);
 	free(b);
@@ -167,6 +176,7 @@ const struct nr_nl_batch_op *nr_nl_batch_op(const struct nr_nl_batch *b, size_t 
 
 void nr_nl_batch_reset(struct nr_nl_batch *b)
 {
+	batch_settled(b);
 	b->n_ops = 0;
 }
 
@@ -374,6 +384,7 @@ int nr_nl_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *
 	b->cs.max_inflight = commit_max_inflight(b->nl);
 	b->cs.base_seq = nr_nl_next_seq(b->nl);
 	b->nl->seq = b->cs.base_seq + (uint32_t)(b->n_ops - 1);
+	b->nl->batch_out = b->out = true;
 	return 0;
 }
 
@@ -435,17 +446,25 @@ int nr_nl_batch_pump(struct nr_nl_batch *b, uint64_t budget_ns)
 
 	for (;;) {
 		r = pump_read(b);
-		if (r < 0)
+		if (r < 0) {
+			batch_settled(b);
 			return r;
+		}
+		if (b->next == b->n_ops && !b->cs.inflight) {
+			batch_settled(b);
+			return 0;
+		}
 		if (b->next == b->n_ops)
-			return b->cs.inflight ? NR_NL_BATCH_WAIT : 0;
+			return NR_NL_BATCH_WAIT;
 		if (b->cs.inflight + NR_NL_BATCH_SLICE > b->cs.max_inflight)
 			return NR_NL_BATCH_WAIT; /* their ACKs must fit first */
 		if (mono_ns() - t0 >= budget_ns)
 			return NR_NL_BATCH_MORE;
 		r = pump_send(b);
-		if (r < 0)
+		if (r < 0) {
+			batch_settled(b);
 			return r;
+		}
 	}
 }
 
@@ -507,9 +526,10 @@ int nr_nl_batch_read_acks(struct nr_nl_batch *b)
 {
 	int r = pump_read(b);
 
-	if (r < 0)
-		return r;
-	return b->next == b->n_ops && !b->cs.inflight ? 0 : NR_NL_BATCH_WAIT;
+	if (r == 0 && (b->next < b->n_ops || b->cs.inflight))
+		return NR_NL_BATCH_WAIT;
+	batch_settled(b); /* every answer read, or the socket failed */
+	return r;
 }
 
 int nr_nl_batch_failures(const struct nr_nl_batch *b)

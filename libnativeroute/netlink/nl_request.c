@@ -116,6 +116,9 @@ int nr_nl_request(struct nr_nl *nl, struct nlmsghdr *nlh, nr_nl_reply_cb cb,
 	struct request_state st = { .cb = cb, .data = data };
 	int r;
 
+	if (nl->batch_out)
+		return nr_err_set(err, -EBUSY, "%s: this netlink socket has a batch in flight (a request "
+				  "would read its answers): use another socket", what ? what : "netlink");
 	st.seq = nlh->nlmsg_seq = nr_nl_next_seq(nl);
 	/* A plain GET is answered by one message (or an error): asking for an
 	 * ACK as well would cost a second receive per lookup, which adds up to

@@ -5,6 +5,7 @@
 #ifndef NR_NETLINK_NL_SOCKET_H
 #define NR_NETLINK_NL_SOCKET_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <libmnl/libmnl.h>
@@ -28,6 +29,10 @@ struct nr_nl {
 	uint32_t portid;
 	uint32_t seq; /* last sequence number handed out */
 	unsigned int flags; /* enum nr_nl_flags it was opened with */
+	/* an asynchronous batch is out (nr_nl_batch_begin until its last
+	 * answer): a request here would read and drop its ACKs, and with one
+	 * ACK per sendmsg a dropped error reads as success - refused instead */
+	bool batch_out;
 };
 
 /* Open a socket in network namespace `netns` (see nr_nl_netns_run; NULL =
