@@ -257,6 +257,8 @@ test_batch_from_another_thread() {
 	out=$(probe batch-threaded $n va 172.16.1.0 $bad) || nr_fail "batch-threaded: $out"
 	nr_expect_match "$out" "^sent $((2 * n)) operations in [0-9]+ claims; $((n / bad)) failed$" \
 		"$((2 * n)) operations sent from a second thread, $((n / bad)) refused"
+	nr_expect_match "$out" "^request on the batch's socket: refused$" \
+		"a request on the socket a batch is out on is refused (it would read the batch's answers)"
 	[ "$(sed -n 's/.* in \([0-9]*\) claims.*/\1/p' <<<"$out")" -ge 2 ] ||
 		nr_fail "one claim only: the ACK window was not exercised ($out)"
 	want=$(for ((i = bad - 1; i < n; i += bad)); do echo "10.$((128 + (i >> 8))).$((i & 255)).0/24"; done | sort)

@@ -623,6 +623,13 @@ static int cmd_batch_threaded(struct probe *p, int argc, char **argv)
 	}
 	if (nr_nl_batch_begin(b, print_failed_route, &failed, &p->err) < 0)
 		goto out_fail;
+	{ /* a request on the socket now would read the batch's answers */
+		struct nr_nl_link link;
+		struct nr_err e = { 0 };
+
+		r = nr_nl_link_get(nl, NULL, ifindex, &link, &e);
+		printf("request on the batch's socket: %s\n", r == -EBUSY ? "refused" : "ALLOWED");
+	}
 	for (;;) {
 		struct sender s = { .b = b };
 		pthread_t t;
