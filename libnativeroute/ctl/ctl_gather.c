@@ -6,12 +6,20 @@
  * the blocking dumps stalled the loop for ~250 ms (issue 17). The pass is
  * ctl->flight meanwhile: close cancels it, and passes asked for wait. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_dump.h"
 
+/* The sort after the dump: element moves between two clock reads, and the
+ * loop-thread time a slice of it may take (as a pass's slices). */
+#define NR_GATHER_SORT_MOVES 4096
+#define NR_GATHER_SLICE_NS 300000u
+
 static void gather_timeout(uv_timer_t *t);
+static void gather_finish_cb(uv_idle_t *h);
 
 static void gather_end(struct nr_ctl *ctl, int rc)
 {
@@ -19,6 +27,7 @@ static void gather_end(struct nr_ctl *ctl, int rc)
 
 	uv_poll_stop(&ctl->cmd_poll);
 	uv_timer_stop(&ctl->cmd_timer);
+	uv_idle_stop(&ctl->step_idle);
 	if (ctl->gather.dumper)
 		ctl->k->dumper_free(ctl->gather.dumper);
 	ctl->gather.dumper = NULL;
@@ -49,6 +58,46 @@ static int gather_take(struct nr_ctl *ctl)
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The dump is in: what came out of key order is sorted (the neighbours and
+ * FDB entries of tunnel mode, in the kernel's hash order: tens of
+ * milliseconds at 100,000 in one qsort), a slice per loop turn; then it
+ * is taken. */
+static void gather_finish(struct nr_ctl *ctl)
+{
+	uint64_t t0 = mono_ns();
+	int rc = 0;
+
+	while (ctl->k->dumper_finish &&
+	       (rc = ctl->k->dumper_finish(ctl->gather.dumper, NR_GATHER_SORT_MOVES, &ctl->gather.err)) == 1)
+		if (mono_ns() - t0 >= NR_GATHER_SLICE_NS) {
+			/* the pass's idle handle (it waits for this): a 0 ms timer
+			 * re-armed from its own callback would run again within the
+			 * same loop turn (libuv before 1.45) */
+			uv_idle_start(&ctl->step_idle, gather_finish_cb);
+			return;
+		}
+	if (rc == 0)
+		rc = gather_take(ctl);
+	gather_end(ctl, rc);
+}
+
+static void gather_finish_cb(uv_idle_t *h)
+{
+	struct nr_ctl *ctl = h->data;
+
+	uv_idle_stop(h);
+	if (ctl->gather.dumper)
+		gather_finish(ctl);
+}
+
 static void gather_step(struct nr_ctl *ctl)
 {
 	int rc = ctl->k->dumper_step(ctl->gather.dumper, &ctl->gather.err);
@@ -59,9 +108,13 @@ static void gather_step(struct nr_ctl *ctl)
 		uv_timer_start(&ctl->cmd_timer, gather_timeout, NR_NL_TIMEOUT_MS, 0);
 		return;
 	}
-	if (rc == 0)
-		rc = gather_take(ctl);
-	gather_end(ctl, rc);
+	if (rc < 0) {
+		gather_end(ctl, rc);
+		return;
+	}
+	uv_poll_stop(&ctl->cmd_poll); /* nothing more to read */
+	uv_timer_stop(&ctl->cmd_timer);
+	gather_finish(ctl);
 }
 
 static void gather_poll_cb(uv_poll_t *h, int status, int events)
@@ -166,6 +219,8 @@ void nr_ctl_gather(struct nr_ctl *ctl, nr_ctl_gather_cb done)
 
 void nr_ctl_gather_cancel(struct nr_ctl *ctl)
 {
+	if (ctl->gather.dumper)
+		uv_idle_stop(&ctl->step_idle); /* a sort's next slice */
 	if (ctl->gather.dumper)
 		ctl->k->dumper_free(ctl->gather.dumper);
 	ctl->gather.dumper = NULL;

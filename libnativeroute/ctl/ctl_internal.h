@@ -183,7 +183,8 @@ struct nr_ctl {
 	uv_timer_t resync_timer; /* periodic full resync */
 	uv_poll_t cmd_poll;      /* `nl` while a batch is in flight */
 	uv_timer_t cmd_timer;    /* its timeout */
-	uv_idle_t step_idle;     /* the next slice of a pass (ctl_reconcile.c) */
+	uv_idle_t step_idle;     /* the next slice of a pass (ctl_reconcile.c; the
+	                          * sort after its dump, ctl_gather.c) */
 	struct pass *flight;     /* the pass that runs, NULL when none */
 	struct {                 /* a full pass reading the kernel (ctl_gather.c) */
 		struct nr_nl_dumper *dumper;

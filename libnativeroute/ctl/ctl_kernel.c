@@ -67,6 +67,7 @@ const struct nr_kernel_ops nr_kernel_netlink = {
 	.dumper_step = nr_nl_dumper_step,
 	.dumper_take = nr_nl_dumper_take,
 	.dumper_free = nr_nl_dumper_free,
+	.dumper_finish = nr_nl_dumper_finish,
 	.nexthops_supported = nr_nl_nexthops_supported,
 	.batch_begin = nr_nl_batch_begin,
 	.batch_pump = nr_nl_batch_pump,

@@ -66,6 +66,8 @@ struct nr_kernel_ops {
 	int (*dumper_take)(struct nr_nl_dumper *d, struct nr_kstate *out,
 			   struct nr_knexthop **foreign, size_t *n_foreign, struct nr_err *err);
 	void (*dumper_free)(struct nr_nl_dumper *d);
+	/* between the last step and take, in slices; NULL: take does it all */
+	int (*dumper_finish)(struct nr_nl_dumper *d, size_t budget, struct nr_err *err);
 	/* 1 when the kernel has nexthop objects, 0 if not (nl_dump.h); NULL:
 	 * asked with dump_nexthops */
 	int (*nexthops_supported)(struct nr_nl *nl);

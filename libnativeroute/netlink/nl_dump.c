@@ -13,6 +13,7 @@
 #include "netlink/nl_ack.h"
 #include "netlink/nl_parse.h"
 #include "netlink/nl_request.h"
+#include "util/msort.h"
 #include "util/sorted.h"
 
 /* A dump the kernel flags as interrupted (the table changed under it) is
@@ -50,15 +51,6 @@ static int vec_push(struct vec *v, const void *item)
 		v->unsorted = true;
 	memcpy((char *)v->items + v->n++ * v->size, item, v->size);
 	return MNL_CB_OK;
-}
-
-/* A stepped dump's collection in key order: sorted only when the kernel
- * did not answer in that order. */
-static void vec_sort(struct vec *v, int (*cmp)(const void *, const void *))
-{
-	if (v->unsorted)
-		qsort(v->items, v->n, v->size, cmp);
-	v->unsorted = false;
 }
 
 struct dump_ctx {
@@ -348,6 +340,12 @@ struct nr_nl_dumper {
 	size_t steps;
 	struct dump_ctx ctx[ST_DONE]; /* one collection per stage */
 	struct dump_ctx foreign;  /* nexthops of other protocols */
+	/* nr_nl_dumper_finish: the collection it is at, the sort running on
+	 * it, and how many IPv6 routes joined the IPv4 ones */
+	enum dumper_stage fin;
+	bool sorting;
+	struct nr_msort sort;
+	size_t joined;
 	char buf[NR_NL_RECV_SIZE];
 };
 
@@ -478,7 +476,8 @@ int nr_nl_dumper_new(struct nr_nl *nl, const struct nr_nl_dump_filter *f, bool f
 	d->ctx[ST_FDBS].ifindex = f->fdb_ifindex;
 	d->foreign.vec.size = sizeof(struct nr_knexthop);
 	d->ctx[ST_NEXTHOPS].vec.cmp = (nr_sorted_cmp)nr_knexthop_cmp_key;
-	d->ctx[ST_ROUTES4].vec.cmp = (nr_sorted_cmp)nr_kroute_cmp_key; /* IPv6 routes join these */
+	d->ctx[ST_ROUTES4].vec.cmp = (nr_sorted_cmp)nr_kroute_cmp_key;
+	d->ctx[ST_ROUTES6].vec.cmp = (nr_sorted_cmp)nr_kroute_cmp_key;
 	d->ctx[ST_NEIGHS].vec.cmp = (nr_sorted_cmp)nr_kneigh_cmp_key;
 	d->ctx[ST_FDBS].vec.cmp = (nr_sorted_cmp)nr_kfdb_cmp_key;
 	d->ctx[ST_NEXTHOPS].vec.hint = d->ctx[ST_ROUTES4].vec.hint = f->expect;
@@ -518,19 +517,71 @@ int nr_nl_dumper_step(struct nr_nl_dumper *d, struct nr_err *err)
 	return d->stage == ST_DONE ? 0 : NR_NL_DUMP_WAIT;
 }
 
-static int qs_nexthop(const void *a, const void *b) { return nr_knexthop_cmp_key(a, b); }
-static int qs_route(const void *a, const void *b) { return nr_kroute_cmp_key(a, b); }
-static int qs_neigh(const void *a, const void *b) { return nr_kneigh_cmp_key(a, b); }
-static int qs_fdb(const void *a, const void *b) { return nr_kfdb_cmp_key(a, b); }
+/* Room for `k` more items, then a copy of them (already in order). */
+static int vec_append(struct vec *v, const void *items, size_t k)
+{
+	if (v->n + k > v->cap) {
+		size_t cap = v->cap ? v->cap : 64;
+		void *grown;
+
+		while (cap < v->n + k)
+			cap *= 2;
+		grown = realloc(v->items, cap * v->size);
+		if (!grown)
+			return -ENOMEM;
+		v->items = grown;
+		v->cap = cap;
+	}
+	memcpy((char *)v->items + v->n * v->size, items, k * v->size);
+	v->n += k;
+	return 0;
+}
+
+int nr_nl_dumper_finish(struct nr_nl_dumper *d, size_t budget, struct nr_err *err)
+{
+	if (d->stage != ST_DONE)
+		return nr_err_set(err, -EINVAL, "dump: finished before the last step");
+	while (d->fin < ST_DONE) {
+		struct vec *v = &d->ctx[d->fin].vec;
+
+		if (v->unsorted) { /* came out of order: a merge sort in steps */
+			if (!d->sorting) {
+				if (nr_msort_begin(&d->sort, v->items, v->n, v->size, v->cmp) < 0)
+					return nr_err_set(err, -ENOMEM, "%s: out of memory", stage_what(d->fin));
+				d->sorting = true;
+			}
+			if (nr_msort_step(&d->sort, budget))
+				return 1;
+			v->items = nr_msort_end(&d->sort);
+			v->cap = v->n; /* the scratch array, perhaps: exactly this long */
+			v->unsorted = d->sorting = false;
+			return 1; /* this call's budget went to the sort */
+		}
+		if (d->fin == ST_ROUTES6 && d->joined < v->n) {
+			/* after the IPv4 routes, in budget-sized pieces: every IPv6
+			 * prefix sorts after every IPv4 one (nr_addr_cmp: family) */
+			size_t k = v->n - d->joined < budget ? v->n - d->joined : budget;
+
+			if (vec_append(&d->ctx[ST_ROUTES4].vec, (char *)v->items + d->joined * v->size, k) < 0)
+				return nr_err_set(err, -ENOMEM, "dump routes: out of memory");
+			d->joined += k;
+			if (d->joined < v->n)
+				return 1;
+		}
+		d->fin++;
+	}
+	return 0;
+}
 
 int nr_nl_dumper_take(struct nr_nl_dumper *d, struct nr_kstate *out,
 		      struct nr_knexthop **foreign, size_t *n_foreign, struct nr_err *err)
 {
-	if (d->ctx[ST_ROUTES6].vec.n) {
-		if (vec_push_all(&d->ctx[ST_ROUTES4].vec, &d->ctx[ST_ROUTES6].vec) < 0)
-			return nr_err_set(err, -ENOMEM, "dump routes: out of memory");
-		d->ctx[ST_ROUTES6].vec.n = 0;
-	}
+	int r;
+
+	while ((r = nr_nl_dumper_finish(d, SIZE_MAX, err)) == 1)
+		;
+	if (r < 0)
+		return r;
 	if (out) {
 		memset(out, 0, sizeof(*out));
 		out->nexthops = d->ctx[ST_NEXTHOPS].vec.items;
@@ -541,10 +592,6 @@ int nr_nl_dumper_take(struct nr_nl_dumper *d, struct nr_kstate *out,
 		out->n_neighs = d->ctx[ST_NEIGHS].vec.n;
 		out->fdbs = d->ctx[ST_FDBS].vec.items;
 		out->n_fdbs = d->ctx[ST_FDBS].vec.n;
-		vec_sort(&d->ctx[ST_NEXTHOPS].vec, qs_nexthop);
-		vec_sort(&d->ctx[ST_ROUTES4].vec, qs_route);
-		vec_sort(&d->ctx[ST_NEIGHS].vec, qs_neigh);
-		vec_sort(&d->ctx[ST_FDBS].vec, qs_fdb);
 		d->ctx[ST_NEXTHOPS].vec.items = d->ctx[ST_ROUTES4].vec.items = NULL;
 		d->ctx[ST_NEIGHS].vec.items = d->ctx[ST_FDBS].vec.items = NULL;
 	}
@@ -565,6 +612,12 @@ void nr_nl_dumper_free(struct nr_nl_dumper *d)
 {
 	if (!d)
 		return;
+	if (d->sorting) { /* the array moved if it finished; else base holds it */
+		void *sorted = nr_msort_end(&d->sort);
+
+		if (sorted)
+			d->ctx[d->fin].vec.items = sorted;
+	}
 	for (int s = 0; s < ST_DONE; s++)
 		free(d->ctx[s].vec.items);
 	free(d->foreign.vec.items);

@@ -86,6 +86,14 @@ int nr_nl_dumper_new(struct nr_nl *nl, const struct nr_nl_dump_filter *f, bool f
  * (-EINTR: the kernel's tables kept changing under the dump). */
 int nr_nl_dumper_step(struct nr_nl_dumper *d, struct nr_err *err);
 
+/* After step returned 0, and before take: the collections the kernel did
+ * not list in key order (neighbours and FDB entries come in its hash
+ * order; tens of milliseconds of sorting at 100,000) sorted, and the IPv6
+ * routes joined to the IPv4 ones, about `budget` element moves per call.
+ * 1: call again, 0: done, -errno with err set (-ENOMEM). take does what
+ * is left at once. */
+int nr_nl_dumper_finish(struct nr_nl_dumper *d, size_t budget, struct nr_err *err);
+
 /* After step returned 0: move the result into *out (sorted by key; the
  * caller frees it with nr_kstate_free) and, when asked for, the foreign
  * nexthops into *foreign (free()) / *n_foreign. Either may be NULL. Only

@@ -45,8 +45,8 @@ static int usage(void)
 		"  fdb-append MAC DST IFNAME             fdb-del MAC DST IFNAME\n"
 		"  dump-routes | dump-nexthops | dump-neighs IFNAME | dump-fdb IFNAME\n"
 		"  dump-steps [foreign] [neighs IFNAME]  (nexthops + routes [+ IFNAME's neighbours]\n"
-		"                                         in steps; steps and the longest step's\n"
-		"                                         CPU time on stderr)\n"
+		"                                         in steps; steps, the longest step's CPU\n"
+		"                                         time and the sort's steps on stderr)\n"
 		"  reach IP\n"
 		"  vxlan-ensure LOCAL MAC [vni N] [port N] [mtu N] [name NAME] [learning]\n"
 		"  link-del IFNAME                       addr-add IFNAME IP/LEN\n"
@@ -255,7 +255,7 @@ static int cmd_dump_steps(struct probe *p, int argc, char **argv)
 	struct nr_knexthop *others = NULL;
 	struct nr_kstate s = { 0 };
 	struct nr_nl *nl = NULL;
-	size_t n_others = 0;
+	size_t n_others = 0, finishes = 0;
 	double longest = 0;
 	int r;
 
@@ -286,10 +286,16 @@ static int cmd_dump_steps(struct probe *p, int argc, char **argv)
 		if (cpu_now() - t0 > longest)
 			longest = cpu_now() - t0;
 	} while (r == NR_NL_DUMP_WAIT);
+	/* what came out of key order sorted in pieces of 256 moves, as the
+	 * controller does between loop turns */
+	if (r == 0)
+		while ((r = nr_nl_dumper_finish(d, 256, &p->err)) == 1)
+			finishes++;
 	if (r == 0)
 		r = nr_nl_dumper_take(d, &s, foreign ? &others : NULL, &n_others, &p->err);
 	if (r == 0)
-		fprintf(stderr, "steps %zu longest_cpu_ms %.3f\n", nr_nl_dumper_steps(d), longest * 1e3);
+		fprintf(stderr, "steps %zu longest_cpu_ms %.3f finish_steps %zu\n", nr_nl_dumper_steps(d),
+			longest * 1e3, finishes);
 	nr_nl_dumper_free(d);
 	nr_nl_close(nl);
 	if (r < 0)

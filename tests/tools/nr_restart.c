@@ -1,12 +1,13 @@
 /* nr_restart: an embedded controller with a state directory, started and
  * closed as an orchestrator process that restarts would (public API only).
  *
- *   nr_restart [--heartbeat] NETNS STATE_DIR kubernetes|cluster-pool add N [FIRST]
+ *   nr_restart [--heartbeat] [--tunnel] NETNS STATE_DIR kubernetes|cluster-pool add N [FIRST]
  *       new + start, add nodes FIRST..FIRST+N-1 (default FIRST 0; 500 per loop turn, as a watch
  *       stream feeds them), wait for every callback, close
  * STATE_DIR "-" runs without a state directory.
- *   nr_restart [--heartbeat] [--status-first] NETNS STATE_DIR kubernetes|cluster-pool start
+ *   nr_restart [--heartbeat] [--status-first] [--tunnel] NETNS STATE_DIR kubernetes|cluster-pool start
  *       new + start, wait for the start callback, close
+ * --tunnel: tunnel mode (VXLAN) instead of native with direct routes.
  * --status-first calls nr_ctl_status between nr_ctl_new and nr_ctl_start
  * (it waits for the saved state, which loads off the loop) and prints
  * "before_start: nodes=K" or "before_start: error ENAME: text" first.
@@ -187,8 +188,12 @@ int main(int argc, char **argv)
 
 	argc -= status_first;
 	argv += status_first;
+	bool tunnel = argc > 1 && !strcmp(argv[1], "--tunnel");
+
+	argc -= tunnel;
+	argv += tunnel;
 	if (argc < 5 || (strcmp(argv[4], "start") && (strcmp(argv[4], "add") || argc < 6 || argc > 7))) {
-		fprintf(stderr, "usage: nr_restart [--heartbeat] [--status-first] NETNS STATE_DIR "
+		fprintf(stderr, "usage: nr_restart [--heartbeat] [--status-first] [--tunnel] NETNS STATE_DIR "
 			"kubernetes|cluster-pool start|add N\n");
 		return 2;
 	}
@@ -201,7 +206,8 @@ int main(int argc, char **argv)
 	if (argc == 7)
 		first = strtoul(argv[6], NULL, 10);
 	NR_OPTS(nr_ctl_opts, o, .netns = argv[1], .node_name = "local", .node_ipv4 = "172.31.255.254",
-		.routing_mode = NR_MODE_NATIVE, .auto_direct_node_routes = true, .ipam_mode = a.ipam,
+		.routing_mode = tunnel ? NR_MODE_TUNNEL : NR_MODE_NATIVE, .auto_direct_node_routes = !tunnel,
+		.ipam_mode = a.ipam,
 		.cluster_cidrs = pool, .mask_size_v4 = 26,
 		.pod_cidrs = a.ipam == NR_IPAM_KUBERNETES ? local_cidr : NULL,
 		.state_dir = strcmp(argv[2], "-") ? argv[2] : NULL);

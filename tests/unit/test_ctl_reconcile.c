@@ -255,6 +255,8 @@ Test(ctl_reconcile, start_is_one_full_pass_that_reads_the_kernel)
 	cr_assert_eq(fake_kernel_counters(fx.fk)->dumps, 1, "start must adopt what is there");
 	cr_assert_eq(fake_kernel_counters(fx.fk)->dumper_steps, 3,
 		     "the full pass did not read the kernel in steps from the loop");
+	cr_assert_eq(fake_kernel_counters(fx.fk)->dumper_finishes, 3,
+		     "the dump was taken before its sort was done");
 	close_ctl(ctl);
 }
 

@@ -374,6 +374,7 @@ static int f_dumper_new(struct nr_nl *nl, const struct nr_nl_dump_filter *f, boo
 	d->no_nexthops = no_nexthops;
 	d->steps_left = FK_DUMP_STEPS;
 	d->c->fk->count.dumper_steps = 0;
+	d->c->fk->count.dumper_finishes = 0;
 	efd_signal(d->c->efd);
 	*ret = d;
 	return 0;
@@ -396,6 +397,22 @@ static int f_dumper_step(struct nr_nl_dumper *d, struct nr_err *err)
 		return NR_NL_DUMP_WAIT;
 	}
 	return 0;
+}
+
+/* The sort after the last step (nl_dump.h's nr_nl_dumper_finish): the
+ * fake's table is in order already; it takes FK_FINISH_STEPS calls all
+ * the same, so the controller's way through them is exercised. */
+#define FK_FINISH_STEPS 3
+
+static int f_dumper_finish(struct nr_nl_dumper *d, size_t budget, struct nr_err *err)
+{
+	struct fake_kernel *fk = d->c->fk;
+
+	(void)budget;
+	(void)err;
+	if (d->steps_left > 0)
+		return -EINVAL; /* before the last step */
+	return ++fk->count.dumper_finishes < FK_FINISH_STEPS;
 }
 
 static int f_dumper_take(struct nr_nl_dumper *d, struct nr_kstate *out, struct nr_knexthop **foreign,
@@ -798,6 +815,7 @@ static const struct nr_kernel_ops fake_ops = {
 	.dumper_step = f_dumper_step,
 	.dumper_take = f_dumper_take,
 	.dumper_free = f_dumper_free,
+	.dumper_finish = f_dumper_finish,
 	.batch_begin = f_batch_begin,
 	.batch_pump = f_batch_pump,
 	.batch_commit = f_batch_commit,

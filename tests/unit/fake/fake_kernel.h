@@ -34,6 +34,7 @@ struct fake_counters {
 	unsigned int writes;    /* operations in them (each ADD/REPLACE/DELETE) */
 	unsigned int dumps;     /* reads of the table: dump_kstate, or a stepped dump's end */
 	unsigned int dumper_steps; /* steps of the last stepped dump (a full pass's) */
+	unsigned int dumper_finishes; /* calls of its finish (the sort after the last step) */
 	unsigned int lookups;   /* reachability answers given */
 	unsigned int lookup_calls; /* reach (one address) + reach_many (pipelined) calls */
 	unsigned int events;    /* notifications read by the controller */
