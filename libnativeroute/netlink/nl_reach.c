@@ -245,12 +245,14 @@ void nr_nl_reach_begin(struct nr_nl_reach_async *a, struct nr_nl *nl, const stru
 	nr_nl_reach_ready(a, n, true);
 }
 
-/* Every answer already queued on the socket. */
+/* The answers already queued on the socket, at most 256 receives: the
+ * caller's budget is checked between two calls (a backlog can be as large
+ * as the receive buffer, thousands of answers). */
 static int pump_read(struct nr_nl_reach_async *a)
 {
 	char buf[NR_NL_RECV_SIZE];
 
-	while (a->inflight) {
+	for (int reads = 0; a->inflight && reads < 256; reads++) {
 		int n = nr_nl_recv(a->nl, buf, sizeof(buf), 0);
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 
