@@ -1,4 +1,4 @@
-# Sourced by scripts/demo and the integration tests: build the seed's cluster
+# Sourced by scripts/demo, the integration tests and bench/*: build the seed's cluster
 # out of network namespaces, and take it down again. Nothing here touches the
 # host namespace: every link is created inside (or moved into) our own
 # namespaces, and every name starts with the caller's prefix.
@@ -108,12 +108,42 @@ nr_topo_pod_addr() {
 	fi
 }
 
+# nr_netns_del NS: delete a namespace, its nexthop routes and nexthops
+# first. The kernel takes a dying namespace's nexthops away one by one, each
+# still used by a route with a walk of every FIB table, all under the RTNL
+# lock (nexthop_net_exit_rtnl): O(nexthops x routes). A namespace left with
+# 100,000 nexthop routes by a bench held RTNL for minutes, and every other
+# rtnetlink request on the machine waited: `ip netns add` of a test, an `ip
+# link show`, a daemon's endpoint add (its loop blocked in sendmsg of
+# RTM_GETLINK, status unanswered for minutes: test_python_binding's 60 s
+# timeout). So the routes that use a nexthop go first, each by its prefix
+# and table in a message of its own (RTNL is let go between two; `ip route
+# flush` cannot: it echoes the nexthop id with the gateway, EINVAL), then
+# the nexthops, which no route uses any more. No-op when NS is missing.
+nr_netns_del() { # NS
+	local fam
+	[ -e "/run/netns/$1" ] || return 0
+	for fam in -4 -6; do
+		ip -n "$1" "$fam" route show table all 2>/dev/null | awk '
+			/ nhid / {
+				d = $1
+				if (d ~ /^(unicast|local|broadcast|multicast|anycast|blackhole|unreachable|prohibit|throw)$/)
+					d = $2
+				t = "main"
+				for (i = 1; i < NF; i++) if ($i == "table") t = $(i + 1)
+				print "route del " d " table " t
+			}' | ip -n "$1" "$fam" -force -batch - >/dev/null 2>&1 || true
+	done
+	ip -n "$1" nexthop flush >/dev/null 2>&1 || true
+	ip netns del "$1" 2>/dev/null || true
+}
+
 # nr_topo_down PREFIX: delete every namespace of the prefix (their links go
 # with them). Safe to call twice or on a half-built topology.
 nr_topo_down() {
 	local ns
 	for ns in $(nr_topo_ns_list "$1"); do
 		ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null || true
-		ip netns del "$ns" 2>/dev/null || true
+		nr_netns_del "$ns"
 	done
 }
