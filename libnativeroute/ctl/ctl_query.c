@@ -10,6 +10,7 @@
 #include "nativeroute/version.h"
 
 #include "ctl/ctl_internal.h"
+#include "ctl/ctl_lookup.h"
 #include "ctl/ctl_masq.h"
 #include "ctl/ctl_pending.h"
 #include "store/etcd.h"
@@ -385,6 +386,26 @@ static const char *node_state(const struct nr_ctl *ctl, const struct skip_index 
 	return ctl->started ? "unrouted" : "pending";
 }
 
+/* What nr_node_fn is handed about one node; the text lives in buf. */
+struct node_text {
+	char ip4[NR_ADDR_STRLEN], ip6[NR_ADDR_STRLEN], c4[NR_ADDR_STRLEN], c6[NR_ADDR_STRLEN];
+	const char *cidrs[2];
+};
+
+static void node_info_fill(const struct nr_ctl *ctl, const struct skip_index *ix,
+			   const struct nr_node *n, struct node_text *t, struct nr_node_info *info)
+{
+	*info = (struct nr_node_info){ .sz = sizeof(*info), .name = n->name, .pod_cidrs = t->cidrs };
+	info->ipv4 = nr_addr_str(&n->ip4, t->ip4, sizeof(t->ip4));
+	info->ipv6 = nr_addr_str(&n->ip6, t->ip6, sizeof(t->ip6));
+	if (n->cidr4.addr.family)
+		t->cidrs[info->n_pod_cidrs++] = nr_prefix_str(&n->cidr4, t->c4, sizeof(t->c4));
+	if (n->cidr6.addr.family)
+		t->cidrs[info->n_pod_cidrs++] = nr_prefix_str(&n->cidr6, t->c6, sizeof(t->c6));
+	info->state = node_state(ctl, ix, n);
+	info->local = n == nr_model_local_node(ctl->model);
+}
+
 NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, nr_node_fn fn, void *data)
 {
 	struct skip_index ix = { .by_name = NULL };
@@ -397,24 +418,15 @@ NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, nr_node_fn fn, void *data)
 		return ctl->load.rc;
 	for (const struct nr_node *n = nr_model_node_next(ctl->model, NULL); n;
 	     n = nr_model_node_next(ctl->model, n)) {
-		char ip4[NR_ADDR_STRLEN], ip6[NR_ADDR_STRLEN], c4[NR_ADDR_STRLEN], c6[NR_ADDR_STRLEN];
-		const char *cidrs[2];
-		struct nr_node_info info = { .sz = sizeof(info), .name = n->name, .pod_cidrs = cidrs };
+		struct node_text t;
+		struct nr_node_info info;
 
 		/* sorted once the walk is long: one that stops at its first
 		 * nodes (the status RPC looks for the local node) does not
 		 * pay for sorting every skipped name */
 		if (++visited == 32)
 			skip_index_build(ctl, &ix);
-
-		info.ipv4 = nr_addr_str(&n->ip4, ip4, sizeof(ip4));
-		info.ipv6 = nr_addr_str(&n->ip6, ip6, sizeof(ip6));
-		if (n->cidr4.addr.family)
-			cidrs[info.n_pod_cidrs++] = nr_prefix_str(&n->cidr4, c4, sizeof(c4));
-		if (n->cidr6.addr.family)
-			cidrs[info.n_pod_cidrs++] = nr_prefix_str(&n->cidr6, c6, sizeof(c6));
-		info.state = node_state(ctl, &ix, n);
-		info.local = n == nr_model_local_node(ctl->model);
+		node_info_fill(ctl, &ix, n, &t, &info);
 		rc = fn(&info, data);
 		if (rc) {
 			rc = walk_stopped("node", rc);
@@ -423,6 +435,25 @@ NR_API int nr_ctl_node_foreach(struct nr_ctl *ctl, nr_node_fn fn, void *data)
 	}
 	free(ix.by_name);
 	return rc;
+}
+
+int nr_ctl_node_lookup(struct nr_ctl *ctl, const char *name, nr_node_fn fn, void *data)
+{
+	struct skip_index ix = { .by_name = NULL }; /* one node: the report searched */
+	const struct nr_node *n;
+	struct node_text t;
+	struct nr_node_info info;
+
+	if (!ctl || !fn || !name)
+		return walk_refused("nr_ctl_node_lookup", ctl);
+	if (nr_ctl_loaded(ctl) < 0)
+		return ctl->load.rc;
+	n = nr_model_node_get(ctl->model, name);
+	if (!n)
+		return 0;
+	node_info_fill(ctl, &ix, n, &t, &info);
+	fn(&info, data);
+	return 1;
 }
 
 NR_API int nr_ctl_endpoint_foreach(struct nr_ctl *ctl, nr_endpoint_fn fn, void *data)

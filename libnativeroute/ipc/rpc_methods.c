@@ -1,6 +1,7 @@
 #include "ipc/rpc_methods.h"
 
 #include "bpf/bpf_names.h"
+#include "ctl/ctl_lookup.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -89,7 +90,7 @@ static int get_status(struct nr_ctl *ctl, struct nr_status *st, struct nr_err *e
 	return rc < 0 ? nr_err_set(err, rc, "%s", nr_last_errmsg()) : 0;
 }
 
-/* ---- lookups by iteration ------------------------------------------------ */
+/* ---- lookups: nodes by name (ctl_lookup.h), endpoints by iteration ------- */
 
 /* node.get, endpoint.get, and the node a mutation answers with: the one
  * object whose name (or id) is `key`, packed with `pk` when found. */
@@ -161,7 +162,7 @@ static void reply_node(struct nr_rpc_call *call, const char *name)
 	msgpack_packer *pk = nr_rpc_call_begin(call);
 	struct find f = { .key = name, .pk = pk };
 
-	nr_ctl_node_foreach(nr_rpc_call_ctl(call), find_node_cb, &f);
+	nr_ctl_node_lookup(nr_rpc_call_ctl(call), name, find_node_cb, &f);
 	if (!f.found)
 		msgpack_pack_nil(pk);
 	nr_rpc_call_end(call);
@@ -422,7 +423,7 @@ static int reply_found(struct nr_rpc_call *call, const msgpack_object *params,
 	msgpack_packer_init(&spk, &sb, msgpack_sbuffer_write);
 	f.pk = &spk;
 	if (kind == LIST_NODES)
-		nr_ctl_node_foreach(ctl, find_node_cb, &f);
+		nr_ctl_node_lookup(ctl, f.key, find_node_cb, &f);
 	else
 		nr_ctl_endpoint_foreach(ctl, find_ep_cb, &f);
 	if (!f.found) {
