@@ -395,25 +395,14 @@ int nr_nl_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *
 }
 
 /* The ACKs already queued on the socket; -EAGAIN is not an error here. */
+static void pump_ack(const struct nlmsghdr *nlh, void *data)
+{
+	commit_ack(data, nlh);
+}
+
 static int pump_read(struct nr_nl_batch *b)
 {
-	char buf[NR_NL_RECV_SIZE];
-
-	/* bounded: answers arriving as fast as a sender thread makes them
-	 * (failures, one per message) must not hold the reader; the socket
-	 * stays readable for the rest */
-	for (int reads = 0; b->cs.inflight && reads < 256; reads++) {
-		int n = nr_nl_recv(b->nl, buf, sizeof(buf), 0);
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-
-		if (n == -ETIMEDOUT || n == -EAGAIN)
-			return 0; /* nothing more for now */
-		if (n < 0)
-			return n;
-		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
-			commit_ack(&b->cs, nlh);
-	}
-	return 0;
+	return nr_nl_read_queued(b->nl, &b->cs.inflight, pump_ack, &b->cs);
 }
 
 /* Encode and send the next slice. */

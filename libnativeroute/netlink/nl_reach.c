@@ -245,25 +245,16 @@ void nr_nl_reach_begin(struct nr_nl_reach_async *a, struct nr_nl *nl, const stru
 	nr_nl_reach_ready(a, n, true);
 }
 
-/* The answers already queued on the socket, at most 256 receives: the
- * caller's budget is checked between two calls (a backlog can be as large
- * as the receive buffer, thousands of answers). */
+static void pump_answer(const struct nlmsghdr *nlh, void *data)
+{
+	reach_many_answer(data, nlh);
+}
+
+/* The answers already queued (nr_nl_read_queued: bounded, so the caller's
+ * budget is checked between two calls). */
 static int pump_read(struct nr_nl_reach_async *a)
 {
-	char buf[NR_NL_RECV_SIZE];
-
-	for (int reads = 0; a->inflight && reads < 256; reads++) {
-		int n = nr_nl_recv(a->nl, buf, sizeof(buf), 0);
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-
-		if (n == -ETIMEDOUT || n == -EAGAIN)
-			return 0; /* nothing more for now */
-		if (n < 0)
-			return n;
-		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
-			reach_many_answer(a, nlh);
-	}
-	return 0;
+	return nr_nl_read_queued(a->nl, &a->inflight, pump_answer, a);
 }
 
 static int pump_send(struct nr_nl_reach_async *a)

@@ -175,3 +175,22 @@ int nr_nl_recv(struct nr_nl *nl, void *buf, size_t len, int timeout_ms)
 			return -errno;
 	}
 }
+
+int nr_nl_read_queued(struct nr_nl *nl, const size_t *pending,
+		      void (*on_msg)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	char buf[NR_NL_RECV_SIZE];
+
+	for (int reads = 0; *pending && reads < NR_NL_READS_PER_CALL; reads++) {
+		int n = nr_nl_recv(nl, buf, sizeof(buf), 0);
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+		if (n == -ETIMEDOUT || n == -EAGAIN)
+			return 0; /* nothing more for now */
+		if (n < 0)
+			return n;
+		for (; mnl_nlmsg_ok(nlh, n); nlh = mnl_nlmsg_next(nlh, &n))
+			on_msg(nlh, data);
+	}
+	return 0;
+}

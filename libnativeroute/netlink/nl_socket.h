@@ -67,4 +67,14 @@ int nr_nl_send(struct nr_nl *nl, const void *buf, size_t len);
  * (-ENOBUFS: the kernel dropped messages for us). */
 int nr_nl_recv(struct nr_nl *nl, void *buf, size_t len, int timeout_ms);
 
+/* What a caller's loop reads when the socket polls readable: the answers
+ * already queued, without waiting, while *pending is not 0, at most
+ * NR_NL_READS_PER_CALL receives (a backlog as large as the receive buffer
+ * must not hold the loop; the socket stays readable for the rest). on_msg
+ * runs per message and lowers *pending for each answer it settles.
+ * 0, or -errno when the socket failed. */
+#define NR_NL_READS_PER_CALL 256
+int nr_nl_read_queued(struct nr_nl *nl, const size_t *pending,
+		      void (*on_msg)(const struct nlmsghdr *nlh, void *data), void *data);
+
 #endif
