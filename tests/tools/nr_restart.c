@@ -35,6 +35,11 @@
  * the failed callbacks; and add_calls_cpu_ms=AC, the most CPU time one
  * turn's 500 nr_ctl_node_add calls took (with the text this program
  * formats for them): the part of a gap that is the caller's own calls.
+ * NR_RESTART_GAPLOG=MS (with --heartbeat) also prints, to stderr, every
+ * gap longer than MS as "gap WALL cpu CPU phase start|feed|wait done=D":
+ * which phase stalled (start: until the start callback; feed: the turns
+ * that call nr_ctl_node_add; wait: waiting for the last callbacks), to tell
+ * the controller's long turns from libuv's millisecond timer rounding.
  * Exit status 0 when every callback reported success. */
 #include <errno.h>
 #include <stdbool.h>
@@ -71,6 +76,8 @@ struct app {
 	double t_start;
 	enum nr_ipam_mode ipam;
 	double calls_cpu_max; /* the longest turn of SLICE adds, CPU */
+	double gaplog_ms;     /* NR_RESTART_GAPLOG; 0: off */
+	const char *phase;
 };
 
 /* CPU time of this process (user + system), for figures taken on a busy
@@ -100,6 +107,9 @@ static void beat_cb(uv_timer_t *t)
 	struct app *a = t->data;
 	double n = now(), c = thread_cpu_now();
 
+	if (a->gaplog_ms > 0 && (n - a->last_beat) * 1e3 > a->gaplog_ms)
+		fprintf(stderr, "gap %.2f cpu %.2f phase %s done=%zu\n", (n - a->last_beat) * 1e3,
+			(c - a->last_beat_cpu) * 1e3, a->phase, a->done);
 	if (n - a->last_beat > a->max_gap)
 		a->max_gap = n - a->last_beat;
 	if (c - a->last_beat_cpu > a->max_gap_cpu)
@@ -142,6 +152,8 @@ static int add_nodes(struct app *a, size_t first, size_t n)
 {
 	double c0 = thread_cpu_now();
 
+	a->phase = "feed";
+
 	for (size_t i = first; i < first + n; i++) {
 		char name[32], ip[32], cidr[32];
 		const char *cidrs[] = { cidr, NULL };
@@ -165,6 +177,7 @@ static int add_nodes(struct app *a, size_t first, size_t n)
 			c0 = thread_cpu_now();
 		}
 	}
+	a->phase = "wait";
 	while (a->done < n)
 		uv_run(a->loop, UV_RUN_ONCE);
 	return 0;
@@ -174,7 +187,7 @@ int main(int argc, char **argv)
 {
 	static const char *pool[] = { "10.0.0.0/8", NULL };
 	static const char *local_cidr[] = { "10.0.0.0/26", NULL };
-	struct app a = { .loop = uv_default_loop() };
+	struct app a = { .loop = uv_default_loop(), .phase = "start" };
 	struct nr_status st = { .sz = sizeof(st) };
 	size_t n_add = 0, first = 0;
 	double t0, t_ret, t_add = 0, c0, c_start;
@@ -212,6 +225,8 @@ int main(int argc, char **argv)
 		.pod_cidrs = a.ipam == NR_IPAM_KUBERNETES ? local_cidr : NULL,
 		.state_dir = strcmp(argv[2], "-") ? argv[2] : NULL);
 
+	if (getenv("NR_RESTART_GAPLOG"))
+		a.gaplog_ms = strtod(getenv("NR_RESTART_GAPLOG"), NULL);
 	uv_timer_init(a.loop, &a.beat);
 	a.beat.data = &a;
 	t0 = a.last_beat = now();
