@@ -6,9 +6,10 @@
  * one sendmsg takes milliseconds (measured with 10,000 routes: 16 routes in
  * 9.3 ms; the median call 64 us). No slicing on the loop can bound that, so
  * the loop does not send: a worker sends one claim of operations (as many
- * as the receive buffer holds ACKs for), and the loop reads the ACKs as the
- * socket turns readable, which the kernel queues while the worker still
- * sends. When the worker returns, the pass claims the next operations.
+ * as the receive buffer holds ACKs for), whose ACKs the kernel queues while
+ * the worker sends; the loop reads them once the worker has returned (not
+ * while it sends: why in step_send_offloaded, ctl_reconcile.c), and claims
+ * the next operations.
  *
  * The batch is the pass's; while a worker uses it, it must not be freed: a
  * pass that ends meanwhile (close) hands it over (release), and the

@@ -102,9 +102,12 @@ int nr_nl_batch_failures(const struct nr_nl_batch *b);
  *   claim          (caller's thread) reserves the next operations whose ACKs
  *                  fit the receive buffer; they count as in flight from now
  *                  on. Returns how many (0: wait for ACKs, or all claimed).
- *   send_claimed   (worker) encodes and sends them; reads only those
- *                  operations' objects and uses a buffer of its own, so the
- *                  caller may read ACKs meanwhile (which write only results).
+ *   send_claimed   (worker) encodes and sends them, an ACK asked for by the
+ *                  last one only (a failure is answered anyway); reads only those operations'
+ *                  objects and uses a buffer of its own, so the caller may
+ *                  read ACKs meanwhile (which write only results) - though
+ *                  a loop had better wait for the worker instead (see
+ *                  step_send_offloaded in ctl_reconcile.c).
  *                  *sent: how many went out; -errno when sendmsg failed.
  *   claim_end      (caller's thread, after the worker) the unsent ones are
  *                  no longer in flight (they keep error == 1: unknown).
