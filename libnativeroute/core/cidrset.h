@@ -1,7 +1,8 @@
-/* A set of pairwise-disjoint prefixes with an owner tag each (a binary trie).
- * It answers "does this prefix overlap any member, and whose is it?" in
- * O(prefix length), for pod CIDRs the caller supplies (kubernetes IPAM) and
- * reservations there. Cluster-pool blocks are tracked by ipam's idsets. */
+/* A set of pairwise-disjoint prefixes with an owner tag each (a
+ * path-compressed binary trie). It answers "does this prefix overlap any
+ * member, and whose is it?" in O(prefix length), for pod CIDRs the caller
+ * supplies (kubernetes IPAM) and reservations there. Cluster-pool blocks are
+ * tracked by ipam's idsets. */
 #ifndef NR_CORE_CIDRSET_H
 #define NR_CORE_CIDRSET_H
 
