@@ -481,18 +481,19 @@ size_t nr_nl_batch_claim(struct nr_nl_batch *b, size_t *first)
 	return n;
 }
 
-/* A worker's sendmsg calls are smaller than the loop's, and it yields the
- * CPU between them. It shares the CPUs with the caller's loop thread, and
- * the scheduler queues a wakeup of that thread (its timer, an eventfd)
- * behind whatever runs on the CPU it last ran on, even with another CPU
- * idle, until the next tick (4 ms at HZ=250): measured 2.3 ms behind a
- * worker inside a 64 KiB sendmsg. 16 KiB is about 150 routes, a few hundred
- * microseconds of kernel work. */
-#define WORKER_CHUNK (16 * 1024)
+/* A worker's sendmsg calls are short, and it yields the CPU between them.
+ * It shares the CPUs with the caller's loop thread, and a kernel without
+ * preemption (PREEMPT_NONE, as here) runs a sendmsg to its end: a wakeup of
+ * the loop thread (its timer, an eventfd) that the scheduler queues on the
+ * worker's CPU - it does, even with another CPU idle - waits for it. Traced:
+ * the loop 2.3 ms behind a 64 KiB sendmsg, 3.3 ms behind a 16 KiB one on a
+ * busy machine (~150 routes at ~20 us each). WORKER_SLICE messages are a
+ * few hundred microseconds at most, even then. */
+#define WORKER_SLICE 32
 
 int nr_nl_batch_send_claimed(struct nr_nl_batch *b, size_t first, size_t n, size_t *sent)
 {
-	char *buf = malloc(WORKER_CHUNK);
+	char *buf = malloc(WORKER_SLICE * NR_NL_MSG_MAX);
 	size_t k = 0;
 	int r = 0;
 
@@ -506,7 +507,7 @@ int nr_nl_batch_send_claimed(struct nr_nl_batch *b, size_t first, size_t n, size
 		if (k)
 			sched_yield();
 		/* encoded in place: NR_NL_MSG_MAX bounds one message */
-		while (k + m < n && len + NR_NL_MSG_MAX <= WORKER_CHUNK) {
+		while (k + m < n && m < WORKER_SLICE) {
 			const struct nr_nl_batch_op *op = &b->ops[first + k + m];
 			struct nlmsghdr *nlh = nr_nl_encode(buf + len, &op->obj, op->op, &b->owner);
 
