@@ -32,20 +32,29 @@ static void run_one(struct nr_ctl *ctl, struct nr_pending *p)
 
 		if (ctl->event_cb)
 			ctl->event_cb(ctl, &ev, ctl->event_data);
-		free(p->ev_node);
-		free(p->ev_object);
 	} else if (p->kind == NR_OP_ENDPOINT && p->ep_cb) {
+		const struct nr_pending_ep *e = nr_pending_ep_of(p);
 		struct nr_endpoint_info info = {
-			.sz = sizeof(info), .id = p->id, .ifname = p->ep.ifname,
-			.ifindex = p->ep.ifindex, .ipv4 = p->ep.ipv4, .ipv6 = p->ep.ipv6,
-			.gateway4 = p->ep.gw4, .gateway6 = p->ep.gw6, .mtu = p->ep.mtu,
+			.sz = sizeof(info), .id = p->id, .ifname = e->ep.ifname,
+			.ifindex = e->ep.ifindex, .ipv4 = e->ep.ipv4, .ipv6 = e->ep.ipv6,
+			.gateway4 = e->ep.gw4, .gateway6 = e->ep.gw6, .mtu = e->ep.mtu,
 		};
 		p->ep_cb(ctl, p->status, msg, &info, p->data);
 	} else if (p->done_cb) {
 		p->done_cb(ctl, p->status, msg, p->data);
 	}
+	nr_ctl_pending_free(p);
+}
+
+void nr_ctl_pending_free(struct nr_pending *p)
+{
+	if (!p)
+		return;
+	free(p->ev_node);
+	free(p->ev_object);
 	free(p->msg);
-	free(p->id);
+	if (!p->id_inline)
+		free(p->id);
 	free(p);
 }
 
@@ -137,11 +146,7 @@ void nr_ctl_deliver_drop(struct nr_ctl *ctl)
 		struct nr_pending *p = ctl->done_q;
 
 		ctl->done_q = p->next;
-		free(p->ev_node);
-		free(p->ev_object);
-		free(p->msg);
-		free(p->id);
-		free(p);
+		nr_ctl_pending_free(p);
 	}
 	ctl->done_tail = &ctl->done_q;
 }

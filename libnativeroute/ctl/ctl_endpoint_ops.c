@@ -15,17 +15,18 @@
 
 static void endpoint_snapshot(struct nr_ctl *ctl, struct nr_pending *p, const struct nr_endpoint *ep)
 {
+	struct nr_pending_ep *e = nr_pending_ep_of(p);
 	struct nr_addr gw;
 
-	snprintf(p->ep.ifname, sizeof(p->ep.ifname), "%s", ep->ifname);
-	p->ep.ifindex = ep->ifindex;
-	nr_addr_str(&ep->ip4, p->ep.ipv4, sizeof(p->ep.ipv4));
-	nr_addr_str(&ep->ip6, p->ep.ipv6, sizeof(p->ep.ipv6));
+	snprintf(e->ep.ifname, sizeof(e->ep.ifname), "%s", ep->ifname);
+	e->ep.ifindex = ep->ifindex;
+	nr_addr_str(&ep->ip4, e->ep.ipv4, sizeof(e->ep.ipv4));
+	nr_addr_str(&ep->ip6, e->ep.ipv6, sizeof(e->ep.ipv6));
 	if (ep->ip4.family && nr_model_gateway(ctl->model, AF_INET, &gw) == 0)
-		nr_addr_str(&gw, p->ep.gw4, sizeof(p->ep.gw4));
+		nr_addr_str(&gw, e->ep.gw4, sizeof(e->ep.gw4));
 	if (ep->ip6.family && nr_model_gateway(ctl->model, AF_INET6, &gw) == 0)
-		nr_addr_str(&gw, p->ep.gw6, sizeof(p->ep.gw6));
-	p->ep.mtu = nr_ctl_pod_mtu(ctl);
+		nr_addr_str(&gw, e->ep.gw6, sizeof(e->ep.gw6));
+	e->ep.mtu = nr_ctl_pod_mtu(ctl);
 	p->dst[0] = (struct nr_prefix){ .addr = ep->ip4, .len = 32 };
 	p->dst[1] = (struct nr_prefix){ .addr = ep->ip6, .len = 128 };
 }
@@ -111,6 +112,7 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 	const struct nr_endpoint *ep;
 	struct nr_kstate old;
 	struct nr_pending *p;
+	const struct nr_ep_snapshot *snap;
 	int rc;
 
 	nr_last_error_clear();
@@ -127,27 +129,28 @@ NR_API int nr_ctl_endpoint_add(struct nr_ctl *ctl, const struct nr_endpoint_spec
 		return nr_last_error_set_from(&err, rc);
 	p = nr_ctl_pending_new(NR_OP_ENDPOINT, NULL, data);
 	if (!p || !(p->id = strdup(req.id))) {
-		free(p);
+		nr_ctl_pending_free(p);
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	}
 	p->ep_cb = cb;
 	nr_ctl_before_change(ctl, true, req.id, &old);
 	rc = nr_model_endpoint_add(ctl->model, &req, &ep, &err);
 	if (rc == 0) {
-		rc = nr_ctl_host_endpoint_up(ctl, ep, &p->host_undo, &err);
+		rc = nr_ctl_host_endpoint_up(ctl, ep, &nr_pending_ep_of(p)->host_undo, &err);
 		if (rc < 0) /* undo: a refused call changes nothing */
 			nr_model_endpoint_remove(ctl->model, req.id, NULL);
 	}
 	nr_ctl_after_change(ctl, true, req.id, &old);
 	if (rc < 0) {
-		free(p->id);
-		free(p);
+		nr_ctl_pending_free(p);
 		return nr_last_error_set_from(&err, rc);
 	}
 	endpoint_snapshot(ctl, p, ep);
 	p->on_fail = endpoint_add_failed; /* its route refused, or the save ahead failed */
-	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_ADDED, nr_model_local_name(ctl->model), p->ep.ipv4[0] ? p->ep.ipv4 : p->ep.ipv6,
-		    "endpoint %s added on %s", req.id, p->ep.ifname);
+	snap = &nr_pending_ep_of(p)->ep;
+	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_ADDED, nr_model_local_name(ctl->model),
+		    snap->ipv4[0] ? snap->ipv4 : snap->ipv6, "endpoint %s added on %s", req.id,
+		    snap->ifname);
 	nr_ctl_pending_queue(ctl, p);
 	return 0;
 }
@@ -177,7 +180,7 @@ NR_API int nr_ctl_endpoint_remove(struct nr_ctl *ctl, const char *id, nr_ctl_don
 	rc = nr_model_endpoint_remove(ctl->model, id, &err);
 	nr_ctl_after_change(ctl, true, id, &old);
 	if (rc < 0) {
-		free(p);
+		nr_ctl_pending_free(p);
 		return nr_last_error_set_from(&err, rc);
 	}
 	nr_ctl_emit(ctl, NR_EVENT_ENDPOINT_REMOVED, nr_model_local_name(ctl->model), NULL,

@@ -106,7 +106,7 @@ static bool link_has_endpoint(const struct nr_ctl *ctl, uint32_t ifindex)
  * the link (another endpoint uses it), its host side stays. */
 void nr_ctl_host_endpoint_undo(struct nr_ctl *ctl, struct nr_pending *p)
 {
-	struct nr_ep_host_undo *u = &p->host_undo;
+	struct nr_ep_host_undo *u = &nr_pending_ep_of(p)->host_undo;
 	char buf[NR_ADDR_STRLEN];
 	int failed = 0;
 
@@ -123,7 +123,7 @@ void nr_ctl_host_endpoint_undo(struct nr_ctl *ctl, struct nr_pending *p)
 		    "endpoint %s: not added (%s); %s on %s%s%s", p->id ? p->id : "?",
 		    p->msg ? p->msg : "failed",
 		    failed ? "could not take back everything it set up" : "took back what it set up",
-		    p->ep.ifname[0] ? p->ep.ifname : "its link",
+		    nr_pending_ep_of(p)->ep.ifname[0] ? nr_pending_ep_of(p)->ep.ifname : "its link",
 		    u->n_added ? ", gateway " : "",
 		    u->n_added ? nr_addr_str(&u->added[0], buf, sizeof(buf)) : "");
 	memset(u, 0, sizeof(*u));

@@ -82,36 +82,54 @@ struct nr_ep_host_undo {
 	struct nr_addr added[2]; /* gateway addresses we put on it */
 };
 
-/* A caller's async request waiting for the next reconcile to finish. */
+/* A caller's async request waiting for the next reconcile to finish. A
+ * node add makes one per call (10,000 in a bulk feed): kept small, with what
+ * only endpoint requests need in struct nr_pending_ep, and the fields
+ * ordered to leave no padding. */
 struct nr_pending {
 	struct nr_pending *next;
-	enum nr_op_kind kind;
 	nr_ctl_done_cb done_cb;
 	nr_ctl_endpoint_cb ep_cb;
 	void *data;
-	/* what the request touched, to tell whether a failed kernel operation
-	 * was its own: the node's nexthop ids and CIDRs, or the endpoint IPs */
-	struct nr_prefix dst[4];  /* a node update: the old CIDRs and the new */
-	uint32_t nh_id[2];
 	char *id; /* endpoint id (NR_OP_ENDPOINT); node name when check_reach */
-	bool check_reach; /* a node add whose reachability check the pass makes */
-	int status; /* the outcome, once decided (queued for delivery) */
-	enum nr_event_type ev_type; /* NR_OP_EVENT: the event (msg: its text) */
-	char *ev_node, *ev_object;
 	char *msg;  /* its text when status < 0; NULL: nr_strerror(status) */
-	struct {  /* what the endpoint callback reports */
-		char ifname[16];
-		uint32_t ifindex;
-		char ipv4[NR_ADDR_STRLEN], ipv6[NR_ADDR_STRLEN];
-		char gw4[NR_ADDR_STRLEN], gw6[NR_ADDR_STRLEN];
-		uint32_t mtu;
-	} ep;
-	struct nr_ep_host_undo host_undo; /* NR_OP_ENDPOINT */
+	char *ev_node, *ev_object;
 	/* Run by nr_ctl_pending_run when the request fails: undoes what it
 	 * changed outside the model. A pointer, set by the layer that made
 	 * the change, since the delivery layer may not call up. */
 	void (*on_fail)(struct nr_ctl *ctl, struct nr_pending *p);
+	enum nr_op_kind kind;
+	int status; /* the outcome, once decided (queued for delivery) */
+	enum nr_event_type ev_type; /* NR_OP_EVENT: the event (msg: its text) */
+	/* what the request touched, to tell whether a failed kernel operation
+	 * was its own: the node's nexthop ids and CIDRs, or the endpoint IPs */
+	uint32_t nh_id[2];
+	struct nr_prefix dst[4];  /* a node update: the old CIDRs and the new */
+	bool check_reach; /* a node add whose reachability check the pass makes */
+	bool id_inline;   /* id points into this allocation (not freed alone) */
 };
+
+/* An endpoint request (NR_OP_ENDPOINT, NR_OP_REMOVE_EP): nr_ctl_pending_new
+ * allocates this around its struct nr_pending, which comes first, so it is
+ * freed like any other (nr_ctl_pending_free). */
+struct nr_ep_snapshot { /* what the endpoint callback reports */
+	char ifname[16];
+	uint32_t ifindex;
+	char ipv4[NR_ADDR_STRLEN], ipv6[NR_ADDR_STRLEN];
+	char gw4[NR_ADDR_STRLEN], gw6[NR_ADDR_STRLEN];
+	uint32_t mtu;
+};
+struct nr_pending_ep {
+	struct nr_pending p;
+	struct nr_ep_snapshot ep;
+	struct nr_ep_host_undo host_undo; /* NR_OP_ENDPOINT */
+};
+
+/* The endpoint part of p, which must be an endpoint request. */
+static inline struct nr_pending_ep *nr_pending_ep_of(struct nr_pending *p)
+{
+	return nr_container_of(p, struct nr_pending_ep, p);
+}
 
 /* One kernel operation of a pass that failed, for the request it belongs to. */
 struct nr_ctl_failure {
@@ -348,6 +366,8 @@ void nr_ctl_deliver_event(struct nr_ctl *ctl, struct nr_pending *p);
 void nr_ctl_deliver_drop(struct nr_ctl *ctl);
 void nr_ctl_deliver_close(struct nr_ctl *ctl, uv_close_cb cb);
 void nr_ctl_pending_run(struct nr_ctl *ctl, struct nr_pending *p, int status, const char *msg);
+/* Free a request (or event) and the strings it owns. */
+void nr_ctl_pending_free(struct nr_pending *p);
 
 /* ctl_save.c: save the model if it changed, off the loop, then call
  * then(ctl, 0 or -errno, text) from the loop (at once when there is

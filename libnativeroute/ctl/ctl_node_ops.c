@@ -74,11 +74,9 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 		rc = nr_ctl_check_direct(ctl, &req, !update, &defer, &err);
 	if (rc < 0)
 		return nr_last_error_set_from(&err, rc);
-	p = nr_ctl_pending_new(NR_OP_NODE, cb, data);
-	if (!p || (defer && !(p->id = strdup(req.name)))) {
-		free(p);
+	p = nr_ctl_pending_new_named(NR_OP_NODE, cb, data, defer ? req.name : NULL);
+	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");
-	}
 	p->check_reach = defer;
 	nr_ctl_before_change(ctl, false, req.name, &old);
 	if (update) {
@@ -98,8 +96,7 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	 * not used after this */
 	nr_ctl_after_change(ctl, false, req.name, &old);
 	if (rc < 0) {
-		free(p->id);
-		free(p);
+		nr_ctl_pending_free(p);
 		return nr_last_error_set_from(&err, rc);
 	}
 	if (local)
@@ -150,7 +147,7 @@ NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name, nr_ctl_done_
 	rc = nr_model_node_remove(ctl->model, name, &err);
 	nr_ctl_after_change(ctl, false, name, &old);
 	if (rc < 0) {
-		free(p);
+		nr_ctl_pending_free(p);
 		return nr_last_error_set_from(&err, rc);
 	}
 	nr_ctl_emit(ctl, NR_EVENT_NODE_REMOVED, name, NULL, "node %s removed", name);

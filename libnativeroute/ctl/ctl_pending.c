@@ -21,16 +21,33 @@ int nr_ctl_check_usable(struct nr_ctl *ctl)
 }
 
 
-struct nr_pending *nr_ctl_pending_new(enum nr_op_kind kind, nr_ctl_done_cb cb, void *data)
+/* One allocation per request, with its id copied behind it when given:
+ * the node add, the hot one, has neither endpoint fields nor a second
+ * allocation for the name its deferred check needs. */
+struct nr_pending *nr_ctl_pending_new_named(enum nr_op_kind kind, nr_ctl_done_cb cb, void *data,
+					    const char *id)
 {
-	struct nr_pending *p = calloc(1, sizeof(*p));
+	bool ep = kind == NR_OP_ENDPOINT || kind == NR_OP_REMOVE_EP;
+	size_t size = ep ? sizeof(struct nr_pending_ep) : sizeof(struct nr_pending);
+	size_t len = id ? strlen(id) + 1 : 0;
+	struct nr_pending *p = calloc(1, size + len);
 
 	if (!p)
 		return NULL;
 	p->kind = kind;
 	p->done_cb = cb;
 	p->data = data;
+	if (id) {
+		p->id = (char *)p + size;
+		memcpy(p->id, id, len);
+		p->id_inline = true;
+	}
 	return p;
+}
+
+struct nr_pending *nr_ctl_pending_new(enum nr_op_kind kind, nr_ctl_done_cb cb, void *data)
+{
+	return nr_ctl_pending_new_named(kind, cb, data, NULL);
 }
 
 void nr_ctl_pending_queue(struct nr_ctl *ctl, struct nr_pending *p)

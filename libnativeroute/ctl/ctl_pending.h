@@ -15,8 +15,12 @@
 int nr_ctl_check_usable(struct nr_ctl *ctl);
 
 /* A request of kind, NULL when out of memory. Freed by whoever decides it
- * (nr_ctl_pending_run), or by the mutation that refuses after all. */
+ * (nr_ctl_pending_run), or by the mutation that refuses after all
+ * (nr_ctl_pending_free). Endpoint kinds come with a struct nr_pending_ep. */
 struct nr_pending *nr_ctl_pending_new(enum nr_op_kind kind, nr_ctl_done_cb cb, void *data);
+/* The same with p->id a copy of id, in the same allocation (id_inline). */
+struct nr_pending *nr_ctl_pending_new_named(enum nr_op_kind kind, nr_ctl_done_cb cb, void *data,
+					    const char *id);
 /* Queue p for the next pass (asked for when started): the model changed. */
 void nr_ctl_pending_queue(struct nr_ctl *ctl, struct nr_pending *p);
 /* Remember the node's CIDRs and nexthop ids as p's, to attribute a failed
