@@ -11,6 +11,7 @@
 struct nr_model {
 	struct nr_cluster_config cfg;
 	char *local_name;
+	struct nr_node *local; /* the node of that name, NULL while none */
 	uint64_t gen;
 	struct nr_ipam *ipam;
 	struct nr_hmap by_name, by_ip;
@@ -107,10 +108,7 @@ void nr_model_free(struct nr_model *m)
 	if (!m)
 		return;
 	for (size_t i = 0; i < m->index_top; i++)
-		if (m->by_index[i]) {
-			free(m->by_index[i]->name);
-			free(m->by_index[i]);
-		}
+		free(m->by_index[i]); /* its name is in the same allocation */
 	free(m->by_index);
 	free(m->journal);
 	nr_hmap_destroy(&m->by_name);
@@ -196,7 +194,7 @@ const struct nr_node *nr_model_node_by_index(const struct nr_model *m, uint32_t 
 
 const struct nr_node *nr_model_local_node(const struct nr_model *m)
 {
-	return find_name(m, m->local_name);
+	return m->local;
 }
 
 const struct nr_node *nr_model_node_from(const struct nr_model *m, uint32_t index)
@@ -363,6 +361,7 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 	struct nr_prefix got[2];
 	struct nr_node *n;
 	uint64_t idx = index;
+	size_t len;
 	int r;
 
 	if (!spec || (r = nr_node_name_check(spec->name, err)) < 0)
@@ -382,11 +381,13 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 				  NR_NODE_INDEX_MAX + 1);
 	if (index_slot(m, (uint32_t)idx) < 0)
 		return nr_err_set(err, -ENOMEM, "model: out of memory");
-	n = calloc(1, sizeof(*n));
-	if (!n || !(n->name = strdup(spec->name))) {
-		free(n);
+	/* one allocation, the name behind the node: a bulk add of 10,000
+	 * nodes makes half as many allocations */
+	len = strlen(spec->name) + 1;
+	n = calloc(1, sizeof(*n) + len);
+	if (!n)
 		return nr_err_set(err, -ENOMEM, "model: out of memory");
-	}
+	n->name = memcpy(n + 1, spec->name, len);
 	r = take_cidrs(m, n->name, spec, none, false, got, err);
 	if (r == 0 && (nr_idset_add(&m->indexes, idx) < 0 ||
 		       nr_hmap_insert(&m->by_name, &n->by_name, nr_hash_str(n->name)) < 0)) {
@@ -397,7 +398,6 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 		r = nr_err_set(err, -ENOMEM, "model: out of memory");
 	}
 	if (r < 0) {
-		free(n->name);
 		free(n);
 		return r;
 	}
@@ -413,8 +413,10 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 	m->n_nodes++;
 	m->n_no_cidr += no_cidr(n);
 	journal_mark(m, (uint32_t)idx);
-	if (!strcmp(n->name, m->local_name))
+	if (!strcmp(n->name, m->local_name)) {
+		m->local = n;
 		sync_local_cidrs(m, n); /* no endpoints yet: cannot be busy */
+	}
 	m->gen++;
 	if (ret)
 		*ret = n;
@@ -484,8 +486,10 @@ int nr_model_node_remove(struct nr_model *m, const char *name, struct nr_err *er
 		nr_ipam_release(m->ipam, &n->cidr4, n->name);
 	if (n->cidr6.addr.family)
 		nr_ipam_release(m->ipam, &n->cidr6, n->name);
-	if (local)
+	if (local) {
 		sync_local_cidrs(m, NULL);
+		m->local = NULL;
+	}
 	unlink_ips(m, n);
 	nr_hmap_remove(&m->by_name, &n->by_name);
 	nr_idset_del(&m->indexes, n->index);
@@ -496,7 +500,6 @@ int nr_model_node_remove(struct nr_model *m, const char *name, struct nr_err *er
 	m->n_nodes--;
 	m->n_no_cidr -= no_cidr(n);
 	m->gen++;
-	free(n->name);
 	free(n);
 	return 0;
 }
