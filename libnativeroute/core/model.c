@@ -177,6 +177,15 @@ static struct nr_node *find_ip(const struct nr_model *m, const struct nr_addr *i
 	return NULL;
 }
 
+void nr_model_node_prefetch(const struct nr_model *m, const struct nr_node_req *spec)
+{
+	nr_hmap_prefetch(&m->by_name, nr_hash_str(spec->name));
+	if (spec->ip4.family)
+		nr_hmap_prefetch(&m->by_ip, nr_addr_hash(&spec->ip4));
+	if (spec->ip6.family)
+		nr_hmap_prefetch(&m->by_ip, nr_addr_hash(&spec->ip6));
+}
+
 const struct nr_node *nr_model_node_get(const struct nr_model *m, const char *name)
 {
 	return name ? find_name(m, name) : NULL;

@@ -58,6 +58,10 @@ int nr_model_node_update(struct nr_model *m, const struct nr_node_req *spec,
  * The local node cannot go while it has endpoints (-EBUSY). Errors: -ENOENT. */
 int nr_model_node_remove(struct nr_model *m, const char *name, struct nr_err *err);
 
+/* Start loading what a node_add/update of spec will look up first (its
+ * name's and IPs' places in the maps): call it early, before other work,
+ * so that the cache misses of those lookups overlap it. No effect on m. */
+void nr_model_node_prefetch(const struct nr_model *m, const struct nr_node_req *spec);
 const struct nr_node *nr_model_node_get(const struct nr_model *m, const char *name);
 const struct nr_node *nr_model_node_by_ip(const struct nr_model *m, const struct nr_addr *ip);
 const struct nr_node *nr_model_node_by_index(const struct nr_model *m, uint32_t index);

@@ -66,8 +66,10 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 	if (!OPTS_VALID(spec, nr_node_spec, &err))
 		return nr_last_error_set_from(&err, -EINVAL);
 	rc = node_req_from_spec(spec, &req, &err);
-	if (rc == 0)
+	if (rc == 0) {
+		nr_model_node_prefetch(ctl->model, &req); /* overlaps the checks */
 		rc = nr_etcd_check_node_call(ctl->etcd, req.name, &err);
+	}
 	if (rc == 0)
 		rc = nr_ctl_check_local_ips(ctl, &req, &err);
 	if (rc == 0)

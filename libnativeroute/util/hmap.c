@@ -2,135 +2,250 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
-/* Growing by rehashing every element at once stalls the inserting call in
- * proportion to the map (at 10,000 nodes a millisecond and more of pointer
- * chasing; at 100,000 several). So the map grows incrementally: the new
- * bucket array takes every insert, and each insert moves a few of the old
- * array's buckets over, until none is left. An old bucket moves whole, and
- * before an insert with a hash that maps to a bucket not yet moved, that
- * bucket moves first: all elements with one hash are always in one table
- * (the old one while their old bucket is non-empty), so a lookup looks in
- * exactly one chain. */
-#define MOVE_PER_INSERT 2 /* old buckets moved per insert: done after half the inserts until the next grow */
+/* Open addressing with linear probing over (hash, chain) slots: a slot per
+ * distinct hash, its elements chained through their nr_hnode. Probing
+ * reads only the table, 16 bytes a slot, so looking up an absent key (every
+ * node add looks up its name and IPs) and growing never touch an element.
+ *
+ * Growing by re-placing every slot at once stalls the inserting call in
+ * proportion to the map (at 100,000 nodes milliseconds). So the map grows
+ * incrementally: a table twice the size takes every new hash, and each
+ * insert moves a few of the old table's slots over, in index order, until
+ * none is left. A hash is in exactly one of the two tables (a new element
+ * of a hash still in the old table joins its chain there), so a lookup
+ * looks in the old table, then in the current one.
+ *
+ * The old table's moved slots [0, old_next) are empty: probing it skips
+ * them (from a home below old_next it starts at old_next, and it wraps to
+ * old_next, not 0), since a probe path ran through them when they were
+ * full. A slot of the old table whose elements are all removed keeps a
+ * marker (REMOVED) for the same reason; the current table closes the gap
+ * instead (backward shift), so it never holds a marker. */
+#define MOVE_PER_INSERT 2 /* old slots moved per insert: done after half the
+			   * old table's size in inserts, before the current
+			   * one is 3/4 full (it is at most 5/8 by then) */
+#define MIN_SLOTS 16
+
+static struct nr_hnode removed_mark;
+#define REMOVED (&removed_mark)
+
+/* A zeroed table. From MMAP_BYTES on, fresh anonymous pages: calloc may
+ * take a large block from the heap and clear it at once (a 2 MiB table at
+ * 100,000 nodes: a millisecond in one insert), pages of a mapping are
+ * zeroed by the kernel when first touched, spread over the inserts. */
+#define MMAP_BYTES (64u << 10)
+
+static struct nr_hslot *table_new(size_t n)
+{
+	void *t;
+
+	if (n * sizeof(struct nr_hslot) < MMAP_BYTES)
+		return calloc(n, sizeof(struct nr_hslot));
+	t = mmap(NULL, n * sizeof(struct nr_hslot), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return t == MAP_FAILED ? NULL : t;
+}
+
+static void table_free(struct nr_hslot *t, size_t mask)
+{
+	if (t && (mask + 1) * sizeof(struct nr_hslot) >= MMAP_BYTES)
+		munmap(t, (mask + 1) * sizeof(struct nr_hslot));
+	else
+		free(t);
+}
 
 void nr_hmap_destroy(struct nr_hmap *m)
 {
-	free(m->buckets);
-	free(m->old);
+	table_free(m->slots, m->mask);
+	if (m->old)
+		table_free(m->old, m->old_mask);
 	*m = (struct nr_hmap){ 0 };
 }
 
-static void move_bucket(struct nr_hmap *m, size_t i)
+static bool live(const struct nr_hslot *s)
 {
-	struct nr_hnode *n = m->old[i], *next;
+	return s->head && s->head != REMOVED;
+}
 
-	for (; n; n = next) {
-		next = n->next;
-		n->next = m->buckets[n->hash & m->mask];
-		m->buckets[n->hash & m->mask] = n;
+/* The current table's slot of hash, or the free slot where it would go
+ * (there is always one: used < slots). */
+static struct nr_hslot *probe(const struct nr_hmap *m, uint32_t hash)
+{
+	size_t i = hash & m->mask;
+
+	while (m->slots[i].head && m->slots[i].hash != hash)
+		i = (i + 1) & m->mask;
+	return &m->slots[i];
+}
+
+/* The old table's slot of hash, NULL when it has none. */
+static struct nr_hslot *probe_old(const struct nr_hmap *m, uint32_t hash)
+{
+	size_t i = hash & m->old_mask, left = m->old_mask + 1 - m->old_next;
+
+	if (i < m->old_next)
+		i = m->old_next;
+	for (; left; left--) {
+		struct nr_hslot *s = &m->old[i];
+
+		if (!s->head)
+			return NULL;
+		if (s->head != REMOVED && s->hash == hash)
+			return s;
+		i = i == m->old_mask ? m->old_next : i + 1;
 	}
-	m->old[i] = NULL;
+	return NULL;
+}
+
+/* The slot holding the elements of hash, NULL when none; *in_old: where. */
+static struct nr_hslot *find(const struct nr_hmap *m, uint32_t hash, bool *in_old)
+{
+	struct nr_hslot *s;
+
+	*in_old = false;
+	if (!m->slots)
+		return NULL;
+	if (m->old && (s = probe_old(m, hash))) {
+		*in_old = true;
+		return s;
+	}
+	s = probe(m, hash);
+	return s->head ? s : NULL;
 }
 
 static void move_some(struct nr_hmap *m)
 {
-	for (int k = 0; k < MOVE_PER_INSERT && m->old_next <= m->old_mask; k++)
-		move_bucket(m, m->old_next++);
+	for (int k = 0; k < MOVE_PER_INSERT && m->old_next <= m->old_mask; k++) {
+		const struct nr_hslot *s = &m->old[m->old_next++];
+
+		if (live(s)) { /* not in the current table: lands on a free slot */
+			*probe(m, s->hash) = *s;
+			m->used++;
+		}
+	}
 	if (m->old_next > m->old_mask) {
-		free(m->old);
+		table_free(m->old, m->old_mask);
 		m->old = NULL;
 	}
 }
 
 static void grow(struct nr_hmap *m)
 {
-	size_t nb = (m->mask + 1) * 2;
-	struct nr_hnode **b = calloc(nb, sizeof(*b));
+	size_t n = (m->mask + 1) * 2;
+	struct nr_hslot *t = table_new(n);
 
-	if (!b)
-		return; /* keep working with longer chains */
-	m->old = m->buckets;
+	if (!t)
+		return; /* keep working with longer probes */
+	m->old = m->slots;
 	m->old_mask = m->mask;
 	m->old_next = 0;
-	m->buckets = b;
-	m->mask = nb - 1;
-}
-
-/* The chain that holds (or would hold) the elements with this hash. */
-static struct nr_hnode **chain(const struct nr_hmap *m, uint32_t hash)
-{
-	if (m->old && m->old[hash & m->old_mask])
-		return &m->old[hash & m->old_mask];
-	return &m->buckets[hash & m->mask];
+	m->slots = t;
+	m->mask = n - 1;
+	m->used = 0;
 }
 
 int nr_hmap_insert(struct nr_hmap *m, struct nr_hnode *node, uint32_t hash)
 {
-	struct nr_hnode **slot;
+	struct nr_hslot *s;
+	bool in_old;
 
-	if (!m->buckets) {
-		m->buckets = calloc(16, sizeof(*m->buckets));
-		if (!m->buckets)
+	if (!m->slots) {
+		m->slots = table_new(MIN_SLOTS);
+		if (!m->slots)
 			return -ENOMEM;
-		m->mask = 15;
-	} else if (!m->old && m->n > m->mask) {
-		grow(m);
+		m->mask = MIN_SLOTS - 1;
 	}
-	if (m->old) {
-		if (m->old[hash & m->old_mask]) /* its kin move first */
-			move_bucket(m, hash & m->old_mask);
+	if (m->old)
 		move_some(m);
+	s = find(m, hash, &in_old);
+	if (!s) { /* a new hash takes a slot of the current table */
+		if (!m->old && (m->used + 1) * 4 > (m->mask + 1) * 3)
+			grow(m);
+		if (m->used + 1 > m->mask) /* one slot stays free: probes end */
+			return -ENOMEM;
+		s = probe(m, hash);
+		s->hash = hash;
+		m->used++;
 	}
 	node->hash = hash;
-	slot = &m->buckets[hash & m->mask];
-	node->next = *slot;
-	*slot = node;
+	node->next = s->head;
+	s->head = node;
 	m->n++;
 	return 0;
 }
 
+/* Empty slot i of the current table: the slots after it that probed past
+ * it move back, so that no probe ends early at the hole. */
+static void erase(struct nr_hmap *m, size_t i)
+{
+	struct nr_hslot *t = m->slots;
+
+	for (size_t j = (i + 1) & m->mask; t[j].head; j = (j + 1) & m->mask) {
+		size_t home = t[j].hash & m->mask;
+
+		/* it stays when its home lies cyclically in (i, j] */
+		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+			continue;
+		t[i] = t[j];
+		i = j;
+	}
+	t[i].head = NULL;
+	m->used--;
+}
+
 void nr_hmap_remove(struct nr_hmap *m, struct nr_hnode *node)
 {
+	bool in_old;
+	struct nr_hslot *s = find(m, node->hash, &in_old);
 	struct nr_hnode **p;
 
-	if (!m->buckets)
+	if (!s)
 		return;
-	for (p = chain(m, node->hash); *p; p = &(*p)->next) {
-		if (*p == node) {
-			*p = node->next;
-			node->next = NULL;
-			m->n--;
-			return;
-		}
-	}
+	for (p = &s->head; *p && *p != node; p = &(*p)->next)
+		;
+	if (!*p)
+		return; /* not in the map */
+	*p = node->next;
+	node->next = NULL;
+	m->n--;
+	if (s->head)
+		return;
+	if (in_old)
+		s->head = REMOVED;
+	else
+		erase(m, (size_t)(s - m->slots));
 }
 
 struct nr_hnode *nr_hmap_first(const struct nr_hmap *m, uint32_t hash)
 {
-	struct nr_hnode *n;
+	bool in_old;
+	const struct nr_hslot *s = find(m, hash, &in_old);
 
-	if (!m->buckets)
-		return NULL;
-	for (n = *chain(m, hash); n && n->hash != hash; n = n->next)
-		;
-	return n;
+	return s ? s->head : NULL;
+}
+
+void nr_hmap_prefetch(const struct nr_hmap *m, uint32_t hash)
+{
+	if (m->slots)
+		__builtin_prefetch(&m->slots[hash & m->mask]);
+	if (m->old)
+		__builtin_prefetch(&m->old[hash & m->old_mask]);
 }
 
 struct nr_hnode *nr_hmap_next(const struct nr_hnode *node)
 {
-	uint32_t h = node->hash;
-
-	for (node = node->next; node && node->hash != h; node = node->next)
-		;
-	return (struct nr_hnode *)node;
+	return node->next; /* a chain holds one hash */
 }
 
-static bool walk(struct nr_hnode **b, size_t mask, bool (*fn)(struct nr_hnode *, void *),
-		 void *data)
+static bool walk(const struct nr_hslot *t, size_t from, size_t mask,
+		 bool (*fn)(struct nr_hnode *, void *), void *data)
 {
-	for (size_t i = 0; b && i <= mask; i++) {
-		for (struct nr_hnode *n = b[i], *next; n; n = next) {
+	for (size_t i = from; t && i <= mask; i++) {
+		if (!live(&t[i]))
+			continue;
+		for (struct nr_hnode *n = t[i].head, *next; n; n = next) {
 			next = n->next; /* fn may free n */
 			if (fn(n, data))
 				return true;
@@ -142,7 +257,8 @@ static bool walk(struct nr_hnode **b, size_t mask, bool (*fn)(struct nr_hnode *,
 bool nr_hmap_any(const struct nr_hmap *m, bool (*fn)(struct nr_hnode *node, void *data),
 		 void *data)
 {
-	return walk(m->old, m->old_mask, fn, data) || walk(m->buckets, m->mask, fn, data);
+	return walk(m->old, m->old_next, m->old_mask, fn, data) ||
+	       walk(m->slots, 0, m->mask, fn, data);
 }
 
 uint32_t nr_hash_str(const char *s)

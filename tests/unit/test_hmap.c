@@ -1,4 +1,4 @@
-/* util/hmap: the map grows a few buckets per insert (no rehash of every
+/* util/hmap: the map grows a few slots per insert (no rehash of every
  * element in one call), and while it grows every element stays findable
  * exactly once, by lookup, by removal and by a walk - also elements that
  * share a hash, and elements inserted or removed mid-growth. */
@@ -110,4 +110,104 @@ Test(hmap, walk_stops_when_asked)
 	cr_assert(nr_hmap_any(&m, stop_at, &want));
 	cr_assert_not(nr_hmap_any(&m, stop_at, &absent));
 	nr_hmap_destroy(&m);
+}
+
+/* Random inserts and removals against a record of what is in: every
+ * element findable exactly while it is in, during growth too. hash_of
+ * picks the layout: homes packed at the end of the table (probes wrap
+ * around, slots removed from the old table mid-growth) or spread. */
+static uint32_t packed_hash(unsigned key)
+{
+	return 0xfffffff0u | (key % 13); /* 13 hashes, homes at the table's end */
+}
+
+static uint32_t spread_hash(unsigned key)
+{
+	return key_hash(key);
+}
+
+static struct item *find_by(const struct nr_hmap *m, unsigned key, uint32_t (*hash_of)(unsigned))
+{
+	struct item *hit = NULL;
+
+	for (struct nr_hnode *h = nr_hmap_first(m, hash_of(key)); h; h = nr_hmap_next(h)) {
+		struct item *it = nr_container_of(h, struct item, node);
+
+		cr_assert_eq(h->hash, hash_of(key), "a chain holds one hash");
+		if (it->key == key) {
+			cr_assert_null(hit, "key %u found twice", key);
+			hit = it;
+		}
+	}
+	return hit;
+}
+
+static void random_ops(uint32_t (*hash_of)(unsigned), unsigned n_items, unsigned n_ops)
+{
+	struct item *items = calloc(n_items, sizeof(*items));
+	bool *in = calloc(n_items, sizeof(*in));
+	struct nr_hmap m = { 0 };
+	size_t count = 0;
+	unsigned seed = 12345;
+
+	cr_assert(items && in);
+	for (unsigned i = 0; i < n_items; i++)
+		items[i].key = i;
+	for (unsigned op = 0; op < n_ops; op++) {
+		unsigned i;
+
+		seed = seed * 1103515245u + 12345u;
+		i = (seed >> 8) % n_items;
+		if (in[i]) {
+			nr_hmap_remove(&m, &items[i].node);
+			nr_hmap_remove(&m, &items[i].node); /* not in: a no-op */
+			count--;
+		} else {
+			cr_assert_eq(nr_hmap_insert(&m, &items[i].node, hash_of(i)), 0);
+			count++;
+		}
+		in[i] = !in[i];
+		cr_assert_eq(m.n, count);
+		cr_assert_eq(find_by(&m, i, hash_of), in[i] ? &items[i] : NULL, "op %u: key %u", op, i);
+		if (op % 4099 == 0 || op == n_ops - 1) {
+			size_t walked = 0;
+
+			for (unsigned k = 0; k < n_items; k++) {
+				items[k].seen = 0;
+				cr_assert_eq(find_by(&m, k, hash_of), in[k] ? &items[k] : NULL,
+					     "op %u: key %u", op, k);
+			}
+			nr_hmap_any(&m, count_seen, &walked);
+			cr_assert_eq(walked, count);
+			for (unsigned k = 0; k < n_items; k++)
+				cr_assert_eq(items[k].seen, in[k] ? 1 : 0, "op %u: key %u walked %d", op,
+					     k, items[k].seen);
+		}
+	}
+	nr_hmap_destroy(&m);
+	free(items);
+	free(in);
+}
+
+Test(hmap, random_inserts_and_removals_with_few_hashes)
+{
+	random_ops(packed_hash, 2000, 60000); /* long chains of equal hashes */
+}
+
+Test(hmap, random_inserts_and_removals)
+{
+	random_ops(spread_hash, 30000, 400000);
+}
+
+/* Many distinct hashes whose homes all sit at the end of the table: long
+ * probe runs that wrap around, removals that shift slots back across the
+ * wrap, and old-table slots emptied while it is being moved. */
+static uint32_t wrap_hash(unsigned key)
+{
+	return (uint32_t)(key * 0x10000u) | 0xfff0u | (key & 7);
+}
+
+Test(hmap, random_inserts_and_removals_wrapping)
+{
+	random_ops(wrap_hash, 3000, 60000);
 }
