@@ -36,16 +36,24 @@
 #include "store/crc32c.h"
 #include "store/store.h"
 #include "util/strbuf.h"
+#include "util/worker_yield.h"
 
 #define MAGIC "nativeroute-state"
 #define MAX_FIELDS 8
+/* Encoding, decoding and the checksum run on libuv's thread pool (the
+ * state load, a save), which yields between items (util/worker_yield.h);
+ * the bytes copied and checked for NUL between two yield points: */
+#define COPY_PIECE (256 * 1024)
 
 void nr_state_free(struct nr_state *st)
 {
 	if (!st)
 		return;
-	for (size_t i = 0; i < st->n_nodes; i++)
+	for (size_t i = 0; i < st->n_nodes; i++) {
 		free(st->nodes[i].name);
+		if (i % 64 == 63)
+			nr_worker_yield_point();
+	}
 	for (size_t i = 0; i < st->n_eps; i++)
 		free(st->eps[i].id);
 	free(st->nodes);
@@ -144,11 +152,15 @@ int nr_store_encode(const struct nr_model *m, const struct nr_store_meta *meta,
 	if (!nr_strbuf_reserve(&b.sb, 4096 + 160 * (nr_model_node_count(m) + nr_model_endpoint_count(m))))
 		return -ENOMEM;
 	encode_head(&b, nr_model_local_name(m), nr_model_config(m), meta);
-	for (const struct nr_node *n = nr_model_node_next(m, NULL); n; n = nr_model_node_next(m, n))
+	for (const struct nr_node *n = nr_model_node_next(m, NULL); n; n = nr_model_node_next(m, n)) {
 		encode_node(&b, n->index, n->name, &n->ip4, &n->ip6, &n->cidr4, &n->cidr6);
+		nr_worker_yield_point();
+	}
 	for (const struct nr_endpoint *e = nr_model_endpoint_next(m, NULL); e;
-	     e = nr_model_endpoint_next(m, e))
+	     e = nr_model_endpoint_next(m, e)) {
 		encode_endpoint(&b, e->id, e->ifname, e->ifindex, &e->ip4, &e->ip6);
+		nr_worker_yield_point();
+	}
 	return encode_end(&b, out, len);
 }
 
@@ -164,11 +176,13 @@ int nr_store_encode_image(const struct nr_store_image *img, char **out, size_t *
 
 		if (n->name)
 			encode_node(&b, n->index, n->name, &n->ip4, &n->ip6, &n->cidr4, &n->cidr6);
+		nr_worker_yield_point();
 	}
 	for (size_t i = 0; i < img->n_eps; i++) {
 		const struct nr_store_endpoint *e = &img->eps[i];
 
 		encode_endpoint(&b, e->id, e->ifname, e->ifindex, &e->ip4, &e->ip6);
+		nr_worker_yield_point();
 	}
 	return encode_end(&b, out, len);
 }
@@ -566,6 +580,7 @@ static int decode_body(struct parser *ps, char *copy, size_t body_len, size_t re
 		else if ((rc = split(ps, p)) == 0)
 			rc = parse_record(ps, st);
 		p = nl + 1;
+		nr_worker_yield_point();
 	}
 	if (rc < 0)
 		return rc;
@@ -599,12 +614,19 @@ int nr_store_decode(const char *text, size_t len, const char *path, struct nr_st
 	rc = check_end(text, len, path, &body_len, &records, err);
 	if (rc < 0)
 		return rc;
-	if (memchr(text, '\0', body_len))
-		return nr_err_set(err, -EBADMSG, "%s: contains a NUL byte", path);
 	copy = malloc(body_len + 1);
 	if (!copy)
 		return nr_err_set(err, -ENOMEM, "out of memory");
-	memcpy(copy, text, body_len);
+	for (size_t off = 0; off < body_len; off += COPY_PIECE) { /* 5 MB at 100,000 nodes */
+		size_t k = body_len - off < COPY_PIECE ? body_len - off : COPY_PIECE;
+
+		if (memchr(text + off, '\0', k)) {
+			free(copy);
+			return nr_err_set(err, -EBADMSG, "%s: contains a NUL byte", path);
+		}
+		memcpy(copy + off, text + off, k);
+		nr_worker_yield_piece();
+	}
 	copy[body_len] = '\0';
 	rc = decode_body(&ps, copy, body_len, records, st);
 	free(copy);

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "store/store.h"
+#include "util/worker_yield.h"
 
 static void note(const struct nr_store_restore *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -180,6 +181,7 @@ static int restore_nodes(const struct nr_state *st, const char *path,
 			if (rc < 0)
 				return nr_err_prefix(err, rc, "%s: line %u: node %s: ", path, sn->line,
 						     sn->name);
+			nr_worker_yield_point(); /* on the thread pool (ctl_load.c) */
 		}
 		if (!retry)
 			break;
@@ -207,6 +209,7 @@ static int restore_endpoints(const struct nr_state *st, const char *path,
 			return nr_err_prefix(err, rc, "%s: line %u: endpoint %s: ", path, se->line, se->id);
 		if (rc < 0)
 			note(o, "endpoint %s dropped: %s", se->id, err->msg);
+		nr_worker_yield_point();
 	}
 	return 0;
 }

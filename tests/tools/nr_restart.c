@@ -20,7 +20,7 @@
  *
  * Prints one line:
  *   start_ms=T returned_ms=R cpu_ms=C status=S heartbeat_max_ms=G heartbeat_max_cpu_ms=GC
- *   nodes=K full_passes=P
+ *   nodes=K full_passes=P new_ms=N new_cpu_ms=NC start_call_ms=SC start_call_cpu_ms=SCC
  * T is the time from nr_ctl_new to the start callback (cpu_ms: the CPU
  * time this process used meanwhile); R the time until
  * `while (!done) uv_run(loop, UV_RUN_ONCE)` returned after it (what a
@@ -29,7 +29,9 @@
  * no timer of ours keeps the loop's poll short, as in a plain caller);
  * GC the most CPU time the loop thread spent between two heartbeats (on a
  * busy machine the wall gap also counts other processes' turns); K the
- * node count in the model. With "add", also add_ms=A add_gap_ms=H
+ * node count in the model; N and SC the time nr_ctl_new and nr_ctl_start
+ * took (NC, SCC: the loop thread's CPU in them), both part of the first
+ * heartbeat gap. With "add", also add_ms=A add_gap_ms=H
  * add_gap_cpu_ms=HC failed=F: the time until the last callback, the
  * longest heartbeat gap while adding, wall and CPU (with --heartbeat), and
  * the failed callbacks; and add_calls_cpu_ms=AC, the most CPU time one
@@ -191,6 +193,7 @@ int main(int argc, char **argv)
 	struct nr_status st = { .sz = sizeof(st) };
 	size_t n_add = 0, first = 0;
 	double t0, t_ret, t_add = 0, c0, c_start;
+	double t_new, c_new, ts0, cs0, t_call, c_call; /* the two calls, on the loop thread */
 	int rc = 0;
 
 	bool heartbeat = argc > 1 && !strcmp(argv[1], "--heartbeat");
@@ -238,6 +241,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nr_ctl_new: %s\n", nr_last_errmsg());
 		return 1;
 	}
+	t_new = now() - t0;
+	c_new = thread_cpu_now() - a.last_beat_cpu;
 	if (status_first) {
 		int r = nr_ctl_status(a.ctl, &st);
 
@@ -247,10 +252,14 @@ int main(int argc, char **argv)
 			printf("before_start: nodes=%zu\n", st.nodes);
 		fflush(stdout);
 	}
+	ts0 = now();
+	cs0 = thread_cpu_now();
 	if (nr_ctl_start(a.ctl, start_cb, &a) < 0) {
 		fprintf(stderr, "nr_ctl_start: %s\n", nr_last_errmsg());
 		return 1;
 	}
+	t_call = now() - ts0;
+	c_call = thread_cpu_now() - cs0;
 	while (!a.started)
 		uv_run(a.loop, UV_RUN_ONCE);
 	t_ret = now();
@@ -277,6 +286,8 @@ int main(int argc, char **argv)
 	       "heartbeat_max_cpu_ms=%.2f nodes=%zu full_passes=%llu",
 	       (a.t_start - t0) * 1e3, (t_ret - t0) * 1e3, c_start * 1e3, a.start_status, start_gap * 1e3,
 	       start_gap_cpu * 1e3, st.nodes, (unsigned long long)st.full_passes);
+	printf(" new_ms=%.2f new_cpu_ms=%.2f start_call_ms=%.2f start_call_cpu_ms=%.2f", t_new * 1e3,
+	       c_new * 1e3, t_call * 1e3, c_call * 1e3);
 	if (n_add)
 		printf(" add_ms=%.1f add_gap_ms=%.1f add_gap_cpu_ms=%.2f add_calls_cpu_ms=%.2f failed=%zu",
 		       t_add * 1e3, add_gap * 1e3, add_gap_cpu * 1e3, a.calls_cpu_max * 1e3, a.failed);

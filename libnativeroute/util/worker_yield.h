@@ -1,0 +1,36 @@
+/* A long CPU-bound job on libuv's thread pool (the state load, a save)
+ * gives its CPU away now and then, so that it cannot delay the caller's
+ * loop thread.
+ *
+ * Why: the scheduler queues a wakeup of the loop thread (its epoll timeout,
+ * the pool's eventfd) on the CPU the loop last ran on, even when that CPU
+ * is running one of our pool threads and another CPU is idle, and the loop
+ * thread then waits until the pool thread's slice ends at the next tick
+ * (4 ms at HZ=250). Measured on a 2-CPU machine during a 100,000-node
+ * restart: the loop woken 1.1 ms into a heartbeat gap ran only at 2.6 ms,
+ * when the tick preempted the state load's worker (perf sched_switch and
+ * sched_wakeup traces). A sched_yield lets a thread queued behind the
+ * worker run at once; with nothing queued it returns at once.
+ *
+ * The yielding is per thread and only between nr_worker_yield_begin and
+ * nr_worker_yield_end, so the same code run on the loop thread (the store
+ * functions are also used there, and by tools) never yields. */
+#ifndef NR_UTIL_WORKER_YIELD_H
+#define NR_UTIL_WORKER_YIELD_H
+
+/* This thread yields at the yield points from now on (a pool job's start). */
+void nr_worker_yield_begin(void);
+/* ... and no longer (the job's end: the pool thread runs others' jobs). */
+void nr_worker_yield_end(void);
+/* Inside a long loop, once per item of work of a few microseconds or less:
+ * yields when NR_WORKER_YIELD_NS passed since the last yield. Cheap: the
+ * clock is read every few calls only. A no-op outside begin/end. */
+void nr_worker_yield_point(void);
+/* The same after a piece of work of up to a few tens of microseconds (4 KiB
+ * checksummed, 256 KiB read or copied): the clock is read every call. */
+void nr_worker_yield_piece(void);
+
+/* The longest a loop thread queued behind the worker waits for it. */
+#define NR_WORKER_YIELD_NS 100000u
+
+#endif
