@@ -37,7 +37,7 @@ static bool load_is_clean(struct nr_ctl *ctl)
 	if (nr_store_encode(ctl->load.model, &ctl->store_meta, &text, &len) < 0)
 		return false;
 	same = nr_store_unchanged(ctl->store, text, len);
-	free(text);
+	nr_worker_free(text, len);
 	return same;
 }
 

@@ -213,7 +213,7 @@ static void save_work(uv_work_t *w)
 		ctl->save.rc = nr_err_set(&ctl->save.err, -ENOMEM, "%s: out of memory",
 					  nr_store_path(ctl->store));
 	} else if (nr_store_unchanged(ctl->store, text, len)) {
-		free(text);
+		nr_worker_free(text, len);
 		ctl->save.rc = 0;
 	} else {
 		ctl->save.rc = nr_store_write(ctl->store, text, len, &ctl->save.err);

@@ -56,8 +56,8 @@ void nr_state_free(struct nr_state *st)
 	}
 	for (size_t i = 0; i < st->n_eps; i++)
 		free(st->eps[i].id);
-	free(st->nodes);
-	free(st->eps);
+	nr_worker_free(st->nodes, st->n_nodes * sizeof(*st->nodes)); /* 10 MB at 100,000 */
+	nr_worker_free(st->eps, st->n_eps * sizeof(*st->eps));
 	free(st->local_name);
 	memset(st, 0, sizeof(*st));
 }
@@ -629,7 +629,7 @@ int nr_store_decode(const char *text, size_t len, const char *path, struct nr_st
 	}
 	copy[body_len] = '\0';
 	rc = decode_body(&ps, copy, body_len, records, st);
-	free(copy);
+	nr_worker_free(copy, body_len);
 	if (rc < 0)
 		nr_state_free(st);
 	return rc;

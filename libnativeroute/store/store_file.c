@@ -68,7 +68,7 @@ static void remember_disk(struct nr_store *s, const char *text, size_t len)
 {
 	char *copy = malloc(len ? len : 1);
 
-	free(s->disk_text);
+	nr_worker_free(s->disk_text, s->disk_len);
 	s->disk_text = copy;
 	for (size_t off = 0; copy && off < len; off += READ_PIECE) {
 		memcpy(copy + off, text + off, len - off < READ_PIECE ? len - off : READ_PIECE);
@@ -82,7 +82,7 @@ static void remember_disk(struct nr_store *s, const char *text, size_t len)
 
 void nr_store_remember(struct nr_store *s, char *text, size_t len)
 {
-	free(s->disk_text);
+	nr_worker_free(s->disk_text, s->disk_len);
 	s->disk_text = text;
 	s->disk_known = true;
 	s->disk_len = len;
@@ -303,7 +303,7 @@ int nr_store_load(struct nr_store *s, struct nr_state *st, struct nr_err *err)
 	rc = nr_store_decode(text, len, s->path, st, err);
 	if (rc == 0)
 		remember_disk(s, text, len);
-	free(text);
+	nr_worker_free(text, len);
 	return rc;
 }
 
