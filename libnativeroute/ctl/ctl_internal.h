@@ -421,7 +421,8 @@ void nr_ctl_note_append(struct nr_ctl_note **list, struct nr_ctl_note **more);
 void nr_ctl_note_free(struct nr_ctl_note **list);
 
 /* ctl_load.c: the saved state loads on the thread pool. prepare (in
- * nr_ctl_new's setup; may fail), start (last in nr_ctl_new). loaded: for
+ * nr_ctl_new's setup; may fail), start (last in nr_ctl_new; without a state
+ * file an empty job, which starts libuv's pool there). loaded: for
  * the public calls that read or change the model: waits for a load still
  * running and installs it; -errno (last error set) when it failed.
  * No pass runs while load.running or after a failure (ctl_kick.c). wait: at close,
