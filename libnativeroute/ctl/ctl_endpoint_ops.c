@@ -27,16 +27,18 @@ static void endpoint_snapshot(struct nr_ctl *ctl, struct nr_pending *p, const st
 	if (ep->ip6.family && nr_model_gateway(ctl->model, AF_INET6, &gw) == 0)
 		nr_addr_str(&gw, e->ep.gw6, sizeof(e->ep.gw6));
 	e->ep.mtu = nr_ctl_pod_mtu(ctl);
-	p->dst[0] = (struct nr_prefix){ .addr = ep->ip4, .len = 32 };
-	p->dst[1] = (struct nr_prefix){ .addr = ep->ip6, .len = 128 };
+	e->dst[0] = (struct nr_prefix){ .addr = ep->ip4, .len = 32 };
+	e->dst[1] = (struct nr_prefix){ .addr = ep->ip6, .len = 128 };
 }
 
 /* Whether the model's endpoint is the one this add request made: same id
  * and the addresses it was given (a remove and a new add of the same id in
  * between would have been given its own). */
-static bool endpoint_is_this_add(const struct nr_pending *p, const struct nr_endpoint *ep)
+static bool endpoint_is_this_add(struct nr_pending *p, const struct nr_endpoint *ep)
 {
-	return nr_addr_eq(&ep->ip4, &p->dst[0].addr) && nr_addr_eq(&ep->ip6, &p->dst[1].addr);
+	const struct nr_pending_ep *e = nr_pending_ep_of(p);
+
+	return nr_addr_eq(&ep->ip4, &e->dst[0].addr) && nr_addr_eq(&ep->ip6, &e->dst[1].addr);
 }
 
 /* The add failed after the call (p->on_fail): the kernel refused its route

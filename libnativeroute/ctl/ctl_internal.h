@@ -101,17 +101,15 @@ struct nr_pending {
 	enum nr_op_kind kind;
 	int status; /* the outcome, once decided (queued for delivery) */
 	enum nr_event_type ev_type; /* NR_OP_EVENT: the event (msg: its text) */
-	/* what the request touched, to tell whether a failed kernel operation
-	 * was its own: the node's nexthop ids and CIDRs, or the endpoint IPs */
-	uint32_t nh_id[2];
-	struct nr_prefix dst[4];  /* a node update: the old CIDRs and the new */
 	bool check_reach; /* a node add whose reachability check the pass makes */
 	bool id_inline;   /* id points into this allocation (not freed alone) */
 };
 
 /* An endpoint request (NR_OP_ENDPOINT, NR_OP_REMOVE_EP): nr_ctl_pending_new
  * allocates this around its struct nr_pending, which comes first, so it is
- * freed like any other (nr_ctl_pending_free). */
+ * freed like any other (nr_ctl_pending_free). A node request needs none of
+ * it: a kernel refusal of a node's route does not fail the request (the
+ * node stays, blocked: nr_ctl_pending_finish), so it records no routes. */
 struct nr_ep_snapshot { /* what the endpoint callback reports */
 	char ifname[16];
 	uint32_t ifindex;
@@ -121,6 +119,9 @@ struct nr_ep_snapshot { /* what the endpoint callback reports */
 };
 struct nr_pending_ep {
 	struct nr_pending p;
+	/* its routes' destinations (the endpoint IPs), to tell whether a
+	 * failed kernel operation was its own */
+	struct nr_prefix dst[2];
 	struct nr_ep_snapshot ep;
 	struct nr_ep_host_undo host_undo; /* NR_OP_ENDPOINT */
 };

@@ -81,19 +81,12 @@ static int node_change(struct nr_ctl *ctl, const struct nr_node_spec *spec, bool
 		return nr_last_error_set(-ENOMEM, "out of memory");
 	p->check_reach = defer;
 	nr_ctl_before_change(ctl, false, req.name, &old);
-	if (update) {
-		/* failures of the old CIDRs' removal count as this request's too */
-		n = nr_model_node_get(ctl->model, req.name);
-		if (n)
-			nr_ctl_pending_track_node(ctl, p, n);
+	if (update)
 		rc = nr_model_node_update(ctl->model, &req, &n, &err);
-	} else {
+	else
 		rc = nr_model_node_add(ctl->model, &req, &n, &err);
-	}
-	if (rc == 0) {
-		nr_ctl_pending_track_node(ctl, p, n);
+	if (rc == 0)
 		local = n == nr_model_local_node(ctl->model);
-	}
 	/* may emit NODE_UNREACHABLE, whose callback may remove the node: n is
 	 * not used after this */
 	nr_ctl_after_change(ctl, false, req.name, &old);
@@ -144,7 +137,6 @@ NR_API int nr_ctl_node_remove(struct nr_ctl *ctl, const char *name, nr_ctl_done_
 	p = nr_ctl_pending_new(NR_OP_NODE, cb, data);
 	if (!p)
 		return nr_last_error_set(-ENOMEM, "out of memory");
-	nr_ctl_pending_track_node(ctl, p, n);
 	nr_ctl_before_change(ctl, false, name, &old);
 	rc = nr_model_node_remove(ctl->model, name, &err);
 	nr_ctl_after_change(ctl, false, name, &old);

@@ -64,28 +64,6 @@ void nr_ctl_pending_queue(struct nr_ctl *ctl, struct nr_pending *p)
 		nr_ctl_schedule(ctl, 0);
 }
 
-/* Remember what a node request touches, so a failed kernel operation can be
- * reported to the request it belongs to. */
-static void track_cidr(struct nr_pending *p, const struct nr_prefix *cidr)
-{
-	for (int i = 0; cidr->addr.family && i < 4; i++) {
-		if (!p->dst[i].addr.family || nr_prefix_eq(&p->dst[i], cidr)) {
-			p->dst[i] = *cidr;
-			return;
-		}
-	}
-}
-
-/* Called before and after an update: both the CIDRs a node leaves and the
- * ones it gets are this request's. */
-void nr_ctl_pending_track_node(const struct nr_ctl *ctl, struct nr_pending *p, const struct nr_node *n)
-{
-	track_cidr(p, &n->cidr4);
-	track_cidr(p, &n->cidr6);
-	p->nh_id[0] = nr_ctl_nh_id(ctl, n->index, false);
-	p->nh_id[1] = nr_ctl_nh_id(ctl, n->index, true);
-}
-
 void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg)
 {
 	struct nr_pending *p = ctl->pending;
@@ -100,14 +78,18 @@ void nr_ctl_pending_finish_all(struct nr_ctl *ctl, int status, const char *msg)
 	}
 }
 
-static bool failure_is_mine(const struct nr_pending *p, const struct nr_ctl_failure *f)
+/* Only endpoint requests record what they touch: a route to one of their
+ * IPs. */
+static bool failure_is_mine(struct nr_pending *p, const struct nr_ctl_failure *f)
 {
-	for (int i = 0; i < 4; i++)
-		if (p->dst[i].addr.family && f->dst.addr.family &&
-		    nr_prefix_overlaps(&p->dst[i], &f->dst))
-			return true;
+	const struct nr_pending_ep *e;
+
+	if (p->kind != NR_OP_ENDPOINT && p->kind != NR_OP_REMOVE_EP)
+		return false;
+	e = nr_pending_ep_of(p);
 	for (int i = 0; i < 2; i++)
-		if (p->nh_id[i] && p->nh_id[i] == f->nh_id)
+		if (e->dst[i].addr.family && f->dst.addr.family &&
+		    nr_prefix_overlaps(&e->dst[i], &f->dst))
 			return true;
 	return false;
 }

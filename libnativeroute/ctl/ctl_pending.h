@@ -23,10 +23,6 @@ struct nr_pending *nr_ctl_pending_new_named(enum nr_op_kind kind, nr_ctl_done_cb
 					    const char *id);
 /* Queue p for the next pass (asked for when started): the model changed. */
 void nr_ctl_pending_queue(struct nr_ctl *ctl, struct nr_pending *p);
-/* Remember the node's CIDRs and nexthop ids as p's, to attribute a failed
- * kernel operation; an update calls it before and after the change. */
-void nr_ctl_pending_track_node(const struct nr_ctl *ctl, struct nr_pending *p,
-			       const struct nr_node *n);
 
 /* Decide queued requests; status from the failures that are theirs. The
  * pass saved the model before it changed the kernel (ctl_save.c), and asked
