@@ -2,7 +2,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <sys/mman.h>
+#include <string.h>
 
 /* Open addressing with linear probing over (hash, chain) slots: a slot per
  * distinct hash, its elements chained through their nr_hnode. Probing
@@ -31,36 +31,36 @@
 static struct nr_hnode removed_mark;
 #define REMOVED (&removed_mark)
 
-/* A zeroed table. From MMAP_BYTES on, fresh anonymous pages: calloc may
- * take a large block from the heap and clear it at once (a 2 MiB table at
- * 100,000 nodes: a millisecond in one insert), pages of a mapping are
- * zeroed by the kernel when first touched, spread over the inserts. */
-#define MMAP_BYTES (64u << 10)
+/* The next, twice larger table is allocated once the current one is half
+ * full and cleared ZERO_PER_INSERT slots per insert, so that it is ready
+ * when the current one is 3/4 full (2 x slots cleared in slots/4 inserts
+ * needs 8 per insert): no insert clears a whole table (calloc of 2 MiB at
+ * 100,000 nodes took milliseconds, mostly page faults, in the insert that
+ * grew), and its pages are first touched by writes (a fresh mapping read
+ * first by probes faults twice a page). */
+#define ZERO_PER_INSERT 16
 
-static struct nr_hslot *table_new(size_t n)
+static void prepare_some(struct nr_hmap *m)
 {
-	void *t;
+	size_t n = (m->mask + 1) * 2, k;
 
-	if (n * sizeof(struct nr_hslot) < MMAP_BYTES)
-		return calloc(n, sizeof(struct nr_hslot));
-	t = mmap(NULL, n * sizeof(struct nr_hslot), PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return t == MAP_FAILED ? NULL : t;
-}
-
-static void table_free(struct nr_hslot *t, size_t mask)
-{
-	if (t && (mask + 1) * sizeof(struct nr_hslot) >= MMAP_BYTES)
-		munmap(t, (mask + 1) * sizeof(struct nr_hslot));
-	else
-		free(t);
+	if (!m->next) {
+		if (m->used * 2 < m->mask + 1 || !(m->next = malloc(n * sizeof(*m->next))))
+			return; /* no memory: grow tries calloc */
+		m->next_zeroed = 0;
+	}
+	if (m->next_zeroed == n)
+		return;
+	k = n - m->next_zeroed < ZERO_PER_INSERT ? n - m->next_zeroed : ZERO_PER_INSERT;
+	memset(m->next + m->next_zeroed, 0, k * sizeof(*m->next));
+	m->next_zeroed += k;
 }
 
 void nr_hmap_destroy(struct nr_hmap *m)
 {
-	table_free(m->slots, m->mask);
-	if (m->old)
-		table_free(m->old, m->old_mask);
+	free(m->slots);
+	free(m->old);
+	free(m->next);
 	*m = (struct nr_hmap){ 0 };
 }
 
@@ -126,7 +126,7 @@ static void move_some(struct nr_hmap *m)
 		}
 	}
 	if (m->old_next > m->old_mask) {
-		table_free(m->old, m->old_mask);
+		free(m->old);
 		m->old = NULL;
 	}
 }
@@ -134,8 +134,13 @@ static void move_some(struct nr_hmap *m)
 static void grow(struct nr_hmap *m)
 {
 	size_t n = (m->mask + 1) * 2;
-	struct nr_hslot *t = table_new(n);
+	struct nr_hslot *t = m->next;
 
+	if (t && m->next_zeroed < n) /* not cleared in time (no case known) */
+		memset(t + m->next_zeroed, 0, (n - m->next_zeroed) * sizeof(*t));
+	else if (!t)
+		t = calloc(n, sizeof(*t));
+	m->next = NULL;
 	if (!t)
 		return; /* keep working with longer probes */
 	m->old = m->slots;
@@ -152,13 +157,15 @@ int nr_hmap_insert(struct nr_hmap *m, struct nr_hnode *node, uint32_t hash)
 	bool in_old;
 
 	if (!m->slots) {
-		m->slots = table_new(MIN_SLOTS);
+		m->slots = calloc(MIN_SLOTS, sizeof(*m->slots));
 		if (!m->slots)
 			return -ENOMEM;
 		m->mask = MIN_SLOTS - 1;
 	}
 	if (m->old)
 		move_some(m);
+	if (m->next || m->used * 2 >= m->mask + 1)
+		prepare_some(m);
 	s = find(m, hash, &in_old);
 	if (!s) { /* a new hash takes a slot of the current table */
 		if (!m->old && (m->used + 1) * 4 > (m->mask + 1) * 3)

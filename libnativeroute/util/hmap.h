@@ -34,6 +34,9 @@ struct nr_hmap {
 	 * insert from old_next on; NULL when not growing */
 	struct nr_hslot *old;
 	size_t old_mask, old_next;
+	/* the next table, cleared a few slots per insert from half full on */
+	struct nr_hslot *next;
+	size_t next_zeroed;
 };
 
 #define nr_container_of(ptr, type, member) \
