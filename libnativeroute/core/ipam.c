@@ -8,6 +8,7 @@
 
 #include "core/cidrset.h"
 #include "core/pod_cidr.h"
+#include "nativeroute/error.h"
 #include "util/hmap.h"
 #include "util/idset.h"
 
@@ -321,6 +322,7 @@ static int claim_k8s(struct nr_ipam *ipam, const struct nr_prefix *cidr, const c
 	const void *who;
 	bool inside = false, any = false;
 	unsigned n;
+	int r;
 
 	/* the texts only for an error: this runs for every node add */
 	if (owner != reserved_owner && nr_pod_cidr_check(cidr, "pod CIDR", err) < 0)
@@ -337,17 +339,22 @@ static int claim_k8s(struct nr_ipam *ipam, const struct nr_prefix *cidr, const c
 		return nr_err_set(err, -EINVAL, "%s is outside the cluster CIDR%s %s",
 				  nr_prefix_str(cidr, c, sizeof(c)), n > 1 ? "s" : "", list);
 	}
-	if (nr_cidrset_overlap(&ipam->claims, cidr, &hit, &who)) {
-		nr_prefix_str(cidr, c, sizeof(c));
+	/* add checks for overlaps itself: ask whose only when it refuses
+	 * (one walk of the set per node add, not two) */
+	r = nr_cidrset_add(&ipam->claims, cidr, owner);
+	if (r == 0)
+		return 0;
+	nr_prefix_str(cidr, c, sizeof(c));
+	if (r == -EEXIST && nr_cidrset_overlap(&ipam->claims, cidr, &hit, &who)) {
 		nr_prefix_str(&hit, h, sizeof(h));
 		if (who == reserved_owner)
 			return nr_err_set(err, -EEXIST, "%s overlaps reserved %s", c, h);
 		return nr_err_set(err, -EEXIST, "%s overlaps %s of node %s", c, h,
 				  (const char *)who);
 	}
-	if (nr_cidrset_add(&ipam->claims, cidr, owner) < 0)
+	if (r == -ENOMEM)
 		return nr_err_set(err, -ENOMEM, "ipam: out of memory");
-	return 0;
+	return nr_err_set(err, r, "%s: cannot be claimed (%s)", c, nr_strerror(r));
 }
 
 static int check_prefix(const struct nr_prefix *cidr, struct nr_err *err)
