@@ -305,6 +305,8 @@ struct nr_ctl {
 		bool orphan;               /* its pass let go of it: free it at the end */
 		void (*then)(struct nr_ctl *ctl, int rc);
 		void (*closed)(struct nr_ctl *ctl); /* a close waits for the worker */
+		const struct nr_ctl_job *job; /* instead of a batch: another job */
+		void *job_arg;
 	} send;
 	struct nr_link_seen *links_seen; /* ctl_watch.c: what link events told last */
 	size_t n_links_seen, cap_links_seen;
@@ -403,6 +405,19 @@ void nr_ctl_send_release(struct nr_ctl *ctl, struct nr_nl_batch *b);
 bool nr_ctl_send_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
 /* A send queued but not started is dropped (a pass that timed out). */
 void nr_ctl_send_cancel(struct nr_ctl *ctl);
+/* The same worker slot for another job that uses ctl->nl, a full pass's
+ * route lookups (ctl_reach.c): run(ctl, arg) on the pool, ended(arg, rc)
+ * on the loop after it, then then(ctl, rc) as above. false when a worker
+ * runs or a close is under way. release_job: job->free(arg) now, or when
+ * the worker using arg ends. */
+struct nr_ctl_job {
+	int (*run)(struct nr_ctl *ctl, void *arg);
+	void (*ended)(void *arg, int rc);
+	void (*free)(void *arg);
+};
+bool nr_ctl_send_job(struct nr_ctl *ctl, const struct nr_ctl_job *job, void *arg,
+		     void (*then)(struct nr_ctl *ctl, int rc));
+void nr_ctl_send_release_job(struct nr_ctl *ctl, const struct nr_ctl_job *job, void *arg);
 
 /* ctl_life.c: the end of a close (after the handles and any running save) */
 void nr_ctl_close_finish(struct nr_ctl *ctl);
@@ -479,8 +494,16 @@ struct nr_reach_fill;
 int nr_ctl_reach_fill_begin(struct nr_ctl *ctl, char *const *names, size_t n,
 			    struct nr_reach_fill **ret);
 int nr_ctl_reach_fill_all(struct nr_ctl *ctl, struct nr_reach_fill **ret);
-int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns);
+int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns,
+			   void (*then)(struct nr_ctl *ctl, int rc));
 void nr_ctl_reach_fill_free(struct nr_reach_fill *f);
+/* A large set's lookups run on the thread pool (nr_ctl_send_job): pump
+ * collects the IPs in slices, starts the worker and returns
+ * NR_CTL_REACH_WORKER (then(ctl, rc) runs when it is done: pump again),
+ * then takes the answers into the cache in slices. release: free f now,
+ * or when the worker using it ends. */
+enum { NR_CTL_REACH_WORKER = 3 };
+void nr_ctl_reach_fill_release(struct nr_ctl *ctl, struct nr_reach_fill *f);
 /* The planner's nr_plan_reach_fn over the cache (data: a view): NULL for
  * an IP never asked; demote_gateways turns "behind a gateway" into
  * "unknown" (after the planner refused a node that lost direct

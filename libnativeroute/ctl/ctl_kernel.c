@@ -77,6 +77,7 @@ const struct nr_kernel_ops nr_kernel_netlink = {
 	.reach = nr_nl_reach,
 	.reach_many = nr_nl_reach_many,
 	.reach_pump = nr_nl_reach_pump,
+	.reach_run = nr_nl_reach_run,
 	.link_get = nr_nl_link_get,
 	.link_index = nr_nl_link_index,
 	.link_set_up = nr_nl_link_set_up,

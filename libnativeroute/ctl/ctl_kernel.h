@@ -95,6 +95,9 @@ struct nr_kernel_ops {
 	/* the same from the loop, in steps: nr_nl_reach_pump (begin, ready
 	 * and end are bookkeeping, not I/O: see nl_reach.h) */
 	int (*reach_pump)(struct nr_nl_reach_async *a, uint64_t budget_ns);
+	/* the same to the end on a worker thread (a full pass's lookups, from
+	 * libuv's thread pool: ctl_send.c); NULL: the loop pumps them */
+	int (*reach_run)(struct nr_nl_reach_async *a);
 
 	/* ---- links and addresses (nl_link.h, nl_vxlan.h) ---------------------- */
 	int (*link_get)(struct nr_nl *nl, const char *name, uint32_t ifindex,

@@ -10,6 +10,7 @@
 
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_reach.h"
+#include "util/clock.h"
 #include "util/hmap.h"
 
 struct reach_entry {
@@ -172,7 +173,19 @@ struct nr_reach_fill {
 	size_t taken;         /* answers before this one are in the cache */
 	bool all;             /* every node's IPs: collected in slices */
 	uint32_t next_index;  /* ... from this node index on */
+	/* a large set is looked up by a worker (nr_ctl_send_lookups): */
+	bool offload;
+	bool started, ran;    /* the worker was started / has ended */
+	int ran_rc;           /* ... with this */
 };
+
+/* From this many addresses on the lookups run on the thread pool: each is
+ * a few microseconds of kernel work in the asking thread (~50 ms for a
+ * full pass at 10,000 nodes); a few of them are not worth a worker's round
+ * trip (an incremental pass's new nodes). */
+#define OFFLOAD_MIN 256
+/* Answers put in the cache between two clock reads. */
+#define TAKE_SLICE 128
 
 /* Nodes whose IPs are collected between two pumps: the walk with a cache
  * lookup per IP is itself milliseconds at 10,000 nodes. */
@@ -249,6 +262,7 @@ static int fill_begin(struct nr_ctl *ctl, bool all, char *const *names, size_t n
 		nr_ctl_reach_fill_free(f);
 		return 0;
 	}
+	f->offload = ctl->k->reach_run && f->cap >= OFFLOAD_MIN;
 	/* one sequence number per possible address, reserved now */
 	nr_nl_reach_begin_open(&f->a, ctl->nl, f->ips, f->cap, f->ans, f->rc);
 	nr_nl_reach_ready(&f->a, f->n, !f->all);
@@ -268,33 +282,101 @@ int nr_ctl_reach_fill_all(struct nr_ctl *ctl, struct nr_reach_fill **ret)
 }
 
 /* The answers received so far into the cache, in order (each pump takes
- * what arrived, so the cache grows in slices too); a lookup the socket
- * lost (-EIO) stays unasked, so a later pass asks again. */
-static void fill_take(struct nr_ctl *ctl, struct nr_reach_fill *f)
+ * what arrived, so the cache grows in slices too), for at most budget_ns;
+ * true when none is left to take. A lookup the socket lost (-EIO) stays
+ * unasked, so a later pass asks again. */
+static bool fill_take(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns)
 {
-	for (; f->taken < f->a.ready && f->rc[f->taken] != 1; f->taken++) {
+	uint64_t t0 = nr_mono_ns();
+
+	for (size_t k = 1; f->taken < f->a.ready && f->rc[f->taken] != 1; f->taken++, k++) {
 		size_t i = f->taken;
 		struct nr_reach a;
 
+		if (k % TAKE_SLICE == 0 && nr_mono_ns() - t0 >= budget_ns)
+			return false;
 		if (f->rc[i] == -EIO)
 			continue;
 		take_answer(&f->ips[i], f->rc[i], &f->ans[i], &a);
 		if (!cache_find(ctl->reach, &a.ip)) /* an IP may be listed twice */
 			cache_put(ctl->reach, &a);
 	}
+	return true;
 }
 
-int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns)
+static const struct nr_ctl_job lookups_job;
+
+/* The worker's way: collect every IP (slices), look them all up on the
+ * pool, take the answers (slices). */
+static int pump_offloaded(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns,
+			  void (*then)(struct nr_ctl *ctl, int rc))
+{
+	uint64_t t0 = nr_mono_ns();
+
+	if (!f->started) {
+		while (!f->a.complete) {
+			fill_more(ctl, f);
+			if (!f->a.complete && nr_mono_ns() - t0 >= budget_ns)
+				return NR_NL_REACH_MORE;
+		}
+		f->started = true;
+		if (nr_ctl_send_job(ctl, &lookups_job, f, then))
+			return NR_CTL_REACH_WORKER;
+		f->ran = true; /* closing: nothing was asked */
+		f->ran_rc = -ECANCELED;
+	}
+	if (!f->ran)
+		return NR_CTL_REACH_WORKER;
+	if (f->ran_rc < 0)
+		nr_nl_reach_end(&f->a);
+	if (!fill_take(ctl, f, budget_ns))
+		return NR_NL_REACH_MORE;
+	return f->ran_rc;
+}
+
+int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns,
+			   void (*then)(struct nr_ctl *ctl, int rc))
 {
 	int rc;
 
+	if (f->offload)
+		return pump_offloaded(ctl, f, budget_ns, then);
 	if (!f->a.complete)
 		fill_more(ctl, f);
 	rc = ctl->k->reach_pump(&f->a, budget_ns);
 	if (rc < 0)
 		nr_nl_reach_end(&f->a);
-	fill_take(ctl, f);
+	fill_take(ctl, f, UINT64_MAX);
 	return rc;
+}
+
+static int lookups_run(struct nr_ctl *ctl, void *arg)
+{
+	struct nr_reach_fill *f = arg;
+
+	return ctl->k->reach_run(&f->a);
+}
+
+static void lookups_ended(void *arg, int rc)
+{
+	struct nr_reach_fill *f = arg;
+
+	f->ran = true;
+	f->ran_rc = rc;
+}
+
+static void lookups_free(void *arg)
+{
+	nr_ctl_reach_fill_free(arg);
+}
+
+static const struct nr_ctl_job lookups_job = {
+	.run = lookups_run, .ended = lookups_ended, .free = lookups_free,
+};
+
+void nr_ctl_reach_fill_release(struct nr_ctl *ctl, struct nr_reach_fill *f)
+{
+	nr_ctl_send_release_job(ctl, &lookups_job, f);
 }
 
 const struct nr_reach *nr_ctl_reach_lookup(void *view, const struct nr_addr *ip)

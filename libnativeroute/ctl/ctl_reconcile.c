@@ -25,6 +25,7 @@
 #include "netlink/nl_object.h"
 #include "netlink/nl_reach.h"
 #include "store/etcd.h"
+#include "util/clock.h"
 
 #define NR_RETRY_MS 1000 /* after a failed pass, try again this soon */
 
@@ -385,19 +386,11 @@ static void report_unreachable(struct nr_ctl *ctl, const struct nr_plan_report *
 static void pass_continue(struct nr_ctl *ctl);
 static void touched_start(struct nr_ctl *ctl, struct pass *ps);
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* What is left of this slice's budget: stages that follow each other in
  * one slice (a small pass: save, diff and send at once) share it. */
 static uint64_t slice_left(const struct pass *ps)
 {
-	uint64_t used = mono_ns() - ps->slice_t0;
+	uint64_t used = nr_mono_ns() - ps->slice_t0;
 
 	return used >= NR_STEP_BUDGET_NS ? 0 : NR_STEP_BUDGET_NS - used;
 }
@@ -476,7 +469,7 @@ static int apply_end(struct pass *ps, int rc)
 /* What a pass holds besides its requests and failures. */
 static void pass_release(struct pass *ps)
 {
-	nr_ctl_reach_fill_free(ps->fill);
+	nr_ctl_reach_fill_release(ps->ctl, ps->fill); /* a worker may still use it */
 	ps->fill = NULL;
 	nr_plan_slices_free(ps->slices);
 	ps->slices = NULL;
@@ -865,6 +858,14 @@ static bool deferred_checks_slice(struct pass *ps, struct nr_pending **cursor)
 	return rest == NULL;
 }
 
+/* A full pass's lookups ended on the thread pool (ctl_send.c). */
+static void looked_up_cb(struct nr_ctl *ctl, int rc)
+{
+	(void)rc; /* the fill has it */
+	if (ctl->flight)
+		pass_continue(ctl);
+}
+
 /* ST_REACH: the lookups, then the deferred checks, in slices. */
 static void step_reach(struct pass *ps)
 {
@@ -872,7 +873,11 @@ static void step_reach(struct pass *ps)
 	int rc;
 
 	if (ps->fill) {
-		rc = nr_ctl_reach_fill_pump(ctl, ps->fill, slice_left(ps));
+		rc = nr_ctl_reach_fill_pump(ctl, ps->fill, slice_left(ps), looked_up_cb);
+		if (rc == NR_CTL_REACH_WORKER) { /* looked_up_cb continues */
+			pass_stop_io(ctl);
+			return;
+		}
 		if (rc == NR_NL_REACH_WAIT) { /* answers outstanding */
 			pass_wait_io(ctl, false);
 			return;
@@ -919,7 +924,7 @@ static void pass_continue(struct nr_ctl *ctl)
 	if (!ps)
 		return;
 	if (ps->depth == 0) {
-		uint64_t now = mono_ns();
+		uint64_t now = nr_mono_ns();
 
 		if (ps->new_turn || now - ps->slice_end >= NR_SLICE_GAP_NS)
 			ps->turn_used = 0;
@@ -954,7 +959,7 @@ static void pass_continue(struct nr_ctl *ctl)
 	case ST_FINISH: step_finish(ps); break;
 	}
 	if (ctl->flight == ps && --ps->depth == 0) {
-		ps->slice_end = mono_ns();
+		ps->slice_end = nr_mono_ns();
 		ps->turn_used = ps->slice_end - ps->slice_t0;
 	}
 }

@@ -11,6 +11,10 @@
  * while it sends: why in step_send_offloaded, ctl_reconcile.c), and claims
  * the next operations.
  *
+ * The same worker slot runs other jobs on ctl->nl (nr_ctl_send_job): a full
+ * pass's route lookups (ctl_reach.c), ten thousand of which are ~50 ms of
+ * kernel work in the asking thread, which the loop had done in slices.
+ *
  * The batch is the pass's; while a worker uses it, it must not be freed: a
  * pass that ends meanwhile (close) hands it over (release), and the
  * worker's end frees it. The pass itself waits for the worker before it
@@ -33,24 +37,37 @@ static void send_work(uv_work_t *w)
 {
 	struct nr_ctl *ctl = w->data;
 
-	ctl->send.rc = ctl->k->batch_send(ctl->send.batch, ctl->send.first, ctl->send.n,
-					  &ctl->send.sent);
+	if (ctl->send.job)
+		ctl->send.rc = ctl->send.job->run(ctl, ctl->send.job_arg);
+	else
+		ctl->send.rc = ctl->k->batch_send(ctl->send.batch, ctl->send.first, ctl->send.n,
+						  &ctl->send.sent);
 }
 
 static void send_done(uv_work_t *w, int status)
 {
 	struct nr_ctl *ctl = w->data;
 	struct nr_nl_batch *b = ctl->send.batch;
+	const struct nr_ctl_job *job = ctl->send.job;
+	void *arg = ctl->send.job_arg;
 	int rc = status < 0 ? status : ctl->send.rc;
 	void (*then)(struct nr_ctl *, int) = ctl->send.then;
 
-	nr_nl_batch_claim_end(b, ctl->send.first, ctl->send.n, ctl->send.sent);
+	if (job)
+		job->ended(arg, rc);
+	else
+		nr_nl_batch_claim_end(b, ctl->send.first, ctl->send.n, ctl->send.sent);
 	ctl->send.running = false;
 	ctl->send.batch = NULL;
+	ctl->send.job = NULL;
+	ctl->send.job_arg = NULL;
 	ctl->send.then = NULL;
 	if (ctl->send.orphan) {
 		ctl->send.orphan = false;
-		nr_nl_batch_free(b);
+		if (job)
+			job->free(arg);
+		else
+			nr_nl_batch_free(b);
 	}
 	if (ctl->closing) { /* a close may wait for this worker: it ends now */
 		if (ctl->send.closed)
@@ -59,6 +76,17 @@ static void send_done(uv_work_t *w, int status)
 	}
 	if (then)
 		then(ctl, rc);
+}
+
+static bool start_worker(struct nr_ctl *ctl, void (*then)(struct nr_ctl *ctl, int rc))
+{
+	ctl->send.rc = 0;
+	ctl->send.then = then;
+	ctl->send.work.data = ctl;
+	ctl->send.running = true;
+	/* fails only without a work callback */
+	(void)uv_queue_work(ctl->loop, &ctl->send.work, send_work, send_done);
+	return true;
 }
 
 bool nr_ctl_send_next(struct nr_ctl *ctl, struct nr_nl_batch *b,
@@ -75,13 +103,7 @@ bool nr_ctl_send_next(struct nr_ctl *ctl, struct nr_nl_batch *b,
 	ctl->send.first = first;
 	ctl->send.n = n;
 	ctl->send.sent = 0;
-	ctl->send.rc = 0;
-	ctl->send.then = then;
-	ctl->send.work.data = ctl;
-	ctl->send.running = true;
-	/* fails only without a work callback */
-	(void)uv_queue_work(ctl->loop, &ctl->send.work, send_work, send_done);
-	return true;
+	return start_worker(ctl, then);
 }
 
 void nr_ctl_send_release(struct nr_ctl *ctl, struct nr_nl_batch *b)
@@ -90,6 +112,24 @@ void nr_ctl_send_release(struct nr_ctl *ctl, struct nr_nl_batch *b)
 		ctl->send.orphan = true;
 	else
 		nr_nl_batch_free(b);
+}
+
+bool nr_ctl_send_job(struct nr_ctl *ctl, const struct nr_ctl_job *job, void *arg,
+		     void (*then)(struct nr_ctl *ctl, int rc))
+{
+	if (ctl->send.running || ctl->closing)
+		return false;
+	ctl->send.job = job;
+	ctl->send.job_arg = arg;
+	return start_worker(ctl, then);
+}
+
+void nr_ctl_send_release_job(struct nr_ctl *ctl, const struct nr_ctl_job *job, void *arg)
+{
+	if (arg && ctl->send.running && ctl->send.job_arg == arg)
+		ctl->send.orphan = true;
+	else if (arg)
+		job->free(arg);
 }
 
 void nr_ctl_send_cancel(struct nr_ctl *ctl)

@@ -8,6 +8,7 @@
 #include "nativeroute/error.h"
 #include "netlink/nl_ack.h"
 #include "netlink/nl_request.h"
+#include "util/clock.h"
 
 /* Bytes per sendmsg. Must stay below the socket's sndbuf (default ~208 KiB)
  * or the kernel answers EMSGSIZE; 64 KiB holds ~600 routes. mnl's batch
@@ -371,16 +372,6 @@ int nr_nl_batch_commit(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb,
 
 /* ---- asynchronous commit --------------------------------------------------- */
 
-#include <time.h>
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 int nr_nl_batch_begin(struct nr_nl_batch *b, nr_nl_batch_fail_cb fail_cb, void *data,
 		      struct nr_err *err)
 {
@@ -439,7 +430,7 @@ static int pump_send(struct nr_nl_batch *b)
 
 int nr_nl_batch_pump(struct nr_nl_batch *b, uint64_t budget_ns)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = nr_mono_ns();
 	int r;
 
 	for (;;) {
@@ -456,7 +447,7 @@ int nr_nl_batch_pump(struct nr_nl_batch *b, uint64_t budget_ns)
 			return NR_NL_BATCH_WAIT;
 		if (b->cs.inflight + NR_NL_BATCH_SLICE > b->cs.max_inflight)
 			return NR_NL_BATCH_WAIT; /* their ACKs must fit first */
-		if (mono_ns() - t0 >= budget_ns)
+		if (nr_mono_ns() - t0 >= budget_ns)
 			return NR_NL_BATCH_MORE;
 		r = pump_send(b);
 		if (r < 0) {

@@ -1,6 +1,8 @@
 #include "netlink/nl_reach.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +12,7 @@
 #include "netlink/nl_ack.h"
 #include "netlink/nl_encode.h"
 #include "netlink/nl_request.h"
+#include "util/clock.h"
 
 /* Lookups per sendmsg in nr_nl_reach_many: ~40 bytes each, and their
  * answers (a few hundred bytes of receive buffer each) fit easily. */
@@ -199,22 +202,12 @@ int nr_nl_reach_many(struct nr_nl *nl, const struct nr_addr *ips, size_t n,
 
 /* ---- pipelined, driven by the caller's loop ------------------------------- */
 
-#include <time.h>
-
 /* Lookups per sendmsg: the kernel answers them inside the call, ~2 us
  * each, so a slice stays well below the loop's time budget. */
 #define REACH_SLICE 32
 /* Receive-buffer cost of one answer (skb truesize); answers in flight are
  * capped so they always fit: a dropped answer would stay unknown. */
 #define ANSWER_COST 2048
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 void nr_nl_reach_begin_open(struct nr_nl_reach_async *a, struct nr_nl *nl, const struct nr_addr *ips,
 			    size_t n, struct nr_nl_reach *out, int *rc)
@@ -280,18 +273,24 @@ static int pump_send(struct nr_nl_reach_async *a)
 	return 0;
 }
 
+static void size_inflight(struct nr_nl_reach_async *a)
+{
+	int rcvbuf;
+
+	if (a->max_inflight) /* here, not at begin: begin is bookkeeping only */
+		return;
+	rcvbuf = nr_nl_rcvbuf(a->nl);
+	a->max_inflight = rcvbuf > 0 ? (size_t)rcvbuf / ANSWER_COST : 0;
+	if (a->max_inflight < REACH_SLICE)
+		a->max_inflight = REACH_SLICE;
+}
+
 int nr_nl_reach_pump(struct nr_nl_reach_async *a, uint64_t budget_ns)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = nr_mono_ns();
 	int r;
 
-	if (!a->max_inflight) { /* here, not at begin: begin is bookkeeping only */
-		int rcvbuf = nr_nl_rcvbuf(a->nl);
-
-		a->max_inflight = rcvbuf > 0 ? (size_t)rcvbuf / ANSWER_COST : 0;
-		if (a->max_inflight < REACH_SLICE)
-			a->max_inflight = REACH_SLICE;
-	}
+	size_inflight(a);
 	for (;;) {
 		if ((r = pump_read(a)) < 0)
 			return r;
@@ -302,10 +301,38 @@ int nr_nl_reach_pump(struct nr_nl_reach_async *a, uint64_t budget_ns)
 		}
 		if (a->inflight + REACH_SLICE > a->max_inflight)
 			return NR_NL_REACH_WAIT; /* their answers must fit first */
-		if (mono_ns() - t0 >= budget_ns)
+		if (nr_mono_ns() - t0 >= budget_ns)
 			return NR_NL_REACH_MORE;
 		if ((r = pump_send(a)) < 0)
 			return r;
+	}
+}
+
+int nr_nl_reach_run(struct nr_nl_reach_async *a)
+{
+	int r;
+
+	if (!a->complete)
+		return -EINVAL;
+	size_inflight(a);
+	for (;;) {
+		if ((r = pump_read(a)) < 0)
+			return r;
+		if (a->next == a->ready && !a->inflight)
+			return 0;
+		if (a->next == a->ready || a->inflight + REACH_SLICE > a->max_inflight) {
+			struct pollfd pfd = { .fd = nr_nl_fd(a->nl), .events = POLLIN };
+			int p = poll(&pfd, 1, NR_NL_TIMEOUT_MS);
+
+			if (p == 0)
+				return -ETIMEDOUT;
+			if (p < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		if ((r = pump_send(a)) < 0)
+			return r;
+		sched_yield(); /* why: nr_nl_batch_send_claimed (nl_batch.c) */
 	}
 }
 

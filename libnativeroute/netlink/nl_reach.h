@@ -72,6 +72,10 @@ void nr_nl_reach_begin_open(struct nr_nl_reach_async *a, struct nr_nl *nl, const
 			    size_t n, struct nr_nl_reach *out, int *rc);
 void nr_nl_reach_ready(struct nr_nl_reach_async *a, size_t ready, bool complete);
 int nr_nl_reach_pump(struct nr_nl_reach_async *a, uint64_t budget_ns);
+/* The same to the end, on a thread that may wait (libuv's thread pool):
+ * every address ready (complete), answers waited for NR_NL_TIMEOUT_MS at
+ * most; the CPU yielded between two sends. 0 or -errno (then end). */
+int nr_nl_reach_run(struct nr_nl_reach_async *a);
 /* Answers never received (the socket failed, or the exchange was given up
  * on) become -EIO. */
 void nr_nl_reach_end(struct nr_nl_reach_async *a);

@@ -17,7 +17,7 @@ gate() { # SCENARIO
 	out=$(timeout 60 "$NR_TOOLS_DIR/nr_send_gate" "$n1" "$1" 2>&1) || { echo "$out"; nr_fail "nr_send_gate $1 failed (exit status $?)"; }
 	echo "$out"
 	if grep -q '^FAIL' <<<"$out"; then nr_fail "nr_send_gate $1: a check failed"; fi
-	nr_expect_match "$out" "^ok held: node-3's batch reached the gate" "$1: the send was held off the loop"
+	nr_expect_match "$out" "^ok held: node-3's (batch|lookups) reached the gate" "$1: the job was held off the loop"
 }
 
 echo "== send: the callback comes after the ACK, the loop runs meanwhile"
@@ -29,4 +29,10 @@ echo "== close: waits for the send in flight"
 ip -n "$n1" nexthop flush >/dev/null # our nexthops, and the routes through them
 [ -z "$(ip -n "$n1" route show proto 201)" ] || nr_fail "routes left before the close scenario"
 gate close
-nr_ok "a pass's batch sent off the loop"
+
+echo "== lookups: a large set of route lookups runs on the thread pool too"
+ip -n "$n1" nexthop flush >/dev/null
+gate lookups
+nr_expect_match "$(ip -n "$n1" route show 10.0.131.0/24)" "via 192\.168\.1\.141 .*proto 201" \
+	"lookups: the last node's route is in the kernel"
+nr_ok "a pass's batch and its route lookups off the loop"

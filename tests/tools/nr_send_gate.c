@@ -5,7 +5,7 @@
  * opens (gate.h). No timing decides anything: while the gate is closed the
  * batch cannot have been sent.
  *
- *   nr_send_gate NETNS send|close
+ *   nr_send_gate NETNS send|close|lookups
  *
  * NETNS holds 192.168.1.10/24 (node-1, native routing, direct routes).
  * node-2 (192.168.1.11, 10.0.1.0/24) is added with the gate open; then,
@@ -18,6 +18,11 @@
  *   close  nr_ctl_close first: the close must wait for the send (no
  *          callback while the gate is closed), the gate opens, node-3's
  *          callback gets -ECANCELED before the close ends
+ *   lookups  the gate holds reach_run instead - a large set's route lookups
+ *          (ctl_reach.c: 256 addresses and more go to the thread pool):
+ *          node-3 comes with 129 more nodes (192.168.1.13-141, 10.0.3-131.0/24)
+ *          in one loop turn; the same checks while held, then the gate
+ *          opens and node-3's callback must find its route
  * Prints "ok ..." per check, "FAIL ..." for a failed one; exit 0 when none
  * failed. */
 #include <errno.h>
@@ -47,6 +52,25 @@ static int gated_batch_send(struct nr_nl_batch *b, size_t first, size_t n, size_
 	return nr_kernel_netlink.batch_send(b, first, n, sent);
 }
 
+static int gated_reach_run(struct nr_nl_reach_async *a)
+{
+	gate_pass(&at_gate);
+	return nr_kernel_netlink.reach_run(a);
+}
+
+#define MORE_NODES 129 /* with node-3: 130 nodes, 260 lookups reserved */
+static int more_done;
+
+static void more_cb(struct nr_ctl *c, int status, const char *msg, void *data)
+{
+	(void)c;
+	(void)data;
+	if (status < 0 || ++more_done == MORE_NODES)
+		printf("done %d more nodes, last %d %s\n", more_done, status, msg ? msg : "");
+	if (status < 0)
+		check(false, "lookups: one of the other nodes failed");
+}
+
 static void all_closed(uv_handle_t *h)
 {
 	(void)h;
@@ -72,11 +96,14 @@ static void n3_cb(struct nr_ctl *c, int status, const char *msg, void *data)
 	(void)data;
 	n3_done = true;
 	printf("done node-3 %d %s\n", status, msg ? msg : "");
-	if (!strcmp(scenario, "send")) {
+	if (strcmp(scenario, "close")) {
 		check(gate_reached && gate_open, "send: node-3's callback ran after its send was let go");
 		check(status == 0, "send: node-3 added");
 		check(route_present(netns, "10.0.2.0/24"),
 		      "send: the route of node-3 is in the kernel when its callback runs");
+		if (!strcmp(scenario, "lookups"))
+			check(route_present(netns, "10.0.131.0/24"),
+			      "lookups: the route of the last node is in the kernel too");
 		nr_ctl_close(ctl, closed_cb, NULL);
 	} else {
 		check(status == -ECANCELED, "close: node-3's callback says -ECANCELED");
@@ -108,10 +135,12 @@ static void at_gate_cb(uv_async_t *a)
 	if (gate_reached)
 		return;
 	gate_reached = true;
-	check(true, "held: node-3's batch reached the gate (on the thread pool)");
+	check(true, !strcmp(scenario, "lookups") ? "held: node-3's lookups reached the gate (on the thread pool)"
+						  : "held: node-3's batch reached the gate (on the thread pool)");
 	check(!route_present(netns, "10.0.2.0/24"), "held: no route to 10.0.2.0/24 yet");
 	check(!n3_done, "held: node-3's callback has not run");
-	check(nr_ctl_status(ctl, &st) == 0 && st.nodes == 3, "held: nr_ctl_status answers from the loop");
+	check(nr_ctl_status(ctl, &st) == 0 && st.nodes == (strcmp(scenario, "lookups") ? 3 : 3 + MORE_NODES),
+	      "held: nr_ctl_status answers from the loop");
 	if (!strcmp(scenario, "close"))
 		check(nr_ctl_close(ctl, closed_cb, NULL) == 0, "close: nr_ctl_close accepted");
 	uv_timer_start(&turns, turn_cb, 1, 1);
@@ -137,6 +166,14 @@ static void n2_cb(struct nr_ctl *c, int status, const char *msg, void *data)
 	check(route_present(netns, "10.0.1.0/24"), "the route of node-2 is in the kernel when its callback runs");
 	gate_set(false);
 	add_node(c, "node-3", "192.168.1.12", "10.0.2.0/24", n3_cb);
+	for (int i = 0; !strcmp(scenario, "lookups") && i < MORE_NODES; i++) {
+		char name[32], ip[32], cidr[32];
+
+		snprintf(name, sizeof(name), "node-%d", 4 + i);
+		snprintf(ip, sizeof(ip), "192.168.1.%d", 13 + i);
+		snprintf(cidr, sizeof(cidr), "10.0.%d.0/24", 3 + i);
+		add_node(c, name, ip, cidr, more_cb);
+	}
 }
 
 static void started(struct nr_ctl *c, int status, const char *msg, void *data)
@@ -154,13 +191,16 @@ int main(int argc, char **argv)
 	struct nr_kernel k = { .ops = &ops };
 	uv_loop_t *loop = uv_default_loop();
 
-	if (argc != 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "close"))) {
-		fprintf(stderr, "usage: nr_send_gate NETNS send|close\n");
+	if (argc != 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "close") && strcmp(argv[2], "lookups"))) {
+		fprintf(stderr, "usage: nr_send_gate NETNS send|close|lookups\n");
 		return 2;
 	}
 	netns = argv[1];
 	scenario = argv[2];
-	ops.batch_send = gated_batch_send;
+	if (!strcmp(scenario, "lookups"))
+		ops.reach_run = gated_reach_run;
+	else
+		ops.batch_send = gated_batch_send;
 	uv_async_init(loop, &at_gate, at_gate_cb);
 	uv_timer_init(loop, &turns);
 	NR_OPTS(nr_ctl_opts, opts, .netns = netns, .node_name = "node-1",
