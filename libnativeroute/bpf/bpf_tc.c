@@ -30,6 +30,7 @@
 #include "ctl/ctl_kernel.h"
 #include "netlink/nl_netns.h"
 #include "nr_fast.skel.h"
+#include "util/worker_yield.h"
 
 #define NR_TC_HANDLE 0x4e52 /* "NR" */
 #define NR_TC_PRIO 0x4e52
@@ -176,12 +177,16 @@ static int run_job(void *arg)
 	struct nr_bpf_tc_job *j = arg;
 	int rc = 0;
 
+	/* each attach or detach is a few netlink changes (RTNL, milliseconds
+	 * now and then): the caller's loop may be queued behind this thread */
 	for (size_t i = 0; rc == 0 && i < j->n_add; i++) {
+		nr_worker_yield_piece();
 		rc = attach_one(j->tc, j->rec_fd, &j->add[i], &j->err);
 		if (rc == -ENODEV)
 			rc = 0; /* the device went between plan and now: next pass */
 	}
 	for (size_t i = 0; rc == 0 && i < j->n_del; i++) {
+		nr_worker_yield_piece();
 		rc = detach_one(j->del[i].ifindex);
 		if (rc < 0)
 			rc = nr_err_set(&j->err, rc, "bpf: removing our tc filter from link #%u: %s",
@@ -203,10 +208,12 @@ static void work_cb(uv_work_t *req)
 	}
 	if (!j->n_add && !j->n_del)
 		return;
+	nr_worker_yield_begin();
 	if (!j->k->tc_run)
 		j->rc = nr_err_set(&j->err, -ENOTSUP, "bpf: this kernel table has no tc");
 	else
 		j->rc = j->k->tc_run(j->k_ctx, j->netns_fd, run_job, j, &j->err);
+	nr_worker_yield_end();
 }
 
 static void job_free(struct nr_bpf_tc_job *j)
