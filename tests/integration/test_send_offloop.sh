@@ -35,4 +35,11 @@ ip -n "$n1" nexthop flush >/dev/null
 gate lookups
 nr_expect_match "$(ip -n "$n1" route show 10.0.131.0/24)" "via 192\.168\.1\.141 .*proto 201" \
 	"lookups: the last node's route is in the kernel"
+
+echo "== lookups-close: a close waits for the lookups in flight"
+ip -n "$n1" nexthop flush >/dev/null
+gate lookups-close
+[ -z "$(ip -n "$n1" route show 10.0.2.0/24)$(ip -n "$n1" route show 10.0.131.0/24)" ] ||
+	nr_fail "lookups-close: routes of the cancelled nodes are in the kernel"
+nr_ok "lookups-close: no route of a cancelled node"
 nr_ok "a pass's batch and its route lookups off the loop"

@@ -5,7 +5,7 @@
  * opens (gate.h). No timing decides anything: while the gate is closed the
  * batch cannot have been sent.
  *
- *   nr_send_gate NETNS send|close|lookups
+ *   nr_send_gate NETNS send|close|lookups|lookups-close
  *
  * NETNS holds 192.168.1.10/24 (node-1, native routing, direct routes).
  * node-2 (192.168.1.11, 10.0.1.0/24) is added with the gate open; then,
@@ -23,6 +23,8 @@
  *          node-3 comes with 129 more nodes (192.168.1.13-141, 10.0.3-131.0/24)
  *          in one loop turn; the same checks while held, then the gate
  *          opens and node-3's callback must find its route
+ *   lookups-close  the same held, then close as in "close": it waits for
+ *          the lookups, every callback gets -ECANCELED
  * Prints "ok ..." per check, "FAIL ..." for a failed one; exit 0 when none
  * failed. */
 #include <errno.h>
@@ -40,6 +42,7 @@
 #include "gate.h"
 
 static const char *netns, *scenario;
+static bool closing_first, lookups; /* scenario: close / lookups* */
 static struct nr_ctl *ctl;
 static uv_async_t at_gate;
 static uv_timer_t turns;
@@ -65,10 +68,13 @@ static void more_cb(struct nr_ctl *c, int status, const char *msg, void *data)
 {
 	(void)c;
 	(void)data;
-	if (status < 0 || ++more_done == MORE_NODES)
+	if (++more_done == MORE_NODES)
 		printf("done %d more nodes, last %d %s\n", more_done, status, msg ? msg : "");
-	if (status < 0)
-		check(false, "lookups: one of the other nodes failed");
+	if (status != (closing_first ? -ECANCELED : 0)) {
+		printf("node: %d %s\n", status, msg ? msg : "");
+		check(false, closing_first ? "lookups-close: one of the other nodes was not cancelled"
+					   : "lookups: one of the other nodes failed");
+	}
 }
 
 static void all_closed(uv_handle_t *h)
@@ -81,7 +87,7 @@ static void closed_cb(struct nr_ctl *c, void *data)
 	(void)c;
 	(void)data;
 	closed = true;
-	if (!strcmp(scenario, "close")) {
+	if (closing_first) {
 		check(n3_done, "close: node-3's callback ran (cancelled) before the close ended");
 		check(gate_reached && gate_open, "close: ended only after the send was let go");
 	}
@@ -96,12 +102,12 @@ static void n3_cb(struct nr_ctl *c, int status, const char *msg, void *data)
 	(void)data;
 	n3_done = true;
 	printf("done node-3 %d %s\n", status, msg ? msg : "");
-	if (strcmp(scenario, "close")) {
+	if (!closing_first) {
 		check(gate_reached && gate_open, "send: node-3's callback ran after its send was let go");
 		check(status == 0, "send: node-3 added");
 		check(route_present(netns, "10.0.2.0/24"),
 		      "send: the route of node-3 is in the kernel when its callback runs");
-		if (!strcmp(scenario, "lookups"))
+		if (lookups)
 			check(route_present(netns, "10.0.131.0/24"),
 			      "lookups: the route of the last node is in the kernel too");
 		nr_ctl_close(ctl, closed_cb, NULL);
@@ -118,7 +124,7 @@ static void turn_cb(uv_timer_t *t)
 		return;
 	uv_timer_stop(t);
 	check(!n3_done, "held: node-3's callback did not run while its send was held");
-	if (!strcmp(scenario, "close"))
+	if (closing_first)
 		check(!closed, "close: the close waits for the send in flight");
 	else
 		check(!route_present(netns, "10.0.2.0/24"), "held: still no route to 10.0.2.0/24");
@@ -135,13 +141,13 @@ static void at_gate_cb(uv_async_t *a)
 	if (gate_reached)
 		return;
 	gate_reached = true;
-	check(true, !strcmp(scenario, "lookups") ? "held: node-3's lookups reached the gate (on the thread pool)"
+	check(true, lookups ? "held: node-3's lookups reached the gate (on the thread pool)"
 						  : "held: node-3's batch reached the gate (on the thread pool)");
 	check(!route_present(netns, "10.0.2.0/24"), "held: no route to 10.0.2.0/24 yet");
 	check(!n3_done, "held: node-3's callback has not run");
-	check(nr_ctl_status(ctl, &st) == 0 && st.nodes == (strcmp(scenario, "lookups") ? 3 : 3 + MORE_NODES),
+	check(nr_ctl_status(ctl, &st) == 0 && st.nodes == (lookups ? 3 + MORE_NODES : 3),
 	      "held: nr_ctl_status answers from the loop");
-	if (!strcmp(scenario, "close"))
+	if (closing_first)
 		check(nr_ctl_close(ctl, closed_cb, NULL) == 0, "close: nr_ctl_close accepted");
 	uv_timer_start(&turns, turn_cb, 1, 1);
 }
@@ -166,7 +172,7 @@ static void n2_cb(struct nr_ctl *c, int status, const char *msg, void *data)
 	check(route_present(netns, "10.0.1.0/24"), "the route of node-2 is in the kernel when its callback runs");
 	gate_set(false);
 	add_node(c, "node-3", "192.168.1.12", "10.0.2.0/24", n3_cb);
-	for (int i = 0; !strcmp(scenario, "lookups") && i < MORE_NODES; i++) {
+	for (int i = 0; lookups && i < MORE_NODES; i++) {
 		char name[32], ip[32], cidr[32];
 
 		snprintf(name, sizeof(name), "node-%d", 4 + i);
@@ -191,13 +197,16 @@ int main(int argc, char **argv)
 	struct nr_kernel k = { .ops = &ops };
 	uv_loop_t *loop = uv_default_loop();
 
-	if (argc != 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "close") && strcmp(argv[2], "lookups"))) {
-		fprintf(stderr, "usage: nr_send_gate NETNS send|close|lookups\n");
+	if (argc != 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "close") &&
+			  strcmp(argv[2], "lookups") && strcmp(argv[2], "lookups-close"))) {
+		fprintf(stderr, "usage: nr_send_gate NETNS send|close|lookups|lookups-close\n");
 		return 2;
 	}
 	netns = argv[1];
 	scenario = argv[2];
-	if (!strcmp(scenario, "lookups"))
+	lookups = !strncmp(scenario, "lookups", 7);
+	closing_first = strstr(scenario, "close") != NULL;
+	if (lookups)
 		ops.reach_run = gated_reach_run;
 	else
 		ops.batch_send = gated_batch_send;
