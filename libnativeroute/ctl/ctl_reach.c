@@ -33,6 +33,10 @@ struct nr_reach_cache {
 	struct entry_block *blocks; /* the newest first */
 	struct nr_reach *array; /* the planner's input, rebuilt per pass */
 	size_t n_array, cap_array;
+	/* kernel events that may change how node IPs are reached, counted:
+	 * one that comes while lookups are out finds no entry to drop yet,
+	 * and the answers taken after it may be stale (nr_ctl_reach_fill_pump) */
+	uint64_t events;
 };
 
 int nr_reach_cache_new(struct nr_reach_cache **ret)
@@ -159,6 +163,7 @@ bool nr_reach_cache_affected(struct nr_ctl *ctl, const struct nr_prefix *dst, ui
 {
 	struct affected_q q = { .dst = dst, .ifindex = ifindex };
 
+	ctl->reach->events++;
 	return nr_hmap_any(&ctl->reach->map, entry_affected, &q);
 }
 
@@ -177,6 +182,7 @@ struct nr_reach_fill {
 	bool offload;
 	bool started, ran;    /* the worker was started / has ended */
 	int ran_rc;           /* ... with this */
+	uint64_t events;      /* the cache's event count when the asking began */
 };
 
 /* From this many addresses on the lookups run on the thread pool: each is
@@ -263,6 +269,7 @@ static int fill_begin(struct nr_ctl *ctl, bool all, char *const *names, size_t n
 		return 0;
 	}
 	f->offload = ctl->k->reach_run && f->cap >= OFFLOAD_MIN;
+	f->events = ctl->reach->events;
 	/* one sequence number per possible address, reserved now */
 	nr_nl_reach_begin_open(&f->a, ctl->nl, f->ips, f->cap, f->ans, f->rc);
 	nr_nl_reach_ready(&f->a, f->n, !f->all);
@@ -334,8 +341,8 @@ static int pump_offloaded(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t 
 	return f->ran_rc;
 }
 
-int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns,
-			   void (*then)(struct nr_ctl *ctl, int rc))
+static int pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns,
+		void (*then)(struct nr_ctl *ctl, int rc))
 {
 	int rc;
 
@@ -347,6 +354,20 @@ int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t
 	if (rc < 0)
 		nr_nl_reach_end(&f->a);
 	fill_take(ctl, f, UINT64_MAX);
+	return rc;
+}
+
+int nr_ctl_reach_fill_pump(struct nr_ctl *ctl, struct nr_reach_fill *f, uint64_t budget_ns,
+			   void (*then)(struct nr_ctl *ctl, int rc))
+{
+	int rc = pump(ctl, f, budget_ns, then);
+
+	/* done: an event that came meanwhile may have changed an answer
+	 * already given; the next full pass asks again */
+	if (rc <= 0 && ctl->reach->events != f->events) {
+		ctl->reach_stale = true;
+		nr_ctl_schedule(ctl, NR_DRIFT_DEBOUNCE_MS);
+	}
 	return rc;
 }
 
