@@ -338,14 +338,18 @@ static int index_slot(struct nr_model *m, uint32_t index)
 	return 0;
 }
 
-static void link_ips(struct nr_model *m, struct nr_node *n)
+/* Errors: -ENOMEM (the map is full and cannot grow), and then neither IP
+ * is linked. Linking again IPs just unlinked never fails (nr_hmap_insert). */
+static int link_ips(struct nr_model *m, struct nr_node *n)
 {
-	/* The map has buckets by now (by_name insert succeeded first), so
-	 * inserting cannot fail. */
-	if (n->ip4.family)
-		nr_hmap_insert(&m->by_ip, &n->by_ip4, nr_addr_hash(&n->ip4));
-	if (n->ip6.family)
-		nr_hmap_insert(&m->by_ip, &n->by_ip6, nr_addr_hash(&n->ip6));
+	if (n->ip4.family && nr_hmap_insert(&m->by_ip, &n->by_ip4, nr_addr_hash(&n->ip4)) < 0)
+		return -ENOMEM;
+	if (n->ip6.family && nr_hmap_insert(&m->by_ip, &n->by_ip6, nr_addr_hash(&n->ip6)) < 0) {
+		if (n->ip4.family)
+			nr_hmap_remove(&m->by_ip, &n->by_ip4);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static void unlink_ips(struct nr_model *m, struct nr_node *n)
@@ -397,9 +401,13 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 	if (!n)
 		return nr_err_set(err, -ENOMEM, "model: out of memory");
 	n->name = memcpy(n + 1, spec->name, len);
+	n->ip4 = spec->ip4;
+	n->ip6 = spec->ip6;
 	r = take_cidrs(m, n->name, spec, none, false, got, err);
 	if (r == 0 && (nr_idset_add(&m->indexes, idx) < 0 ||
-		       nr_hmap_insert(&m->by_name, &n->by_name, nr_hash_str(n->name)) < 0)) {
+		       nr_hmap_insert(&m->by_name, &n->by_name, nr_hash_str(n->name)) < 0 ||
+		       link_ips(m, n) < 0)) {
+		nr_hmap_remove(&m->by_name, &n->by_name); /* no-op when not in */
 		nr_idset_del(&m->indexes, idx);
 		for (int s = 0; s < 2; s++)
 			if (got[s].addr.family)
@@ -410,12 +418,9 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 		free(n);
 		return r;
 	}
-	n->ip4 = spec->ip4;
-	n->ip6 = spec->ip6;
 	n->cidr4 = got[0];
 	n->cidr6 = got[1];
 	n->index = (uint32_t)idx;
-	link_ips(m, n);
 	m->by_index[idx] = n;
 	if (idx >= m->index_top)
 		m->index_top = idx + 1;
@@ -449,6 +454,7 @@ int nr_model_node_update(struct nr_model *m, const struct nr_node_req *spec,
 {
 	struct nr_node *n = spec && spec->name ? find_name(m, spec->name) : NULL;
 	struct nr_prefix cur[2], got[2];
+	struct nr_addr old4, old6;
 	bool local;
 	int r;
 
@@ -460,13 +466,25 @@ int nr_model_node_update(struct nr_model *m, const struct nr_node_req *spec,
 	cur[0] = n->cidr4;
 	cur[1] = n->cidr6;
 	local = !strcmp(n->name, m->local_name);
-	r = take_cidrs(m, n->name, spec, cur, local, got, err);
-	if (r < 0)
-		return r;
+	/* the IPs first: if the new ones cannot be linked, the old ones go
+	 * back into the slots they freed, before any CIDR changed */
+	old4 = n->ip4;
+	old6 = n->ip6;
 	unlink_ips(m, n);
 	n->ip4 = spec->ip4;
 	n->ip6 = spec->ip6;
-	link_ips(m, n);
+	r = link_ips(m, n);
+	if (r == 0)
+		r = take_cidrs(m, n->name, spec, cur, local, got, err);
+	else
+		r = nr_err_set(err, -ENOMEM, "model: out of memory");
+	if (r < 0) {
+		unlink_ips(m, n);
+		n->ip4 = old4;
+		n->ip6 = old6;
+		link_ips(m, n);
+		return r;
+	}
 	m->n_no_cidr -= no_cidr(n);
 	n->cidr4 = got[0];
 	n->cidr6 = got[1];
