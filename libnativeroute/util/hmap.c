@@ -23,29 +23,31 @@
  * full. A slot of the old table whose elements are all removed keeps a
  * marker (REMOVED) for the same reason; the current table closes the gap
  * instead (backward shift), so it never holds a marker. */
-#define MOVE_PER_INSERT 2 /* old slots moved per insert: done after half the
-			   * old table's size in inserts, before the current
-			   * one is 3/4 full (it is at most 5/8 by then) */
+#define MOVE_PER_INSERT 4 /* old slots moved per insert: done after a quarter
+			   * of the old table's size in inserts, when the
+			   * current one is at most half full */
+#define MOVE_AHEAD 16     /* slots prefetched ahead of the move */
 #define MIN_SLOTS 16
 
 static struct nr_hnode removed_mark;
 #define REMOVED (&removed_mark)
 
-/* The next, twice larger table is allocated once the current one is half
- * full and cleared ZERO_PER_INSERT slots per insert, so that it is ready
- * when the current one is 3/4 full (2 x slots cleared in slots/4 inserts
- * needs 8 per insert): no insert clears a whole table (calloc of 2 MiB at
- * 100,000 nodes took milliseconds, mostly page faults, in the insert that
- * grew), and its pages are first touched by writes (a fresh mapping read
- * first by probes faults twice a page). */
-#define ZERO_PER_INSERT 16
+/* The next, twice larger table is allocated once the current one is 5/8
+ * full (after any move: the current one is at most half full until then)
+ * and cleared ZERO_PER_INSERT slots per insert, so that it is ready when
+ * the current one is 3/4 full (2 x slots cleared in slots/8 inserts needs
+ * 16 per insert; 32 leaves a margin): no insert clears a whole table
+ * (calloc of 2 MiB at 100,000 nodes took milliseconds, mostly page faults,
+ * in the insert that grew), and its pages are first touched by writes (a
+ * fresh mapping read first by probes faults twice a page). */
+#define ZERO_PER_INSERT 32
 
 static void prepare_some(struct nr_hmap *m)
 {
 	size_t n = (m->mask + 1) * 2, k;
 
 	if (!m->next) {
-		if (m->used * 2 < m->mask + 1 || !(m->next = malloc(n * sizeof(*m->next))))
+		if (m->used * 8 < (m->mask + 1) * 5 || !(m->next = malloc(n * sizeof(*m->next))))
 			return; /* no memory: grow tries calloc */
 		m->next_zeroed = 0;
 	}
@@ -117,6 +119,16 @@ static struct nr_hslot *find(const struct nr_hmap *m, uint32_t hash, bool *in_ol
 
 static void move_some(struct nr_hmap *m)
 {
+	/* the slots moved a few inserts from now, and where they go (their
+	 * home in the current table is i or i + old size): each line is
+	 * cold, and the inserts in between have time to bring it in */
+	size_t ahead = m->old_next + MOVE_AHEAD;
+
+	if (ahead <= m->old_mask) {
+		__builtin_prefetch(&m->old[ahead]);
+		__builtin_prefetch(&m->slots[ahead], 1);
+		__builtin_prefetch(&m->slots[ahead + m->old_mask + 1], 1);
+	}
 	for (int k = 0; k < MOVE_PER_INSERT && m->old_next <= m->old_mask; k++) {
 		const struct nr_hslot *s = &m->old[m->old_next++];
 
@@ -164,7 +176,7 @@ int nr_hmap_insert(struct nr_hmap *m, struct nr_hnode *node, uint32_t hash)
 	}
 	if (m->old)
 		move_some(m);
-	if (m->next || m->used * 2 >= m->mask + 1)
+	if (m->next || m->used * 8 >= (m->mask + 1) * 5)
 		prepare_some(m);
 	s = find(m, hash, &in_old);
 	if (!s) { /* a new hash takes a slot of the current table */
