@@ -53,13 +53,50 @@ static bool host_bits_zero(const uint8_t *b, unsigned from, unsigned bits)
 	return true;
 }
 
+/* Exactly what inet_pton(AF_INET) accepts (glibc's inet_pton4: four
+ * decimal parts of at most 255, no leading zeros, nothing else), without
+ * its per-character strchr: two thirds of a node add's parsing. */
+static bool parse_ipv4(const char *s, uint8_t out[4])
+{
+	uint8_t tmp[4] = { 0 };
+	unsigned octets = 0, cur = 0;
+	bool saw_digit = false;
+
+	for (; *s; s++) {
+		if (*s >= '0' && *s <= '9') {
+			if (saw_digit && cur == 0)
+				return false;
+			cur = cur * 10 + (unsigned)(*s - '0');
+			if (cur > 255)
+				return false;
+			if (!saw_digit) {
+				if (++octets > 4)
+					return false;
+				saw_digit = true;
+			}
+			tmp[octets - 1] = (uint8_t)cur;
+		} else if (*s == '.' && saw_digit) {
+			if (octets == 4)
+				return false;
+			cur = 0;
+			saw_digit = false;
+		} else {
+			return false;
+		}
+	}
+	if (octets < 4)
+		return false;
+	memcpy(out, tmp, 4);
+	return true;
+}
+
 int nr_addr_parse(const char *text, struct nr_addr *out, struct nr_err *err)
 {
 	struct nr_addr a = { 0 };
 
 	if (!text || !out)
 		return nr_err_set(err, -EINVAL, "address: missing");
-	if (inet_pton(AF_INET, text, a.bytes) == 1)
+	if (parse_ipv4(text, a.bytes))
 		a.family = AF_INET;
 	else if (inet_pton(AF_INET6, text, a.bytes) == 1)
 		a.family = AF_INET6;

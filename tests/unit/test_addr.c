@@ -1,4 +1,5 @@
 /* util/addr: parsing, formatting, ordering, containment and sub-prefix math. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -38,6 +39,54 @@ Test(addr, parses_ipv6)
 	cr_assert_eq(a.family, AF_INET6);
 	cr_assert_eq(a.bytes[0], 0xfd);
 	cr_assert_eq(a.bytes[15], 1);
+}
+
+/* nr_addr_parse has its own IPv4 parser (speed): it must accept exactly
+ * what inet_pton(AF_INET) accepts, with the same bytes. Listed edge cases,
+ * then random strings of digits and dots (and a few other characters). */
+static void same_as_inet_pton(const char *s)
+{
+	struct nr_addr a;
+	uint8_t want[4];
+	bool ok = inet_pton(AF_INET, s, want) == 1;
+	int rc = nr_addr_parse(s, &a, NULL);
+
+	if (ok) {
+		cr_assert_eq(rc, 0, "\"%s\": inet_pton takes it", s);
+		cr_assert_eq(a.family, AF_INET, "\"%s\"", s);
+		cr_assert_arr_eq(a.bytes, want, 4, "\"%s\"", s);
+	} else {
+		cr_assert(rc < 0 || a.family == AF_INET6, "\"%s\": inet_pton refuses it", s);
+	}
+}
+
+Test(addr, ipv4_parser_accepts_what_inet_pton_accepts)
+{
+	static const char *cases[] = {
+		"0.0.0.0", "255.255.255.255", "1.2.3.4", "01.2.3.4", "1.2.3.04", "1.2.3.0",
+		"0.0.0.00", "256.1.1.1", "1.2.3.256", "1.2.3", "1.2.3.4.", ".1.2.3.4", "1..2.3",
+		"1.2.3.4.5", "1.2.3.4a", " 1.2.3.4", "1.2.3.4 ", "", ".", "1", "999.1.1.1",
+		"100.200.250.255", "1.2.3.-4", "+1.2.3.4", "0x1.2.3.4", "1.2.3.4/8", "::1",
+		"::ffff:1.2.3.4", "1.2.3.4:80", "12.34.56.78", "2550.1.1.1", "0.0.0.0.0",
+	};
+	unsigned seed = 7;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		same_as_inet_pton(cases[i]);
+	for (int n = 0; n < 200000; n++) {
+		static const char alphabet[] = "0123456789.....0125:x";
+		char s[20];
+		size_t len;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % 17;
+		for (size_t k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			s[k] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+		}
+		s[len] = '\0';
+		same_as_inet_pton(s);
+	}
 }
 
 Test(addr, refuses_garbage_naming_the_text)
