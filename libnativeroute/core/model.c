@@ -154,15 +154,20 @@ int nr_model_set_config(struct nr_model *m, const struct nr_cluster_config *cfg,
 	return 0;
 }
 
-static struct nr_node *find_name(const struct nr_model *m, const char *name)
+static struct nr_node *find_name_hashed(const struct nr_model *m, const char *name, uint32_t hash)
 {
-	for (struct nr_hnode *n = nr_hmap_first(&m->by_name, nr_hash_str(name)); n; n = nr_hmap_next(n)) {
+	for (struct nr_hnode *n = nr_hmap_first(&m->by_name, hash); n; n = nr_hmap_next(n)) {
 		struct nr_node *node = nr_container_of(n, struct nr_node, by_name);
 
 		if (!strcmp(node->name, name))
 			return node;
 	}
 	return NULL;
+}
+
+static struct nr_node *find_name(const struct nr_model *m, const char *name)
+{
+	return find_name_hashed(m, name, nr_hash_str(name));
 }
 
 static struct nr_node *find_ip(const struct nr_model *m, const struct nr_addr *ip)
@@ -374,12 +379,14 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 	struct nr_prefix got[2];
 	struct nr_node *n;
 	uint64_t idx = index;
+	uint32_t hash;
 	size_t len;
 	int r;
 
 	if (!spec || (r = nr_node_name_check(spec->name, err)) < 0)
 		return spec ? r : nr_err_set(err, -EINVAL, "node: missing");
-	if (find_name(m, spec->name))
+	hash = nr_hash_str(spec->name); /* for the lookup and the insert */
+	if (find_name_hashed(m, spec->name, hash))
 		return nr_err_set(err, -EEXIST, "node %s already exists", spec->name);
 	if ((r = check_ips(m, spec, NULL, err)) < 0 || (r = check_cidr_families(spec, err)) < 0)
 		return r;
@@ -405,7 +412,7 @@ static int node_add(struct nr_model *m, const struct nr_node_req *spec, bool fix
 	n->ip6 = spec->ip6;
 	r = take_cidrs(m, n->name, spec, none, false, got, err);
 	if (r == 0 && (nr_idset_add(&m->indexes, idx) < 0 ||
-		       nr_hmap_insert(&m->by_name, &n->by_name, nr_hash_str(n->name)) < 0 ||
+		       nr_hmap_insert(&m->by_name, &n->by_name, hash) < 0 ||
 		       link_ips(m, n) < 0)) {
 		nr_hmap_remove(&m->by_name, &n->by_name); /* no-op when not in */
 		nr_idset_del(&m->indexes, idx);
