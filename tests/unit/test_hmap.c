@@ -1,4 +1,4 @@
-/* util/hmap: the map grows a few slots per insert (no rehash of every
+/* util/hmap: the map grows a few buckets per insert (no rehash of every
  * element in one call), and while it grows every element stays findable
  * exactly once, by lookup, by removal and by a walk - also elements that
  * share a hash, and elements inserted or removed mid-growth. */
@@ -59,17 +59,17 @@ Test(hmap, grows_in_steps_and_finds_everything_meanwhile)
 
 	cr_assert_not_null(items);
 	for (unsigned i = 0; i < N; i++) {
-		/* the table a grow switches to was cleared by earlier inserts,
-		 * at most 32 slots each (none clears a whole table) */
+		/* every grow takes an array cleared ahead, at most 16 buckets
+		 * per insert (none clears a whole array) */
 		bool ready = m.next && m.next_zeroed == 2 * (m.mask + 1);
 		size_t mask = m.mask, zeroed = m.next ? m.next_zeroed : 0;
 
 		items[i].key = i;
 		cr_assert_eq(nr_hmap_insert(&m, &items[i].node, key_hash(i)), 0);
 		if (m.mask != mask && mask >= 15)
-			cr_assert(ready, "insert %u grew to a table not cleared ahead", i);
+			cr_assert(ready, "insert %u grew to %zu buckets without a cleared array", i, m.mask + 1);
 		else if (m.next)
-			cr_assert_leq(m.next_zeroed - zeroed, 32);
+			cr_assert_leq(m.next_zeroed - zeroed, 16);
 		cr_assert_eq(find(&m, i), &items[i], "key %u not found right after its insert", i);
 		if (m.old) { /* mid-growth: the old array is not emptied at once */
 			grew_in_steps = true;
@@ -123,8 +123,8 @@ Test(hmap, walk_stops_when_asked)
 
 /* Random inserts and removals against a record of what is in: every
  * element findable exactly while it is in, during growth too. hash_of
- * picks the layout: homes packed at the end of the table (probes wrap
- * around, slots removed from the old table mid-growth) or spread. */
+ * picks the layout: hashes packed into the last buckets (long chains,
+ * removed from old buckets mid-growth) or spread. */
 static uint32_t packed_hash(unsigned key)
 {
 	return 0xfffffff0u | (key % 13); /* 13 hashes, homes at the table's end */
@@ -208,9 +208,9 @@ Test(hmap, random_inserts_and_removals)
 	random_ops(spread_hash, 30000, 400000);
 }
 
-/* Many distinct hashes whose homes all sit at the end of the table: long
- * probe runs that wrap around, removals that shift slots back across the
- * wrap, and old-table slots emptied while it is being moved. */
+/* Many distinct hashes whose buckets all sit at the end of the array,
+ * with removals from old buckets while they are being moved (it also
+ * covered an open-addressing layout's wrapping probe runs, tried once). */
 static uint32_t wrap_hash(unsigned key)
 {
 	return (uint32_t)(key * 0x10000u) | 0xfff0u | (key & 7);
