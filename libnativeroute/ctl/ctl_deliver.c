@@ -16,11 +16,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "nativeroute/error.h"
 
 #include "ctl/ctl_internal.h"
+#include "util/clock.h"
 
 static void run_one(struct nr_ctl *ctl, struct nr_pending *p)
 {
@@ -66,19 +66,11 @@ void nr_ctl_pending_free(struct nr_pending *p)
 #define DELIVER_BUDGET_NS 200000u
 #define DELIVER_CHECK_EVERY 32 /* callbacks between two clock reads */
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void run_queued(struct nr_ctl *ctl, bool all)
 {
 	struct nr_pending *p = ctl->done_q, *end = NULL;
 	struct nr_pending **tail = ctl->done_tail;
-	uint64_t t0 = all ? 0 : mono_ns();
+	uint64_t t0 = all ? 0 : nr_mono_ns();
 	unsigned k = 0;
 
 	/* detach what is queued now; the callbacks queue behind it */
@@ -89,7 +81,7 @@ static void run_queued(struct nr_ctl *ctl, bool all)
 
 		run_one(ctl, p);
 		p = next;
-		if (!all && p && ++k % DELIVER_CHECK_EVERY == 0 && mono_ns() - t0 >= DELIVER_BUDGET_NS) {
+		if (!all && p && ++k % DELIVER_CHECK_EVERY == 0 && nr_mono_ns() - t0 >= DELIVER_BUDGET_NS) {
 			end = p;
 			break;
 		}
