@@ -3,15 +3,18 @@
  * our objects (and, at the first pass, of the nexthop ids others hold), one
  * receive buffer per readiness of the command socket. At a restart with
  * 100,000 nodes that is ~800 steps of well under a millisecond each where
- * the blocking dumps stalled the loop for ~250 ms (issue 17). The pass is
+ * the blocking dumps stalled the loop for ~250 ms (issue 17). With the real
+ * kernel the steps run on libuv's thread pool (dump_job below), and the
+ * loop sorts and takes the result in slices. The pass is
  * ctl->flight meanwhile: close cancels it, and passes asked for wait. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "ctl/ctl_internal.h"
 #include "netlink/nl_dump.h"
+#include "nativeroute/error.h"
+#include "util/clock.h"
 
 /* The sort after the dump: element moves between two clock reads, and the
  * loop-thread time a slice of it may take (as a pass's slices). */
@@ -58,26 +61,18 @@ static int gather_take(struct nr_ctl *ctl)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The dump is in: what came out of key order is sorted (the neighbours and
  * FDB entries of tunnel mode, in the kernel's hash order: tens of
  * milliseconds at 100,000 in one qsort), a slice per loop turn; then it
  * is taken. */
 static void gather_finish(struct nr_ctl *ctl)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = nr_mono_ns();
 	int rc = 0;
 
 	while (ctl->k->dumper_finish &&
 	       (rc = ctl->k->dumper_finish(ctl->gather.dumper, NR_GATHER_SORT_MOVES, &ctl->gather.err)) == 1)
-		if (mono_ns() - t0 >= NR_GATHER_SLICE_NS) {
+		if (nr_mono_ns() - t0 >= NR_GATHER_SLICE_NS) {
 			/* the pass's idle handle (it waits for this): a 0 ms timer
 			 * re-armed from its own callback would run again within the
 			 * same loop turn (libuv before 1.45) */
@@ -131,6 +126,44 @@ static void gather_poll_cb(uv_poll_t *h, int status, int events)
 		return;
 	}
 	gather_step(ctl);
+}
+
+/* ---- the receives on the thread pool (the send worker's slot, ctl_send.c):
+ * each step runs a piece of the kernel's dump inside recvmsg and parses a
+ * few hundred objects, ~0.4 ms, and now and then 1-6 ms (traced at a
+ * 100,000-node restart): ~150 ms of the loop's time in all. */
+
+static int dump_run(struct nr_ctl *ctl, void *arg)
+{
+	return ctl->k->dumper_run(arg, &ctl->gather.err); /* err: the loop waits */
+}
+
+static void dump_ended(void *arg, int rc)
+{
+	(void)arg; /* then (dumped_cb) gets rc */
+	(void)rc;
+}
+
+static void dump_free(void *arg)
+{
+	nr_nl_dumper_free(arg);
+}
+
+static const struct nr_ctl_job dump_job = {
+	.run = dump_run, .ended = dump_ended, .free = dump_free,
+};
+
+static void dumped_cb(struct nr_ctl *ctl, int rc)
+{
+	if (!ctl->gather.dumper) /* cancelled meanwhile */
+		return;
+	if (rc < 0) {
+		if (!ctl->gather.err.code)
+			nr_err_set(&ctl->gather.err, rc, "dump: %s", nr_strerror(rc));
+		gather_end(ctl, rc);
+		return;
+	}
+	gather_finish(ctl);
 }
 
 static void gather_timeout(uv_timer_t *t)
@@ -213,6 +246,8 @@ void nr_ctl_gather(struct nr_ctl *ctl, nr_ctl_gather_cb done)
 		done(ctl, rc, &ctl->gather.err);
 		return;
 	}
+	if (ctl->k->dumper_run && nr_ctl_send_job(ctl, &dump_job, ctl->gather.dumper, dumped_cb))
+		return; /* dumped_cb continues */
 	uv_poll_start(&ctl->cmd_poll, UV_READABLE, gather_poll_cb);
 	uv_timer_start(&ctl->cmd_timer, gather_timeout, NR_NL_TIMEOUT_MS, 0);
 }
@@ -221,7 +256,9 @@ void nr_ctl_gather_cancel(struct nr_ctl *ctl)
 {
 	if (ctl->gather.dumper)
 		uv_idle_stop(&ctl->step_idle); /* a sort's next slice */
-	if (ctl->gather.dumper)
+	if (ctl->gather.dumper && ctl->k->dumper_run) /* a worker may still read it */
+		nr_ctl_send_release_job(ctl, &dump_job, ctl->gather.dumper);
+	else if (ctl->gather.dumper)
 		ctl->k->dumper_free(ctl->gather.dumper);
 	ctl->gather.dumper = NULL;
 	ctl->gather.done = NULL;

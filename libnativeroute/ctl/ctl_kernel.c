@@ -65,6 +65,7 @@ const struct nr_kernel_ops nr_kernel_netlink = {
 	.dump_nexthops_foreign = nr_nl_dump_nexthops_foreign,
 	.dumper_new = nr_nl_dumper_new,
 	.dumper_step = nr_nl_dumper_step,
+	.dumper_run = nr_nl_dumper_run,
 	.dumper_take = nr_nl_dumper_take,
 	.dumper_free = nr_nl_dumper_free,
 	.dumper_finish = nr_nl_dumper_finish,

@@ -63,6 +63,9 @@ struct nr_kernel_ops {
 	int (*dumper_new)(struct nr_nl *nl, const struct nr_nl_dump_filter *f, bool foreign_nexthops,
 			  bool no_nexthops, struct nr_nl_dumper **ret, struct nr_err *err);
 	int (*dumper_step)(struct nr_nl_dumper *d, struct nr_err *err);
+	/* the steps to the end on a worker thread (ctl_gather.c, from libuv's
+	 * thread pool); NULL: the loop steps */
+	int (*dumper_run)(struct nr_nl_dumper *d, struct nr_err *err);
 	int (*dumper_take)(struct nr_nl_dumper *d, struct nr_kstate *out,
 			   struct nr_knexthop **foreign, size_t *n_foreign, struct nr_err *err);
 	void (*dumper_free)(struct nr_nl_dumper *d);

@@ -1,6 +1,8 @@
 #include "netlink/nl_dump.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -515,6 +517,28 @@ int nr_nl_dumper_step(struct nr_nl_dumper *d, struct nr_err *err)
 			break;
 	}
 	return d->stage == ST_DONE ? 0 : NR_NL_DUMP_WAIT;
+}
+
+int nr_nl_dumper_run(struct nr_nl_dumper *d, struct nr_err *err)
+{
+	for (;;) {
+		int rc = nr_nl_dumper_step(d, err);
+		struct pollfd pfd = { .fd = nr_nl_fd(d->nl), .events = POLLIN };
+
+		if (rc <= 0)
+			return rc;
+		/* a step ran one piece of the kernel's dump (inside recvmsg) and
+		 * parsed it: a few hundred objects; why yield: nl_batch.c,
+		 * nr_nl_batch_send_claimed */
+		sched_yield();
+		rc = poll(&pfd, 1, NR_NL_TIMEOUT_MS);
+		if (rc == 0)
+			return nr_err_set(err, -ETIMEDOUT, "dump: the kernel did not answer in %d ms",
+					  NR_NL_TIMEOUT_MS);
+		if (rc < 0 && errno != EINTR)
+			return nr_err_set(err, -errno, "dump: polling the netlink socket: %s",
+					  strerror(errno));
+	}
 }
 
 /* Room for `k` more items, then a copy of them (already in order). */

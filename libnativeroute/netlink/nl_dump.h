@@ -85,6 +85,10 @@ int nr_nl_dumper_new(struct nr_nl *nl, const struct nr_nl_dump_filter *f, bool f
  * when the dump is complete (nr_nl_dumper_take), or -errno with err set
  * (-EINTR: the kernel's tables kept changing under the dump). */
 int nr_nl_dumper_step(struct nr_nl_dumper *d, struct nr_err *err);
+/* The steps to the end on a thread that may wait (libuv's thread pool):
+ * waits NR_NL_TIMEOUT_MS at most for each receive, yields the CPU between
+ * two. 0 (complete) or -errno with err set. */
+int nr_nl_dumper_run(struct nr_nl_dumper *d, struct nr_err *err);
 
 /* After step returned 0, and before take: the collections the kernel did
  * not list in key order (neighbours and FDB entries come in its hash

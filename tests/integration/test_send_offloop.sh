@@ -17,7 +17,8 @@ gate() { # SCENARIO
 	out=$(timeout 60 "$NR_TOOLS_DIR/nr_send_gate" "$n1" "$1" 2>&1) || { echo "$out"; nr_fail "nr_send_gate $1 failed (exit status $?)"; }
 	echo "$out"
 	if grep -q '^FAIL' <<<"$out"; then nr_fail "nr_send_gate $1: a check failed"; fi
-	nr_expect_match "$out" "^ok held: node-3's (batch|lookups) reached the gate" "$1: the job was held off the loop"
+	nr_expect_match "$out" "^ok held: (node-3's batch|node-3's lookups|the first pass's dump) reached the gate" \
+		"$1: the job was held off the loop"
 }
 
 echo "== send: the callback comes after the ACK, the loop runs meanwhile"
@@ -42,4 +43,8 @@ gate lookups-close
 [ -z "$(ip -n "$n1" route show 10.0.2.0/24)$(ip -n "$n1" route show 10.0.131.0/24)" ] ||
 	nr_fail "lookups-close: routes of the cancelled nodes are in the kernel"
 nr_ok "lookups-close: no route of a cancelled node"
-nr_ok "a pass's batch and its route lookups off the loop"
+
+echo "== dump: the first pass reads the kernel on the thread pool"
+gate dump
+
+nr_ok "a pass's batch, its route lookups and its dump off the loop"

@@ -5,7 +5,7 @@
  * opens (gate.h). No timing decides anything: while the gate is closed the
  * batch cannot have been sent.
  *
- *   nr_send_gate NETNS send|close|lookups|lookups-close
+ *   nr_send_gate NETNS send|close|lookups|lookups-close|dump
  *
  * NETNS holds 192.168.1.10/24 (node-1, native routing, direct routes).
  * node-2 (192.168.1.11, 10.0.1.0/24) is added with the gate open; then,
@@ -25,6 +25,10 @@
  *          opens and node-3's callback must find its route
  *   lookups-close  the same held, then close as in "close": it waits for
  *          the lookups, every callback gets -ECANCELED
+ *   dump   the gate holds dumper_run - the first pass's dump of the kernel
+ *          (ctl_gather.c): no start callback while held, status answers;
+ *          after three loop turns the gate opens and the start callback
+ *          must follow
  * Prints "ok ..." per check, "FAIL ..." for a failed one; exit 0 when none
  * failed. */
 #include <errno.h>
@@ -42,7 +46,8 @@
 #include "gate.h"
 
 static const char *netns, *scenario;
-static bool closing_first, lookups; /* scenario: close / lookups* */
+static bool closing_first, lookups, dump; /* scenario: close / lookups* / dump */
+static bool start_done;
 static struct nr_ctl *ctl;
 static uv_async_t at_gate;
 static uv_timer_t turns;
@@ -53,6 +58,12 @@ static int gated_batch_send(struct nr_nl_batch *b, size_t first, size_t n, size_
 {
 	gate_pass(&at_gate);
 	return nr_kernel_netlink.batch_send(b, first, n, sent);
+}
+
+static int gated_dumper_run(struct nr_nl_dumper *d, struct nr_err *err)
+{
+	gate_pass(&at_gate);
+	return nr_kernel_netlink.dumper_run(d, err);
 }
 
 static int gated_reach_run(struct nr_nl_reach_async *a)
@@ -123,6 +134,11 @@ static void turn_cb(uv_timer_t *t)
 	if (++n_turns < 3)
 		return;
 	uv_timer_stop(t);
+	if (dump) {
+		check(!start_done, "dump: the start callback did not run while its dump was held");
+		gate_set(true);
+		return;
+	}
 	check(!n3_done, "held: node-3's callback did not run while its send was held");
 	if (closing_first)
 		check(!closed, "close: the close waits for the send in flight");
@@ -141,6 +157,13 @@ static void at_gate_cb(uv_async_t *a)
 	if (gate_reached)
 		return;
 	gate_reached = true;
+	if (dump) {
+		check(true, "held: the first pass's dump reached the gate (on the thread pool)");
+		check(!start_done, "held: the start callback has not run");
+		check(nr_ctl_status(ctl, &st) == 0, "held: nr_ctl_status answers from the loop");
+		uv_timer_start(&turns, turn_cb, 1, 1);
+		return;
+	}
 	check(true, lookups ? "held: node-3's lookups reached the gate (on the thread pool)"
 						  : "held: node-3's batch reached the gate (on the thread pool)");
 	check(!route_present(netns, "10.0.2.0/24"), "held: no route to 10.0.2.0/24 yet");
@@ -187,6 +210,12 @@ static void started(struct nr_ctl *c, int status, const char *msg, void *data)
 	(void)data;
 	printf("done start %d %s\n", status, msg ? msg : "");
 	check(status == 0, "started");
+	start_done = true;
+	if (dump) {
+		check(gate_reached && gate_open, "dump: the start callback ran after the dump was let go");
+		nr_ctl_close(c, closed_cb, NULL);
+		return;
+	}
 	add_node(c, "node-2", "192.168.1.11", "10.0.1.0/24", n2_cb);
 }
 
@@ -197,19 +226,24 @@ int main(int argc, char **argv)
 	struct nr_kernel k = { .ops = &ops };
 	uv_loop_t *loop = uv_default_loop();
 
-	if (argc != 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "close") &&
+	if (argc != 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "close") && strcmp(argv[2], "dump") &&
 			  strcmp(argv[2], "lookups") && strcmp(argv[2], "lookups-close"))) {
-		fprintf(stderr, "usage: nr_send_gate NETNS send|close|lookups|lookups-close\n");
+		fprintf(stderr, "usage: nr_send_gate NETNS send|close|lookups|lookups-close|dump\n");
 		return 2;
 	}
 	netns = argv[1];
 	scenario = argv[2];
 	lookups = !strncmp(scenario, "lookups", 7);
 	closing_first = strstr(scenario, "close") != NULL;
-	if (lookups)
+	dump = !strcmp(scenario, "dump");
+	if (dump) {
+		ops.dumper_run = gated_dumper_run;
+		gate_set(false); /* the first pass's dump */
+	} else if (lookups) {
 		ops.reach_run = gated_reach_run;
-	else
+	} else {
 		ops.batch_send = gated_batch_send;
+	}
 	uv_async_init(loop, &at_gate, at_gate_cb);
 	uv_timer_init(loop, &turns);
 	NR_OPTS(nr_ctl_opts, opts, .netns = netns, .node_name = "node-1",
