@@ -525,7 +525,13 @@ static int slices_sort(struct nr_plan_slices *s, size_t budget)
 		}
 		if (nr_msort_step(&s->sort, budget))
 			return 1;
-		*arr = nr_msort_end(&s->sort);
+		void *spare;
+
+		*arr = nr_msort_end_keep(&s->sort, &spare);
+		if (s->in.release)
+			s->in.release(s->in.release_ctx, spare, n * size);
+		else
+			free(spare);
 		s->sorting = false;
 		s->kind++;
 		budget /= 2; /* the next array starts within this step only a little */

@@ -80,6 +80,11 @@ struct nr_plan_input {
 	unsigned flags; /* NR_PLAN_* */
 	const struct nr_nh_remap *nh_remap; /* sorted by want; may be NULL */
 	size_t n_nh_remap;
+	/* nr_plan_slices only: frees an array of len bytes its sort no
+	 * longer needs (NULL: free) - a caller on a loop frees large ones
+	 * elsewhere */
+	void (*release)(void *ctx, void *p, size_t len);
+	void *release_ctx;
 };
 
 /* The nexthop id of node index `index` and family v6 under `in`'s remap. */

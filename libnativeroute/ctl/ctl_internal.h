@@ -308,6 +308,10 @@ struct nr_ctl {
 		const struct nr_ctl_job *job; /* instead of a batch: another job */
 		void *job_arg;
 	} send;
+	struct {                     /* large blocks freed on the pool (ctl_free.c) */
+		size_t queued;
+		void (*closed)(struct nr_ctl *ctl); /* a close waits for them */
+	} frees;
 	struct nr_link_seen *links_seen; /* ctl_watch.c: what link events told last */
 	size_t n_links_seen, cap_links_seen;
 	struct nr_ctl_note *notes;   /* what loading changed, told at the first pass */
@@ -418,6 +422,13 @@ struct nr_ctl_job {
 bool nr_ctl_send_job(struct nr_ctl *ctl, const struct nr_ctl_job *job, void *arg,
 		     void (*then)(struct nr_ctl *ctl, int rc));
 void nr_ctl_send_release_job(struct nr_ctl *ctl, const struct nr_ctl_job *job, void *arg);
+
+/* ctl_free.c: free(p) of a block of len bytes, on libuv's thread pool when
+ * it is large (a plan's sort arrays: nr_plan_input.release); a plain free
+ * once the controller closes. wait: at close, true while frees are
+ * queued, and done(ctl) is called when the last one ended. */
+void nr_ctl_free_large(void *ctl, void *p, size_t len);
+bool nr_ctl_free_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
 
 /* ctl_life.c: the end of a close (after the handles and any running save) */
 void nr_ctl_close_finish(struct nr_ctl *ctl);

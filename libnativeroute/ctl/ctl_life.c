@@ -425,7 +425,8 @@ NR_API int nr_ctl_start(struct nr_ctl *ctl, nr_ctl_done_cb cb, void *data)
 static void close_when_idle(struct nr_ctl *ctl)
 {
 	if (!nr_ctl_save_wait(ctl, close_when_idle) && !nr_ctl_load_wait(ctl, close_when_idle) &&
-	    !nr_ctl_bpf_wait(ctl, close_when_idle) && !nr_ctl_send_wait(ctl, close_when_idle))
+	    !nr_ctl_bpf_wait(ctl, close_when_idle) && !nr_ctl_send_wait(ctl, close_when_idle) &&
+	    !nr_ctl_free_wait(ctl, close_when_idle))
 		nr_ctl_close_finish(ctl);
 }
 

@@ -805,6 +805,8 @@ static int plan_start(struct pass *ps)
 	struct nr_plan_input in;
 
 	plan_input(ps->ctl, ps, &in);
+	in.release = nr_ctl_free_large; /* its sort's spare arrays: off the loop */
+	in.release_ctx = ps->ctl;
 	ps->stage = ST_PLAN;
 	return nr_plan_slices_new(&in, &ps->slices, &ps->err);
 }

@@ -114,17 +114,25 @@ int nr_msort_step(struct nr_msort *s, size_t budget)
 	return s->runs_done && s->width >= s->n ? 0 : 1;
 }
 
-void *nr_msort_end(struct nr_msort *s)
+void *nr_msort_end_keep(struct nr_msort *s, void **spare)
 {
 	void *sorted = s->src;
 
 	free(s->tmp);
 	if (s->runs_done && s->width >= s->n) {
-		free(s->src == s->base ? s->dst : s->base);
+		*spare = s->src == s->base ? s->dst : s->base;
 	} else {
-		free(s->src == s->base ? s->dst : s->src);
+		*spare = s->src == s->base ? s->dst : s->src;
 		sorted = NULL;
 	}
 	memset(s, 0, sizeof(*s));
+	return sorted;
+}
+
+void *nr_msort_end(struct nr_msort *s)
+{
+	void *spare, *sorted = nr_msort_end_keep(s, &spare);
+
+	free(spare);
 	return sorted;
 }

@@ -30,5 +30,9 @@ int nr_msort_step(struct nr_msort *s, size_t budget);
  * the result). Before that: frees the scratch array, base's order is
  * undefined. */
 void *nr_msort_end(struct nr_msort *s);
+/* The same, but the other array (n elements, sorted or not) goes to
+ * *spare instead of free (NULL when there is none): a caller on a loop
+ * frees a large one elsewhere (glibc gives it back with one munmap). */
+void *nr_msort_end_keep(struct nr_msort *s, void **spare);
 
 #endif
