@@ -177,7 +177,10 @@ nr_embed_start e3 --netns "${NR_P}node-2" --node-name node-2 --node-ip 192.168.1
 nr_embed e3 start >/dev/null
 strace -f -qq -e trace=fsync -o "$TMP/fsyncs" -p "${NR_EMBED_PID[e3]}" &
 spid=$!
-sleep 0.5
+# until strace has attached (a fixed sleep once let the adds run before it
+# did: no fsync counted, the test failed on an empty count)
+traced() { grep -Eq '^TracerPid:[[:space:]]*[1-9]' "/proc/${NR_EMBED_PID[e3]}/status" && [ -e "$TMP/fsyncs" ]; }
+nr_wait_for 30 traced || nr_fail "strace did not attach to the embedded controller"
 for i in $(seq 1 10000); do echo "node add bulk-$i 172.20.$((i / 250)).$((i % 250 + 1))"; done >"$TMP/bulk"
 t0=$(date +%s%N)
 cat "$TMP/bulk" >&"${NR_EMBED_FD[e3]}"
@@ -186,6 +189,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 kill "$spid"; wait "$spid" 2>/dev/null || true
 NR_EMBED_ANSWERS[e3]=10001
 fsyncs=$(grep -c 'fsync(' "$TMP/fsyncs" || true)
+[ -n "$fsyncs" ] || nr_fail "no strace output in $TMP/fsyncs"
 n_ok=$(grep -c "^ok bulk-" "$NR_WORK/e3.out" || true)
 [ "$n_ok" -eq 10000 ] || { grep -v "^ok\|^event" "$NR_WORK/e3.out" | head -5; nr_fail "$n_ok of 10000 adds acknowledged ok"; }
 echo "10000 node adds: acknowledged in ${ms} ms (under strace), $fsyncs fsync calls = $((fsyncs / 2)) saves"
