@@ -22,6 +22,7 @@
 #include <errno.h>
 
 #include "ctl/ctl_internal.h"
+#include "util/worker_yield.h"
 
 bool nr_ctl_send_offloaded(const struct nr_ctl *ctl)
 {
@@ -37,11 +38,15 @@ static void send_work(uv_work_t *w)
 {
 	struct nr_ctl *ctl = w->data;
 
+	/* at background priority: the kernel's work for our requests runs in
+	 * this thread, and must not keep the caller's loop from a CPU */
+	nr_worker_yield_begin();
 	if (ctl->send.job)
 		ctl->send.rc = ctl->send.job->run(ctl, ctl->send.job_arg);
 	else
 		ctl->send.rc = ctl->k->batch_send(ctl->send.batch, ctl->send.first, ctl->send.n,
 						  &ctl->send.sent);
+	nr_worker_yield_end();
 }
 
 static void send_done(uv_work_t *w, int status)

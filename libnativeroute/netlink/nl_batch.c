@@ -1,7 +1,6 @@
 #include "netlink/nl_batch.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +8,7 @@
 #include "netlink/nl_ack.h"
 #include "netlink/nl_request.h"
 #include "util/clock.h"
+#include "util/worker_yield.h"
 
 /* Bytes per sendmsg. Must stay below the socket's sndbuf (default ~208 KiB)
  * or the kernel answers EMSGSIZE; 64 KiB holds ~600 routes. mnl's batch
@@ -496,7 +496,7 @@ int nr_nl_batch_send_claimed(struct nr_nl_batch *b, size_t first, size_t n, size
 		struct nlmsghdr *last = NULL;
 
 		if (k)
-			sched_yield();
+			nr_worker_yield_now();
 		/* encoded in place: NR_NL_MSG_MAX bounds one message */
 		while (k + m < n && m < WORKER_SLICE) {
 			const struct nr_nl_batch_op *op = &b->ops[first + k + m];

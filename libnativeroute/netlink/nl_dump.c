@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "netlink/nl_request.h"
 #include "util/msort.h"
 #include "util/sorted.h"
+#include "util/worker_yield.h"
 
 /* A dump the kernel flags as interrupted (the table changed under it) is
  * repeated; after this many tries, give up and let the caller resync. */
@@ -530,7 +530,7 @@ int nr_nl_dumper_run(struct nr_nl_dumper *d, struct nr_err *err)
 		/* a step ran one piece of the kernel's dump (inside recvmsg) and
 		 * parsed it: a few hundred objects; why yield: nl_batch.c,
 		 * nr_nl_batch_send_claimed */
-		sched_yield();
+		nr_worker_yield_now();
 		rc = poll(&pfd, 1, NR_NL_TIMEOUT_MS);
 		if (rc == 0)
 			return nr_err_set(err, -ETIMEDOUT, "dump: the kernel did not answer in %d ms",

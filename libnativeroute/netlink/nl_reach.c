@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include "netlink/nl_encode.h"
 #include "netlink/nl_request.h"
 #include "util/clock.h"
+#include "util/worker_yield.h"
 
 /* Lookups per sendmsg in nr_nl_reach_many: ~40 bytes each, and their
  * answers (a few hundred bytes of receive buffer each) fit easily. */
@@ -332,7 +332,7 @@ int nr_nl_reach_run(struct nr_nl_reach_async *a)
 		}
 		if ((r = pump_send(a)) < 0)
 			return r;
-		sched_yield(); /* why: nr_nl_batch_send_claimed (nl_batch.c) */
+		nr_worker_yield_now(); /* why: nr_nl_batch_send_claimed (nl_batch.c) */
 	}
 }
 

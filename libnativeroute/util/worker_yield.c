@@ -1,15 +1,22 @@
-/* See worker_yield.h for why a pool job yields. The state is the calling
- * thread's own (thread-local): a pool thread runs one job at a time, and
- * other threads (the caller's loop) never see it switched on. */
+/* See worker_yield.h for why a pool job yields and runs at background
+ * priority. The state is the calling thread's own (thread-local): a pool
+ * thread runs one job at a time, and other threads (the caller's loop)
+ * never see it switched on. */
 #include "util/worker_yield.h"
+#include "util/clock.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 /* Yield points between two clock reads: an item of the load (a node
  * decoded, restored or encoded) is 1-3 us. */
@@ -19,38 +26,144 @@
 #define FREE_LARGE (1024 * 1024)
 #define FREE_PIECE (256 * 1024)
 
+/* How often a background job looks at its run delay, and how much of it
+ * it accepts before it gives the background priority up (see the header). */
+#define STARVE_CHECK_NS 1000000u
+#define STARVE_MAX_NS (NR_WORKER_STARVE_MAX_MS * 1000000ull)
+
 static _Thread_local struct {
 	bool on;
 	unsigned int calls;
 	uint64_t last; /* the last yield (or begin) */
+	/* background priority: the policy to go back to, while switched */
+	bool idle;
+	int policy;
+	struct sched_param param;
+	int schedstat_fd;  /* this thread's schedstat; -1: none */
+	uint64_t delay0;   /* its run delay at begin */
+	uint64_t next_check;
 } w;
 
-static uint64_t mono_ns(void)
+/* Whether this thread may go back from SCHED_IDLE to its policy: the
+ * kernel allows that only with CAP_SYS_NICE or an RLIMIT_NICE that
+ * permits the thread's nice value (sched(7)). Without it the pool thread
+ * would stay at idle priority for the caller's own jobs after ours, so
+ * then the job runs at the normal priority. */
+static bool can_leave_idle(void)
 {
-	struct timespec ts;
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = { 0 };
+	struct rlimit rl;
+	int nice;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (syscall(SYS_capget, &hdr, data) == 0 &&
+	    (data[CAP_TO_INDEX(CAP_SYS_NICE)].effective & CAP_TO_MASK(CAP_SYS_NICE)))
+		return true;
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, 0); /* this thread's (Linux) */
+	if (errno || getrlimit(RLIMIT_NICE, &rl) < 0)
+		return false;
+	return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)(20 - nice);
+}
+
+/* This thread's run delay so far (ns): the time it was runnable and waited
+ * for a CPU; 0 when the kernel does not tell. */
+static uint64_t run_delay_ns(void)
+{
+	char buf[96];
+	unsigned long long on_cpu, delay;
+	ssize_t n;
+
+	if (w.schedstat_fd < 0)
+		return 0;
+	n = pread(w.schedstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu %llu", &on_cpu, &delay) == 2 ? delay : 0;
+}
+
+static void background_begin(void)
+{
+	struct sched_param idle = { .sched_priority = 0 };
+
+	w.idle = false;
+	w.schedstat_fd = -1;
+	w.policy = sched_getscheduler(0);
+	/* only a thread at the normal policies: never a real-time one */
+	if ((w.policy != SCHED_OTHER && w.policy != SCHED_BATCH) || sched_getparam(0, &w.param) < 0 ||
+	    !can_leave_idle())
+		return;
+	if (sched_setscheduler(0, SCHED_IDLE, &idle) < 0)
+		return;
+	w.idle = true;
+	w.schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	w.delay0 = run_delay_ns();
+	w.next_check = w.last + STARVE_CHECK_NS;
+}
+
+static void background_end(void)
+{
+	if (w.idle)
+		(void)sched_setscheduler(0, w.policy, &w.param); /* allowed: can_leave_idle */
+	w.idle = false;
+	if (w.schedstat_fd >= 0)
+		close(w.schedstat_fd);
+	w.schedstat_fd = -1;
+}
+
+/* A background job that has waited STARVE_MAX for a CPU in all is behind
+ * other processes' work, not the caller's loop: it goes on at the normal
+ * priority, so that a busy machine delays a restart by that much at most. */
+static void background_check(uint64_t now)
+{
+	if (!w.idle || now < w.next_check)
+		return;
+	w.next_check = now + STARVE_CHECK_NS;
+	if (run_delay_ns() - w.delay0 >= STARVE_MAX_NS)
+		background_end();
 }
 
 void nr_worker_yield_begin(void)
 {
 	w.on = true;
 	w.calls = 0;
-	w.last = mono_ns();
+	w.last = nr_mono_ns();
+	background_begin();
 }
 
 void nr_worker_yield_end(void)
 {
 	w.on = false;
+	background_end();
+}
+
+bool nr_worker_background(void)
+{
+	return w.on && w.idle;
 }
 
 void nr_worker_yield_piece(void)
 {
-	if (!w.on || mono_ns() - w.last < NR_WORKER_YIELD_NS)
+	uint64_t now;
+
+	if (!w.on)
 		return;
+	now = nr_mono_ns();
+	if (now - w.last < NR_WORKER_YIELD_NS)
+		return;
+	background_check(now);
 	sched_yield();
-	w.last = mono_ns();
+	w.last = nr_mono_ns();
+}
+
+void nr_worker_yield_now(void)
+{
+	if (w.on)
+		background_check(nr_mono_ns());
+	sched_yield();
+	if (w.on)
+		w.last = nr_mono_ns();
 }
 
 void nr_worker_yield_point(void)

@@ -9,9 +9,12 @@
 #define NR_TEST_TOOLS_GATE_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 
 #include <uv.h>
 
@@ -28,12 +31,19 @@ static void check(bool ok, const char *what)
 static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
 static bool gate_open = true;
+/* The held job's thread and the scheduling policy it ran the job at: a
+ * pool job runs at background priority (util/worker_yield.h), and the
+ * thread has its own policy back once the job is done. */
+static pid_t gate_tid;
+static int gate_policy = -1;
 
 /* On the pool thread: wait while the gate is closed, after telling the loop. */
 static void gate_pass(uv_async_t *at_gate)
 {
 	pthread_mutex_lock(&gate_mu);
 	if (!gate_open) {
+		gate_tid = (pid_t)syscall(SYS_gettid);
+		gate_policy = sched_getscheduler(0);
 		uv_async_send(at_gate);
 		while (!gate_open)
 			pthread_cond_wait(&gate_cv, &gate_mu);
@@ -60,6 +70,18 @@ static int count_lines(const char *cmd, const char *needle)
 	if (f)
 		pclose(f);
 	return n;
+}
+
+/* The checks of the held job's priority (as root, which may leave
+ * SCHED_IDLE again: the tools run as root). */
+static void check_held_background(const char *what)
+{
+	check(gate_policy == SCHED_IDLE, what);
+}
+
+static void check_thread_policy_back(const char *what)
+{
+	check(gate_tid > 0 && sched_getscheduler(gate_tid) == SCHED_OTHER, what);
 }
 
 static bool route_present(const char *netns, const char *dst)

@@ -20,7 +20,8 @@
  *
  * Prints one line:
  *   start_ms=T returned_ms=R cpu_ms=C status=S heartbeat_max_ms=G heartbeat_max_cpu_ms=GC
- *   nodes=K full_passes=P new_ms=N new_cpu_ms=NC start_call_ms=SC start_call_cpu_ms=SCC
+ *   heartbeat_max_delay_ms=GD nodes=K full_passes=P new_ms=N new_cpu_ms=NC
+ *   start_call_ms=SC start_call_cpu_ms=SCC
  * T is the time from nr_ctl_new to the start callback (cpu_ms: the CPU
  * time this process used meanwhile); R the time until
  * `while (!done) uv_run(loop, UV_RUN_ONCE)` returned after it (what a
@@ -28,28 +29,34 @@
  * the same loop meanwhile (how long the loop stalled; without the option
  * no timer of ours keeps the loop's poll short, as in a plain caller);
  * GC the most CPU time the loop thread spent between two heartbeats (on a
- * busy machine the wall gap also counts other processes' turns); K the
+ * busy machine the wall gap also counts other processes' turns); GD the
+ * time the loop thread waited for a CPU, runnable, inside the longest gap
+ * (schedstat's run delay: another thread held the CPU); K the
  * node count in the model; N and SC the time nr_ctl_new and nr_ctl_start
  * took (NC, SCC: the loop thread's CPU in them), both part of the first
- * heartbeat gap. With "add", also add_ms=A add_gap_ms=H
- * add_gap_cpu_ms=HC failed=F: the time until the last callback, the
- * longest heartbeat gap while adding, wall and CPU (with --heartbeat), and
- * the failed callbacks; and add_calls_cpu_ms=AC, the most CPU time one
+ * heartbeat gap. With "add", also add_ms=A add_gap_ms=H add_gap_cpu_ms=HC
+ * add_gap_delay_ms=HD failed=F: the time until the last callback, the
+ * longest heartbeat gap while adding, wall, CPU and run delay (with
+ * --heartbeat), and the failed callbacks; and add_calls_cpu_ms=AC, the most CPU time one
  * turn's 500 nr_ctl_node_add calls took (with the text this program
  * formats for them): the part of a gap that is the caller's own calls.
  * NR_RESTART_GAPLOG=MS (with --heartbeat) also prints, to stderr, every
- * gap longer than MS as "gap WALL cpu CPU phase start|feed|wait done=D":
- * which phase stalled (start: until the start callback; feed: the turns
- * that call nr_ctl_node_add; wait: waiting for the last callbacks), to tell
- * the controller's long turns from libuv's millisecond timer rounding.
+ * gap longer than MS as "gap WALL cpu CPU run_delay RD phase
+ * start|feed|wait done=D at T" (T: CLOCK_MONOTONIC, s): which phase stalled (start: until the start
+ * callback; feed: the turns that call nr_ctl_node_add; wait: waiting for
+ * the last callbacks), to tell the controller's long turns (CPU) from time
+ * the loop thread was runnable but another thread held the CPU (RD) and
+ * from libuv's millisecond timer rounding (the rest).
  * Exit status 0 when every callback reported success. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -72,6 +79,8 @@ struct app {
 	uv_timer_t beat;
 	double last_beat, max_gap;
 	double last_beat_cpu, max_gap_cpu; /* the loop thread's CPU time */
+	double last_delay, max_gap_delay;  /* its run delay; in the longest gap */
+	int schedstat_fd;                  /* /proc/thread-self/schedstat; -1: not open yet */
 	size_t done, failed;
 	int start_status;
 	bool started, closed;
@@ -104,20 +113,45 @@ static double thread_cpu_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* How long the loop thread has waited for a CPU while runnable (schedstat's
+ * run delay, seconds; 0 where the kernel keeps no such figure): the part of
+ * a gap in which another thread - of this process or not - held the CPU.
+ * The file stays open: one pread per beat. */
+static double thread_run_delay(struct app *a)
+{
+	unsigned long long on_cpu, delay;
+	char buf[128];
+	ssize_t n;
+
+	if (a->schedstat_fd == -1)
+		a->schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (a->schedstat_fd < 0)
+		return 0;
+	n = pread(a->schedstat_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu %llu", &on_cpu, &delay) == 2 ? delay / 1e9 : 0;
+}
+
 static void beat_cb(uv_timer_t *t)
 {
 	struct app *a = t->data;
-	double n = now(), c = thread_cpu_now();
+	double n = now(), c = thread_cpu_now(), d = thread_run_delay(a);
 
 	if (a->gaplog_ms > 0 && (n - a->last_beat) * 1e3 > a->gaplog_ms)
-		fprintf(stderr, "gap %.2f cpu %.2f phase %s done=%zu\n", (n - a->last_beat) * 1e3,
-			(c - a->last_beat_cpu) * 1e3, a->phase, a->done);
-	if (n - a->last_beat > a->max_gap)
+		fprintf(stderr, "gap %.2f cpu %.2f run_delay %.2f phase %s done=%zu at %.6f\n",
+			(n - a->last_beat) * 1e3, (c - a->last_beat_cpu) * 1e3,
+			(d - a->last_delay) * 1e3, a->phase, a->done, n);
+	if (n - a->last_beat > a->max_gap) {
 		a->max_gap = n - a->last_beat;
+		a->max_gap_delay = d - a->last_delay;
+	}
 	if (c - a->last_beat_cpu > a->max_gap_cpu)
 		a->max_gap_cpu = c - a->last_beat_cpu;
 	a->last_beat = n;
 	a->last_beat_cpu = c;
+	a->last_delay = d;
 }
 
 static void start_cb(struct nr_ctl *ctl, int status, const char *msg, void *data)
@@ -189,7 +223,7 @@ int main(int argc, char **argv)
 {
 	static const char *pool[] = { "10.0.0.0/8", NULL };
 	static const char *local_cidr[] = { "10.0.0.0/26", NULL };
-	struct app a = { .loop = uv_default_loop(), .phase = "start" };
+	struct app a = { .loop = uv_default_loop(), .phase = "start", .schedstat_fd = -1 };
 	struct nr_status st = { .sz = sizeof(st) };
 	size_t n_add = 0, first = 0;
 	double t0, t_ret, t_add = 0, c0, c_start;
@@ -234,6 +268,7 @@ int main(int argc, char **argv)
 	a.beat.data = &a;
 	t0 = a.last_beat = now();
 	a.last_beat_cpu = thread_cpu_now();
+	a.last_delay = thread_run_delay(&a);
 	c0 = cpu_now();
 	if (heartbeat)
 		uv_timer_start(&a.beat, beat_cb, 1, 1);
@@ -265,14 +300,16 @@ int main(int argc, char **argv)
 	t_ret = now();
 	c_start = cpu_now() - c0;
 	beat_cb(&a.beat); /* the gap up to the callback counts too */
-	double add_gap = 0, add_gap_cpu = 0, start_gap = a.max_gap, start_gap_cpu = a.max_gap_cpu;
+	double add_gap = 0, add_gap_cpu = 0, add_gap_delay = 0, start_gap = a.max_gap,
+	       start_gap_cpu = a.max_gap_cpu, start_gap_delay = a.max_gap_delay;
 
 	if (n_add) {
 		double t1 = now();
 
-		a.max_gap = a.max_gap_cpu = 0;
+		a.max_gap = a.max_gap_cpu = a.max_gap_delay = 0;
 		a.last_beat = t1;
 		a.last_beat_cpu = thread_cpu_now();
+		a.last_delay = thread_run_delay(&a);
 
 		if (add_nodes(&a, first, n_add) < 0)
 			rc = 1;
@@ -280,17 +317,20 @@ int main(int argc, char **argv)
 		beat_cb(&a.beat);
 		add_gap = a.max_gap;
 		add_gap_cpu = a.max_gap_cpu;
+		add_gap_delay = a.max_gap_delay;
 	}
 	nr_ctl_status(a.ctl, &st);
 	printf("start_ms=%.1f returned_ms=%.1f cpu_ms=%.1f status=%d heartbeat_max_ms=%.1f "
-	       "heartbeat_max_cpu_ms=%.2f nodes=%zu full_passes=%llu",
+	       "heartbeat_max_cpu_ms=%.2f heartbeat_max_delay_ms=%.2f nodes=%zu full_passes=%llu",
 	       (a.t_start - t0) * 1e3, (t_ret - t0) * 1e3, c_start * 1e3, a.start_status, start_gap * 1e3,
-	       start_gap_cpu * 1e3, st.nodes, (unsigned long long)st.full_passes);
+	       start_gap_cpu * 1e3, start_gap_delay * 1e3, st.nodes, (unsigned long long)st.full_passes);
 	printf(" new_ms=%.2f new_cpu_ms=%.2f start_call_ms=%.2f start_call_cpu_ms=%.2f", t_new * 1e3,
 	       c_new * 1e3, t_call * 1e3, c_call * 1e3);
 	if (n_add)
-		printf(" add_ms=%.1f add_gap_ms=%.1f add_gap_cpu_ms=%.2f add_calls_cpu_ms=%.2f failed=%zu",
-		       t_add * 1e3, add_gap * 1e3, add_gap_cpu * 1e3, a.calls_cpu_max * 1e3, a.failed);
+		printf(" add_ms=%.1f add_gap_ms=%.1f add_gap_cpu_ms=%.2f add_gap_delay_ms=%.2f "
+		       "add_calls_cpu_ms=%.2f failed=%zu",
+		       t_add * 1e3, add_gap * 1e3, add_gap_cpu * 1e3, add_gap_delay * 1e3,
+		       a.calls_cpu_max * 1e3, a.failed);
 	printf("\n");
 	fflush(stdout);
 	nr_ctl_close(a.ctl, closed_cb, &a);

@@ -116,6 +116,7 @@ static void n3_cb(struct nr_ctl *c, int status, const char *msg, void *data)
 	if (!closing_first) {
 		check(gate_reached && gate_open, "send: node-3's callback ran after its send was let go");
 		check(status == 0, "send: node-3 added");
+		check_thread_policy_back("send: the pool thread that ran the held job is back at SCHED_OTHER");
 		check(route_present(netns, "10.0.2.0/24"),
 		      "send: the route of node-3 is in the kernel when its callback runs");
 		if (lookups)
@@ -160,6 +161,7 @@ static void at_gate_cb(uv_async_t *a)
 	if (dump) {
 		check(true, "held: the first pass's dump reached the gate (on the thread pool)");
 		check(!start_done, "held: the start callback has not run");
+		check_held_background("held: the dump runs at background priority (SCHED_IDLE)");
 		check(nr_ctl_status(ctl, &st) == 0, "held: nr_ctl_status answers from the loop");
 		uv_timer_start(&turns, turn_cb, 1, 1);
 		return;
@@ -168,6 +170,8 @@ static void at_gate_cb(uv_async_t *a)
 						  : "held: node-3's batch reached the gate (on the thread pool)");
 	check(!route_present(netns, "10.0.2.0/24"), "held: no route to 10.0.2.0/24 yet");
 	check(!n3_done, "held: node-3's callback has not run");
+	check_held_background(lookups ? "held: the lookups run at background priority (SCHED_IDLE)"
+				      : "held: the send runs at background priority (SCHED_IDLE)");
 	check(nr_ctl_status(ctl, &st) == 0 && st.nodes == (lookups ? 3 + MORE_NODES : 3),
 	      "held: nr_ctl_status answers from the loop");
 	if (closing_first)
@@ -213,6 +217,7 @@ static void started(struct nr_ctl *c, int status, const char *msg, void *data)
 	start_done = true;
 	if (dump) {
 		check(gate_reached && gate_open, "dump: the start callback ran after the dump was let go");
+		check_thread_policy_back("dump: the pool thread that ran the dump is back at SCHED_OTHER");
 		nr_ctl_close(c, closed_cb, NULL);
 		return;
 	}

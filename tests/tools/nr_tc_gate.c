@@ -97,6 +97,7 @@ static void b_cb(struct nr_ctl *c, int status, const char *msg, const struct nr_
 	if (!strcmp(scenario, "attach")) {
 		check(gate_reached && gate_open, "attach: pod-b's callback ran after its tc job was let go");
 		check(status == 0, "attach: pod-b added");
+		check_thread_policy_back("attach: the pool thread that ran the tc job is back at SCHED_OTHER");
 		snprintf(what, sizeof(what), "attach: our tc filter is on veth-b when pod-b's callback runs");
 		check(our_filter_on("veth-b"), what);
 		nr_ctl_close(ctl, closed_cb, NULL);
@@ -134,6 +135,7 @@ static void at_gate_cb(uv_async_t *a)
 	check(true, "held: pod-b's tc job reached the gate (on the thread pool)");
 	check(route_present(netns, "10.0.0.3"), "held: the route of 10.0.0.3 is in the kernel already");
 	check(!b_done, "held: pod-b's callback has not run");
+	check_held_background("held: the tc job runs at background priority (SCHED_IDLE)");
 	check(!our_filter_on("veth-b"), "held: no filter of ours on veth-b yet");
 	check(nr_ctl_status(ctl, &st) == 0, "held: nr_ctl_status answers from the loop");
 	if (!strcmp(scenario, "close"))
