@@ -50,19 +50,28 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* A job on a thread of its own: the thread first takes the policy the test
+ * asks for (or drops CAP_SYS_NICE), then runs a job between begin and end
+ * and notes the policy before, in and after it. */
 struct job {
-	int policy_before, policy_in, policy_after;
+	int set_policy, set_prio; /* 0, 0: the thread's own (SCHED_OTHER) */
+	bool drop_cap;
+	int rc; /* of the set-up: 0 or -errno */
+	int policy_before, policy_in, policy_after, prio_after;
 	bool background_in, background_after_end;
-	bool may_leave; /* whether this thread may leave SCHED_IDLE */
-	int prio_before, prio_after;
-	int rc;
 };
 
-static void *plain_job(void *arg)
+static void *job_thread(void *arg)
 {
 	struct job *j = arg;
-	struct sched_param p;
+	struct sched_param p = { .sched_priority = j->set_prio };
 
+	if (j->set_policy && sched_setscheduler(0, j->set_policy, &p) < 0)
+		j->rc = -errno;
+	if (j->drop_cap && !j->rc)
+		j->rc = drop_cap_sys_nice();
+	if (j->rc)
+		return NULL;
 	j->policy_before = sched_getscheduler(0);
 	nr_worker_yield_begin();
 	j->policy_in = sched_getscheduler(0);
@@ -77,11 +86,11 @@ static void *plain_job(void *arg)
 	return NULL;
 }
 
-static void run_on_thread(void *(*fn)(void *), struct job *j)
+static void run_job(struct job *j)
 {
 	pthread_t t;
 
-	cr_assert_eq(pthread_create(&t, NULL, fn, j), 0);
+	cr_assert_eq(pthread_create(&t, NULL, job_thread, j), 0);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 }
 
@@ -91,7 +100,7 @@ Test(worker_yield, a_job_runs_at_background_priority_and_the_thread_gets_its_pol
 
 	if (!have_cap_sys_nice())
 		cr_skip_test("needs CAP_SYS_NICE (the thread could not leave SCHED_IDLE)");
-	run_on_thread(plain_job, &j);
+	run_job(&j);
 	cr_assert_eq(j.policy_before, SCHED_OTHER);
 	cr_assert_eq(j.policy_in, SCHED_IDLE, "the job ran at policy %d, not SCHED_IDLE", j.policy_in);
 	cr_assert(j.background_in);
@@ -99,63 +108,31 @@ Test(worker_yield, a_job_runs_at_background_priority_and_the_thread_gets_its_pol
 	cr_assert(!j.background_after_end);
 }
 
-static void *batch_job(void *arg)
-{
-	struct job *j = arg;
-	struct sched_param p = { .sched_priority = 0 };
-
-	j->rc = sched_setscheduler(0, SCHED_BATCH, &p);
-	if (j->rc == 0)
-		plain_job(j);
-	return NULL;
-}
-
 Test(worker_yield, a_thread_at_sched_batch_gets_sched_batch_back)
 {
-	struct job j = { 0 };
+	struct job j = { .set_policy = SCHED_BATCH };
 
 	if (!have_cap_sys_nice())
 		cr_skip_test("needs CAP_SYS_NICE");
-	run_on_thread(batch_job, &j);
-	cr_assert_eq(j.rc, 0, "%s", strerror(errno));
+	run_job(&j);
+	cr_assert_eq(j.rc, 0, "SCHED_BATCH: %s", strerror(-j.rc));
 	cr_assert_eq(j.policy_in, SCHED_IDLE);
 	cr_assert_eq(j.policy_after, SCHED_BATCH, "after the job the thread is at policy %d", j.policy_after);
 }
 
-static void *fifo_job(void *arg)
-{
-	struct job *j = arg;
-	struct sched_param p = { .sched_priority = 1 };
-
-	j->rc = sched_setscheduler(0, SCHED_FIFO, &p);
-	if (j->rc == 0)
-		plain_job(j);
-	return NULL;
-}
-
 Test(worker_yield, a_real_time_thread_is_left_alone)
 {
-	struct job j = { 0 };
+	struct job j = { .set_policy = SCHED_FIFO, .set_prio = 1 };
 
 	if (!have_cap_sys_nice())
 		cr_skip_test("needs CAP_SYS_NICE (to make a SCHED_FIFO thread)");
-	run_on_thread(fifo_job, &j);
+	run_job(&j);
 	if (j.rc < 0)
-		cr_skip_test("SCHED_FIFO refused here (%s)", strerror(errno));
+		cr_skip_test("SCHED_FIFO refused here (%s)", strerror(-j.rc));
 	cr_assert_eq(j.policy_in, SCHED_FIFO, "a SCHED_FIFO pool thread ran the job at policy %d", j.policy_in);
 	cr_assert(!j.background_in);
 	cr_assert_eq(j.policy_after, SCHED_FIFO);
 	cr_assert_eq(j.prio_after, 1);
-}
-
-static void *unprivileged_job(void *arg)
-{
-	struct job *j = arg;
-
-	j->rc = drop_cap_sys_nice();
-	if (j->rc == 0)
-		plain_job(j);
-	return NULL;
 }
 
 /* Without CAP_SYS_NICE and with RLIMIT_NICE 0 a thread at SCHED_IDLE may
@@ -164,10 +141,10 @@ static void *unprivileged_job(void *arg)
 Test(worker_yield, a_thread_that_could_not_get_its_policy_back_stays_at_normal_priority)
 {
 	struct rlimit none = { 0, 0 };
-	struct job j = { 0 };
+	struct job j = { .drop_cap = true };
 
 	cr_assert_eq(setrlimit(RLIMIT_NICE, &none), 0, "%s", strerror(errno)); /* this test's process */
-	run_on_thread(unprivileged_job, &j);
+	run_job(&j);
 	cr_assert_eq(j.rc, 0, "dropping CAP_SYS_NICE: %s", strerror(-j.rc));
 	cr_assert_eq(j.policy_in, SCHED_OTHER, "the job ran at policy %d", j.policy_in);
 	cr_assert(!j.background_in);
