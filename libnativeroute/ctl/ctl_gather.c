@@ -138,19 +138,13 @@ static int dump_run(struct nr_ctl *ctl, void *arg)
 	return ctl->k->dumper_run(arg, &ctl->gather.err); /* err: the loop waits */
 }
 
-static void dump_ended(void *arg, int rc)
-{
-	(void)arg; /* then (dumped_cb) gets rc */
-	(void)rc;
-}
-
 static void dump_free(void *arg)
 {
 	nr_nl_dumper_free(arg);
 }
 
 static const struct nr_ctl_job dump_job = {
-	.run = dump_run, .ended = dump_ended, .free = dump_free,
+	.run = dump_run, .free = dump_free, /* then (dumped_cb) gets the result */
 };
 
 static void dumped_cb(struct nr_ctl *ctl, int rc)

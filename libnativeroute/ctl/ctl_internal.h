@@ -410,8 +410,9 @@ bool nr_ctl_send_wait(struct nr_ctl *ctl, void (*done)(struct nr_ctl *ctl));
 /* A send queued but not started is dropped (a pass that timed out). */
 void nr_ctl_send_cancel(struct nr_ctl *ctl);
 /* The same worker slot for another job that uses ctl->nl, a full pass's
- * route lookups (ctl_reach.c): run(ctl, arg) on the pool, ended(arg, rc)
- * on the loop after it, then then(ctl, rc) as above. false when a worker
+ * route lookups (ctl_reach.c), its dump (ctl_gather.c): run(ctl, arg) on
+ * the pool, ended(arg, rc) on the loop after it (NULL: nothing to do), then
+ * then(ctl, rc) as above. false when a worker
  * runs or a close is under way. release_job: job->free(arg) now, or when
  * the worker using arg ends. */
 struct nr_ctl_job {

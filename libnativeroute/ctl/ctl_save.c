@@ -30,17 +30,10 @@
 #include "nativeroute/error.h"
 
 #include "ctl/ctl_internal.h"
+#include "util/clock.h"
 #include "util/worker_yield.h"
 
 #define PREP_SLICE 64 /* journal entries (or nodes) between two clock reads */
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- the copy ------------------------------------------------------------ */
 
@@ -145,7 +138,7 @@ static bool save_needed(const struct nr_ctl *ctl)
 
 int nr_ctl_save_prep(struct nr_ctl *ctl, uint64_t budget_ns)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = nr_mono_ns();
 	uint32_t idx[PREP_SLICE];
 
 	if (!save_needed(ctl))
@@ -191,7 +184,7 @@ int nr_ctl_save_prep(struct nr_ctl *ctl, uint64_t budget_ns)
 			ctl->save.img_stale = true; /* copy everything again next time */
 			return rc;
 		}
-		if (mono_ns() - t0 >= budget_ns)
+		if (nr_mono_ns() - t0 >= budget_ns)
 			return 1;
 	}
 }

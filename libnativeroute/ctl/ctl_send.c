@@ -58,10 +58,12 @@ static void send_done(uv_work_t *w, int status)
 	int rc = status < 0 ? status : ctl->send.rc;
 	void (*then)(struct nr_ctl *, int) = ctl->send.then;
 
-	if (job)
-		job->ended(arg, rc);
-	else
+	if (job) {
+		if (job->ended)
+			job->ended(arg, rc);
+	} else {
 		nr_nl_batch_claim_end(b, ctl->send.first, ctl->send.n, ctl->send.sent);
+	}
 	ctl->send.running = false;
 	ctl->send.batch = NULL;
 	ctl->send.job = NULL;
