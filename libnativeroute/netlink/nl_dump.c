@@ -1,7 +1,6 @@
 #include "netlink/nl_dump.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -523,7 +522,6 @@ int nr_nl_dumper_run(struct nr_nl_dumper *d, struct nr_err *err)
 {
 	for (;;) {
 		int rc = nr_nl_dumper_step(d, err);
-		struct pollfd pfd = { .fd = nr_nl_fd(d->nl), .events = POLLIN };
 
 		if (rc <= 0)
 			return rc;
@@ -531,13 +529,13 @@ int nr_nl_dumper_run(struct nr_nl_dumper *d, struct nr_err *err)
 		 * parsed it: a few hundred objects; why yield: nl_batch.c,
 		 * nr_nl_batch_send_claimed */
 		nr_worker_yield_now();
-		rc = poll(&pfd, 1, NR_NL_TIMEOUT_MS);
-		if (rc == 0)
-			return nr_err_set(err, -ETIMEDOUT, "dump: the kernel did not answer in %d ms",
+		rc = nr_nl_wait_readable(d->nl, NR_NL_TIMEOUT_MS);
+		if (rc == -ETIMEDOUT)
+			return nr_err_set(err, rc, "dump: the kernel did not answer in %d ms",
 					  NR_NL_TIMEOUT_MS);
-		if (rc < 0 && errno != EINTR)
-			return nr_err_set(err, -errno, "dump: polling the netlink socket: %s",
-					  strerror(errno));
+		if (rc < 0)
+			return nr_err_set(err, rc, "dump: polling the netlink socket: %s",
+					  strerror(-rc));
 	}
 }
 

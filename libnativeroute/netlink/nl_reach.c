@@ -1,7 +1,6 @@
 #include "netlink/nl_reach.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -321,13 +320,8 @@ int nr_nl_reach_run(struct nr_nl_reach_async *a)
 		if (a->next == a->ready && !a->inflight)
 			return 0;
 		if (a->next == a->ready || a->inflight + REACH_SLICE > a->max_inflight) {
-			struct pollfd pfd = { .fd = nr_nl_fd(a->nl), .events = POLLIN };
-			int p = poll(&pfd, 1, NR_NL_TIMEOUT_MS);
-
-			if (p == 0)
-				return -ETIMEDOUT;
-			if (p < 0 && errno != EINTR)
-				return -errno;
+			if ((r = nr_nl_wait_readable(a->nl, NR_NL_TIMEOUT_MS)) < 0)
+				return r;
 			continue;
 		}
 		if ((r = pump_send(a)) < 0)

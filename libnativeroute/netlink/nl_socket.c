@@ -153,10 +153,18 @@ int nr_nl_send(struct nr_nl *nl, const void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EMSGSIZE;
 }
 
-int nr_nl_recv(struct nr_nl *nl, void *buf, size_t len, int timeout_ms)
+int nr_nl_wait_readable(struct nr_nl *nl, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = nr_nl_fd(nl), .events = POLLIN };
+	int n = poll(&pfd, 1, timeout_ms);
 
+	if (n == 0)
+		return -ETIMEDOUT;
+	return n < 0 && errno != EINTR ? -errno : 0;
+}
+
+int nr_nl_recv(struct nr_nl *nl, void *buf, size_t len, int timeout_ms)
+{
 	for (;;) {
 		ssize_t n = mnl_socket_recvfrom(nl->sock, buf, len);
 
@@ -168,11 +176,9 @@ int nr_nl_recv(struct nr_nl *nl, void *buf, size_t len, int timeout_ms)
 			return -errno;
 		if (!(nl->flags & NR_NL_NONBLOCK))
 			return -ETIMEDOUT; /* SO_RCVTIMEO expired */
-		n = poll(&pfd, 1, timeout_ms);
-		if (n == 0)
-			return -ETIMEDOUT;
-		if (n < 0 && errno != EINTR)
-			return -errno;
+		n = nr_nl_wait_readable(nl, timeout_ms);
+		if (n < 0)
+			return (int)n;
 	}
 }
 

@@ -60,6 +60,11 @@ int nr_nl_rcvbuf(const struct nr_nl *nl);
 /* Send `len` bytes (one or more messages). -errno on failure. */
 int nr_nl_send(struct nr_nl *nl, const void *buf, size_t len);
 
+/* Wait up to timeout_ms for the socket to be readable (a worker between
+ * two reads of a dump or of pipelined answers). 0: readable, or a signal
+ * came (read again); -ETIMEDOUT; -errno when poll failed. */
+int nr_nl_wait_readable(struct nr_nl *nl, int timeout_ms);
+
 /* Receive one datagram into buf, waiting up to timeout_ms (poll on a
  * non-blocking socket; a blocking command socket carries a fixed receive
  * timeout of NR_NL_TIMEOUT_MS) so a reply that never comes cannot hang the
