@@ -94,10 +94,17 @@ static void background_begin(void)
 	if ((w.policy != SCHED_OTHER && w.policy != SCHED_BATCH) || sched_getparam(0, &w.param) < 0 ||
 	    !can_leave_idle())
 		return;
-	if (sched_setscheduler(0, SCHED_IDLE, &idle) < 0)
-		return;
-	w.idle = true;
+	/* without its run delay (no /proc, a kernel without schedstats) a
+	 * starved job would not notice: then no background priority */
 	w.schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+	if (w.schedstat_fd < 0)
+		return;
+	if (sched_setscheduler(0, SCHED_IDLE, &idle) < 0) {
+		close(w.schedstat_fd);
+		w.schedstat_fd = -1;
+		return;
+	}
+	w.idle = true;
 	w.delay0 = run_delay_ns();
 	w.next_check = w.last + STARVE_CHECK_NS;
 }

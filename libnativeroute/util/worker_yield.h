@@ -26,7 +26,10 @@
  *     pool thread goes on to run the caller's own jobs;
  *   - a job that has waited NR_WORKER_STARVE_MAX_MS for a CPU in all (a
  *     machine busy with other processes' work, which a background thread
- *     leaves only crumbs of) goes on at its normal priority.
+ *     leaves only crumbs of) goes on at its normal priority; where the
+ *     thread's run delay cannot be read (/proc/thread-self/schedstat), a
+ *     job never runs at background priority.
+ * The thread's nice value and its SCHED_BATCH stay as they were.
  *
  * All of it is per thread and only between nr_worker_yield_begin and
  * nr_worker_yield_end, so the same code run on the loop thread (the store

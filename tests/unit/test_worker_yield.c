@@ -55,9 +55,10 @@ static double now_s(void)
  * and notes the policy before, in and after it. */
 struct job {
 	int set_policy, set_prio; /* 0, 0: the thread's own (SCHED_OTHER) */
+	int set_nice;
 	bool drop_cap;
 	int rc; /* of the set-up: 0 or -errno */
-	int policy_before, policy_in, policy_after, prio_after;
+	int policy_before, policy_in, policy_after, prio_after, nice_after;
 	bool background_in, background_after_end;
 };
 
@@ -67,6 +68,8 @@ static void *job_thread(void *arg)
 	struct sched_param p = { .sched_priority = j->set_prio };
 
 	if (j->set_policy && sched_setscheduler(0, j->set_policy, &p) < 0)
+		j->rc = -errno;
+	if (j->set_nice && setpriority(PRIO_PROCESS, 0, j->set_nice) < 0) /* this thread's */
 		j->rc = -errno;
 	if (j->drop_cap && !j->rc)
 		j->rc = drop_cap_sys_nice();
@@ -83,6 +86,7 @@ static void *job_thread(void *arg)
 	j->policy_after = sched_getscheduler(0);
 	if (sched_getparam(0, &p) == 0)
 		j->prio_after = p.sched_priority;
+	j->nice_after = getpriority(PRIO_PROCESS, 0);
 	return NULL;
 }
 
@@ -118,6 +122,19 @@ Test(worker_yield, a_thread_at_sched_batch_gets_sched_batch_back)
 	cr_assert_eq(j.rc, 0, "SCHED_BATCH: %s", strerror(-j.rc));
 	cr_assert_eq(j.policy_in, SCHED_IDLE);
 	cr_assert_eq(j.policy_after, SCHED_BATCH, "after the job the thread is at policy %d", j.policy_after);
+}
+
+Test(worker_yield, a_thread_keeps_its_nice_value)
+{
+	struct job j = { .set_nice = 7 };
+
+	if (!have_cap_sys_nice())
+		cr_skip_test("needs CAP_SYS_NICE");
+	run_job(&j);
+	cr_assert_eq(j.rc, 0, "nice 7: %s", strerror(-j.rc));
+	cr_assert_eq(j.policy_in, SCHED_IDLE);
+	cr_assert_eq(j.policy_after, SCHED_OTHER);
+	cr_assert_eq(j.nice_after, 7, "after the job the thread is at nice %d", j.nice_after);
 }
 
 Test(worker_yield, a_real_time_thread_is_left_alone)
