@@ -33,6 +33,7 @@
 
 static _Thread_local struct {
 	bool on;
+	unsigned int depth; /* begin calls not ended yet: only the outermost counts */
 	unsigned int calls;
 	uint64_t last; /* the last yield (or begin) */
 	/* background priority: the policy to go back to, while switched */
@@ -133,6 +134,8 @@ static void background_check(uint64_t now)
 
 void nr_worker_yield_begin(void)
 {
+	if (w.depth++) /* inside a job that began already */
+		return;
 	w.on = true;
 	w.calls = 0;
 	w.last = nr_mono_ns();
@@ -141,6 +144,8 @@ void nr_worker_yield_begin(void)
 
 void nr_worker_yield_end(void)
 {
+	if (!w.depth || --w.depth)
+		return;
 	w.on = false;
 	background_end();
 }

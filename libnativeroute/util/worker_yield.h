@@ -44,7 +44,7 @@
  * priority where it can (a pool job's start). */
 void nr_worker_yield_begin(void);
 /* ... and no longer, at its own priority again (the job's end: the pool
- * thread runs others' jobs). */
+ * thread runs others' jobs). Pairs nest: only the outermost counts. */
 void nr_worker_yield_end(void);
 /* Whether this thread runs a job at background priority now (tests). */
 bool nr_worker_background(void);

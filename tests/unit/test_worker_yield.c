@@ -59,7 +59,7 @@ struct job {
 	bool drop_cap;
 	int rc; /* of the set-up: 0 or -errno */
 	int policy_before, policy_in, policy_after, prio_after, nice_after;
-	bool background_in, background_after_end;
+	bool background_in, background_after_nested, background_after_end;
 };
 
 static void *job_thread(void *arg)
@@ -81,6 +81,9 @@ static void *job_thread(void *arg)
 	j->background_in = nr_worker_background();
 	for (int i = 0; i < 1000; i++)
 		nr_worker_yield_point();
+	nr_worker_yield_begin(); /* a nested pair changes nothing */
+	nr_worker_yield_end();
+	j->background_after_nested = nr_worker_background();
 	nr_worker_yield_end();
 	j->background_after_end = nr_worker_background();
 	j->policy_after = sched_getscheduler(0);
@@ -108,6 +111,7 @@ Test(worker_yield, a_job_runs_at_background_priority_and_the_thread_gets_its_pol
 	cr_assert_eq(j.policy_before, SCHED_OTHER);
 	cr_assert_eq(j.policy_in, SCHED_IDLE, "the job ran at policy %d, not SCHED_IDLE", j.policy_in);
 	cr_assert(j.background_in);
+	cr_assert(j.background_after_nested, "a nested begin/end pair ended the background priority");
 	cr_assert_eq(j.policy_after, SCHED_OTHER, "after the job the thread is at policy %d", j.policy_after);
 	cr_assert(!j.background_after_end);
 }
