@@ -36,6 +36,15 @@
  *     iterator functions (errmsg, events, infos) are valid during that
  *     callback only: copy what you keep.
  *   - Not thread-safe: use a controller from its loop's thread only.
+ *   - Slow kernel and disk work (a pass's sends, lookups and dump, the
+ *     state's load and save, the tc program) runs on libuv's thread pool,
+ *     shared with your own uv_queue_work jobs. While one of our jobs runs,
+ *     its pool thread is at SCHED_IDLE, so that it never keeps your loop
+ *     thread from a CPU; the thread gets its own policy and nice value back
+ *     when the job ends. Only where the process may switch it back
+ *     (CAP_SYS_NICE, or an RLIMIT_NICE that permits its nice value); a
+ *     real-time pool thread is left alone, and a job that waited 20 ms for
+ *     a CPU in all goes on at the thread's own priority.
  */
 #ifndef NATIVEROUTE_CONTROLLER_H
 #define NATIVEROUTE_CONTROLLER_H
