@@ -7,7 +7,6 @@
  * with no change of plan in between, found someone else's hand on it. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 
 #include "ctl/ctl_masq.h"
 #include "ctl/ctl_pending.h"
+#include "netlink/nl_netns.h"
 #include "nft/masq_plan.h"
 #include "nft/nft_run.h"
 #include "util/opts_internal.h"
@@ -67,25 +67,6 @@ struct nr_ctl_masq {
 	struct nr_masq_watch *watch; /* NULL: no events, the periodic resync looks */
 };
 
-static int open_netns(const char *netns, struct nr_err *err)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	/* no name: the namespace of the thread creating the controller, which
-	 * is where its netlink sockets live too */
-	if (!netns)
-		snprintf(path, sizeof(path), "/proc/thread-self/ns/net");
-	else if (strchr(netns, '/'))
-		snprintf(path, sizeof(path), "%s", netns);
-	else
-		snprintf(path, sizeof(path), "/run/netns/%s", netns);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return nr_err_set(err, -errno, "masquerading: open %s: %s", path, strerror(errno));
-	return fd;
-}
-
 static int config_from_opts(struct nr_masq_config *mc, const struct nr_ctl_opts *o,
 			    const struct nr_cluster_config *cfg, struct nr_err *err)
 {
@@ -122,7 +103,9 @@ int nr_ctl_masq_new(struct nr_ctl *ctl, const struct nr_ctl_opts *o, struct nr_e
 	rc = config_from_opts(&m->cfg, o, nr_model_config(ctl->model), err);
 	if (rc < 0)
 		return rc;
-	m->netns_fd = open_netns(ctl->netns, err);
+	/* the jobs enter it (no name: the namespace of the thread creating the
+	 * controller, where its netlink sockets live too) */
+	m->netns_fd = nr_nl_netns_open(ctl->netns, err);
 	if (m->netns_fd < 0)
 		return m->netns_fd;
 	/* without events (no nf_tables in this kernel?) drift is still found by
