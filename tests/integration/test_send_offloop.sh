@@ -44,6 +44,14 @@ gate lookups-close
 	nr_fail "lookups-close: routes of the cancelled nodes are in the kernel"
 nr_ok "lookups-close: no route of a cancelled node"
 
+echo "== lookups-stale: a route event while the lookups are out makes their answers stale"
+ip -n "$n1" nexthop flush >/dev/null
+ip -n "$n1" route del 10.200.0.0/24 2>/dev/null || true
+gate lookups-stale
+nr_expect_match "$(ip -n "$n1" route show 10.0.200.0/24)" "via 10\.200\.0\.5 .*proto 201" \
+	"lookups-stale: node-far's route is in the kernel"
+ip -n "$n1" route del 10.200.0.0/24
+
 echo "== dump: the first pass reads the kernel on the thread pool"
 gate dump
 

@@ -25,6 +25,15 @@
  *          opens and node-3's callback must find its route
  *   lookups-close  the same held, then close as in "close": it waits for
  *          the lookups, every callback gets -ECANCELED
+ *   lookups-stale  as "lookups", with one more node, node-far (10.200.0.5,
+ *          10.0.200.0/24), which no route reaches yet (skipped as
+ *          unreachable); the gate holds the lookups after they were
+ *          answered, and while they are held a route to 10.200.0.0/24 is
+ *          added behind the controller's back. The event finds no answer
+ *          in the cache yet (they are out), and the answers taken after
+ *          it are stale: the controller must ask again by itself (not at
+ *          the resync, 10 minutes away here) - node-far's route must follow
+ *          within 5 s
  *   dump   the gate holds dumper_run - the first pass's dump of the kernel
  *          (ctl_gather.c): no start callback while held, status answers;
  *          after three loop turns the gate opens and the start callback
@@ -47,6 +56,10 @@
 
 static const char *netns, *scenario;
 static bool closing_first, lookups, dump; /* scenario: close / lookups* / dump */
+static bool stale; /* lookups-stale */
+static bool far_done;
+static int far_waits;
+static uv_timer_t far_timer;
 static bool start_done;
 static struct nr_ctl *ctl;
 static uv_async_t at_gate;
@@ -70,6 +83,15 @@ static int gated_reach_run(struct nr_nl_reach_async *a)
 {
 	gate_pass(&at_gate);
 	return nr_kernel_netlink.reach_run(a);
+}
+
+/* lookups-stale: held once the answers are in */
+static int reach_run_gated_after(struct nr_nl_reach_async *a)
+{
+	int rc = nr_kernel_netlink.reach_run(a);
+
+	gate_pass(&at_gate);
+	return rc;
 }
 
 #define MORE_NODES 129 /* with node-3: 130 nodes, 260 lookups reserved */
@@ -105,6 +127,31 @@ static void closed_cb(struct nr_ctl *c, void *data)
 	ctl = NULL;
 	uv_close((uv_handle_t *)&at_gate, all_closed);
 	uv_close((uv_handle_t *)&turns, all_closed);
+	uv_close((uv_handle_t *)&far_timer, all_closed);
+}
+
+/* lookups-stale: node-far's route, from a pass the controller started by
+ * itself after the event; at most 5 s (the resync is 10 minutes away). */
+static void far_wait_cb(uv_timer_t *t)
+{
+	bool there = route_present(netns, "10.0.200.0/24");
+
+	if (!there && ++far_waits < 500)
+		return;
+	uv_timer_stop(t);
+	check(far_done, "lookups-stale: node-far's callback ran");
+	check(there, "lookups-stale: node-far's route came after the route event that made its "
+		     "answer stale (asked again without waiting for the resync)");
+	nr_ctl_close(ctl, closed_cb, NULL);
+}
+
+static void far_cb(struct nr_ctl *c, int status, const char *msg, void *data)
+{
+	(void)c;
+	(void)data;
+	printf("done node-far %d %s\n", status, msg ? msg : "");
+	far_done = true;
+	check(status == 0, "lookups-stale: node-far added (skipped as unreachable for now)");
 }
 
 static void n3_cb(struct nr_ctl *c, int status, const char *msg, void *data)
@@ -122,7 +169,10 @@ static void n3_cb(struct nr_ctl *c, int status, const char *msg, void *data)
 		if (lookups)
 			check(route_present(netns, "10.0.131.0/24"),
 			      "lookups: the route of the last node is in the kernel too");
-		nr_ctl_close(ctl, closed_cb, NULL);
+		if (stale)
+			uv_timer_start(&far_timer, far_wait_cb, 10, 10);
+		else
+			nr_ctl_close(ctl, closed_cb, NULL);
 	} else {
 		check(status == -ECANCELED, "close: node-3's callback says -ECANCELED");
 		check(!closed, "close: node-3's callback ran before the close callback");
@@ -172,10 +222,19 @@ static void at_gate_cb(uv_async_t *a)
 	check(!n3_done, "held: node-3's callback has not run");
 	check_held_background(lookups ? "held: the lookups run at background priority (SCHED_IDLE)"
 				      : "held: the send runs at background priority (SCHED_IDLE)");
-	check(nr_ctl_status(ctl, &st) == 0 && st.nodes == (lookups ? 3 + MORE_NODES : 3),
+	check(nr_ctl_status(ctl, &st) == 0 && st.nodes == (size_t)(lookups ? 3 + MORE_NODES + stale : 3),
 	      "held: nr_ctl_status answers from the loop");
 	if (closing_first)
 		check(nr_ctl_close(ctl, closed_cb, NULL) == 0, "close: nr_ctl_close accepted");
+	if (stale) {
+		char cmd[256];
+
+		check(!route_present(netns, "10.0.200.0/24"), "held: no route to node-far's pods yet");
+		/* the kernel queues the event on the controller's socket before
+		 * ip returns; the loop reads it in the turns before the gate opens */
+		snprintf(cmd, sizeof(cmd), "ip -n %s route add 10.200.0.0/24 dev eth0 scope link", netns);
+		check(system(cmd) == 0, "held: a route to 10.200.0.0/24 added behind the controller's back");
+	}
 	uv_timer_start(&turns, turn_cb, 1, 1);
 }
 
@@ -207,6 +266,8 @@ static void n2_cb(struct nr_ctl *c, int status, const char *msg, void *data)
 		snprintf(cidr, sizeof(cidr), "10.0.%d.0/24", 3 + i);
 		add_node(c, name, ip, cidr, more_cb);
 	}
+	if (stale)
+		add_node(c, "node-far", "10.200.0.5", "10.0.200.0/24", far_cb);
 }
 
 static void started(struct nr_ctl *c, int status, const char *msg, void *data)
@@ -232,8 +293,9 @@ int main(int argc, char **argv)
 	uv_loop_t *loop = uv_default_loop();
 
 	if (argc != 3 || (strcmp(argv[2], "send") && strcmp(argv[2], "close") && strcmp(argv[2], "dump") &&
-			  strcmp(argv[2], "lookups") && strcmp(argv[2], "lookups-close"))) {
-		fprintf(stderr, "usage: nr_send_gate NETNS send|close|lookups|lookups-close|dump\n");
+			  strcmp(argv[2], "lookups") && strcmp(argv[2], "lookups-close") &&
+			  strcmp(argv[2], "lookups-stale"))) {
+		fprintf(stderr, "usage: nr_send_gate NETNS send|close|lookups|lookups-close|lookups-stale|dump\n");
 		return 2;
 	}
 	netns = argv[1];
@@ -241,20 +303,23 @@ int main(int argc, char **argv)
 	lookups = !strncmp(scenario, "lookups", 7);
 	closing_first = strstr(scenario, "close") != NULL;
 	dump = !strcmp(scenario, "dump");
+	stale = !strcmp(scenario, "lookups-stale");
 	if (dump) {
 		ops.dumper_run = gated_dumper_run;
 		gate_set(false); /* the first pass's dump */
 	} else if (lookups) {
-		ops.reach_run = gated_reach_run;
+		ops.reach_run = stale ? reach_run_gated_after : gated_reach_run;
 	} else {
 		ops.batch_send = gated_batch_send;
 	}
 	uv_async_init(loop, &at_gate, at_gate_cb);
 	uv_timer_init(loop, &turns);
+	uv_timer_init(loop, &far_timer);
 	NR_OPTS(nr_ctl_opts, opts, .netns = netns, .node_name = "node-1",
 		.node_ipv4 = "192.168.1.10", .routing_mode = NR_MODE_NATIVE,
 		.auto_direct_node_routes = true, .ipam_mode = NR_IPAM_KUBERNETES,
-		.cluster_cidrs = cluster, .pod_cidrs = pods, .resync_interval_ms = 600000);
+		.cluster_cidrs = cluster, .pod_cidrs = pods, .resync_interval_ms = 600000,
+		.direct_routing_skip_unreachable = stale);
 	if (nr_ctl_new_with_kernel(loop, &opts, &k, &ctl) < 0 ||
 	    nr_ctl_start(ctl, started, NULL) < 0) {
 		fprintf(stderr, "nr_send_gate: %s\n", nr_last_errmsg());
