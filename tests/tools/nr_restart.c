@@ -340,5 +340,7 @@ int main(int argc, char **argv)
 		uv_run(a.loop, UV_RUN_ONCE);
 	uv_run(a.loop, UV_RUN_DEFAULT);
 	uv_loop_close(a.loop);
+	if (a.schedstat_fd >= 0)
+		close(a.schedstat_fd);
 	return rc || a.start_status < 0 || a.failed ? 1 : 0;
 }
