@@ -39,9 +39,8 @@ static _Thread_local struct {
 	/* background priority: the policy to go back to, while switched */
 	bool idle;
 	int policy;
-	struct sched_param param;
-	int schedstat_fd;  /* this thread's schedstat; -1: none */
-	uint64_t delay0;   /* its run delay at begin */
+	int schedstat_fd;  /* this thread's schedstat, from the first check; -1: none */
+	uint64_t delay0;   /* its run delay then */
 	uint64_t next_check;
 } w;
 
@@ -68,67 +67,74 @@ static bool can_leave_idle(void)
 }
 
 /* This thread's run delay so far (ns): the time it was runnable and waited
- * for a CPU; 0 when the kernel does not tell. */
-static uint64_t run_delay_ns(void)
+ * for a CPU. Needs w.schedstat_fd. */
+static bool run_delay_ns(uint64_t *delay_ns)
 {
 	char buf[96];
 	unsigned long long on_cpu, delay;
-	ssize_t n;
+	ssize_t n = pread(w.schedstat_fd, buf, sizeof(buf) - 1, 0);
 
-	if (w.schedstat_fd < 0)
-		return 0;
-	n = pread(w.schedstat_fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
-		return 0;
+		return false;
 	buf[n] = '\0';
-	return sscanf(buf, "%llu %llu", &on_cpu, &delay) == 2 ? delay : 0;
+	if (sscanf(buf, "%llu %llu", &on_cpu, &delay) != 2)
+		return false;
+	*delay_ns = delay;
+	return true;
 }
 
+/* At a job's start, on the path of every pass's send: three system calls
+ * (policy, capabilities, the switch), nothing more. The run delay is
+ * looked at from the first check on (STARVE_CHECK_NS into the job): a
+ * short job never opens the file. */
 static void background_begin(void)
 {
-	struct sched_param idle = { .sched_priority = 0 };
+	static const struct sched_param idle = { .sched_priority = 0 };
 
 	w.idle = false;
 	w.schedstat_fd = -1;
 	w.policy = sched_getscheduler(0);
-	/* only a thread at the normal policies: never a real-time one */
-	if ((w.policy != SCHED_OTHER && w.policy != SCHED_BATCH) || sched_getparam(0, &w.param) < 0 ||
-	    !can_leave_idle())
+	/* only a thread at the normal policies (whose priority is always 0):
+	 * never a real-time one */
+	if ((w.policy != SCHED_OTHER && w.policy != SCHED_BATCH) || !can_leave_idle() ||
+	    sched_setscheduler(0, SCHED_IDLE, &idle) < 0)
 		return;
-	/* without its run delay (no /proc, a kernel without schedstats) a
-	 * starved job would not notice: then no background priority */
-	w.schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
-	if (w.schedstat_fd < 0)
-		return;
-	if (sched_setscheduler(0, SCHED_IDLE, &idle) < 0) {
-		close(w.schedstat_fd);
-		w.schedstat_fd = -1;
-		return;
-	}
 	w.idle = true;
-	w.delay0 = run_delay_ns();
 	w.next_check = w.last + STARVE_CHECK_NS;
 }
 
 static void background_end(void)
 {
+	static const struct sched_param normal = { .sched_priority = 0 };
+
 	if (w.idle)
-		(void)sched_setscheduler(0, w.policy, &w.param); /* allowed: can_leave_idle */
+		(void)sched_setscheduler(0, w.policy, &normal); /* allowed: can_leave_idle */
 	w.idle = false;
 	if (w.schedstat_fd >= 0)
 		close(w.schedstat_fd);
 	w.schedstat_fd = -1;
 }
 
-/* A background job that has waited STARVE_MAX for a CPU in all is behind
- * other processes' work, not the caller's loop: it goes on at the normal
- * priority, so that a busy machine delays a restart by that much at most. */
+/* A background job that has waited STARVE_MAX for a CPU in all (counted
+ * from its first check) is behind other processes' work, not the caller's
+ * loop: it goes on at the normal priority, so that a busy machine delays a
+ * restart by that much at most. Where the run delay cannot be read (no
+ * /proc, a kernel without schedstats) a starved job would not notice: it
+ * goes on at the normal priority at once. */
 static void background_check(uint64_t now)
 {
+	uint64_t delay;
+
 	if (!w.idle || now < w.next_check)
 		return;
 	w.next_check = now + STARVE_CHECK_NS;
-	if (run_delay_ns() - w.delay0 >= STARVE_MAX_NS)
+	if (w.schedstat_fd < 0) {
+		w.schedstat_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+		if (w.schedstat_fd < 0 || !run_delay_ns(&w.delay0))
+			background_end();
+		return;
+	}
+	if (!run_delay_ns(&delay) || delay - w.delay0 >= STARVE_MAX_NS)
 		background_end();
 }
 

@@ -27,8 +27,10 @@
  *   - a job that has waited NR_WORKER_STARVE_MAX_MS for a CPU in all (a
  *     machine busy with other processes' work, which a background thread
  *     leaves only crumbs of) goes on at its normal priority; where the
- *     thread's run delay cannot be read (/proc/thread-self/schedstat), a
- *     job never runs at background priority.
+ *     thread's run delay cannot be read (/proc/thread-self/schedstat), at
+ *     its first check, a millisecond into the job.
+ * A job's start costs three system calls (a pass's every send is a job):
+ * the file is opened only by a job that lasts a millisecond.
  * The thread's nice value and its SCHED_BATCH stay as they were.
  *
  * All of it is per thread and only between nr_worker_yield_begin and
