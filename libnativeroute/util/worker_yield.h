@@ -29,7 +29,8 @@
  *     leaves only crumbs of) goes on at its normal priority; where the
  *     thread's run delay cannot be read (/proc/thread-self/schedstat), at
  *     its first check, a millisecond into the job.
- * A job's start costs three system calls (a pass's every send is a job):
+ * A job's start costs three system calls with CAP_SYS_NICE, five without (a
+ * pass's every send is a job);
  * the file is opened only by a job that lasts a millisecond.
  * The thread's nice value and its SCHED_BATCH stay as they were.
  *
